@@ -1,0 +1,223 @@
+"""Messages, broadcasts, daily content, delivery events and provider call logs."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from subscribers.models import Channel, Subscriber
+
+
+class Provider(models.TextChoices):
+    SNS = "sns", "AWS SNS"
+    TWILIO = "twilio", "Twilio"
+    CONSOLE = "console", "Console (records only)"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class MessageKind(models.TextChoices):
+    BROADCAST = "broadcast", "Broadcast"
+    REPLY = "reply", "Bot reply"
+    COMPLIANCE = "compliance", "STOP/HELP confirmation"
+    CONFIRMATION = "confirmation", "Double opt-in confirmation"
+    INBOUND = "inbound", "Inbound"
+
+
+class MessageStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    UNDELIVERED = "undelivered", "Undelivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    NEEDS_REVIEW = "needs_review", "Needs review (may have been sent)"
+
+
+# Forward-only ordering of outbound statuses; a late callback never moves back.
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.NEEDS_REVIEW: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.UNDELIVERED: 3,
+    MessageStatus.FAILED: 3,
+    MessageStatus.READ: 4,
+}
+
+
+class DailyContent(models.Model):
+    date = models.DateField(unique=True)
+    text = models.TextField()
+    whatsapp_content_sid = models.CharField(
+        "WhatsApp template ContentSid", max_length=64, blank=True
+    )
+    whatsapp_content_variables = models.JSONField(
+        "WhatsApp template variables", default=dict, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name_plural = "daily content"
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.text[:40]}"
+
+
+class BroadcastState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+    DONE = "done", "Done"
+
+
+class Broadcast(models.Model):
+    # "daily:2026-11-22" for the daily send; a unique key makes duplicate triggers harmless.
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    date = models.DateField(null=True, blank=True, db_index=True)
+    text = models.TextField()
+    whatsapp_content_sid = models.CharField(max_length=64, blank=True)
+    whatsapp_content_variables = models.JSONField(default=dict, blank=True)
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, blank=True, help_text="Blank: every channel."
+    )
+    state = models.CharField(
+        max_length=10, choices=BroadcastState.choices, default=BroadcastState.DRAFT, db_index=True
+    )
+    pause_reason = models.CharField(max_length=200, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # Fan-out checkpoint: the highest subscriber id already given a message.
+    cursor = models.PositiveBigIntegerField(default=0)
+    fanout_done = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(models.Model):
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=12, choices=MessageKind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    phone = models.CharField(max_length=20, db_index=True)
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    broadcast = models.ForeignKey(
+        Broadcast, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    # The inbound message this one answers, if any.
+    in_reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    body = models.TextField(blank=True)
+    content_sid = models.CharField(max_length=64, blank=True)
+    content_variables = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=MessageStatus.choices, db_index=True)
+    provider_message_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=20, blank=True, db_index=True)
+    error_message = models.TextField(blank=True)
+    segments = models.PositiveSmallIntegerField(default=1)
+    encoding = models.CharField(max_length=5, default="GSM-7")
+    price_estimated = models.DecimalField(max_digits=10, decimal_places=5, default=Decimal("0"))
+    price_actual = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
+    price_unit = models.CharField(max_length=3, default="USD")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["broadcast", "subscriber"],
+                name="one_message_per_broadcast_subscriber",
+                condition=models.Q(broadcast__isnull=False, subscriber__isnull=False),
+            )
+        ]
+        indexes = [
+            models.Index(fields=["phone", "direction", "created_at"]),
+            models.Index(fields=["broadcast", "status"]),
+            models.Index(fields=["provider", "channel", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.kind} #{self.pk}"
+
+    @property
+    def cost(self) -> Decimal:
+        return self.price_actual if self.price_actual is not None else self.price_estimated
+
+
+class DeliveryEvent(models.Model):
+    """Every status callback as received: the audit trail of delivery."""
+
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery_events"
+    )
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider_message_id = models.CharField(max_length=100, db_index=True)
+    # Twilio resends the same callback; SNS has a MessageId. Either way, once.
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=20)
+    error_code = models.CharField(max_length=20, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=5, null=True, blank=True)
+    price_unit = models.CharField(max_length=3, blank=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.status} {self.provider_message_id}"
+
+
+class ProviderCall(models.Model):
+    """One request to a provider, secrets redacted, for the message log."""
+
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="provider_calls"
+    )
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    operation = models.CharField(max_length=50)
+    request = models.JSONField(default=dict)
+    response = models.JSONField(default=dict, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=20)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.operation} {self.outcome}"

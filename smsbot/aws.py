@@ -1,0 +1,32 @@
+"""One place that builds boto3 clients, with the region, endpoint and retry mode."""
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from django.conf import settings
+
+
+def resource_name(name: str) -> str:
+    """Every AWS resource the portal creates carries AWS_RESOURCE_PREFIX."""
+    return f"{settings.AWS_RESOURCE_PREFIX}{name}"
+
+
+@lru_cache(maxsize=32)
+def _client(service: str, region: str, endpoint: str | None, retry_mode: str, attempts: int) -> Any:
+    config = Config(
+        region_name=region,
+        retries={"mode": retry_mode, "max_attempts": attempts},
+        connect_timeout=5,
+        read_timeout=10,
+        max_pool_connections=50,
+    )
+    # boto3 clients are thread-safe; sessions are not, so each client gets its own.
+    return boto3.session.Session().client(service, config=config, endpoint_url=endpoint)
+
+
+def client(service: str, *, retry_mode: str = "standard", attempts: int = 5) -> Any:
+    """A cached boto3 client for service. AWS_ENDPOINT_URL points it at an emulator."""
+    endpoint = settings.AWS_ENDPOINT_URL or None
+    return _client(service, settings.AWS_REGION, endpoint, retry_mode, attempts)

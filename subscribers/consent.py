@@ -1,0 +1,126 @@
+"""The only writer of consent.
+
+Every consent change — keyword, web form, API, admin, import, provider report —
+goes through change(): it checks the transition, writes the new state and its
+ConsentEvent in one transaction, and bumps the row's version.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from .models import Channel, ConsentEvent, ConsentSource, ConsentStatus, Subscriber
+from .phones import normalize
+
+# Sent after the transaction commits, with subscriber, from_status, to_status, source.
+consent_changed = Signal()
+
+ALLOWED: dict[str, set[str]] = {
+    "": {ConsentStatus.PENDING, ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT},
+    ConsentStatus.PENDING: {ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT},
+    ConsentStatus.OPTED_IN: {ConsentStatus.OPTED_OUT},
+    ConsentStatus.OPTED_OUT: {ConsentStatus.OPTED_IN, ConsentStatus.PENDING},
+}
+
+
+class ConsentError(ValueError):
+    """A transition that is not allowed, or evidence that is missing."""
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    subscriber: Subscriber
+    changed: bool
+    from_status: str
+    to_status: str
+    event: ConsentEvent | None
+    created: bool
+
+
+def phone_hash(phone: str) -> str:
+    salt = (getattr(settings, "PHONE_HASH_SALT", "") or settings.SECRET_KEY).encode()
+    return hmac.new(salt, phone.encode(), hashlib.sha256).hexdigest()
+
+
+def change(
+    phone: str,
+    to_status: str,
+    source: str,
+    evidence: dict[str, Any],
+    *,
+    channel: str | None = None,
+) -> ConsentChange:
+    """Move the number's consent to to_status, recording the evidence.
+
+    A number with no record is created (on channel, SMS by default). Asking for
+    the state the number already has changes nothing and writes no event.
+    """
+    if to_status not in ConsentStatus.values:
+        raise ConsentError(f"unknown consent status {to_status!r}")
+    if source not in ConsentSource.values:
+        raise ConsentError(f"unknown consent source {source!r}")
+    if not evidence:
+        raise ConsentError("consent evidence is required")
+    if channel is not None and channel not in Channel.values:
+        raise ConsentError(f"unknown channel {channel!r}")
+    e164 = normalize(phone)
+
+    with transaction.atomic():
+        subscriber, created = _lock_or_create(e164, channel)
+        from_status = "" if created else subscriber.consent_status
+        if not created and from_status == to_status:
+            return ConsentChange(subscriber, False, from_status, to_status, None, False)
+        if to_status not in ALLOWED[from_status]:
+            raise ConsentError(f"cannot change consent from {from_status} to {to_status}")
+
+        now = timezone.now()
+        subscriber.consent_status = to_status
+        subscriber.consent_source = source
+        if channel and not created and channel != subscriber.channel and to_status != "opted_out":
+            subscriber.channel = channel
+        if to_status == ConsentStatus.OPTED_IN:
+            subscriber.opted_in_at = now
+        elif to_status == ConsentStatus.OPTED_OUT:
+            subscriber.opted_out_at = now
+        subscriber.save()
+        event = ConsentEvent.objects.create(
+            subscriber=subscriber,
+            phone_hash=phone_hash(e164),
+            from_status=from_status,
+            to_status=to_status,
+            source=source,
+            evidence=evidence,
+        )
+        transaction.on_commit(
+            lambda: consent_changed.send(
+                sender=Subscriber,
+                subscriber=subscriber,
+                from_status=from_status,
+                to_status=to_status,
+                source=source,
+            )
+        )
+    return ConsentChange(subscriber, True, from_status, to_status, event, created)
+
+
+def _lock_or_create(e164: str, channel: str | None) -> tuple[Subscriber, bool]:
+    subscriber = Subscriber.objects.select_for_update().filter(phone=e164).first()
+    if subscriber is not None:
+        return subscriber, False
+    try:
+        with transaction.atomic():
+            # consent_status is set by the caller before the first save below
+            # becomes visible: the row is created inside the same transaction.
+            subscriber = Subscriber.objects.create(
+                phone=e164, channel=channel or Channel.SMS, consent_status=ConsentStatus.PENDING
+            )
+            return subscriber, True
+    except IntegrityError:
+        # Another request created it a moment ago: take its row.
+        return Subscriber.objects.select_for_update().get(phone=e164), False

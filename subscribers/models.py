@@ -1,0 +1,140 @@
+"""Subscribers, their consent evidence trail, and bot conversations."""
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+
+
+class ConsentStatus(models.TextChoices):
+    PENDING = "pending", "Pending confirmation"
+    OPTED_IN = "opted_in", "Opted in"
+    OPTED_OUT = "opted_out", "Opted out"
+
+
+class ConsentSource(models.TextChoices):
+    SMS_KEYWORD = "sms_keyword", "SMS keyword"
+    WHATSAPP_KEYWORD = "whatsapp_keyword", "WhatsApp keyword"
+    WEB_FORM = "web_form", "Web form"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    IMPORT = "import", "Import"
+    PROVIDER = "provider", "Provider report"
+
+
+class MirrorState(models.Model):
+    """What the DynamoDB mirror last managed to write for a row."""
+
+    version = models.PositiveBigIntegerField(default=1)
+    mirror_synced_version = models.PositiveBigIntegerField(default=0)
+    mirror_synced_at = models.DateTimeField(null=True, blank=True)
+    mirror_error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Every change gets a new version, so the mirror can drop stale writes.
+        if not self._state.adding:
+            self.version += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version", "updated_at"}
+        super().save(*args, **kwargs)
+
+
+class Subscriber(MirrorState):
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +13125550123")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    consent_status = models.CharField(
+        max_length=10, choices=ConsentStatus.choices, default=ConsentStatus.PENDING
+    )
+    consent_source = models.CharField(max_length=20, choices=ConsentSource.choices, blank=True)
+    opted_in_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    undeliverable = models.BooleanField(
+        default=False, help_text="A provider reported this number cannot receive messages."
+    )
+    undeliverable_reason = models.CharField(max_length=200, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["consent_status", "channel"]),
+            models.Index(fields=["consent_source"]),
+            models.Index(fields=["opted_in_at"]),
+            models.Index(fields=["opted_out_at"]),
+            # The broadcast fan-out walks opted-in rows in id order from a checkpoint.
+            models.Index(
+                fields=["id"],
+                name="subscriber_sendable_idx",
+                condition=models.Q(consent_status="opted_in", undeliverable=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from smsbot.redaction import mask_phone
+
+        return mask_phone(self.phone)
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: object) -> int:
+        raise PermissionDenied("Consent events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionDenied("Consent events are append-only.")
+
+
+class ConsentEvent(models.Model):
+    """One change of consent, with its proof. Never edited, never deleted."""
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.PROTECT, related_name="consent_events"
+    )
+    # A salted hash of the number, so the proof survives erasure of personal data.
+    phone_hash = models.CharField(max_length=64, db_index=True)
+    from_status = models.CharField(max_length=10, choices=ConsentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=ConsentStatus.choices)
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status} ({self.source})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionDenied("Consent events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionDenied("Consent events are append-only.")
+
+
+class Conversation(MirrorState):
+    """Per-number bot state: the BotConversations schema."""
+
+    phone_number = models.CharField(max_length=20, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    message_count = models.PositiveIntegerField(default=0)
+    conversation_state = models.CharField(max_length=50, default="new")
+    last_message = models.TextField(blank=True)
+    last_response = models.TextField(blank=True)
+    user_context = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        from smsbot.redaction import mask_phone
+
+        return mask_phone(self.phone_number)

@@ -1,0 +1,114 @@
+"""Shared fixtures: a real Celery worker, moto's server, test artifacts."""
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def artifacts_dir(request: pytest.FixtureRequest) -> Path:
+    path = ARTIFACTS / request.node.name.replace("/", "_")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def purge_queues() -> None:
+    from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in (REPLIES_QUEUE, BULK_QUEUE):
+            # A queue that does not exist yet is empty.
+            with contextlib.suppress(Exception):
+                channel.queue_purge(queue)
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[object]:
+    """A real Celery worker on the configured broker, serving both queues.
+
+    Tasks run in a thread of this process against the same test database, so
+    tests using it need committed data (the fixture implies transactional_db).
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+
+    purge_queues()
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        queues=[REPLIES_QUEUE, BULK_QUEUE],
+        shutdown_timeout=30,
+        loglevel="WARNING",
+    ) as worker:
+        yield worker
+    purge_queues()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's server over real HTTP; AWS_ENDPOINT_URL points every client at it."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    previous = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = url
+    yield url
+    server.stop()
+    if previous is None:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+    else:
+        os.environ["AWS_ENDPOINT_URL"] = previous
+
+
+@pytest.fixture
+def aws(moto_server: str, settings: object) -> Iterator[str]:
+    """A clean moto account for one test, with settings pointing at it."""
+    import requests
+
+    settings.AWS_ENDPOINT_URL = moto_server  # type: ignore[attr-defined]
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10)
+    yield moto_server
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """Point the Celery app at a broker address nothing listens on, then restore it."""
+    from smsbot.celery import app
+
+    def reset_pools() -> None:
+        # Drop (without closing) the cached pools so the next publish connects anew.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    # broker_url itself cannot be overridden while CELERY_BROKER_URL is in the
+    # environment (Celery reads the variable first); the read/write URLs can.
+    saved = dict(app.conf.broker_transport_options or {})
+    reset_pools()
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    app.conf.broker_write_url = app.conf.broker_read_url = dead
+    app.conf.broker_transport_options = {"socket_connect_timeout": 1, "max_retries": 0}
+    try:
+        yield
+    finally:
+        reset_pools()
+        app.conf.broker_write_url = app.conf.broker_read_url = None
+        app.conf.broker_transport_options = saved

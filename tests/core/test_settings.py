@@ -1,0 +1,88 @@
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# DESIGN.md's environment table: every variable must be documented in .env.example.
+DESIGN_VARIABLES = [
+    "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL",
+    "CELERY_BROKER_URL", "REDIS_URL", "PUBLIC_BASE_URL", "SMS_PROVIDER", "AWS_REGION",
+    "AWS_ENDPOINT_URL", "AWS_RESOURCE_PREFIX", "DYNAMODB_SYNC_ENABLED",
+    "DYNAMODB_SUBSCRIBERS_TABLE", "DYNAMODB_CONVERSATIONS_TABLE", "DYNAMODB_ANALYTICS_TABLE",
+    "SNS_SMS_TYPE", "SNS_SENDER_ID", "SMS_MONTHLY_SPEND_LIMIT_USD", "SMS_SEND_RATE",
+    "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM",
+    "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_WHATSAPP_NUMBER", "TWILIO_API_BASE_URL",
+    "TWILIO_VALIDATE_SIGNATURES", "SNS_VERIFY_SIGNATURES", "WEBHOOK_TOKEN",
+    "DAILY_SEND_TIME", "DAILY_SEND_TIMEZONE",
+]  # fmt: skip
+
+
+def load_settings(
+    env: dict[str, str], expr: str, env_file: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_"))}
+    clean.update(env, DJANGO_SETTINGS_MODULE="smsbot.settings")
+    preload = f"import environ; environ.Env.read_env({str(env_file)!r}); " if env_file else ""
+    code = f"{preload}import django; django.setup(); from django.conf import settings as s; "
+    code += f"print(repr(({expr})))"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+def test_env_example_lists_every_design_variable():
+    text = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+    assert set(DESIGN_VARIABLES) <= listed, set(DESIGN_VARIABLES) - listed
+
+
+def test_env_example_as_dotenv_loads_with_its_comments():
+    # A copy of .env.example must give the documented defaults, not the comments.
+    env = {"DJANGO_DEBUG": "true"}
+    result = load_settings(
+        env,
+        "s.SMS_PROVIDER, s.SMS_SEND_RATE, s.DAILY_SEND_TIMEZONE, s.MESSAGE_RETENTION_DAYS",
+        env_file=ROOT / ".env.example",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "('console', 20.0, 'America/Chicago', None)"
+
+
+def test_missing_secret_key_stops_start_up_with_a_clear_error():
+    result = load_settings({"DJANGO_DEBUG": "false"}, "s.SECRET_KEY")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "Traceback" in result.stderr  # Django's ImproperlyConfigured, the variable named
+
+
+def test_production_settings_turn_on_security_headers():
+    env = {
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+    }
+    result = load_settings(
+        env,
+        "s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0, "
+        "s.SECURE_PROXY_SSL_HEADER, s.SECURE_CONTENT_TYPE_NOSNIFF",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "(False, True, True, True, ('HTTP_X_FORWARDED_PROTO', 'https'), True)"
+    )
+
+
+def test_debug_without_secret_key_uses_the_dev_key_and_warns():
+    env = {"DJANGO_DEBUG": "true"}
+    result = load_settings(env, "s.SECRET_KEY.startswith('dev-only')")
+    assert result.stdout.strip() == "True"
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert "DJANGO_SECRET_KEY is unset" in check.stderr + check.stdout
