@@ -1,0 +1,63 @@
+"""Provider error codes: what each means, and what the portal does about it."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    NONE = "none"  # record it
+    OPT_OUT = "opt_out"  # the recipient opted out at the provider: record an opt-out
+    UNDELIVERABLE = "undeliverable"  # mark the number undeliverable; skip it from then on
+    RESEND_AS_TEMPLATE = "resend_as_template"  # WhatsApp: outside the 24-hour window
+    CONFIGURATION = "configuration"  # our setup is wrong: show it in the admin
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    meaning: str
+    action: Action = Action.NONE
+
+
+_TWILIO = [
+    ErrorCode("20003", "Authentication failed: check the Twilio credentials", Action.CONFIGURATION),
+    ErrorCode("20404", "Resource not found", Action.NONE),
+    ErrorCode("20429", "Too many requests: Twilio is throttling", Action.NONE),
+    ErrorCode("20500", "Twilio internal error: the message may or may not have been sent"),
+    ErrorCode("21211", "Invalid 'To' phone number", Action.UNDELIVERABLE),
+    ErrorCode("21408", "Permission to send to this region is not enabled", Action.CONFIGURATION),
+    ErrorCode("21606", "The 'From' number cannot send this message", Action.CONFIGURATION),
+    ErrorCode("21610", "The recipient replied STOP: messages to this number are blocked",
+              Action.OPT_OUT),
+    ErrorCode("21612", "The 'To' number cannot be reached from the 'From' number"),
+    ErrorCode("21614", "'To' number is not a valid mobile number", Action.UNDELIVERABLE),
+    ErrorCode("21617", "The message body exceeds the 1600 character limit"),
+    ErrorCode("30001", "Queue overflow: too many messages queued at Twilio"),
+    ErrorCode("30002", "Account suspended", Action.CONFIGURATION),
+    ErrorCode("30003", "Unreachable destination handset (off or out of coverage)"),
+    ErrorCode("30004", "Message blocked (by the recipient or their carrier)"),
+    ErrorCode("30005", "Unknown destination handset: the number does not exist",
+              Action.UNDELIVERABLE),
+    ErrorCode("30006", "Landline or unreachable carrier", Action.UNDELIVERABLE),
+    ErrorCode("30007", "Carrier violation: filtered as spam"),
+    ErrorCode("30008", "Unknown error from the carrier"),
+    ErrorCode("30034", "Message from an unregistered 10DLC number"),
+    ErrorCode("63016", "WhatsApp: outside the 24-hour window, a template is required",
+              Action.RESEND_AS_TEMPLATE),
+    ErrorCode("63003", "WhatsApp: the recipient is not a WhatsApp user", Action.UNDELIVERABLE),
+]  # fmt: skip
+
+TWILIO_CODES: dict[str, ErrorCode] = {e.code: e for e in _TWILIO}
+
+
+def describe(code: str | int | None) -> ErrorCode | None:
+    """The known error for code, or None (also for an empty code)."""
+    if code in (None, ""):
+        return None
+    text = str(code).strip()
+    return TWILIO_CODES.get(text) or ErrorCode(text, f"Provider error {text}")
+
+
+def meaning(code: str | int | None) -> str:
+    known = describe(code)
+    return known.meaning if known else ""

@@ -1,0 +1,60 @@
+"""The one interface every provider module implements."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from messaging.models import Message
+
+
+class ErrorKind(StrEnum):
+    # Safe to try again later: throttling, 5xx, connection refused before sending.
+    RETRYABLE = "retryable"
+    # The provider refused this message for good (bad number, opted out, ...).
+    PERMANENT = "permanent"
+    # The request may have gone out (timeout after sending, Twilio 20500): never
+    # retried automatically, since that could send twice; an operator decides.
+    AMBIGUOUS = "ambiguous"
+    # Our configuration is wrong (credentials, sender): every send will fail.
+    CONFIG = "config"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A provider accepted the message."""
+
+    provider_message_id: str
+    price: Decimal | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+    response: dict[str, Any] = field(default_factory=dict)
+    http_status: int | None = None
+
+
+class ProviderError(Exception):
+    def __init__(
+        self,
+        kind: ErrorKind,
+        code: str,
+        message: str,
+        *,
+        request: dict[str, Any] | None = None,
+        response: dict[str, Any] | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.request = request or {}
+        self.response = response or {}
+        self.http_status = http_status
+
+
+class Provider(Protocol):
+    name: str
+
+    def send(self, message: "Message") -> Sent:
+        """Hand one message to the provider, or raise ProviderError."""
+        ...
