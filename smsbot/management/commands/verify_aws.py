@@ -2,6 +2,7 @@
 
 from argparse import ArgumentParser
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.management.base import BaseCommand, CommandError
 
 from smsbot import provisioning
@@ -50,6 +51,6 @@ class Command(BaseCommand):
             sent = client("sns").publish(
                 PhoneNumber=number, Message="smsbot verify_aws: test message, no reply needed."
             )
-        except Exception as exc:  # noqa: BLE001 — any failure is this check's ✗
+        except (ClientError, BotoCoreError) as exc:
             return Check(False, f"{what}: not sent — {describe_error(exc)}")
         return Check(True, f"{what}: accepted by SNS, message id {sent['MessageId']}")
