@@ -214,7 +214,7 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, EndpointConnectionError):
         return f"cannot reach AWS at {error.kwargs.get('endpoint_url')}: check the network"
     if isinstance(error, WaiterError):
-        return f"gave up waiting: {error.last_response.get('Error', error.reason)}"
+        return f"gave up waiting: {error.reason}"
     if isinstance(error, ClientError):
         info = error.response.get("Error", {})
         code, message = error_code(error), info.get("Message", "")
