@@ -238,3 +238,11 @@ PRICE_TWILIO_WHATSAPP_USD = env.get_value(
 PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
     "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
 )
+
+# --- Issue 7: AWS provisioning (provision_aws / verify_aws / teardown_aws) --------
+AWS_ENVIRONMENT = env.str("AWS_ENVIRONMENT", default="production")
+BUDGET_ALERT_EMAIL = env.str("BUDGET_ALERT_EMAIL", default="")
+SMS_WORKER_FAILURE_ALARM_THRESHOLD = env.int("SMS_WORKER_FAILURE_ALARM_THRESHOLD", default=10)
+# Read TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN from the Secrets Manager secret
+# "<AWS_RESOURCE_PREFIX>smsbot/twilio" when they are not set here (smsbot.secrets).
+TWILIO_CREDENTIALS_FROM_AWS = env.bool("TWILIO_CREDENTIALS_FROM_AWS", default=False)

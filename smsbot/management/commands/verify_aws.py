@@ -1,0 +1,56 @@
+"""The validation checklist of the AWS side: one ✓/✗ line per item; exits 1 on any ✗."""
+
+from argparse import ArgumentParser
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.management.base import BaseCommand, CommandError
+
+from smsbot import provisioning
+from smsbot.provisioning.core import Check, Context, client, describe_error, verify
+from smsbot.redaction import mask_phone
+from subscribers.phones import InvalidPhone, normalize
+
+
+class Command(BaseCommand):
+    help = "Check every AWS resource provision_aws creates; exit 1 when any check fails."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--test-number", help="Also send a test SMS through SNS to this number (E.164)."
+        )
+        parser.add_argument(
+            "--with-secrets", action="store_true", help="Also check the Twilio secret."
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        number = self._number(options["test_number"])
+        ctx = Context.discover()
+        checks = verify(
+            provisioning.resources(with_secrets=bool(options["with_secrets"])), ctx, self.stdout
+        )
+        if number:
+            check = self._send_test(number)
+            self.stdout.write(f"{check}\n")
+            checks.append(check)
+        failed = sum(1 for c in checks if c.ok is False)
+        if failed:
+            raise CommandError(f"{failed} of {len(checks)} checks failed.")
+        self.stdout.write(f"All {len(checks)} checks passed.")
+
+    def _number(self, raw: object) -> str | None:
+        if not raw:
+            return None
+        try:
+            return normalize(str(raw))
+        except InvalidPhone as exc:
+            raise CommandError(f"--test-number: {exc}") from exc
+
+    def _send_test(self, number: str) -> Check:
+        what = f"test SMS to {mask_phone(number)}"
+        try:
+            sent = client("sns").publish(
+                PhoneNumber=number, Message="smsbot verify_aws: test message, no reply needed."
+            )
+        except (ClientError, BotoCoreError) as exc:
+            return Check(False, f"{what}: not sent — {describe_error(exc)}")
+        return Check(True, f"{what}: accepted by SNS, message id {sent['MessageId']}")

@@ -1,0 +1,27 @@
+"""The AWS side of the portal, as resources that can be planned, applied, verified, removed.
+
+The order follows the dependencies: IAM → log groups → SNS settings and topics →
+DynamoDB → subscriptions → monitoring (dashboard, alarms, the spend limit with its
+budget). Teardown walks it backwards.
+"""
+
+from __future__ import annotations
+
+from . import cloudwatch, dynamodb, iam, logs, sns, spend
+from .core import Resource
+from .secrets import TwilioSecret
+
+
+def resources(*, with_secrets: bool = False) -> list[Resource]:
+    found: list[Resource] = [
+        *iam.resources(),
+        *logs.resources(),
+        *sns.settings_resources(),
+        *dynamodb.resources(),
+        *sns.subscription_resources(),
+        *cloudwatch.resources(),
+        *spend.resources(),
+    ]
+    if with_secrets:
+        found.append(TwilioSecret())
+    return found

@@ -1,0 +1,222 @@
+"""SNS: the account's SMS settings, the two topics, and their HTTPS subscriptions."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from smsbot.aws import resource_name
+
+from . import iam
+from .core import Action, Check, Context, Plan, Resource, client, try_get
+
+INBOUND_TOPIC = "bot-sms-inbound"
+DELIVERY_STATUS_TOPIC = "sms-delivery-status"
+WEBHOOK_PATH = "/webhooks/sns/"
+# What SNS lists instead of an ARN until the endpoint confirms.
+PENDING = "PendingConfirmation"
+NON_PUBLIC_SUFFIXES = (".local", ".test", ".internal", ".localhost", ".invalid", ".example")
+
+Attributes = dict[str, str]
+
+
+def delivery_settings(ctx: Context) -> Attributes:
+    return {
+        "DefaultSMSType": settings.SNS_SMS_TYPE,
+        "DefaultSenderID": settings.SNS_SENDER_ID,
+        "DeliveryStatusIAMRole": iam.role_arn(ctx, iam.SNS_LOGS_ROLE),
+        "DeliveryStatusSuccessSamplingRate": "100",
+    }
+
+
+def spend_limit(ctx: Context) -> Attributes:
+    return {"MonthlySpendLimit": f"{settings.SMS_MONTHLY_SPEND_LIMIT_USD.normalize():f}"}
+
+
+class SmsAttributes(Resource):
+    """Account-level SMS settings. They cannot be deleted, only set."""
+
+    kind = "SNS SMS attributes"
+
+    def __init__(self, desired: Callable[[Context], Attributes]) -> None:
+        self.desired = desired
+
+    @property
+    def name(self) -> str:
+        return ""
+
+    def _current(self, wanted: Attributes) -> Attributes:
+        # Asked unfiltered: the answer is small, and every emulator filters alike then.
+        current = client("sns").get_sms_attributes()["attributes"]
+        return {key: current[key] for key in wanted if key in current}
+
+    def plan(self, ctx: Context) -> Plan:
+        wanted = self.desired(ctx)
+        return Plan.compare(self._current(wanted), wanted)
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        client("sns").set_sms_attributes(attributes=self.desired(ctx))
+
+    def verify(self, ctx: Context) -> list[Check]:
+        wanted = self.desired(ctx)
+        current = self._current(wanted)
+        return [
+            Check(
+                current.get(key) == value, f"{self.label}: {key} = {current.get(key) or '(unset)'}"
+            )
+            for key, value in wanted.items()
+        ]
+
+    def teardown(self, ctx: Context, *, delete_data: bool) -> str:
+        return "kept (account-level settings cannot be deleted)"
+
+
+def topic_arn(ctx: Context, base_name: str) -> str:
+    return ctx.arn("sns", resource_name(base_name))
+
+
+class Topic(Resource):
+    kind = "SNS topic"
+
+    def __init__(self, base_name: str) -> None:
+        self.base_name = base_name
+
+    @property
+    def name(self) -> str:
+        return resource_name(self.base_name)
+
+    def _exists(self, ctx: Context) -> bool:
+        sns = client("sns")
+        arn = topic_arn(ctx, self.base_name)
+        return try_get(lambda: sns.get_topic_attributes(TopicArn=arn), "NotFound") is not None
+
+    def plan(self, ctx: Context) -> Plan:
+        return Plan(Action.UNCHANGED if self._exists(ctx) else Action.CREATE)
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        client("sns").create_topic(Name=self.name, Tags=[{"Key": "Project", "Value": "SMSBot"}])
+
+    def verify(self, ctx: Context) -> list[Check]:
+        exists = self._exists(ctx)
+        return [Check(exists, f"{self.label}: {'exists' if exists else 'missing'}")]
+
+    def teardown(self, ctx: Context, *, delete_data: bool) -> str:
+        if not self._exists(ctx):
+            return "absent"
+        # Deleting a topic deletes its subscriptions too.
+        client("sns").delete_topic(TopicArn=topic_arn(ctx, self.base_name))
+        return "deleted"
+
+
+def webhook_url() -> str:
+    return settings.PUBLIC_BASE_URL + WEBHOOK_PATH
+
+
+def not_public_reason(url: str) -> str | None:
+    """Why SNS could not reach url over the internet, or None when it can."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https":
+        return "it is not https"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or "." not in host or host.endswith(NON_PUBLIC_SUFFIXES):
+            return f"{host or 'the host'} is not a public host name"
+        return None
+    return None if address.is_global else f"{host} is not a public address"
+
+
+class Subscription(Resource):
+    kind = "SNS subscription"
+
+    def __init__(self, topic_base_name: str) -> None:
+        self.topic_base_name = topic_base_name
+
+    @property
+    def name(self) -> str:
+        return f"{resource_name(self.topic_base_name)} → {webhook_url()}"
+
+    def _skip_reason(self) -> str | None:
+        reason = not_public_reason(webhook_url())
+        return reason and (
+            f"subscription skipped: PUBLIC_BASE_URL {settings.PUBLIC_BASE_URL} is not a "
+            f"public https URL ({reason}); SNS could not deliver to it"
+        )
+
+    def _current(self, ctx: Context) -> dict | None:
+        sns = client("sns")
+        arn = topic_arn(ctx, self.topic_base_name)
+        found = try_get(lambda: sns.list_subscriptions_by_topic(TopicArn=arn), "NotFound")
+        subscriptions = found["Subscriptions"] if found else []
+        return next(
+            (
+                s
+                for s in subscriptions
+                if s["Protocol"] == "https" and s["Endpoint"] == webhook_url()
+            ),
+            None,
+        )
+
+    def plan(self, ctx: Context) -> Plan:
+        reason = self._skip_reason()
+        if reason:
+            return Plan(Action.SKIP, warnings=[reason])
+        return Plan(Action.UNCHANGED if self._current(ctx) else Action.CREATE)
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        # The portal's /webhooks/sns/ view confirms the subscription when SNS calls it.
+        client("sns").subscribe(
+            TopicArn=topic_arn(ctx, self.topic_base_name),
+            Protocol="https",
+            Endpoint=webhook_url(),
+            ReturnSubscriptionArn=True,
+        )
+
+    def verify(self, ctx: Context) -> list[Check]:
+        reason = self._skip_reason()
+        if reason:
+            return [Check(None, f"{self.label}: {reason}")]
+        found = self._current(ctx)
+        if found is None:
+            return [Check(False, f"{self.label}: missing")]
+        arn = found["SubscriptionArn"]
+        pending = arn == PENDING or (
+            client("sns")
+            .get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+            .get("PendingConfirmation")
+            == "true"
+        )
+        if pending:
+            return [
+                Check(
+                    False,
+                    f"{self.label}: pending confirmation — SNS has had no answer from "
+                    f"{webhook_url()}; check that it is reachable and the portal is running",
+                )
+            ]
+        return [Check(True, f"{self.label}: confirmed")]
+
+    def teardown(self, ctx: Context, *, delete_data: bool) -> str:
+        found = None if self._skip_reason() else self._current(ctx)
+        if found is None:
+            return "absent"
+        if found["SubscriptionArn"] == PENDING:
+            return "pending confirmation; removed with its topic"
+        client("sns").unsubscribe(SubscriptionArn=found["SubscriptionArn"])
+        return "deleted"
+
+
+def settings_resources() -> list[Resource]:
+    return [
+        SmsAttributes(delivery_settings),
+        Topic(INBOUND_TOPIC),
+        Topic(DELIVERY_STATUS_TOPIC),
+    ]
+
+
+def subscription_resources() -> list[Resource]:
+    return [Subscription(INBOUND_TOPIC), Subscription(DELIVERY_STATUS_TOPIC)]

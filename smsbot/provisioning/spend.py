@@ -1,0 +1,23 @@
+"""The monthly SMS spend limit: one setting, enforced and watched in three places.
+
+SMS_MONTHLY_SPEND_LIMIT_USD sets SNS's MonthlySpendLimit, the threshold of the 80%
+spend alarm and the amount of the cost budget. They are planned as one resource so
+that changing the limit is one update, whose line names each object it touches.
+"""
+
+from __future__ import annotations
+
+from .budgets import Budget
+from .cloudwatch import Alarm, spend_alarm
+from .core import Group, Resource
+from .sns import SmsAttributes, spend_limit
+
+
+def resources() -> list[Resource]:
+    return [
+        Group(
+            "SMS spend limit",
+            "(SMS_MONTHLY_SPEND_LIMIT_USD)",
+            [SmsAttributes(spend_limit), Alarm(spend_alarm), Budget()],
+        )
+    ]

@@ -1,0 +1,51 @@
+"""The issue's end-to-end run against moto's server over HTTP."""
+
+from decimal import Decimal
+
+from smsbot import provisioning
+
+from .conftest import provision, run
+
+
+def test_provision_verify_rerun_change_teardown(aws, settings):
+    resources = len(provisioning.resources())
+
+    first = provision()
+    assert not first.lines("unchanged")
+    assert len(first.lines("create")) + len(first.lines("update")) == resources
+
+    verified = run("verify_aws")
+    assert verified.error is None, verified.out
+    assert verified.checks("✓") and not verified.checks("✗")
+    assert f"All {len(verified.checks('✓'))} checks passed." in verified.out
+
+    again = provision()
+    assert len(again.lines("unchanged")) == resources
+
+    settings.SMS_MONTHLY_SPEND_LIMIT_USD = Decimal("150")
+    plan = run("provision_aws", "--dry-run")
+    [update] = plan.lines("update")
+    assert len(plan.lines("unchanged")) == resources - 1
+    # The one line names every object the limit drives.
+    assert "MonthlySpendLimit: 100 → 150" in update
+    assert "alarm sms-spend-80pct Threshold: 80.0 → 120.0" in update
+    assert "budget smsbot-monthly-sms limit: 100 USD → 150 USD" in update
+
+    teardown = run("teardown_aws", "--yes", "--delete-data")
+    assert teardown.error is None, teardown.out
+
+    after = run("verify_aws")
+    failed = after.checks("✗")
+    assert after.error == f"{len(failed)} of {len(failed) + len(after.checks('✓'))} checks failed."
+    for part in (
+        "IAM role sns-sms-logs: missing",
+        "IAM role smsbot-portal: missing",
+        "CloudWatch log group /aws/sns/sms-delivery: missing",
+        "SNS topic bot-sms-inbound: missing",
+        "DynamoDB table BotSubscribers: missing",
+        "SNS subscription bot-sms-inbound → https://portal.example.com/webhooks/sns/: missing",
+        "CloudWatch dashboard SMS-Bot-Operations: missing",
+        "CloudWatch alarm sms-spend-80pct: missing",
+        "budget smsbot-monthly-sms: missing",
+    ):
+        assert any(line == f"✗ {part}" for line in failed), part

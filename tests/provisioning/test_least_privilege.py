@@ -1,0 +1,100 @@
+"""The portal's IAM policies, read back from IAM: only what the portal needs."""
+
+from smsbot.aws import client
+
+from .conftest import provision
+
+ACCOUNT = "123456789012"
+TABLE_ARNS = {
+    f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{name}"
+    for name in ("BotSubscribers", "BotConversations", "BotAnalytics")
+}
+
+
+def statements(role: str) -> list[dict]:
+    iam = client("iam")
+    document = iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"]
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [role]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    return document["Statement"]
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_portal_role_is_least_privilege(aws):
+    provision()
+    found = statements("smsbot-portal")
+    by_action = {}
+    for statement in found:
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"wildcard action {action}"
+            by_action[action] = statement
+
+    assert set(by_action) == {
+        "sns:Publish",
+        "sns:CheckIfPhoneNumberIsOptedOut",
+        "sns:ListPhoneNumbersOptedOut",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:DescribeTable",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "cloudwatch:PutMetricData",
+        "secretsmanager:GetSecretValue",
+    }
+    for action, statement in by_action.items():
+        if action.startswith("dynamodb:"):
+            assert set(as_list(statement["Resource"])) == TABLE_ARNS
+        if action.startswith("logs:"):
+            assert as_list(statement["Resource"]) == [
+                f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/smsbot/portal:*"
+            ]
+    # "*" only where IAM has no resource ARN for the action.
+    star = {a for a, s in by_action.items() if "*" in as_list(s["Resource"])}
+    assert star == {
+        "sns:Publish",
+        "sns:CheckIfPhoneNumberIsOptedOut",
+        "sns:ListPhoneNumbersOptedOut",
+        "cloudwatch:PutMetricData",
+    }
+    assert by_action["cloudwatch:PutMetricData"]["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": "SMSBot"}
+    }
+    assert by_action["secretsmanager:GetSecretValue"]["Resource"] == (
+        f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:smsbot/twilio-??????"
+    )
+
+
+def test_sns_logging_role_trusts_sns_and_may_only_write_logs(aws):
+    provision()
+    role = client("iam").get_role(RoleName="sns-sms-logs")["Role"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": ["sns.amazonaws.com"]}
+    assert trust["Action"] == "sts:AssumeRole"
+
+    [statement] = statements("sns-sms-logs")
+    assert sorted(statement["Action"]) == [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ]
+    for resource in as_list(statement["Resource"]):
+        assert resource.startswith(f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:")
+        assert resource != f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:*"
+
+
+def test_policy_tracks_prefixed_table_names(aws, settings):
+    settings.AWS_RESOURCE_PREFIX = "staging-"
+    settings.DYNAMODB_ANALYTICS_TABLE = "Metrics"
+    provision()
+    [tables] = [s for s in statements("staging-smsbot-portal") if s["Sid"] == "MirrorTables"]
+    assert f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/staging-Metrics" in tables["Resource"]
+    assert client("dynamodb").describe_table(TableName="staging-Metrics")["Table"]["KeySchema"]
