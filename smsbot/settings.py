@@ -238,3 +238,25 @@ PRICE_TWILIO_WHATSAPP_USD = env.get_value(
 PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
     "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
 )
+
+# --- Issue 4: inbound
+JOIN_KEYWORD = env.str("JOIN_KEYWORD", default="MITZVAH")
+KEYWORD_REPLY_STOP = env.str(
+    "KEYWORD_REPLY_STOP",
+    default="You are unsubscribed and will receive no more messages. Reply START to resubscribe.",
+)
+KEYWORD_REPLY_START = env.str(
+    "KEYWORD_REPLY_START",
+    default="You are subscribed to daily messages. Msg & data rates may apply. "
+    "Reply HELP for help, STOP to cancel.",
+)
+KEYWORD_REPLY_HELP = env.str(
+    "KEYWORD_REPLY_HELP",
+    default="Daily messages. Msg & data rates may apply. Reply STOP to cancel, START to join.",
+)
+# A dotted path to a callable taking messaging.bot.BotInput and returning a BotReply (or str).
+BOT_HANDLER = env.str("BOT_HANDLER", default="messaging.bot.default_handler")
+BOT_MENU_TEXT = env.str(
+    "BOT_MENU_TEXT",
+    default="Reply TODAY for today's message, HELP for help, STOP to unsubscribe.",
+)
