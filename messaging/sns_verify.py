@@ -2,7 +2,8 @@
 
 The string to sign and the certificate rules follow AWS's "Verifying the
 signatures of Amazon SNS messages". When AWS_ENDPOINT_URL points at an
-emulator, the certificate is fetched from it at the SigningCertURL's path.
+emulator, the certificate is fetched from it at the SigningCertURL's path, in a
+request signed for "sns" so that the emulator routes it (moto's server does so).
 """
 
 import base64
@@ -13,7 +14,10 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -131,9 +135,20 @@ def verify(envelope: dict[str, Any]) -> None:
         raise SNSVerificationError("signature does not match") from exc
 
 
+def _emulator_headers(url: str) -> dict[str, str]:
+    """A SigV4 signature for "sns": how an emulator (moto's server) tells services apart."""
+    credentials = boto3.Session().get_credentials()
+    if credentials is None:
+        return {}
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(credentials, "sns", settings.AWS_REGION).add_auth(request)
+    return dict(request.headers)
+
+
 def _download(url: str) -> rsa.RSAPublicKey:
+    headers = _emulator_headers(url) if settings.AWS_ENDPOINT_URL else {}
     try:
-        response = requests.get(url, timeout=_FETCH_TIMEOUT)
+        response = requests.get(url, headers=headers, timeout=_FETCH_TIMEOUT)
         response.raise_for_status()
         key = x509.load_pem_x509_certificate(response.content).public_key()
     except (requests.RequestException, ValueError) as exc:
