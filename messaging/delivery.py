@@ -67,7 +67,7 @@ def apply(report: Report) -> DeliveryEvent | None:
     """Record the report and move its message forward; None for a repeated report."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .select_related("subscriber")
             .filter(provider_message_id=report.provider_message_id)
             .first()

@@ -190,6 +190,6 @@ def post_sns(client: Client, envelope: Any):
     return client.post(
         "/webhooks/sns/",
         body,
-        content_type="text/plain; charset=UTF-8",
+        content_type="text/plain; charset=utf-8",
         HTTP_X_AMZ_SNS_MESSAGE_TYPE=envelope.get("Type", "") if isinstance(envelope, dict) else "",
     )
