@@ -62,28 +62,41 @@ def receive(inbound: Inbound) -> Outcome:
     except InvalidPhone as exc:
         raise InvalidInbound(f"sender: {exc}") from exc
     text = clean_text(inbound.text)
-    info = segments.count(text)
+    try:
+        message, reply, keyword = _record(inbound, message_id, phone, channel, text)
+    except IntegrityError:
+        # The same provider id again: a retry. Every other insert in _record
+        # settles its own races, so a retry is the only collision left here.
+        replay = _replay(message_id)
+        if replay is None:
+            raise
+        return replay
+    log.info(
+        "inbound %s from %s: %s", inbound.provider, mask_phone(phone), keyword or "conversation"
+    )
+    return Outcome(message, reply, duplicate=False)
 
+
+def _record(
+    inbound: Inbound, message_id: str, phone: str, channel: str, text: str
+) -> tuple[Message, Message | None, keywords.Keyword | None]:
+    """In one transaction: the inbound, what it does, and the reply."""
+    info = segments.count(text)
     with transaction.atomic():
         subscriber = Subscriber.objects.filter(phone=phone).first()
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    direction=Direction.INBOUND,
-                    kind=MessageKind.INBOUND,
-                    channel=channel,
-                    provider=inbound.provider,
-                    phone=phone,
-                    subscriber=subscriber,
-                    body=text,
-                    status=MessageStatus.RECEIVED,
-                    provider_message_id=message_id,
-                    segments=info.segments,
-                    encoding=info.encoding,
-                )
-        except IntegrityError:
-            return _replay(message_id)
-
+        message = Message.objects.create(
+            direction=Direction.INBOUND,
+            kind=MessageKind.INBOUND,
+            channel=channel,
+            provider=inbound.provider,
+            phone=phone,
+            subscriber=subscriber,
+            body=text,
+            status=MessageStatus.RECEIVED,
+            provider_message_id=message_id,
+            segments=info.segments,
+            encoding=info.encoding,
+        )
         keyword = keywords.match(text)
         if keyword is not None:
             subscriber = _apply_keyword(keyword, inbound, phone, channel, text, message_id)
@@ -98,17 +111,13 @@ def receive(inbound: Inbound) -> Outcome:
             ).text
             kind = MessageKind.REPLY
         reply = _record_reply(message, reply_text, kind) if reply_text else None
-    log.info(
-        "inbound %s from %s: %s",
-        inbound.provider,
-        mask_phone(phone),
-        keyword or "conversation",
-    )
-    return Outcome(message, reply, duplicate=False)
+    return message, reply, keyword
 
 
-def _replay(message_id: str) -> Outcome:
-    message = Message.objects.get(provider_message_id=message_id)
+def _replay(message_id: str) -> Outcome | None:
+    message = Message.objects.filter(provider_message_id=message_id).first()
+    if message is None:
+        return None
     reply = message.replies.filter(direction=Direction.OUTBOUND).order_by("id").first()
     log.info("inbound %s is a retry: answering as before", message_id)
     return Outcome(message, reply, duplicate=True)
