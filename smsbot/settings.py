@@ -260,3 +260,8 @@ BOT_MENU_TEXT = env.str(
     "BOT_MENU_TEXT",
     default="Reply TODAY for today's message, HELP for help, STOP to unsubscribe.",
 )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A transaction that reads and then writes cannot wait for SQLite's write lock
+    # ("database is locked" at once): take it at BEGIN, so that concurrent webhook
+    # requests queue on the busy timeout instead of failing.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
