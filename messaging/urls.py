@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path
+
+from .webhooks.sns import sns
+from .webhooks.twilio import twilio_inbound, twilio_status
+
+urlpatterns = [
+    path("webhooks/twilio/inbound/", twilio_inbound, name="twilio-inbound"),
+    path("webhooks/twilio/status/", twilio_status, name="twilio-status"),
+    path("webhooks/sns/", sns, name="sns"),
+]

@@ -75,8 +75,15 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL plus a busy timeout lets the web, worker and beat processes share one file.
+    # A transaction that reads and then writes cannot wait for SQLite's write lock
+    # ("database is locked" at once): IMMEDIATE takes it at BEGIN, so concurrent
+    # requests queue on the busy timeout instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -246,3 +253,25 @@ SMS_WORKER_FAILURE_ALARM_THRESHOLD = env.int("SMS_WORKER_FAILURE_ALARM_THRESHOLD
 # Read TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN from the Secrets Manager secret
 # "<AWS_RESOURCE_PREFIX>smsbot/twilio" when they are not set here (smsbot.secrets).
 TWILIO_CREDENTIALS_FROM_AWS = env.bool("TWILIO_CREDENTIALS_FROM_AWS", default=False)
+
+# --- Issue 4: inbound
+JOIN_KEYWORD = env.str("JOIN_KEYWORD", default="MITZVAH")
+KEYWORD_REPLY_STOP = env.str(
+    "KEYWORD_REPLY_STOP",
+    default="You are unsubscribed and will receive no more messages. Reply START to resubscribe.",
+)
+KEYWORD_REPLY_START = env.str(
+    "KEYWORD_REPLY_START",
+    default="You are subscribed to daily messages. Msg & data rates may apply. "
+    "Reply HELP for help, STOP to cancel.",
+)
+KEYWORD_REPLY_HELP = env.str(
+    "KEYWORD_REPLY_HELP",
+    default="Daily messages. Msg & data rates may apply. Reply STOP to cancel, START to join.",
+)
+# A dotted path to a callable taking messaging.bot.BotInput and returning a BotReply (or str).
+BOT_HANDLER = env.str("BOT_HANDLER", default="messaging.bot.default_handler")
+BOT_MENU_TEXT = env.str(
+    "BOT_MENU_TEXT",
+    default="Reply TODAY for today's message, HELP for help, STOP to unsubscribe.",
+)

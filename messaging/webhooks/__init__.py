@@ -1,0 +1,1 @@
+"""The HTTP doors Twilio and SNS call: verify, hand over to the pipeline, answer."""
