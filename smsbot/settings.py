@@ -238,3 +238,13 @@ PRICE_TWILIO_WHATSAPP_USD = env.get_value(
 PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
     "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
 )
+
+# --- Issue 6: DynamoDB mirror ----------------------------------------------------
+# botocore's own retries per call; "adaptive" also slows the client when throttled.
+DYNAMODB_RETRY_MODE = env.str("DYNAMODB_RETRY_MODE", default="adaptive")
+DYNAMODB_MAX_ATTEMPTS = env.int("DYNAMODB_MAX_ATTEMPTS", default=5)
+# Then the mirror task's own retries, with back-off from this many seconds, doubling.
+DYNAMODB_MIRROR_RETRIES = env.int("DYNAMODB_MIRROR_RETRIES", default=6)
+DYNAMODB_MIRROR_RETRY_DELAY = env.float("DYNAMODB_MIRROR_RETRY_DELAY", default=10.0)
+# BatchWriteItem (backfill, analytics): rounds for throttling and UnprocessedItems.
+DYNAMODB_BATCH_ROUNDS = env.int("DYNAMODB_BATCH_ROUNDS", default=10)
