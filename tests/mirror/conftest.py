@@ -49,7 +49,9 @@ def tables(aws: str, settings: Any) -> Any:
     settings.DYNAMODB_MAX_ATTEMPTS = 2
     settings.DYNAMODB_MIRROR_RETRIES = 4
     settings.DYNAMODB_MIRROR_RETRY_DELAY = 0.2
-    settings.DYNAMODB_BATCH_ROUNDS = 4
+    settings.DYNAMODB_BATCH_ROUNDS = 6
+    # Adaptive mode's client-side rate limiter makes a throttled test wait many seconds.
+    settings.DYNAMODB_RETRY_MODE = "standard"
     create_tables(aws)
     return direct_client(aws)
 
@@ -112,7 +114,6 @@ class ThrottlingProxy:
 
     def _take(self, counter: Counter[str], op: str) -> bool:
         with self.lock:
-            self.seen[op] += 1
             if counter[op] > 0:
                 counter[op] -= 1
                 return True
@@ -127,6 +128,8 @@ class ThrottlingProxy:
 
     def handle(self, op: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         json_type = {"Content-Type": "application/x-amz-json-1.0"}
+        with self.lock:
+            self.seen[op] += 1
         if self._take(self.throttle, op) or self._outage(op):
             self.refused[op] += 1
             return 400, json_type, json.dumps(THROTTLED).encode()
