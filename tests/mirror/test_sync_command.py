@@ -99,29 +99,24 @@ def test_push_without_options_writes_only_what_is_not_there(tables):
     assert len(keys(tables, "BotConversations", "phone_number")) == 2
 
 
+def hand_edit(ddb, table: str, key: str, attribute: str, value: dict) -> None:
+    ddb.update_item(
+        TableName=table,
+        Key={"phone" if table == "BotSubscribers" else "phone_number": {"S": key}},
+        UpdateExpression="SET #a = :v",
+        ExpressionAttributeNames={"#a": attribute},
+        ExpressionAttributeValues={":v": value},
+    )
+
+
 def test_verify_finds_drift_and_repair_fixes_it(tables):
     make_rows(subscribers=10, conversations=3)
     run("--backfill")
     tables.delete_item(TableName="BotSubscribers", Key={"phone": {"S": phone(1)}})
-    tables.update_item(
-        TableName="BotSubscribers",
-        Key={"phone": {"S": phone(2)}},
-        UpdateExpression="SET consent_status = :s",
-        ExpressionAttributeValues={":s": {"S": "opted_out"}},
-    )
-    tables.update_item(
-        TableName="BotSubscribers",
-        Key={"phone": {"S": phone(3)}},
-        UpdateExpression="SET version = :v",
-        ExpressionAttributeValues={":v": {"N": "999"}},
-    )
+    hand_edit(tables, "BotSubscribers", phone(2), "consent_status", {"S": "opted_out"})
+    hand_edit(tables, "BotSubscribers", phone(3), "version", {"N": "999"})
     tables.put_item(TableName="BotSubscribers", Item={"phone": {"S": phone(99)}})
-    tables.update_item(
-        TableName="BotConversations",
-        Key={"phone_number": {"S": phone(0)}},
-        UpdateExpression="SET message_count = :c",
-        ExpressionAttributeValues={":c": {"N": "41"}},
-    )
+    hand_edit(tables, "BotConversations", phone(0), "message_count", {"N": "41"})
 
     out = io.StringIO()
     with pytest.raises(CommandError) as drift:
