@@ -1,7 +1,9 @@
 """Queue a DynamoDB mirror task for every saved or deleted subscriber and conversation.
 
 The receivers run inside the saving transaction, so the task is recorded in
-the outbox with the change and published only once it commits.
+the outbox with the change and published only once it commits. They go on
+the replies queue, not behind a broadcast's fan-out on bulk: an opt-out must
+reach the table's readers quickly.
 """
 
 from typing import Any
@@ -9,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
-from smsbot.celery import BULK_QUEUE
 from smsbot.outbox import enqueue
 
 from .models import Conversation, Subscriber
@@ -23,22 +24,22 @@ def _enabled(raw: bool) -> bool:
 def subscriber_saved(sender: type, instance: Subscriber, raw: bool = False, **kw: Any) -> None:
     # An erased subscriber's item is removed by the erasure itself, by number.
     if _enabled(raw) and instance.erased_at is None:
-        enqueue("subscribers.mirror_subscriber", instance.pk, queue=BULK_QUEUE)
+        enqueue("subscribers.mirror_subscriber", instance.pk)
 
 
 def subscriber_deleted(sender: type, instance: Subscriber, **kw: Any) -> None:
     if _enabled(False):
-        enqueue("subscribers.mirror_delete_subscriber", instance.phone, queue=BULK_QUEUE)
+        enqueue("subscribers.mirror_delete_subscriber", instance.phone)
 
 
 def conversation_saved(sender: type, instance: Conversation, raw: bool = False, **kw: Any) -> None:
     if _enabled(raw):
-        enqueue("subscribers.mirror_conversation", instance.pk, queue=BULK_QUEUE)
+        enqueue("subscribers.mirror_conversation", instance.pk)
 
 
 def conversation_deleted(sender: type, instance: Conversation, **kw: Any) -> None:
     if _enabled(False):
-        enqueue("subscribers.mirror_delete_conversation", instance.phone_number, queue=BULK_QUEUE)
+        enqueue("subscribers.mirror_delete_conversation", instance.phone_number)
 
 
 def connect() -> None:

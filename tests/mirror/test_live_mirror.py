@@ -108,4 +108,4 @@ def test_tasks_are_queued_with_the_change_and_only_when_enabled(tables, settings
     change(PHONE, "opted_out", "sms_keyword", {"text": "STOP"})
     queued = OutboxTask.objects.get(task_name="subscribers.mirror_subscriber")
     assert queued.args == [Subscriber.objects.get(phone=PHONE).pk]
-    assert queued.queue == "bulk"
+    assert queued.queue == "replies"
