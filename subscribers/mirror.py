@@ -193,11 +193,11 @@ def older_than(version: int) -> Condition:
     return Condition("attribute_not_exists(#k) OR #v < :v", {":v": {"N": str(version)}})
 
 
-def unchanged_since(seen_version: int | None) -> Condition:
-    """Repair: only over exactly the item the drift check saw."""
+def unchanged_since(seen_version: dict[str, Any] | None) -> Condition:
+    """Repair: only over exactly the item the drift check saw (its raw version value)."""
     if seen_version is None:
         return Condition("attribute_exists(#k) AND attribute_not_exists(#v)", {})
-    return Condition("#v = :seen", {":seen": {"N": str(seen_version)}})
+    return Condition("#v = :seen", {":seen": seen_version})
 
 
 ABSENT = Condition("attribute_not_exists(#k)", {})

@@ -104,9 +104,9 @@ class Drift:
     rows: int = 0
     items: int = 0
     missing: list[str] = field(default_factory=list)
-    # key -> the version attribute the check saw (None when absent)
-    extra: dict[str, int | None] = field(default_factory=dict)
-    different: dict[str, int | None] = field(default_factory=dict)
+    # key -> the raw version attribute the check saw (None when absent)
+    extra: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    different: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -128,7 +128,7 @@ def verify(spec: MirrorSpec) -> Drift:
             item = deserialize(raw)
             drift.items += 1
             key = item.get(spec.key)
-            version = _version(item)
+            version = raw.get("version")
             want = expected.pop(key, None)
             if want is None:
                 drift.extra[key] = version
@@ -136,14 +136,6 @@ def verify(spec: MirrorSpec) -> Drift:
                 drift.different[key] = version
     drift.missing = sorted(expected)
     return drift
-
-
-def _version(item: dict[str, Any]) -> int | None:
-    value = item.get("version")
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass

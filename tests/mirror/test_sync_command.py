@@ -115,6 +115,7 @@ def test_verify_finds_drift_and_repair_fixes_it(tables):
     tables.delete_item(TableName="BotSubscribers", Key={"phone": {"S": phone(1)}})
     hand_edit(tables, "BotSubscribers", phone(2), "consent_status", {"S": "opted_out"})
     hand_edit(tables, "BotSubscribers", phone(3), "version", {"N": "999"})
+    hand_edit(tables, "BotSubscribers", phone(4), "version", {"S": "not a number"})
     tables.put_item(TableName="BotSubscribers", Item={"phone": {"S": phone(99)}})
     hand_edit(tables, "BotConversations", phone(0), "message_count", {"N": "41"})
 
@@ -123,13 +124,13 @@ def test_verify_finds_drift_and_repair_fixes_it(tables):
         call_command("sync_dynamodb", "--verify", stdout=out)
     assert drift.value.returncode == 1
     report = out.getvalue()
-    assert "BotSubscribers: 10 rows, 10 items: 1 missing, 1 extra, 2 different" in report
+    assert "BotSubscribers: 10 rows, 10 items: 1 missing, 1 extra, 3 different" in report
     assert "BotConversations: 3 rows, 3 items: 0 missing, 0 extra, 1 different" in report
     assert "missing: +1******0101" in report and "extra: +1******0199" in report
     assert "+131255501" not in report  # numbers are masked
 
     repaired = run("--repair")
-    assert "BotSubscribers: repaired: 3 written, 1 deleted, 0 changed meanwhile" in repaired
+    assert "BotSubscribers: repaired: 4 written, 1 deleted, 0 changed meanwhile" in repaired
     assert "BotConversations: repaired: 1 written" in repaired
     clean = run("--verify")
     assert "0 missing, 0 extra, 0 different" in clean
