@@ -78,6 +78,7 @@ class ThrottlingProxy:
 
     throttle[op] = n: the next n requests for op are answered 400 ThrottlingException.
     allow[op] = n: n more requests for op pass, then every later one is throttled.
+    before[op] = fn: fn() runs once, before the next op request is forwarded.
     unprocess[op] = n: the next n BatchWriteItem requests forward only their first
     item and hand the rest back as UnprocessedItems.
     """
@@ -87,6 +88,7 @@ class ThrottlingProxy:
         self.throttle: Counter[str] = Counter()
         self.unprocess: Counter[str] = Counter()
         self.allow: dict[str, int] = {}
+        self.before: dict[str, Callable[[], None]] = {}
         self.seen: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -133,6 +135,10 @@ class ThrottlingProxy:
         if self._take(self.throttle, op) or self._outage(op):
             self.refused[op] += 1
             return 400, json_type, json.dumps(THROTTLED).encode()
+        with self.lock:
+            hook = self.before.pop(op, None)
+        if hook is not None:
+            hook()
         unprocessed: dict[str, list] = {}
         if op == "BatchWriteItem" and self._take(self.unprocess, op):
             request = json.loads(body)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from smsbot import aws as smsbot_aws
 from subscribers.management.commands.sync_dynamodb import checkpoint_key
-from subscribers.mirror import SUBSCRIBERS
+from subscribers.mirror import SUBSCRIBERS, sync_row
 from subscribers.models import Conversation, Subscriber
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +90,23 @@ def test_backfill_under_throttling_and_unprocessed_items_loses_nothing(proxy, ta
     assert run("--verify", "--table", "subscribers").startswith(
         "BotSubscribers: 60 rows, 60 items: 0 missing, 0 extra, 0 different"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_landing_mid_batch_is_not_overwritten(proxy, tables):
+    make_rows(subscribers=3, conversations=0)
+
+    def newer_version_mirrored_meanwhile() -> None:
+        sub = Subscriber.objects.get(phone=phone(1))
+        sub.consent_status = "opted_out"
+        sub.save()
+        sync_row(SUBSCRIBERS, sub)  # what its mirror task does
+
+    proxy.before["BatchWriteItem"] = newer_version_mirrored_meanwhile
+    assert "1 rewritten after changing mid-batch" in run("--backfill", "--table", "subscribers")
+    item = tables.get_item(TableName="BotSubscribers", Key={"phone": {"S": phone(1)}})["Item"]
+    assert item["consent_status"] == {"S": "opted_out"}
+    assert item["version"] == {"N": str(Subscriber.objects.get(phone=phone(1)).version)}
 
 
 def test_push_without_options_writes_only_what_is_not_there(tables):
