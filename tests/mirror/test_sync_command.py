@@ -5,6 +5,7 @@ import io
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connections
 from django.utils import timezone
 
 from smsbot import aws as smsbot_aws
@@ -101,6 +102,7 @@ def test_a_change_landing_mid_batch_is_not_overwritten(proxy, tables):
         sub.consent_status = "opted_out"
         sub.save()
         sync_row(SUBSCRIBERS, sub)  # what its mirror task does
+        connections.close_all()  # this runs in the proxy's thread
 
     proxy.before["BatchWriteItem"] = newer_version_mirrored_meanwhile
     assert "1 rewritten after changing mid-batch" in run("--backfill", "--table", "subscribers")
