@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsbot.settings")
@@ -32,6 +33,12 @@ app.conf.update(
     # Maintenance schedules; django-celery-beat copies them into its table at start.
     beat_schedule={
         "drain-outbox": {"task": "smsbot.drain_outbox", "schedule": 30.0},
+        # Issue 6: yesterday's (UTC) aggregates to the DynamoDB analytics table.
+        "dynamodb-daily-analytics": {
+            "task": "subscribers.write_daily_analytics",
+            "schedule": crontab(hour=0, minute=15),
+            "options": {"queue": BULK_QUEUE},
+        },
     },
 )
 

@@ -275,3 +275,13 @@ BOT_MENU_TEXT = env.str(
     "BOT_MENU_TEXT",
     default="Reply TODAY for today's message, HELP for help, STOP to unsubscribe.",
 )
+
+# --- Issue 6: DynamoDB mirror ----------------------------------------------------
+# botocore's own retries per call; "adaptive" also slows the client when throttled.
+DYNAMODB_RETRY_MODE = env.str("DYNAMODB_RETRY_MODE", default="adaptive")
+DYNAMODB_MAX_ATTEMPTS = env.int("DYNAMODB_MAX_ATTEMPTS", default=5)
+# Then the mirror task's own retries, with back-off from this many seconds, doubling.
+DYNAMODB_MIRROR_RETRIES = env.int("DYNAMODB_MIRROR_RETRIES", default=6)
+DYNAMODB_MIRROR_RETRY_DELAY = env.float("DYNAMODB_MIRROR_RETRY_DELAY", default=10.0)
+# BatchWriteItem (backfill, analytics): rounds for throttling and UnprocessedItems.
+DYNAMODB_BATCH_ROUNDS = env.int("DYNAMODB_BATCH_ROUNDS", default=10)

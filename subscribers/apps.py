@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class SubscribersConfig(AppConfig):
     name = "subscribers"
     verbose_name = "Subscribers and consent"
+
+    def ready(self) -> None:
+        # Issue 6: DynamoDB mirror receivers.
+        from . import signals
+
+        signals.connect()
