@@ -238,3 +238,31 @@ PRICE_TWILIO_WHATSAPP_USD = env.get_value(
 PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
     "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
 )
+
+# --- Issue 3: opt-in ---------------------------------------------------------------
+# The exact wording beside the consent box; it is stored as evidence with each opt-in.
+OPTIN_CONSENT_TEXT = env.str(
+    "OPTIN_CONSENT_TEXT",
+    default=(
+        "I agree to receive one automated daily message at this number. Consent is not a "
+        "condition of purchase. Msg&data rates may apply. Reply STOP to cancel, HELP for help."
+    ),
+)
+OPTIN_CONFIRMATION_TEXT = env.str(
+    "OPTIN_CONFIRMATION_TEXT",
+    default=(
+        "Reply YES to confirm your subscription to daily messages. Msg&data rates may apply. "
+        "Reply STOP to cancel."
+    ),
+)
+# WhatsApp only delivers business-initiated text inside a 24-hour window; outside it an
+# approved template is needed, so the confirmation uses this ContentSid when set.
+OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID = env.str(
+    "OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID", default=""
+)
+# The word after JOIN in the keyword a phone sends to subscribe (wa.me link: "JOIN MITZVAH").
+JOIN_KEYWORD = env.str("JOIN_KEYWORD", default="MITZVAH")
+# django-ratelimit rate for opt-in form submissions, per client IP.
+OPTIN_RATE_LIMIT = env.str("OPTIN_RATE_LIMIT", default="10/m")
+# Behind a proxy set e.g. HTTP_X_FORWARDED_FOR so the limit applies to the real client.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
