@@ -26,10 +26,20 @@ from import_export.formats.base_formats import CSV
 from .consent import ConsentError, change
 from .erasure import erase
 from .forms import EraseForm, OptInEvidenceForm, OptOutForm
-from .importing import SubscriberResource
+from .importing import SUBSCRIBER_COLUMNS, SubscriberResource
 from .models import ConsentEvent, ConsentSource, ConsentStatus, Conversation, Subscriber
 from .phones import try_normalize
 
+CONSENT_FIELDS = ["consent_status", "consent_source", "opted_in_at", "opted_out_at"]
+RECORD_FIELDS = [
+    "created_at",
+    "updated_at",
+    "erased_at",
+    "version",
+    "mirror_synced_version",
+    "mirror_synced_at",
+    "mirror_error",
+]
 # Consent actions run one consent.change per row; beyond this, use the CSV import.
 MAX_ACTION_ROWS = 500
 
@@ -70,16 +80,8 @@ def admin_evidence(request: HttpRequest, **details: str) -> dict[str, Any]:
     return {"admin_user": request.user.get_username(), "admin_user_id": request.user.pk, **details}
 
 
-class ConsentEventInline(admin.TabularInline):
-    model = ConsentEvent
-    fields = ["created_at", "from_status", "to_status", "source", "evidence"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "Consent history (newest first)"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).order_by("-created_at", "-id")
+class ReadOnlyMixin:
+    """Viewable by those with the view permission; nobody adds, edits or deletes."""
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -91,18 +93,21 @@ class ConsentEventInline(admin.TabularInline):
         return False
 
 
+class ConsentEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = ConsentEvent
+    fields = ["created_at", "from_status", "to_status", "source", "evidence"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Consent history (newest first)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).order_by("-created_at", "-id")
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
-    list_display = [
-        "phone",
-        "channel",
-        "consent_status",
-        "consent_source",
-        "opted_in_at",
-        "opted_out_at",
-        "created_at",
-        "undeliverable",
-    ]
+    list_display = [*SUBSCRIBER_COLUMNS]
     list_filter = [
         "consent_status",
         "channel",
@@ -126,7 +131,7 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
         (
             "Consent",
             {
-                "fields": ["consent_status", "consent_source", "opted_in_at", "opted_out_at"],
+                "fields": CONSENT_FIELDS,
                 "description": "Change consent with the list page's actions: they keep evidence.",
             },
         ),
@@ -135,35 +140,12 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
         (
             "Record",
             {
-                "fields": [
-                    "created_at",
-                    "updated_at",
-                    "erased_at",
-                    "version",
-                    "mirror_synced_version",
-                    "mirror_synced_at",
-                    "mirror_error",
-                ],
+                "fields": RECORD_FIELDS,
                 "classes": ["collapse"],
             },
         ),
     ]
-    readonly_fields = [
-        "phone",
-        "messages_link",
-        "consent_status",
-        "consent_source",
-        "opted_in_at",
-        "opted_out_at",
-        "conversation",
-        "created_at",
-        "updated_at",
-        "erased_at",
-        "version",
-        "mirror_synced_version",
-        "mirror_synced_at",
-        "mirror_error",
-    ]
+    readonly_fields = ["phone", "messages_link", *CONSENT_FIELDS, "conversation", *RECORD_FIELDS]
 
     # New numbers arrive through opt-in, keywords or the import; none is ever
     # deleted (the consent trail points at it): erasure anonymises instead.
@@ -220,23 +202,23 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
 
     @admin.action(description="Opt out selected subscribers…", permissions=["change"])
     def opt_out(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
-            evidence = admin_evidence(request, reason=data["reason"])
-            return change(
-                subscriber.phone, ConsentStatus.OPTED_OUT, ConsentSource.ADMIN, evidence
-            ).changed
-
-        return self._with_form(request, queryset, OptOutForm, "Opt out", apply)
+        return self._consent_action(request, queryset, ConsentStatus.OPTED_OUT, OptOutForm)
 
     @admin.action(description="Opt selected subscribers back in…", permissions=["change"])
     def opt_back_in(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
-            evidence = admin_evidence(request, evidence=data["evidence"])
-            return change(
-                subscriber.phone, ConsentStatus.OPTED_IN, ConsentSource.ADMIN, evidence
-            ).changed
+        return self._consent_action(request, queryset, ConsentStatus.OPTED_IN, OptInEvidenceForm)
 
-        return self._with_form(request, queryset, OptInEvidenceForm, "Opt back in", apply)
+    def _consent_action(
+        self, request: HttpRequest, queryset: QuerySet, to_status: str, form_class: type[Form]
+    ) -> HttpResponse | None:
+        """The form's answers (reason, or evidence) become the event's evidence."""
+
+        def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
+            evidence = admin_evidence(request, **data)
+            return change(subscriber.phone, to_status, ConsentSource.ADMIN, evidence).changed
+
+        title = ConsentStatus(to_status).label
+        return self._with_form(request, queryset, form_class, title, apply)
 
     @admin.action(
         description="Erase personal data of selected subscribers…", permissions=["change"]
@@ -305,19 +287,8 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/subscribers/subscriber/action_form.html", context)
 
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(ReadOnlyModelAdmin):
+class ConsentEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "subscriber", "from_status", "to_status", "source"]
     list_filter = ["source", "to_status", "created_at"]
     list_select_related = ["subscriber"]
@@ -338,7 +309,7 @@ class ConsentEventAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyModelAdmin):
+class ConversationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["phone_number", "conversation_state", "message_count", "updated_at"]
     list_filter = ["conversation_state"]
     search_fields = ["=phone_number"]

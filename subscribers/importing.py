@@ -22,21 +22,23 @@ from .phones import InvalidPhone, normalize
 
 REQUIRED_COLUMNS = ("phone", "evidence")
 IMPORTED_FIELDS = ("phone", "channel", "consent_status")
+# Exported, and shown in the admin list, in this order.
+SUBSCRIBER_COLUMNS = (
+    "phone",
+    "channel",
+    "consent_status",
+    "consent_source",
+    "opted_in_at",
+    "opted_out_at",
+    "created_at",
+    "undeliverable",
+)
 
 
 class SubscriberResource(resources.ModelResource):
     class Meta:
         model = Subscriber
-        fields = (
-            "phone",
-            "channel",
-            "consent_status",
-            "consent_source",
-            "opted_in_at",
-            "opted_out_at",
-            "created_at",
-            "undeliverable",
-        )
+        fields = SUBSCRIBER_COLUMNS
         import_id_fields = ("phone",)
         clean_model_instances = False
         skip_unchanged = True
