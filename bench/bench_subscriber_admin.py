@@ -61,7 +61,9 @@ def run() -> list[str]:
                 f"{name:<20} {small[name]:8.1f} ms -> {large[name]:8.1f} ms  "
                 f"x{large[name] / small[name]:.2f}"
             )
-        lines.append(f"(a full COUNT(*) alone, which the unfiltered list avoids: {count_ms:.1f} ms)")
+        lines.append(
+            f"(a full COUNT(*) alone, which the unfiltered list avoids: {count_ms:.1f} ms)"
+        )
         return lines
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -104,14 +106,14 @@ def fill(connection, total: int) -> None:  # type: ignore[no-untyped-def]
         if connection.vendor == "postgresql":
             values = values.replace("substr('000000000' || n, -9, 9)", "lpad(n::text, 9, '0')")
             cursor.execute(
-                f"INSERT INTO subscribers_subscriber ({columns}) "
+                f"INSERT INTO subscribers_subscriber ({columns}) "  # noqa: S608 - constant text
                 f"SELECT {values} FROM generate_series(%s, %s - 1) AS n",
                 [start, stop],
             )
             cursor.execute("ANALYZE subscribers_subscriber")
         else:
             cursor.execute(
-                f"WITH RECURSIVE seq(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM seq "
+                f"WITH RECURSIVE seq(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM seq "  # noqa: S608
                 f"WHERE n + 1 < %s) INSERT INTO subscribers_subscriber ({columns}) "
                 f"SELECT {values} FROM seq",
                 [start, stop],

@@ -202,14 +202,23 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
 
     @admin.action(description="Opt out selected subscribers…", permissions=["change"])
     def opt_out(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._consent_action(request, queryset, ConsentStatus.OPTED_OUT, OptOutForm)
+        return self._consent_action(
+            request, queryset, ConsentStatus.OPTED_OUT, OptOutForm, "Opt out"
+        )
 
     @admin.action(description="Opt selected subscribers back in…", permissions=["change"])
     def opt_back_in(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._consent_action(request, queryset, ConsentStatus.OPTED_IN, OptInEvidenceForm)
+        return self._consent_action(
+            request, queryset, ConsentStatus.OPTED_IN, OptInEvidenceForm, "Opt back in"
+        )
 
     def _consent_action(
-        self, request: HttpRequest, queryset: QuerySet, to_status: str, form_class: type[Form]
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        to_status: str,
+        form_class: type[Form],
+        title: str,
     ) -> HttpResponse | None:
         """The form's answers (reason, or evidence) become the event's evidence."""
 
@@ -217,7 +226,6 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
             evidence = admin_evidence(request, **data)
             return change(subscriber.phone, to_status, ConsentSource.ADMIN, evidence).changed
 
-        title = ConsentStatus(to_status).label
         return self._with_form(request, queryset, form_class, title, apply)
 
     @admin.action(
