@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 
 from subscribers.models import ConsentEvent, Subscriber
 
@@ -20,6 +21,9 @@ def browser(monkeypatch):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         yield browser
         browser.close()
+        # ORM calls made while Playwright's loop runs get their own connection
+        # (Django keeps connections per context): close it before the database goes.
+        connections.close_all()
 
 
 @pytest.mark.browser
