@@ -44,7 +44,7 @@ def _optin_rate(group: str, request: HttpRequest) -> str:
 def optin(request: HttpRequest) -> HttpResponse:
     if getattr(request, "limited", False):
         return rate_limited(request)
-    form = OptInForm(request.POST or None)
+    form = OptInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         request_optin(
             form.cleaned_data["phone"],

@@ -110,6 +110,8 @@ def test_errors_are_shown_next_to_the_field_and_nothing_is_stored(client):
     assert "Please check the number" in html
     assert "Please tick the box to agree" in html
     assert 'value="12"' in html  # what was typed is kept
+    empty = client.post(URL, {}).content.decode()
+    assert 'id="phone-error"' in empty and 'id="consent-error"' in empty
     assert not Subscriber.objects.exists()
 
 
