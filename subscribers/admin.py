@@ -25,7 +25,7 @@ from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
-from .consent import ConsentError, change
+from .consent import ConsentError, change, phone_hash
 from .erasure import erase
 from .forms import EraseForm, OptInEvidenceForm, OptOutForm
 from .importing import SUBSCRIBER_COLUMNS, SubscriberResource
@@ -313,8 +313,6 @@ class ConsentEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        from .consent import phone_hash
-
         e164 = try_normalize(search_term)
         if not e164:
             return queryset.none(), False
