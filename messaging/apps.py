@@ -7,4 +7,8 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # Issue 4: tasks outside messaging/tasks.py, registered for the workers.
-        from . import sns_subscriptions  # noqa: F401
+        # Issue 3: double opt-in confirmations listen to consent changes.
+        from . import (
+            confirmations,  # noqa: F401
+            sns_subscriptions,  # noqa: F401
+        )

@@ -285,3 +285,24 @@ DYNAMODB_MIRROR_RETRIES = env.int("DYNAMODB_MIRROR_RETRIES", default=6)
 DYNAMODB_MIRROR_RETRY_DELAY = env.float("DYNAMODB_MIRROR_RETRY_DELAY", default=10.0)
 # BatchWriteItem (backfill, analytics): rounds for throttling and UnprocessedItems.
 DYNAMODB_BATCH_ROUNDS = env.int("DYNAMODB_BATCH_ROUNDS", default=10)
+
+# --- Issue 3: opt-in ---------------------------------------------------------------
+# The exact wording beside the consent box; it is stored as evidence with each opt-in.
+# An empty value (as in a copied .env.example) means the default wording.
+OPTIN_CONSENT_TEXT = env.str("OPTIN_CONSENT_TEXT", default="") or (
+    "I agree to receive one automated daily message at this number. Consent is not a "
+    "condition of purchase. Msg&data rates may apply. Reply STOP to cancel, HELP for help."
+)
+OPTIN_CONFIRMATION_TEXT = env.str("OPTIN_CONFIRMATION_TEXT", default="") or (
+    "Reply YES to confirm your subscription to daily messages. Msg&data rates may apply. "
+    "Reply STOP to cancel."
+)
+# WhatsApp only delivers business-initiated text inside a 24-hour window; outside it an
+# approved template is needed, so the confirmation uses this ContentSid when set.
+OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID = env.str(
+    "OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID", default=""
+)
+# django-ratelimit rate for opt-in form submissions, per client IP.
+OPTIN_RATE_LIMIT = env.str("OPTIN_RATE_LIMIT", default="10/m")
+# Behind a proxy set e.g. HTTP_X_FORWARDED_FOR so the limit applies to the real client.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")

@@ -1,11 +1,348 @@
-from django.contrib import admin
+"""Admin for operations staff: subscribers, their consent trail, conversations.
 
-from .models import Subscriber
+Consent is only ever changed through consent.change: the change form shows it
+read-only, and the opt-out / opt-in / erase actions ask for the evidence first.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import QuerySet
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV
+
+from .admin_mirror import MIRROR_ACTIONS, mirror_state
+from .consent import ConsentError, change, phone_hash
+from .erasure import erase
+from .forms import EraseForm, OptInEvidenceForm, OptOutForm
+from .importing import SUBSCRIBER_COLUMNS, SubscriberResource
+from .models import ConsentEvent, ConsentSource, ConsentStatus, Conversation, Subscriber
+from .phones import try_normalize
+
+CONSENT_FIELDS = ["consent_status", "consent_source", "opted_in_at", "opted_out_at"]
+RECORD_FIELDS = [
+    "created_at",
+    "updated_at",
+    "erased_at",
+    "version",
+    "mirror_synced_version",
+    "mirror_synced_at",
+    "mirror_error",
+]
+# Consent actions run one consent.change per row; beyond this, use the CSV import.
+MAX_ACTION_ROWS = 500
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts exactly only when the planner expects few rows (PostgreSQL).
+
+    COUNT(*) over a million subscribers, or over the 100,000 opted out, costs
+    more than the page itself; above exact_below the planner's estimate is shown.
+    """
+
+    exact_below = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        estimate = planner_estimate(self.object_list)
+        if estimate is not None and estimate >= self.exact_below:
+            return estimate
+        return super().count
+
+
+def planner_estimate(queryset: object) -> int | None:
+    if not isinstance(queryset, QuerySet):
+        return None
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def admin_evidence(request: HttpRequest, **details: str) -> dict[str, Any]:
+    return {"admin_user": request.user.get_username(), "admin_user_id": request.user.pk, **details}
+
+
+class ReadOnlyMixin:
+    """Viewable by those with the view permission; nobody adds, edits or deletes."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ConsentEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = ConsentEvent
+    fields = ["created_at", "from_status", "to_status", "source", "evidence"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Consent history (newest first)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).order_by("-created_at", "-id")
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["phone", "channel", "consent_status", "consent_source", "created_at"]
-    list_filter = ["consent_status", "channel"]
-    search_fields = ["=phone"]
+class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
+    list_display = [*SUBSCRIBER_COLUMNS]
+    list_filter = [
+        "consent_status",
+        "channel",
+        "consent_source",
+        "undeliverable",
+        "created_at",
+        "opted_in_at",
+        "opted_out_at",
+    ]
+    search_fields = ["phone"]
+    search_help_text = "A phone number in any format, or the last digits of one."
+    ordering = ["-id"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+    actions = ["opt_out", "opt_back_in", "export_csv", "erase_personal_data", *MIRROR_ACTIONS]
+    inlines = [ConsentEventInline]
+    resource_classes = [SubscriberResource]
+    fieldsets = [
+        (None, {"fields": ["phone", "channel", "messages_link"]}),
+        (
+            "Consent",
+            {
+                "fields": CONSENT_FIELDS,
+                "description": "Change consent with the list page's actions: they keep evidence.",
+            },
+        ),
+        ("Delivery", {"fields": ["undeliverable", "undeliverable_reason"]}),
+        ("Conversation", {"fields": ["conversation"]}),
+        (
+            "Record",
+            {
+                "fields": [*RECORD_FIELDS, mirror_state],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+    readonly_fields = [
+        "phone",
+        "messages_link",
+        *CONSENT_FIELDS,
+        "conversation",
+        *RECORD_FIELDS,
+        mirror_state,
+    ]
+
+    # New numbers arrive through opt-in, keywords or the import; none is ever
+    # deleted (the consent trail points at it): erasure anonymises instead.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request)
+
+    def get_import_formats(self) -> list[type]:
+        return [CSV]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        e164 = try_normalize(term)
+        if e164:
+            return queryset.filter(phone=e164), False
+        digits = re.sub(r"\D", "", term)
+        if len(digits) < 3:
+            return queryset.filter(phone=term), False
+        return queryset.filter(phone__contains=digits), False
+
+    @admin.display(description="Messages")
+    def messages_link(self, obj: Subscriber) -> str:
+        url = reverse("admin:messaging_message_changelist") + "?phone__exact=" + quote(obj.phone)
+        return format_html('<a href="{}">Messages to and from this number</a>', url)
+
+    @admin.display(description="Conversation")
+    def conversation(self, obj: Subscriber) -> str:
+        conv = Conversation.objects.filter(phone_number=obj.phone).first()
+        if conv is None:
+            return "No conversation yet."
+        return format_html(
+            "<table><tr><th>State</th><td>{}</td></tr><tr><th>Messages</th><td>{}</td></tr>"
+            "<tr><th>Last message</th><td>{}</td></tr><tr><th>Last reply</th><td>{}</td></tr>"
+            "<tr><th>Context</th><td><code>{}</code></td></tr>"
+            "<tr><th>Updated</th><td>{}</td></tr></table>",
+            conv.conversation_state,
+            conv.message_count,
+            conv.last_message,
+            conv.last_response,
+            conv.user_context,
+            conv.updated_at,
+        )
+
+    # --- actions -----------------------------------------------------------------
+
+    @admin.action(description="Opt out selected subscribers…", permissions=["change"])
+    def opt_out(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._consent_action(
+            request, queryset, ConsentStatus.OPTED_OUT, OptOutForm, "Opt out"
+        )
+
+    @admin.action(description="Opt selected subscribers back in…", permissions=["change"])
+    def opt_back_in(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._consent_action(
+            request, queryset, ConsentStatus.OPTED_IN, OptInEvidenceForm, "Opt back in"
+        )
+
+    def _consent_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        to_status: str,
+        form_class: type[Form],
+        title: str,
+    ) -> HttpResponse | None:
+        """The form's answers (reason, or evidence) become the event's evidence."""
+
+        def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
+            evidence = admin_evidence(request, **data)
+            return change(subscriber.phone, to_status, ConsentSource.ADMIN, evidence).changed
+
+        return self._with_form(request, queryset, form_class, title, apply)
+
+    @admin.action(
+        description="Erase personal data of selected subscribers…", permissions=["change"]
+    )
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
+            evidence = admin_evidence(
+                request, reason="erasure request", request_reference=data["request_reference"]
+            )
+            erase(subscriber, evidence)
+            self.log_change(request, subscriber, "Personal data erased.")
+            return True
+
+        return self._with_form(request, queryset, EraseForm, "Erase personal data", apply)
+
+    @admin.action(description="Export selected subscribers to CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        dataset = SubscriberResource().export(queryset.order_by("id"))
+        response = HttpResponse(dataset.csv, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
+        return response
+
+    def _with_form(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        form_class: type[Form],
+        title: str,
+        apply: Callable[[Subscriber, dict[str, Any]], bool],
+    ) -> HttpResponse | None:
+        """Ask for the evidence on an intermediate page, then apply to each row."""
+        queryset = queryset.filter(erased_at__isnull=True)
+        count = queryset.count()
+        if count > MAX_ACTION_ROWS:
+            self.message_user(
+                request,
+                f"{count} rows selected; at most {MAX_ACTION_ROWS} at a time. "
+                "Narrow the list, or use the CSV import for bulk changes.",
+                messages.ERROR,
+            )
+            return None
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            changed, refused = 0, []
+            for subscriber in queryset:
+                try:
+                    changed += apply(subscriber, form.cleaned_data)
+                except ConsentError as exc:
+                    refused.append(f"{subscriber}: {exc}")
+            self.message_user(request, f"{title}: {changed} of {count} changed.", messages.SUCCESS)
+            if refused:
+                self.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "form": form,
+            "subscribers": queryset[:MAX_ACTION_ROWS],
+            "count": count,
+            "action": request.POST.get("action", ""),
+            "select_across": request.POST.get("select_across", "0"),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/subscribers/subscriber/action_form.html", context)
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "subscriber", "from_status", "to_status", "source"]
+    list_filter = ["source", "to_status", "created_at"]
+    list_select_related = ["subscriber"]
+    search_fields = ["phone_hash"]
+    search_help_text = "A phone number in any format (matched by its hash, so erased numbers too)."
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        e164 = try_normalize(search_term)
+        if not e164:
+            return queryset.none(), False
+        return queryset.filter(phone_hash=phone_hash(e164)), False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "phone_number",
+        "conversation_state",
+        "message_count",
+        "updated_at",
+        mirror_state,
+    ]
+    list_filter = ["conversation_state"]
+    actions = MIRROR_ACTIONS
+    search_fields = ["=phone_number"]
+    show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        e164 = try_normalize(search_term)
+        return queryset.filter(phone_number=e164 or search_term.strip()), False

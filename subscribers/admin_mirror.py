@@ -20,7 +20,9 @@ from .mirror import spec_for
 from .models import MirrorState
 
 
-@admin.action(description="Re-sync to DynamoDB", permissions=["change"])
+# Re-sync only copies the portal's own data to the mirror again; anyone who may
+# see the rows (conversations are read-only in the admin) may ask for it.
+@admin.action(description="Re-sync to DynamoDB", permissions=["view"])
 def resync_to_dynamodb(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
 ) -> None:

@@ -124,3 +124,18 @@ def _lock_or_create(e164: str, channel: str | None) -> tuple[Subscriber, bool]:
     except IntegrityError:
         # Another request created it a moment ago: take its row.
         return Subscriber.objects.select_for_update().get(phone=e164), False
+
+
+def request_optin(
+    phone: str, source: str, evidence: dict[str, Any], *, channel: str | None = None
+) -> ConsentChange:
+    """Double opt-in: make the number pending (a confirmation follows).
+
+    A number that is already opted in stays so and nothing is written: asking to
+    subscribe again is not a reason to demand a fresh confirmation.
+    """
+    current = Subscriber.objects.filter(phone=normalize(phone)).first()
+    if current is not None and current.consent_status == ConsentStatus.OPTED_IN:
+        status = current.consent_status
+        return ConsentChange(current, False, status, status, None, False)
+    return change(phone, ConsentStatus.PENDING, source, evidence, channel=channel)

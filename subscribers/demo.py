@@ -1,28 +1,56 @@
 """Fictional demo subscribers (555-01xx numbers), created through the consent function."""
 
-from .consent import change
-from .models import Subscriber
+from typing import Any
 
+from django.conf import settings
+
+from .consent import change
+from .models import Conversation, Subscriber
+
+KEYWORD = {"text": "JOIN MITZVAH", "message_sid": "SM00000000000000000000000000demo01"}
+ADMIN = {"reason": "demo data from seed_demo", "admin_user": "seed_demo"}
+
+
+def _web_form() -> dict[str, Any]:
+    return {
+        "ip": "192.0.2.10",
+        "user_agent": "demo browser",
+        "consent_text": settings.OPTIN_CONSENT_TEXT,
+        "form": {"channel": "whatsapp", "consent": "on"},
+    }
+
+
+# phone, channel, status, source, evidence
 DEMO_NUMBERS = [
-    ("+13125550101", "sms", "opted_in"),
-    ("+13125550102", "sms", "opted_in"),
-    ("+13125550103", "whatsapp", "opted_in"),
-    ("+13125550104", "sms", "opted_out"),
-    ("+13125550105", "whatsapp", "pending"),
+    ("+13125550101", "sms", "opted_in", "sms_keyword", KEYWORD),
+    (
+        "+13125550102",
+        "sms",
+        "opted_in",
+        "import",
+        {"file": "demo.csv", "row": 1, "evidence": "fair"},
+    ),
+    ("+13125550103", "whatsapp", "opted_in", "whatsapp_keyword", KEYWORD),
+    ("+13125550104", "sms", "opted_out", "admin", ADMIN),
+    ("+13125550105", "whatsapp", "pending", "web_form", None),
 ]
 
 
 def seed() -> str:
     created = 0
-    for phone, channel, status in DEMO_NUMBERS:
+    for phone, channel, status, source, evidence in DEMO_NUMBERS:
         if Subscriber.objects.filter(phone=phone).exists():
             continue
-        change(
-            phone,
-            status,
-            "admin",
-            {"reason": "demo data from seed_demo", "admin_user": "seed_demo"},
-            channel=channel,
-        )
+        change(phone, status, source, evidence or _web_form(), channel=channel)
         created += 1
+    Conversation.objects.get_or_create(
+        phone_number="+13125550101",
+        defaults={
+            "conversation_state": "subscribed",
+            "message_count": 3,
+            "last_message": "What time does the message come?",
+            "last_response": "Every day at 10:00 Chicago time.",
+            "user_context": {"name": "demo"},
+        },
+    )
     return f"Demo subscribers: {created} created, {len(DEMO_NUMBERS) - created} already there."

@@ -67,6 +67,12 @@ class Subscriber(MirrorState):
         indexes = [
             models.Index(fields=["consent_status", "channel"]),
             models.Index(fields=["consent_source"]),
+            models.Index(fields=["channel"]),
+            models.Index(
+                fields=["id"],
+                name="subscriber_undeliverable_idx",
+                condition=models.Q(undeliverable=True),
+            ),
             models.Index(fields=["opted_in_at"]),
             models.Index(fields=["opted_out_at"]),
             # The broadcast fan-out walks opted-in rows in id order from a checkpoint.
@@ -109,6 +115,11 @@ class ConsentEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # One per admin list filter.
+        indexes = [
+            models.Index(fields=["source", "created_at"]),
+            models.Index(fields=["to_status", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} → {self.to_status} ({self.source})"
@@ -129,7 +140,7 @@ class Conversation(MirrorState):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     message_count = models.PositiveIntegerField(default=0)
-    conversation_state = models.CharField(max_length=50, default="new")
+    conversation_state = models.CharField(max_length=50, default="new", db_index=True)
     last_message = models.TextField(blank=True)
     last_response = models.TextField(blank=True)
     user_context = models.JSONField(default=dict, blank=True)

@@ -44,11 +44,12 @@ def test_env_example_as_dotenv_loads_with_its_comments():
     env = {"DJANGO_DEBUG": "true"}
     result = load_settings(
         env,
-        "s.SMS_PROVIDER, s.SMS_SEND_RATE, s.DAILY_SEND_TIMEZONE, s.MESSAGE_RETENTION_DAYS",
+        "s.SMS_PROVIDER, s.SMS_SEND_RATE, s.DAILY_SEND_TIMEZONE, s.MESSAGE_RETENTION_DAYS, "
+        "bool(s.OPTIN_CONSENT_TEXT), bool(s.OPTIN_CONFIRMATION_TEXT)",
         env_file=ROOT / ".env.example",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "('console', 20.0, 'America/Chicago', None)"
+    assert result.stdout.strip() == "('console', 20.0, 'America/Chicago', None, True, True)"
 
 
 def test_missing_secret_key_stops_start_up_with_a_clear_error():

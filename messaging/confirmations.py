@@ -1,0 +1,52 @@
+"""Double opt-in: a pending subscriber gets a "Reply YES to confirm" message."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import receiver
+
+from smsbot import outbox
+from smsbot.celery import REPLIES_QUEUE
+from subscribers.consent import consent_changed
+from subscribers.models import Channel, ConsentStatus, Subscriber
+
+from . import pricing, segments
+from .models import Direction, Message, MessageKind, MessageStatus
+
+
+def queue_confirmation(subscriber: Subscriber) -> Message:
+    """Record the confirmation message and queue its sending, in one transaction."""
+    body = settings.OPTIN_CONFIRMATION_TEXT
+    template_sid = ""
+    if subscriber.channel == Channel.WHATSAPP:
+        template_sid = settings.OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID
+    info = segments.count(body)
+    provider = settings.SMS_PROVIDER
+    with transaction.atomic():
+        message = Message.objects.create(
+            direction=Direction.OUTBOUND,
+            kind=MessageKind.CONFIRMATION,
+            status=MessageStatus.QUEUED,
+            channel=subscriber.channel,
+            provider=provider,
+            phone=subscriber.phone,
+            subscriber=subscriber,
+            body=body,
+            content_sid=template_sid,
+            segments=info.segments,
+            encoding=info.encoding,
+            price_estimated=pricing.estimate(
+                provider, subscriber.channel, body, template=bool(template_sid)
+            ),
+        )
+        outbox.enqueue("messaging.send_message", message.id, queue=REPLIES_QUEUE)
+    return message
+
+
+@receiver(consent_changed, dispatch_uid="messaging.confirmations.on_consent_changed")
+def on_consent_changed(
+    sender: object, subscriber: Subscriber, to_status: str, **kwargs: Any
+) -> None:
+    if to_status == ConsentStatus.PENDING:
+        queue_confirmation(subscriber)

@@ -1,0 +1,46 @@
+"""Erasure of a subscriber's personal data on a deletion request.
+
+The consent trail survives: events keep their salted phone hash, so "was this
+number opted in on that day?" can still be answered for someone who presents
+the number, while the portal itself no longer holds it.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from smsbot import outbox
+
+from .consent import change
+from .models import ConsentSource, ConsentStatus, Conversation, Subscriber
+
+
+def placeholder(subscriber: Subscriber) -> str:
+    return f"erased-{subscriber.pk}"
+
+
+def erase(subscriber: Subscriber, evidence: dict[str, Any]) -> Subscriber:
+    """Opt the number out, then anonymise it, its messages and its conversation."""
+    from messaging.models import DeliveryEvent, Message
+
+    if subscriber.erased_at is not None:
+        return subscriber
+    phone = subscriber.phone
+    anonymous = placeholder(subscriber)
+    with transaction.atomic():
+        # Opted out first, inside the same transaction: whatever happens next,
+        # the row can never be sent to again.
+        subscriber = change(
+            phone, ConsentStatus.OPTED_OUT, ConsentSource.ADMIN, evidence
+        ).subscriber
+        messages = Message.objects.filter(phone=phone)
+        DeliveryEvent.objects.filter(message__in=messages).update(payload={})
+        messages.update(body="", content_variables={}, phone=anonymous)
+        Conversation.objects.filter(phone_number=phone).delete()
+        subscriber.phone = anonymous
+        subscriber.erased_at = timezone.now()
+        subscriber.undeliverable_reason = ""
+        subscriber.save()
+        outbox.enqueue("subscribers.mirror_delete_subscriber", phone)
+    return subscriber

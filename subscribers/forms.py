@@ -1,0 +1,63 @@
+"""Forms: the public opt-in form and the admin's consent action forms."""
+
+from django import forms
+from django.conf import settings
+
+from .models import Channel
+from .phones import InvalidPhone, normalize
+
+
+class OptInForm(forms.Form):
+    phone = forms.CharField(
+        label="Mobile number",
+        max_length=40,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+    channel = forms.ChoiceField(
+        label="Send my messages by",
+        choices=Channel.choices,
+        initial=Channel.SMS,
+        widget=forms.RadioSelect,
+    )
+    consent = forms.BooleanField(
+        required=True,
+        error_messages={"required": "Please tick the box to agree before subscribing."},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per request, so the wording shown is the wording stored as evidence.
+        self.fields["consent"].label = settings.OPTIN_CONSENT_TEXT
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize(self.cleaned_data["phone"])
+        except InvalidPhone as exc:
+            raise forms.ValidationError(f"Please check the number: {exc}.") from exc
+
+
+class OptOutForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for opting out",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept as evidence with your user name, e.g. 'asked by phone, ticket 123'.",
+    )
+
+
+class OptInEvidenceForm(forms.Form):
+    evidence = forms.CharField(
+        label="Evidence of consent",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Where and how the person consented again, e.g. 'signed form 2026-11-02'.",
+    )
+
+
+class EraseForm(forms.Form):
+    request_reference = forms.CharField(
+        label="Deletion request",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Who asked and where the request is kept, e.g. 'email of 2026-11-20, ticket 77'.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand the number, its messages and its conversation are erased for good."
+    )

@@ -1,0 +1,138 @@
+"""CSV import: the manage.py command and the admin's dry-run preview share one importer."""
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from subscribers.models import ConsentEvent, Subscriber
+
+GOOD = (
+    "phone,channel,consent_status,evidence\n"
+    "(312) 555-0101,sms,opted_in,paper sign-up sheet at the fair 2026-10-01\n"
+    "whatsapp:+13125550102,whatsapp,,website form export 2026-09\n"
+    "+1 312 555 0103,,opted_out,unsubscribe list from the old system\n"
+)
+BAD = (
+    "phone,channel,consent_status,evidence\n"
+    "+13125550101,sms,opted_in,fair sheet\n"
+    "12,sms,opted_in,fair sheet\n"
+    "+13125550103,sms,opted_in,\n"
+    "+13125550104,fax,opted_in,fair sheet\n"
+    "+13125550105,sms,maybe,fair sheet\n"
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "members.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.django_db
+def test_command_imports_through_the_consent_function(tmp_path, capsys):
+    call_command("import_subscribers", str(write(tmp_path, GOOD)))
+    assert "imported (3 new" in capsys.readouterr().out
+    subs = {s.phone: s for s in Subscriber.objects.all()}
+    assert subs["+13125550101"].consent_status == "opted_in"
+    assert subs["+13125550102"].channel == "whatsapp"
+    assert subs["+13125550102"].consent_status == "opted_in"  # the default
+    assert subs["+13125550103"].consent_status == "opted_out"
+    event = ConsentEvent.objects.get(subscriber=subs["+13125550101"])
+    assert event.source == "import"
+    assert event.evidence == {
+        "file": "members.csv",
+        "row": 1,
+        "evidence": "paper sign-up sheet at the fair 2026-10-01",
+    }
+    assert ConsentEvent.objects.get(subscriber=subs["+13125550103"]).evidence["row"] == 3
+
+
+@pytest.mark.django_db
+def test_command_reimport_changes_nothing(tmp_path, capsys):
+    path = write(tmp_path, GOOD)
+    call_command("import_subscribers", str(path))
+    call_command("import_subscribers", str(path))
+    assert "0 new, 0 update, 3 skip" in capsys.readouterr().out
+    assert ConsentEvent.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_dry_run_writes_nothing(tmp_path, capsys):
+    call_command("import_subscribers", str(write(tmp_path, GOOD)), "--dry-run")
+    assert "would import (3 new" in capsys.readouterr().out
+    assert not Subscriber.objects.exists() and not ConsentEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bad_rows_are_each_reported_and_nothing_is_written(tmp_path):
+    with pytest.raises(CommandError) as failure:
+        call_command("import_subscribers", str(write(tmp_path, BAD)))
+    message = str(failure.value)
+    assert "nothing imported" in message
+    assert "row 2: phone: " in message
+    assert "row 3: evidence: consent evidence is required" in message
+    assert "row 4: channel: unknown channel 'fax'" in message
+    assert "row 5: consent_status: unknown consent status 'maybe'" in message
+    assert "row 1" not in message
+    assert not Subscriber.objects.exists()  # row 1 was good, but the file is all or nothing
+    assert not ConsentEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_disallowed_transition_fails_the_row(tmp_path, subscribe):
+    subscribe("+13125550101")  # opted in
+    text = (
+        "phone,consent_status,evidence\n+13125550102,opted_in,sheet\n+13125550101,pending,sheet\n"
+    )
+    with pytest.raises(
+        CommandError, match="row 2: consent_status: cannot change consent from opted_in to pending"
+    ):
+        call_command("import_subscribers", str(write(tmp_path, text)))
+    assert list(Subscriber.objects.values_list("phone", flat=True)) == ["+13125550101"]
+
+
+@pytest.mark.django_db
+def test_missing_evidence_column_and_unreadable_file(tmp_path):
+    with pytest.raises(CommandError, match="missing column"):
+        call_command("import_subscribers", str(write(tmp_path, "phone\n+13125550101\n")))
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("import_subscribers", str(tmp_path / "nope.csv"))
+    assert not Subscriber.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admin_import_previews_then_confirms(admin_client, admin_user):
+    url = reverse("admin:subscribers_subscriber_import")
+    preview = admin_client.post(
+        url,
+        {"format": "0", "import_file": SimpleUploadedFile("fair.csv", GOOD.encode(), "text/csv")},
+    )
+    assert preview.status_code == 200
+    assert preview.context["result"].totals["new"] == 3
+    assert b"Confirm import" in preview.content
+    assert not Subscriber.objects.exists()  # the preview is a dry run
+
+    confirm = preview.context["confirm_form"]
+    done = admin_client.post(
+        reverse("admin:subscribers_subscriber_process_import"), confirm.initial
+    )
+    assert done.status_code == 302
+    assert Subscriber.objects.count() == 3
+    event = ConsentEvent.objects.get(subscriber__phone="+13125550101")
+    assert event.evidence["file"] == "fair.csv" and event.evidence["row"] == 1
+
+
+@pytest.mark.django_db
+def test_admin_import_shows_row_errors_and_offers_no_confirm(admin_client):
+    preview = admin_client.post(
+        reverse("admin:subscribers_subscriber_import"),
+        {"format": "0", "import_file": SimpleUploadedFile("bad.csv", BAD.encode(), "text/csv")},
+    )
+    assert preview.status_code == 200
+    html = preview.content.decode()
+    assert "Confirm import" not in html
+    assert "consent evidence is required" in html and "unknown channel" in html
+    assert not Subscriber.objects.exists()
