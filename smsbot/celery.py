@@ -32,6 +32,12 @@ app.conf.update(
     # Maintenance schedules; django-celery-beat copies them into its table at start.
     beat_schedule={
         "drain-outbox": {"task": "smsbot.drain_outbox", "schedule": 30.0},
+        # Issue 8: reporting rollups (messaging/rollups.py).
+        "refresh-rollups": {
+            "task": "messaging.refresh_rollups",
+            "schedule": 300.0,
+            "options": {"queue": BULK_QUEUE},
+        },
     },
 )
 
@@ -48,3 +54,5 @@ def _embedded_broker_setup(sender: Celery, **kwargs: object) -> None:
 
 
 app.autodiscover_tasks()
+# Issue 8: the rollup task lives next to the rollups it refreshes.
+app.autodiscover_tasks(related_name="rollups")

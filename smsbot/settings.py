@@ -238,3 +238,8 @@ PRICE_TWILIO_WHATSAPP_USD = env.get_value(
 PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
     "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
 )
+
+# --- Issue 8: operations reports -------------------------------------------------
+# Days (before today) the rollup task recomputes on every run, to catch late
+# delivery reports and prices; older days change only through refresh_rollups.
+ROLLUP_REFRESH_DAYS = env.int("ROLLUP_REFRESH_DAYS", default=3)
