@@ -60,10 +60,10 @@ class _Frame:
         self.slot = self.plot_w / max(len(labels), 1)
 
     def y(self, value: Number) -> float:
-        return TOP + self.plot_h - float(value) / self.ymax * self.plot_h
+        return round(TOP + self.plot_h - float(value) / self.ymax * self.plot_h, 1)
 
     def x_centre(self, i: int) -> float:
-        return LEFT + self.slot * (i + 0.5)
+        return round(LEFT + self.slot * (i + 0.5), 1)
 
     def axes(self) -> list[str]:
         parts = []
@@ -71,14 +71,14 @@ class _Frame:
             y = self.y(tick)
             parts.append(
                 format_html(
-                    '<line class="grid" x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}"/>'
-                    '<text class="tick" x="{}" y="{:.1f}" text-anchor="end">{}</text>',
+                    '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                    '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>',
                     LEFT,
                     WIDTH - RIGHT,
                     y,
                     y,
                     LEFT - 6,
-                    y + 4,
+                    round(y + 4, 1),
                     self.fmt(tick),
                 )
             )
@@ -88,7 +88,7 @@ class _Frame:
             if i % every == 0 or i == len(self.labels) - 1:
                 parts.append(
                     format_html(
-                        '<text class="tick" x="{:.1f}" y="{}" text-anchor="middle">{}</text>',
+                        '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',
                         self.x_centre(i),
                         HEIGHT - BOTTOM + 16,
                         label,
@@ -178,12 +178,12 @@ def bar_chart(
             top = frame.y(value)
             x = LEFT + frame.slot * i + frame.slot * 0.1 + bar_w * n
             bar = format_html(
-                '<rect class="bar" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
+                '<rect class="bar" x="{}" y="{}" width="{}" height="{}" '
                 'fill="{}"><title>{}: {} {}</title></rect>',
-                x,
+                round(x, 1),
                 top,
-                max(bar_w - 1, 1),
-                TOP + frame.plot_h - top,
+                round(max(bar_w - 1, 1), 1),
+                round(TOP + frame.plot_h - top, 1),
                 COLOURS[n % len(COLOURS)],
                 labels[i],
                 s.name,
@@ -214,7 +214,7 @@ def line_chart(
         )
         for i, (x, y) in enumerate(points):
             dot = format_html(
-                '<circle class="point" cx="{:.1f}" cy="{:.1f}" r="3" fill="{}">'
+                '<circle class="point" cx="{}" cy="{}" r="3" fill="{}">'
                 "<title>{}: {} {}</title></circle>",
                 x,
                 y,
