@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from messaging import rollups
 
-from .factories import delivery_event, message, provider_call, seed_operations
+from .factories import at, delivery_event, message, provider_call, seed_operations
 
 pytestmark = pytest.mark.django_db
 COSTS = "/admin/messaging/message/costs/"
@@ -22,8 +22,9 @@ COSTS = "/admin/messaging/message/costs/"
 def test_cost_report_page_and_csv(ops_client):
     today = timezone.localdate()
     last_month = rollups.month_start(today) - timedelta(days=1)
-    message(timezone.make_aware(timezone.datetime.combine(last_month, timezone.datetime.min.time())),
-            provider="sns", price_estimated=Decimal("0.00645"), price_actual=Decimal("0.007"))  # fmt: skip
+    message(
+        at(last_month), provider="sns", price_estimated=Decimal("0.00645"), price_actual=Decimal("0.007")
+    )
     message(timezone.now(), channel="whatsapp", price_estimated=Decimal("0.005"))
     call_command("refresh_rollups", "--all")
 
