@@ -23,7 +23,10 @@ def test_cost_report_page_and_csv(ops_client):
     today = timezone.localdate()
     last_month = rollups.month_start(today) - timedelta(days=1)
     message(
-        at(last_month), provider="sns", price_estimated=Decimal("0.00645"), price_actual=Decimal("0.007")
+        at(last_month),
+        provider="sns",
+        price_estimated=Decimal("0.00645"),
+        price_actual=Decimal("0.007"),
     )
     message(timezone.now(), channel="whatsapp", price_estimated=Decimal("0.005"))
     call_command("refresh_rollups", "--all")
