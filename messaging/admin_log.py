@@ -33,6 +33,8 @@ NO_CODE = "none"
 class ReadOnlyAdmin(admin.ModelAdmin):
     paginator = CheapCountPaginator
     show_full_result_count = False
+    # Facet counts are one COUNT per filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
 
     def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False

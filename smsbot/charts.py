@@ -82,10 +82,12 @@ class _Frame:
                     self.fmt(tick),
                 )
             )
-        # Thin out the x labels so they never overlap (about 60 px each).
+        # Thin out the x labels so they never overlap (about 60 px each), counting
+        # back from the last one: the latest day is the one people look for.
         every = max(1, math.ceil(len(self.labels) / (self.plot_w / 60)))
+        last = len(self.labels) - 1
         for i, label in enumerate(self.labels):
-            if i % every == 0 or i == len(self.labels) - 1:
+            if (last - i) % every == 0:
                 parts.append(
                     format_html(
                         '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',

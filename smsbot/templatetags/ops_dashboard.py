@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from smsbot import dashboard
+from smsbot import charts, dashboard
 
 register = template.Library()
 
@@ -16,3 +16,9 @@ def ops_dashboard(context: template.Context) -> dict[str, Any]:
     if not request.user.has_perm("messaging.view_message"):
         return {"allowed": False}
     return {"allowed": True, **dashboard.build()}
+
+
+@register.filter
+def usd(value: object) -> str:
+    """$1,234.56, or four places under a dollar so small amounts do not show as $0.00."""
+    return charts.money(value) if value not in (None, "") else ""
