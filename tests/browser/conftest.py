@@ -120,7 +120,9 @@ class Visitor:
 
 
 @pytest.fixture
-def visitor(browser: Any, live_server: Any, artifacts_dir: Path, settings: Any) -> Iterator[Visitor]:
+def visitor(
+    browser: Any, live_server: Any, artifacts_dir: Path, settings: Any
+) -> Iterator[Visitor]:
     # The live server speaks plain HTTP: cookies marked Secure would not come back.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False

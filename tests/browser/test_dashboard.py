@@ -23,7 +23,9 @@ def test_dashboard_shows_charts_and_figures_and_links_to_the_filtered_log(ops_vi
         chart = charts.nth(i)
         assert chart.get_attribute("role") == "img"
         labelled_by = chart.get_attribute("aria-labelledby").split()
-        assert [page.locator(f"#{id_}").text_content() for id_ in labelled_by][0]
+        # Labelled by its <title> and its <desc>, both with text.
+        assert len(labelled_by) == 2
+        assert all(page.locator(f"#{id_}").text_content() for id_ in labelled_by)
         assert chart.bounding_box()["height"] > 100  # drawn, not collapsed
     assert page.locator("svg.ops-chart title").first.text_content().startswith("Opt-ins and")
     assert page.locator("svg.ops-chart rect.bar").count() == 30
