@@ -113,6 +113,14 @@ class Visitor:
         self.screenshots.append(target)
         return target
 
+    def log_in(self, username: str, password: str) -> None:
+        """Through the admin's own login form, as a person would."""
+        self.goto("/admin/login/?next=/admin/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", password)
+        self.follow(self.page.locator("input[type=submit]"))
+        assert self.page.url.endswith("/admin/"), f"login failed, at {self.page.url}"
+
     def check(self) -> None:
         errors, self.errors = self.errors, []
         if errors:
@@ -143,13 +151,14 @@ def visitor(
 
 @pytest.fixture
 def ops_visitor(visitor: Visitor, transactional_db: None) -> Visitor:
-    """Logged in through the admin's login form as an Operations Manager."""
+    """Logged in through the admin's login form as a (view-only) Operations Manager.
+
+    For flows that need more (consent actions, pausing a broadcast), make the user
+    with tests.ops.factories.ops_manager(extra_permissions=...) and call
+    visitor.log_in(user.username, OPS_PASSWORD) instead.
+    """
     from tests.ops.factories import OPS_PASSWORD, ops_manager
 
     user = ops_manager("opsmanager")
-    visitor.goto("/admin/login/?next=/admin/")
-    visitor.page.fill("#id_username", user.username)
-    visitor.page.fill("#id_password", OPS_PASSWORD)
-    visitor.follow(visitor.page.locator("input[type=submit]"))
-    assert visitor.page.url.endswith("/admin/"), visitor.page.url
+    visitor.log_in(user.username, OPS_PASSWORD)
     return visitor

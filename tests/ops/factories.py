@@ -24,12 +24,17 @@ VIEW_PERMISSIONS = [
 ]
 
 
-def ops_manager(username: str = "ops") -> Any:
-    """A staff user in the Operations Manager group, with view permissions only."""
+def ops_manager(username: str = "ops", extra_permissions: tuple[str, ...] = ()) -> Any:
+    """A staff user in the Operations Manager group: view permissions, plus extra ones.
+
+    Tests on a transactional database (live_server) lose rows made by data
+    migrations, so the group is made here with what the test needs; pass e.g.
+    ("subscribers.change_subscriber",) for the consent actions.
+    """
     from django.contrib.auth import get_user_model
 
     group, _ = Group.objects.get_or_create(name=OPS_GROUP)
-    for name in VIEW_PERMISSIONS:
+    for name in (*VIEW_PERMISSIONS, *extra_permissions):
         app_label, codename = name.split(".")
         group.permissions.add(
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
