@@ -52,3 +52,22 @@ def test_dashboard_shows_charts_and_figures_and_links_to_the_filtered_log(ops_vi
     assert page.locator("#result_list tbody tr").count() >= 2
     # login form, home after login, home, failures, home, spend of today
     assert len(ops_visitor.screenshots) == 6
+
+
+def test_cost_report_and_message_detail_render_cleanly(ops_visitor):
+    from tests.ops.factories import delivery_event, provider_call
+
+    seeded = seed_operations(timezone.localdate())
+    provider_call(seeded["failed"], outcome="retryable", http_status=200)
+    delivery_event(seeded["failed"], "failed", error_code="30003")
+    rollups.refresh_recent()
+    page = ops_visitor.page
+    ops_visitor.follow(page.get_by_role("link", name="Cost report (month by month, CSV)"))
+    assert page.locator("#cost-report tbody tr").count() == 2  # twilio sms, twilio whatsapp
+    assert page.get_by_role("link", name="Download CSV").is_visible()
+
+    ops_visitor.goto(f"/admin/messaging/message/{seeded['failed'].pk}/change/")
+    meaning = "Unreachable destination handset (off or out of coverage)"
+    assert page.get_by_text(meaning).first.is_visible()
+    assert page.locator("pre.ops-json").count() == 2  # the call's request and response
+    assert page.get_by_role("link", name="Retry…").count() == 0  # read-only for this user
