@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -28,6 +29,8 @@ from . import retry as retrying
 from .models import DeliveryEvent, Message, ProviderCall
 
 NO_CODE = "none"
+# One confirmation page retries at most this many messages.
+BULK_RETRY_LIMIT = 500
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -156,6 +159,40 @@ class MessageAdmin(ReadOnlyAdmin):
         "created_at",
     ]
 
+    actions = ["retry_selected"]
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return can_retry(request)
+
+    @admin.action(description="Retry selected messages…", permissions=["retry"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        chosen = list(queryset.select_related("subscriber")[:BULK_RETRY_LIMIT])
+        if request.POST.get("confirmed"):
+            retried, refused = retrying.retry_many(
+                [m.pk for m in chosen],
+                confirmed_not_sent=bool(request.POST.get("confirm_not_sent")),
+            )
+            self.message_user(request, f"{retried} message(s) queued to be sent again.")
+            if refused:
+                details = "; ".join(f"{pk}: {why}" for pk, why in refused[:20])
+                self.message_user(
+                    request, f"{len(refused)} not retried — {details}", messages.WARNING
+                )
+            return None
+        rows = [(m, retrying.refusal(m)) for m in chosen]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Retry the selected messages?",
+            "rows": rows,
+            "retryable": sum(1 for _, why in rows if why is None),
+            "needs_review": any(m.status == "needs_review" and why is None for m, why in rows),
+            "limited": len(chosen) == BULK_RETRY_LIMIT,
+            "limit": BULK_RETRY_LIMIT,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/messaging/message/retry_selected.html", context)
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
@@ -266,11 +303,12 @@ class MessageAdmin(ReadOnlyAdmin):
         reason = retrying.refusal(message)
         error = ""
         if request.method == "POST" and reason is None:
-            if message.status == "needs_review" and not request.POST.get("confirm_not_sent"):
+            confirmed = bool(request.POST.get("confirm_not_sent"))
+            if message.status == "needs_review" and not confirmed:
                 error = "Tick the box to confirm the provider did not send this message."
             else:
                 try:
-                    retrying.retry(message.pk)
+                    retrying.retry(message.pk, confirmed_not_sent=confirmed)
                 except retrying.RetryRefused as exc:
                     messages.error(request, f"Not retried: {exc}")
                 else:

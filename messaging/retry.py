@@ -22,6 +22,9 @@ _PERMANENT_ACTIONS = {
 _PERMANENT_OUTCOMES = {"permanent"}
 
 
+NEEDS_CONFIRMATION = "It may have been sent already: confirm the provider did not send it."
+
+
 class RetryRefused(Exception):
     """The message may not be retried; str(exc) says why."""
 
@@ -48,11 +51,18 @@ def refusal(message: Message) -> str | None:
     return None
 
 
-def retry(message_id: int) -> Message:
-    """Put the message back in the queue and queue its send task; raises RetryRefused."""
+def retry(message_id: int, *, confirmed_not_sent: bool = False) -> Message:
+    """Put the message back in the queue and queue its send task; raises RetryRefused.
+
+    A message in needs_review may have reached the recipient already: it is only
+    sent again when the operator confirmed the provider did not send it.
+    """
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message_id)
         reason = refusal(message)
+        needs_review = message.status == MessageStatus.NEEDS_REVIEW
+        if reason is None and needs_review and not confirmed_not_sent:
+            reason = NEEDS_CONFIRMATION
         if reason:
             raise RetryRefused(reason)
         # Conditional on the status just checked, so a concurrent change wins.
@@ -63,3 +73,16 @@ def retry(message_id: int) -> Message:
         outbox.enqueue(SEND_TASK, message.pk, queue=queue)
     message.refresh_from_db()
     return message
+
+
+def retry_many(ids: list[int], *, confirmed_not_sent: bool) -> tuple[int, list[tuple[int, str]]]:
+    """Retry each message that may be; returns (how many, [(id, why not)...])."""
+    retried, refused = 0, []
+    for pk in ids:
+        try:
+            retry(pk, confirmed_not_sent=confirmed_not_sent)
+        except RetryRefused as exc:
+            refused.append((pk, str(exc)))
+        else:
+            retried += 1
+    return retried, refused

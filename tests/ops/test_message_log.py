@@ -171,3 +171,36 @@ def test_retry_refused_after_a_permanent_provider_answer_or_an_opt_out(admin_cli
         admin_client.post(f"{LIST}{msg.pk}/retry/")
         assert Message.objects.get(pk=msg.pk).status == "failed"
         assert reason in admin_client.get(f"{LIST}{msg.pk}/retry/").content.decode()
+
+
+def test_bulk_retry_action_confirms_then_retries_only_the_safe_ones(admin_client):
+    safe = message(status="failed", error_code="20003")  # credentials fixed since
+    permanent = message(status="failed", error_code="21211")
+    review = message(status="needs_review")
+    chosen = [safe.pk, permanent.pk, review.pk]
+    page = admin_client.post(LIST, {"action": "retry_selected", "_selected_action": chosen})
+    html = page.content.decode()
+    assert page.status_code == 200 and "2 of 3 selected message(s) can be sent again" in html
+    assert "No: Error 21211 is permanent" in html and "may already have sent them" in html
+    assert Message.objects.filter(status="queued").count() == 0  # nothing before confirming
+
+    # Confirmed without ticking the needs-review box: only the plain failure goes.
+    form = {"action": "retry_selected", "_selected_action": [safe.pk, review.pk],
+            "confirmed": "yes"}  # fmt: skip
+    admin_client.post(LIST, form)
+    assert Message.objects.get(pk=safe.pk).status == "queued"
+    assert Message.objects.get(pk=review.pk).status == "needs_review"
+    assert Message.objects.get(pk=permanent.pk).status == "failed"
+    admin_client.post(LIST, {**form, "_selected_action": [review.pk], "confirm_not_sent": "1"})
+    assert Message.objects.get(pk=review.pk).status == "queued"
+    assert sorted(OutboxTask.objects.values_list("args", flat=True)) == [[safe.pk], [review.pk]]
+
+
+def test_bulk_retry_action_is_not_offered_to_operations_managers(ops_client):
+    msg = message(status="failed", error_code="30003")
+    html = ops_client.get(LIST).content.decode()
+    assert "retry_selected" not in html
+    ops_client.post(
+        LIST, {"action": "retry_selected", "_selected_action": [msg.pk], "confirmed": "yes"}
+    )
+    assert Message.objects.get(pk=msg.pk).status == "failed"
