@@ -320,6 +320,7 @@ class MessageAdmin(ReadOnlyAdmin):
             "title": f"Retry message {pk}?",
             "message_obj": message,
             "refusal": reason,
+            "needs_review": message.status == "needs_review",
             "error": error,
             "change_url": change_url,
             "error_meaning": error_codes.meaning(message.error_code),
@@ -339,7 +340,7 @@ class MessageAdmin(ReadOnlyAdmin):
             "rows": rows,
             "csv_url": f"{request.path}?format=csv",
         }
-        return TemplateResponse(request, "admin/messaging/cost_report.html", context)
+        return TemplateResponse(request, "admin/messaging/message/cost_report.html", context)
 
 
 def can_retry(request: HttpRequest) -> bool:
