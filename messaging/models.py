@@ -221,3 +221,61 @@ class ProviderCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.operation} {self.outcome}"
+
+
+# --- Issue 8: reporting rollups ----------------------------------------------------
+class DailyRollup(models.Model):
+    """Message totals for one day and one combination of dimensions.
+
+    Recomputed from Message by messaging.rollups (a beat task refreshes recent
+    days; `manage.py refresh_rollups` rebuilds any range), so reports over
+    months read a few hundred rows instead of a million messages.
+    """
+
+    day = models.DateField()
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=12, choices=MessageKind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    status = models.CharField(max_length=12, choices=MessageStatus.choices)
+    error_code = models.CharField(max_length=20, blank=True)
+    messages = models.PositiveIntegerField(default=0)
+    segments = models.PositiveBigIntegerField(default=0)
+    cost_estimated = models.DecimalField(max_digits=16, decimal_places=5, default=Decimal("0"))
+    # Sum of the providers' actual prices, over the `priced` messages that have one.
+    cost_actual = models.DecimalField(max_digits=16, decimal_places=5, default=Decimal("0"))
+    priced = models.PositiveIntegerField(default=0)
+    # The estimate of those same priced messages, to compare estimate with actual.
+    estimated_priced = models.DecimalField(max_digits=16, decimal_places=5, default=Decimal("0"))
+    refreshed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "direction", "kind", "channel", "provider", "status", "error_code"],
+                name="dailyrollup_one_row_per_dimensions",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.provider}/{self.channel} {self.status}: {self.messages}"
+
+
+class PhoneMonthlySpend(models.Model):
+    """Spend per phone number and month (per-number cost tracking), refreshed by rollups."""
+
+    month = models.DateField(help_text="First day of the month.")
+    phone = models.CharField(max_length=20)
+    messages = models.PositiveIntegerField(default=0)
+    segments = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=16, decimal_places=5, default=Decimal("0"))
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "phone"], name="phonemonthlyspend_unique")
+        ]
+        indexes = [models.Index(fields=["month", "-cost"], name="phonemonthlyspend_top_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.cost}"

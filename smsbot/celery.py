@@ -39,6 +39,12 @@ app.conf.update(
             "schedule": crontab(hour=0, minute=15),
             "options": {"queue": BULK_QUEUE},
         },
+        # Issue 8: reporting rollups (messaging/rollups.py).
+        "refresh-rollups": {
+            "task": "messaging.refresh_rollups",
+            "schedule": 300.0,
+            "options": {"queue": BULK_QUEUE},
+        },
     },
 )
 
@@ -55,3 +61,5 @@ def _embedded_broker_setup(sender: Celery, **kwargs: object) -> None:
 
 
 app.autodiscover_tasks()
+# Issue 8: the rollup task lives next to the rollups it refreshes.
+app.autodiscover_tasks(related_name="rollups")

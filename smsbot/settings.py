@@ -306,3 +306,8 @@ OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID = env.str(
 OPTIN_RATE_LIMIT = env.str("OPTIN_RATE_LIMIT", default="10/m")
 # Behind a proxy set e.g. HTTP_X_FORWARDED_FOR so the limit applies to the real client.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+
+# --- Issue 8: operations reports -------------------------------------------------
+# Days (before today) the rollup task recomputes on every run, to catch late
+# delivery reports and prices; older days change only through refresh_rollups.
+ROLLUP_REFRESH_DAYS = env.int("ROLLUP_REFRESH_DAYS", default=3)

@@ -4,7 +4,6 @@ Consent is only ever changed through consent.change: the change form shows it
 read-only, and the opt-out / opt-in / erase actions ask for the evidence first.
 """
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,18 +11,16 @@ from urllib.parse import quote
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import EmptyResultSet
-from django.core.paginator import Paginator
-from django.db import connections
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
+
+from smsbot.pagination import CheapCountPaginator
 
 from .admin_mirror import MIRROR_ACTIONS, mirror_state
 from .consent import ConsentError, change, phone_hash
@@ -45,41 +42,6 @@ RECORD_FIELDS = [
 ]
 # Consent actions run one consent.change per row; beyond this, use the CSV import.
 MAX_ACTION_ROWS = 500
-
-
-class EstimatedCountPaginator(Paginator):
-    """Counts exactly only when the planner expects few rows (PostgreSQL).
-
-    COUNT(*) over a million subscribers, or over the 100,000 opted out, costs
-    more than the page itself; above exact_below the planner's estimate is shown.
-    """
-
-    exact_below = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        estimate = planner_estimate(self.object_list)
-        if estimate is not None and estimate >= self.exact_below:
-            return estimate
-        return super().count
-
-
-def planner_estimate(queryset: object) -> int | None:
-    if not isinstance(queryset, QuerySet):
-        return None
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return None
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def admin_evidence(request: HttpRequest, **details: str) -> dict[str, Any]:
@@ -127,7 +89,7 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
     search_help_text = "A phone number in any format, or the last digits of one."
     ordering = ["-id"]
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = CheapCountPaginator
     list_per_page = 50
     actions = ["opt_out", "opt_back_in", "export_csv", "erase_personal_data", *MIRROR_ACTIONS]
     inlines = [ConsentEventInline]
@@ -316,7 +278,7 @@ class ConsentEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["phone_hash"]
     search_help_text = "A phone number in any format (matched by its hash, so erased numbers too)."
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = CheapCountPaginator
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

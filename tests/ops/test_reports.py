@@ -1,0 +1,169 @@
+"""The report functions, against rows in the database (rollups for past days, live today)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from messaging import reports, rollups
+from messaging.models import DailyRollup, PhoneMonthlySpend
+
+from .factories import at, message, seed_operations
+
+pytestmark = pytest.mark.django_db
+Q5 = Decimal("0.00001")
+
+
+def facts_for(today: date, days: int = 40) -> list[reports.Fact]:
+    return reports.load_facts(today - timedelta(days=days), today + timedelta(days=1), today)
+
+
+def test_empty_database_gives_empty_figures_without_errors():
+    today = timezone.localdate()
+    facts = facts_for(today)
+    assert facts == []
+    spend = reports.month_to_date_spend(facts, today)
+    assert spend.spend == 0 and spend.projection == 0 and not spend.projected_over_limit
+    assert reports.delivery_success(facts, today, 7).rate is None
+    assert reports.failures_by_error_code(facts, today) == []
+    assert reports.todays_broadcast(today) is None
+    assert reports.top_numbers(today) == ([], None)
+    assert reports.cost_report(today) == []
+    assert [row[1:] for row in reports.consent_per_day(today, today + timedelta(days=1))] == [
+        (0, 0)
+    ]
+
+
+def test_closed_days_come_from_rollups_and_today_is_live():
+    today = timezone.localdate()
+    yesterday = today - timedelta(days=1)
+    message(at(yesterday), price_estimated=Decimal("0.0100"))
+    # Before a refresh, yesterday is not in the rollups yet: only today counts.
+    message(timezone.now(), price_estimated=Decimal("0.0200"))
+    assert sum(f.messages for f in facts_for(today)) == 1
+
+    rollups.refresh(yesterday, today)
+    facts = facts_for(today)
+    assert {(f.day, f.messages) for f in facts} == {(yesterday, 1), (today, 1)}
+    # A message written today shows at once, without another refresh.
+    message(timezone.now(), price_estimated=Decimal("0.0300"))
+    per_day = dict(reports.spend_per_day(facts_for(today), yesterday, today + timedelta(days=1)))
+    assert per_day == {yesterday: Decimal("0.01000"), today: Decimal("0.05000")}
+
+
+def test_refresh_recomputes_a_day_after_late_status_and_price_changes():
+    day = timezone.localdate() - timedelta(days=2)
+    msg = message(at(day), status="sent")
+    rollups.refresh_day(day)
+    row = DailyRollup.objects.get(day=day)
+    assert (row.status, row.priced) == ("sent", 0)
+
+    # A late callback, written by a queryset update (no model signals fire).
+    type(msg).objects.filter(pk=msg.pk).update(status="delivered", price_actual=Decimal("0.0079"))
+    rollups.refresh_day(day)
+    row = DailyRollup.objects.get(day=day)
+    assert (row.status, row.messages, row.priced) == ("delivered", 1, 1)
+    assert row.cost_actual.quantize(Q5) == Decimal("0.00790")
+
+
+def test_month_spend_projection_and_limit(settings):
+    settings.SMS_MONTHLY_SPEND_LIMIT_USD = Decimal("1.00")
+    today = date(2026, 11, 10)
+    facts = [
+        reports.Fact(today - timedelta(days=d), "outbound", "broadcast", "sms", "sns", status,
+                     "", 10, 10, Decimal("0.10"), Decimal("0"), 0, Decimal("0"))
+        for d in range(3)
+        for status in ("delivered", "failed", "queued")
+    ]  # fmt: skip
+    # Last month's and inbound messages never count against this month.
+    facts.append(reports.Fact(date(2026, 10, 31), "outbound", "reply", "sms", "sns", "sent", "",
+                              1, 1, Decimal("5"), Decimal("0"), 0, Decimal("0")))  # fmt: skip
+    spend = reports.month_to_date_spend(facts, today)
+    # Only delivered (billed) messages: 3 days × 0.10; failed and queued cost nothing.
+    assert spend.spend == Decimal("0.30000")
+    assert spend.projection == Decimal("0.90000")  # 0.30 / 10 days × 30 days
+    assert spend.percent_of_limit == pytest.approx(30.0)
+    assert not spend.projected_over_limit
+    settings.SMS_MONTHLY_SPEND_LIMIT_USD = Decimal("0.50")
+    assert reports.month_to_date_spend(facts, today).projected_over_limit
+
+
+def test_actual_price_replaces_the_estimate_where_known():
+    today = timezone.localdate()
+    message(timezone.now(), price_estimated=Decimal("0.0083"), price_actual=Decimal("0.0079"))
+    message(timezone.now(), price_estimated=Decimal("0.0083"))
+    spend = reports.month_to_date_spend(facts_for(today), today)
+    assert spend.spend == Decimal("0.01620")
+
+
+def test_delivery_success_failures_and_broadcast_progress():
+    today = timezone.localdate()
+    seeded = seed_operations(today)
+    message(at(today - timedelta(days=10)), status="undelivered", error_code="30005")
+    rollups.refresh(today - timedelta(days=12), today)
+    facts = facts_for(today)
+
+    week = reports.delivery_success(facts, today, 7)
+    assert (week.delivered, week.failed) == (3, 1)  # delivered ×2 + read; 30003 today
+    assert week.rate == pytest.approx(75.0)
+    month = reports.delivery_success(facts, today, 30)
+    assert (month.delivered, month.failed) == (3, 2)
+
+    codes = reports.failures_by_error_code(facts, today - timedelta(days=29))
+    assert [(c.code, c.messages) for c in codes] == [("30003", 1), ("30005", 1)]
+    assert codes[0].meaning.startswith("Unreachable destination handset")
+
+    progress = reports.todays_broadcast(today)
+    assert progress is not None and progress.broadcast == seeded["broadcast"]
+    assert (progress.total, progress.sent, progress.failed) == (4, 1, 1)
+    assert progress.percent_done == pytest.approx(50.0)
+
+
+def test_consent_per_day_counts_opt_ins_and_opt_outs():
+    today = timezone.localdate()
+    seed_operations(today)
+    rows = reports.consent_per_day(today - timedelta(days=1), today + timedelta(days=1))
+    assert rows == [(today - timedelta(days=1), 0, 0), (today, 3, 1)]
+
+
+def test_top_numbers_by_spend_per_month():
+    today = timezone.localdate()
+    for _ in range(3):
+        message(timezone.now(), phone="+13125550150", price_estimated=Decimal("0.0100"))
+    message(timezone.now(), phone="+13125550151", price_estimated=Decimal("0.0200"))
+    message(timezone.now(), phone="+13125550152", status="failed")  # not billed
+    call_command("refresh_rollups")
+    top, as_of = reports.top_numbers(today)
+    assert [(t.phone, t.messages, t.cost) for t in top] == [
+        ("+13125550150", 3, Decimal("0.03000")),
+        ("+13125550151", 1, Decimal("0.02000")),
+    ]
+    assert as_of is not None
+    assert PhoneMonthlySpend.objects.filter(month=today.replace(day=1)).count() == 2
+
+
+def test_cost_report_by_month_provider_and_channel():
+    today = timezone.localdate()
+    last_month = rollups.month_start(today) - timedelta(days=1)
+    message(at(last_month), provider="sns", price_estimated=Decimal("0.00645"))
+    message(at(last_month), provider="sns", price_estimated=Decimal("0.00645"),
+            price_actual=Decimal("0.00600"))  # fmt: skip
+    message(timezone.now(), channel="whatsapp", price_estimated=Decimal("0.005"))
+    message(timezone.now(), status="queued")  # not sent: not in the report
+    call_command("refresh_rollups", "--since", str(last_month))
+    rows = reports.cost_report(today)
+    assert [(r.month, r.provider, r.channel, r.messages) for r in rows] == [
+        (rollups.month_start(today), "twilio", "whatsapp", 1),
+        (rollups.month_start(last_month), "sns", "sms", 2),
+    ]
+    sns = rows[1]
+    assert sns.estimated == Decimal("0.01290")
+    assert (sns.actual, sns.priced, sns.estimated_priced) == (
+        Decimal("0.00600"),
+        1,
+        Decimal("0.00645"),
+    )
+    assert sns.difference == Decimal("-0.00045")
+    assert sns.cost == Decimal("0.01245")
