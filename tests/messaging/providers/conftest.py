@@ -1,0 +1,45 @@
+"""Fixtures for provider tests: the local Twilio-compatible server, messages to send."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from messaging.models import Direction, Message, MessageKind, MessageStatus
+from tests.fakes.twilio_server import FakeTwilio
+
+SMS_FROM = "+13125550100"
+WHATSAPP_FROM = "+13125550101"
+
+
+@pytest.fixture
+def twilio_server(settings: Any) -> Iterator[FakeTwilio]:
+    """A running fake Twilio, with the Twilio settings pointing at it."""
+    with FakeTwilio() as server:
+        settings.TWILIO_ACCOUNT_SID = server.account_sid
+        settings.TWILIO_AUTH_TOKEN = server.auth_token
+        settings.TWILIO_API_BASE_URL = server.url
+        settings.TWILIO_SMS_FROM = SMS_FROM
+        settings.TWILIO_MESSAGING_SERVICE_SID = ""
+        settings.TWILIO_WHATSAPP_NUMBER = WHATSAPP_FROM
+        settings.TWILIO_TIMEOUT_SECONDS = 2.0
+        yield server
+
+
+@pytest.fixture
+def outbound(db: None) -> Callable[..., Message]:
+    """Make a saved outbound message (queued), as dispatch hands it to a provider."""
+
+    def make(phone: str = "+13125550123", **fields: Any) -> Message:
+        values = {
+            "direction": Direction.OUTBOUND,
+            "kind": MessageKind.BROADCAST,
+            "channel": "sms",
+            "provider": "twilio",
+            "phone": phone,
+            "body": "Good morning! Today's tip: drink water.",
+            "status": MessageStatus.SENDING,
+        } | fields
+        return Message.objects.create(**values)
+
+    return make
