@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsbot.settings")
@@ -32,6 +33,12 @@ app.conf.update(
     # Maintenance schedules; django-celery-beat copies them into its table at start.
     beat_schedule={
         "drain-outbox": {"task": "smsbot.drain_outbox", "schedule": 30.0},
+        # Issue 5: nightly retention (a no-op unless MESSAGE_RETENTION_DAYS is set).
+        "purge-old-message-bodies": {
+            "task": "messaging.purge_old_bodies",
+            "schedule": crontab(hour=3, minute=30),
+            "options": {"queue": BULK_QUEUE},
+        },
     },
 )
 
