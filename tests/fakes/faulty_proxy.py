@@ -14,11 +14,10 @@ the client loses the connection.
 import threading
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
 
 import requests
+
+from .local_server import LocalServer, QuietHandler
 
 __all__ = ["AWS_QUERY_ERROR", "FaultyProxy", "ProxiedRequest"]
 
@@ -44,13 +43,7 @@ class _Fault:
     drop: bool = False
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: "_Server"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         self._handle()
 
@@ -58,13 +51,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
-        proxy = self.server.proxy
+        proxy: FaultyProxy = self.server.owner  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with proxy.lock:
             proxy.log.append(ProxiedRequest(self.command, self.path, body.decode(errors="replace")))
             fault = proxy.faults.popleft() if proxy.faults else None
         if fault and not fault.drop:
-            return self._answer(fault.status, {"Content-Type": "text/xml"}, fault.body.encode())
+            return self.answer(fault.status, "text/xml", fault.body.encode())
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
         upstream = requests.request(
             self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=30
@@ -72,37 +65,17 @@ class _Handler(BaseHTTPRequestHandler):
         if fault:
             self.close_connection = True  # hang up without answering
             return
-        keep = {"Content-Type": upstream.headers.get("Content-Type", "text/xml")}
-        self._answer(upstream.status_code, keep, upstream.content)
-
-    def _answer(self, status: int, headers: dict[str, str], data: bytes) -> None:
-        try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out
+        content_type = upstream.headers.get("Content-Type", "text/xml")
+        self.answer(upstream.status_code, content_type, upstream.content)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    proxy: "FaultyProxy"
-
-
-class FaultyProxy:
+class FaultyProxy(LocalServer):
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.lock = threading.Lock()
         self.log: list[ProxiedRequest] = []
         self.faults: deque[_Fault] = deque()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.proxy = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
+        super().__init__(_Handler)
 
     @property
     def requests(self) -> list[ProxiedRequest]:
@@ -116,16 +89,3 @@ class FaultyProxy:
     def drop_next(self, *, times: int = 1) -> None:
         with self.lock:
             self.faults.extend([_Fault(drop=True)] * times)
-
-    def __enter__(self) -> "FaultyProxy":
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -35,10 +35,10 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
+
+from .local_server import LocalServer, QuietHandler
 
 __all__ = ["FakeTwilio", "RecordedRequest"]
 
@@ -92,15 +92,9 @@ def _segments(body: str) -> int:
     return 1 if len(body) <= single else -(-len(body) // multi)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like the real API
-    server: "_Server"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet test output
-
+class _Handler(QuietHandler):
     def do_POST(self) -> None:
-        state = self.server.state
+        state: _State = self.server.owner.state  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode()
         form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
@@ -181,23 +175,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, body)
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (a timeout test)
+        self.answer(status, "application/json", json.dumps(body).encode())
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: _State
-
-
-class FakeTwilio:
+class FakeTwilio(LocalServer):
     """A Twilio-compatible Messages API on 127.0.0.1 (see the module docstring)."""
 
     def __init__(
@@ -210,33 +191,26 @@ class FakeTwilio:
     ) -> None:
         self.account_sid = account_sid or "AC" + uuid.uuid4().hex
         self.auth_token = auth_token or uuid.uuid4().hex
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.state = _State(self.account_sid, self.auth_token, latency, price)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
-
-    @property
-    def _state(self) -> _State:
-        return self._server.state
+        self.state = _State(self.account_sid, self.auth_token, latency, price)
+        super().__init__(_Handler)
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        with self._state.lock:
-            return list(self._state.requests)
+        with self.state.lock:
+            return list(self.state.requests)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        with self._state.lock:
-            return list(self._state.messages)
+        with self.state.lock:
+            return list(self.state.messages)
 
     @property
     def price(self) -> str | None:
-        return self._state.price
+        return self.state.price
 
     @price.setter
     def price(self, value: str | None) -> None:
-        self._state.price = value
+        self.state.price = value
 
     def fail_next(
         self, status: int, *, code: int | None = None, times: int = 1, message: str = ""
@@ -244,35 +218,16 @@ class FakeTwilio:
         """Answer the next `times` requests with this error (429 defaults to code 20429)."""
         if code is None and status == 429:
             code = 20429
-        with self._state.lock:
-            self._state.faults.extend([_Fault(status, code, message)] * times)
+        with self.state.lock:
+            self.state.faults.extend([_Fault(status, code, message)] * times)
 
     def hang_next(self, seconds: float, *, times: int = 1) -> None:
         """Read the next requests, wait `seconds`, then accept them (a timeout after sending)."""
-        with self._state.lock:
-            self._state.faults.extend([_Fault(hang=seconds)] * times)
+        with self.state.lock:
+            self.state.faults.extend([_Fault(hang=seconds)] * times)
 
     def reset(self) -> None:
-        with self._state.lock:
-            self._state.requests.clear()
-            self._state.messages.clear()
-            self._state.faults.clear()
-
-    def start(self) -> "FakeTwilio":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> "FakeTwilio":
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        with self.state.lock:
+            self.state.requests.clear()
+            self.state.messages.clear()
+            self.state.faults.clear()

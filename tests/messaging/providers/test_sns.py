@@ -7,12 +7,12 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from messaging import providers
 from messaging.error_codes import Action, describe
-from messaging.models import Message
-from messaging.providers import ErrorKind, ProviderError
+from messaging.providers import ErrorKind
 from tests.conftest import free_port
 from tests.fakes.faulty_proxy import AWS_QUERY_ERROR, FaultyProxy
+
+from .conftest import refusal, send
 
 PHONE = "+13125550123"
 
@@ -35,16 +35,6 @@ def sent_sms(moto_url: str) -> list[dict]:
 def publishes(proxy: FaultyProxy) -> list[dict[str, str]]:
     forms = [{k: v[0] for k, v in parse_qs(r.body).items()} for r in proxy.requests]
     return [form for form in forms if form.get("Action") == "Publish"]
-
-
-def send(message: Message):
-    return providers.get("sns").send(message)
-
-
-def failure(message: Message) -> ProviderError:
-    with pytest.raises(ProviderError) as caught:
-        send(message)
-    return caught.value
 
 
 def test_publish_sends_the_sms_with_its_attributes(proxy, aws, outbound, settings):
@@ -95,7 +85,7 @@ def test_throttling_past_the_retry_limit_is_retryable(proxy, aws, outbound, sett
     throttled = AWS_QUERY_ERROR.format(code="Throttling", message="Rate exceeded")
     proxy.fail_next(400, throttled, times=2)
 
-    error = failure(outbound(PHONE, provider="sns"))
+    error = refusal(outbound(PHONE, provider="sns"))
 
     assert (error.kind, error.code, error.http_status) == (
         ErrorKind.RETRYABLE,
@@ -112,7 +102,7 @@ def test_a_connection_lost_after_publishing_is_ambiguous_and_not_retried(
     settings.SNS_CHECK_OPT_OUT = False
     proxy.drop_next()
 
-    error = failure(outbound(PHONE, provider="sns"))
+    error = refusal(outbound(PHONE, provider="sns"))
 
     assert (error.kind, error.code) == (ErrorKind.AMBIGUOUS, "net:timeout")
     assert len(publishes(proxy)) == 1  # botocore's retry was vetoed
@@ -122,14 +112,14 @@ def test_a_connection_lost_after_publishing_is_ambiguous_and_not_retried(
 def test_no_endpoint_is_retryable(aws, outbound, settings):
     settings.SNS_RETRY_ATTEMPTS = 1
     settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
-    error = failure(outbound(PHONE, provider="sns"))
+    error = refusal(outbound(PHONE, provider="sns"))
 
     assert (error.kind, error.code) == (ErrorKind.RETRYABLE, "net:connect")
 
 
 def test_a_number_opted_out_at_aws_is_an_opt_out(proxy, aws, outbound):
     # moto reports numbers ending in 99 as opted out.
-    error = failure(outbound("+13125550199", provider="sns"))
+    error = refusal(outbound("+13125550199", provider="sns"))
 
     assert (error.kind, error.code) == (ErrorKind.PERMANENT, "sns:OptedOut")
     assert describe(error.code).action == Action.OPT_OUT
@@ -139,7 +129,7 @@ def test_a_number_opted_out_at_aws_is_an_opt_out(proxy, aws, outbound):
 @pytest.mark.parametrize("check_opt_out", [True, False])
 def test_an_invalid_number_is_undeliverable(proxy, aws, outbound, settings, check_opt_out):
     settings.SNS_CHECK_OPT_OUT = check_opt_out
-    error = failure(outbound("+1-312-555-0123", provider="sns"))
+    error = refusal(outbound("+1-312-555-0123", provider="sns"))
 
     assert (error.kind, error.code, error.http_status) == (
         ErrorKind.PERMANENT,
@@ -171,7 +161,7 @@ def test_publish_refusals_are_classified(
     settings.SNS_CHECK_OPT_OUT = False
     proxy.fail_next(status, AWS_QUERY_ERROR.format(code=aws_code, message=message))
 
-    error = failure(outbound(PHONE, provider="sns"))
+    error = refusal(outbound(PHONE, provider="sns"))
 
     assert (error.kind, error.code, error.http_status) == (kind, code, status)
     assert error.response["Error"]["Code"] == aws_code
@@ -187,6 +177,6 @@ def test_missing_credentials_are_a_configuration_error(aws, outbound, settings, 
     # A fresh endpoint gives a fresh client, which resolves credentials anew.
     settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
 
-    error = failure(outbound(PHONE, provider="sns"))
+    error = refusal(outbound(PHONE, provider="sns"))
 
     assert (error.kind, error.code) == (ErrorKind.CONFIG, "sns:AuthError")

@@ -7,26 +7,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from messaging import providers
 from messaging.error_codes import Action, describe
 from messaging.models import Direction, Message, MessageKind, MessageStatus
 from messaging.providers import ErrorKind, ProviderError
 from tests.conftest import free_port
 
-from .conftest import SMS_FROM, WHATSAPP_FROM
+from .conftest import SMS_FROM, WHATSAPP_FROM, refusal, send
 
 PHONE = "+13125550123"
 CALLBACK = "https://portal.example.test/webhooks/twilio/status/"
-
-
-def send(message: Message):
-    return providers.get("twilio").send(message)
-
-
-def failure(message: Message) -> ProviderError:
-    with pytest.raises(ProviderError) as caught:
-        send(message)
-    return caught.value
 
 
 def assert_no_secret(twilio_server, *records: dict) -> None:
@@ -112,7 +101,7 @@ def test_whatsapp_outside_the_window_sends_the_template(twilio_server, outbound)
 
 
 def test_whatsapp_outside_the_window_without_a_template_is_refused_unsent(twilio_server, outbound):
-    error = failure(outbound(PHONE, channel="whatsapp"))
+    error = refusal(outbound(PHONE, channel="whatsapp"))
 
     assert (error.kind, error.code) == (ErrorKind.PERMANENT, "63016")
     assert describe(error.code).action == Action.RESEND_AS_TEMPLATE
@@ -136,7 +125,7 @@ def test_whatsapp_outside_the_window_without_a_template_is_refused_unsent(twilio
 )
 def test_twilio_errors_are_classified(twilio_server, outbound, status, code, kind, expected_code):
     twilio_server.fail_next(status, code=code)
-    error = failure(outbound(PHONE))
+    error = refusal(outbound(PHONE))
 
     assert (error.kind, error.code, error.http_status) == (kind, expected_code, status)
     assert error.response["status"] == status
@@ -163,7 +152,7 @@ def test_permanent_codes_carry_the_action_dispatch_takes(code, action):
 
 def test_wrong_credentials_are_a_configuration_error(twilio_server, outbound, settings):
     settings.TWILIO_AUTH_TOKEN = "not-the-token-0123456789"
-    error = failure(outbound(PHONE))
+    error = refusal(outbound(PHONE))
 
     assert (error.kind, error.code, error.http_status) == (ErrorKind.CONFIG, "20003", 401)
     assert twilio_server.requests[0].authorized is False
@@ -173,7 +162,7 @@ def test_wrong_credentials_are_a_configuration_error(twilio_server, outbound, se
 
 def test_connection_refused_is_retryable_and_nothing_was_sent(twilio_server, outbound, settings):
     settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
-    error = failure(outbound(PHONE))
+    error = refusal(outbound(PHONE))
 
     assert (error.kind, error.code) == (ErrorKind.RETRYABLE, "net:connect")
 
@@ -181,7 +170,7 @@ def test_connection_refused_is_retryable_and_nothing_was_sent(twilio_server, out
 def test_timeout_after_sending_is_ambiguous(twilio_server, outbound, settings):
     settings.TWILIO_TIMEOUT_SECONDS = 0.3
     twilio_server.hang_next(1.0)
-    error = failure(outbound(PHONE))
+    error = refusal(outbound(PHONE))
 
     assert (error.kind, error.code) == (ErrorKind.AMBIGUOUS, "net:timeout")
     assert len(twilio_server.requests) == 1  # it did reach Twilio: a retry could send twice
@@ -198,7 +187,7 @@ def test_the_client_recovers_after_a_fault(twilio_server, outbound):
 @pytest.mark.parametrize("missing", ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM"])
 def test_missing_settings_are_configuration_errors(twilio_server, outbound, settings, missing):
     setattr(settings, missing, "")
-    error = failure(outbound(PHONE))
+    error = refusal(outbound(PHONE))
 
     assert error.kind == ErrorKind.CONFIG
     assert missing in error.message
@@ -207,7 +196,7 @@ def test_missing_settings_are_configuration_errors(twilio_server, outbound, sett
 
 def test_whatsapp_without_a_sender_is_a_configuration_error(twilio_server, outbound, settings):
     settings.TWILIO_WHATSAPP_NUMBER = ""
-    error = failure(outbound(PHONE, channel="whatsapp"))
+    error = refusal(outbound(PHONE, channel="whatsapp"))
 
     assert error.kind == ErrorKind.CONFIG
     assert "TWILIO_WHATSAPP_NUMBER" in error.message
