@@ -47,8 +47,8 @@ _TWILIO = [
     ErrorCode("63003", "WhatsApp: the recipient is not a WhatsApp user", Action.UNDELIVERABLE),
 ]  # fmt: skip
 
-# Our own codes for AWS SNS answers and for network failures (Message.error_code
-# holds 20 characters at most).
+# Our own codes: SNS answers, incomplete settings, network failures
+# (Message.error_code holds 20 characters at most).
 _SNS = [
     ErrorCode(
         "sns:InvalidParameter", "SNS refused the phone number as invalid", Action.UNDELIVERABLE
@@ -65,13 +65,14 @@ _SNS = [
     ErrorCode("sns:Throttling", "SNS is throttling: the SMS rate quota is exceeded"),
     ErrorCode("sns:ServerError", "SNS internal error"),
 ]
-_NETWORK = [
+_PORTAL = [
+    ErrorCode("config", "The provider's settings are incomplete", Action.CONFIGURATION),
     ErrorCode("net:connect", "Could not reach the provider: nothing was sent"),
     ErrorCode("net:timeout", "No answer after the request went out: it may have been sent"),
 ]
 
 TWILIO_CODES: dict[str, ErrorCode] = {e.code: e for e in _TWILIO}
-CODES: dict[str, ErrorCode] = {e.code: e for e in [*_TWILIO, *_SNS, *_NETWORK]}
+CODES: dict[str, ErrorCode] = {e.code: e for e in [*_TWILIO, *_SNS, *_PORTAL]}
 
 
 def describe(code: str | int | None) -> ErrorCode | None:

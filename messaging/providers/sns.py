@@ -49,16 +49,19 @@ def _client() -> Any:
 
 
 def _request(message: Message) -> dict[str, Any]:
+    attributes = {
+        "AWS.SNS.SMS.SMSType": ("String", settings.SNS_SMS_TYPE),
+        "AWS.SNS.SMS.SenderID": ("String", settings.SNS_SENDER_ID),
+        "AWS.SNS.SMS.MaxPrice": ("Number", str(settings.SNS_MAX_PRICE_USD)),
+    }
     return {
         "PhoneNumber": message.phone,
         "Message": message.body,
+        # An empty setting leaves the attribute to the account's default.
         "MessageAttributes": {
-            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": settings.SNS_SMS_TYPE},
-            "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": settings.SNS_SENDER_ID},
-            "AWS.SNS.SMS.MaxPrice": {
-                "DataType": "Number",
-                "StringValue": str(settings.SNS_MAX_PRICE_USD),
-            },
+            name: {"DataType": kind, "StringValue": value}
+            for name, (kind, value) in attributes.items()
+            if value
         },
     }
 

@@ -33,7 +33,10 @@ class LocalServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
         self._server.daemon_threads = True
         self._server.owner = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick: tests start one server each.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
 

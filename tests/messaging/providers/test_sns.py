@@ -66,6 +66,17 @@ def test_publish_sends_the_sms_with_its_attributes(proxy, aws, outbound, setting
     assert "testing-secret-key" not in record
 
 
+def test_an_empty_attribute_setting_is_left_to_the_account_default(proxy, aws, outbound, settings):
+    settings.SNS_SENDER_ID = ""
+    send(outbound(PHONE, provider="sns"))
+
+    [form] = publishes(proxy)
+    names = {
+        v for k, v in form.items() if k.startswith("MessageAttributes.") and k.endswith(".Name")
+    }
+    assert names == {"AWS.SNS.SMS.SMSType", "AWS.SNS.SMS.MaxPrice"}
+
+
 def test_throttling_and_5xx_are_absorbed_by_the_retry_mode_and_the_sms_goes_once(
     proxy, aws, outbound, settings
 ):

@@ -189,7 +189,7 @@ def test_missing_settings_are_configuration_errors(twilio_server, outbound, sett
     setattr(settings, missing, "")
     error = refusal(outbound(PHONE))
 
-    assert error.kind == ErrorKind.CONFIG
+    assert (error.kind, describe(error.code).action) == (ErrorKind.CONFIG, Action.CONFIGURATION)
     assert missing in error.message
     assert twilio_server.requests == []
 
