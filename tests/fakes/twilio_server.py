@@ -22,8 +22,9 @@ Faults, for the next requests (each call queues ``times`` of them, in order):
     twilio.fail_next(400, code=21610)      # any refusal: 21211, 21614, 63016...
     twilio.hang_next(2.0)                  # read the request, wait 2 s, then accept it
 
-``latency`` (seconds) delays every answer, for benchmarks. ``price`` sets the
-price reported on accepted messages (Twilio's negative string, e.g. "-0.00790").
+``latency`` (seconds; a constructor argument and a settable attribute) delays
+every answer, for benchmarks. ``price`` (likewise) is the price reported on
+accepted messages (Twilio's negative string, e.g. "-0.00790"; default null).
 ``reset()`` forgets requests, messages and queued faults.
 """
 
@@ -211,6 +212,14 @@ class FakeTwilio(LocalServer):
     @price.setter
     def price(self, value: str | None) -> None:
         self.state.price = value
+
+    @property
+    def latency(self) -> float:
+        return self.state.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self.state.latency = seconds
 
     def fail_next(
         self, status: int, *, code: int | None = None, times: int = 1, message: str = ""

@@ -1,6 +1,7 @@
 """The Twilio provider: the real twilio client against the local Twilio-compatible server."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -200,3 +201,13 @@ def test_whatsapp_without_a_sender_is_a_configuration_error(twilio_server, outbo
 
     assert error.kind == ErrorKind.CONFIG
     assert "TWILIO_WHATSAPP_NUMBER" in error.message
+
+
+def test_concurrent_senders_each_send_once(twilio_server, outbound):
+    twilio_server.latency = 0.05
+    messages = [outbound(f"+131255501{n:02d}") for n in range(20)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        sids = list(pool.map(lambda m: send(m).provider_message_id, messages))
+
+    assert len(set(sids)) == 20
+    assert sorted(m["to"] for m in twilio_server.messages) == sorted(m.phone for m in messages)
