@@ -7,6 +7,8 @@
         twilio.requests                   # every request: RecordedRequest(method, path,
                                           #   headers, form, authorized)
         twilio.messages                   # the JSON of every message it accepted
+        twilio.settings()                 # {TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+                                          #  TWILIO_API_BASE_URL} to set in Django settings
 
 Only ``POST /2010-04-01/Accounts/{sid}/Messages.json`` exists. With the right
 HTTP Basic credentials it answers 201 with a Twilio-shaped message (``sid``
@@ -234,6 +236,14 @@ class FakeTwilio(LocalServer):
         """Read the next requests, wait `seconds`, then accept them (a timeout after sending)."""
         with self.state.lock:
             self.state.faults.extend([_Fault(hang=seconds)] * times)
+
+    def settings(self) -> dict[str, str]:
+        """The Django settings that point the Twilio provider here (apply with setattr)."""
+        return {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_API_BASE_URL": self.url,
+        }
 
     def reset(self) -> None:
         with self.state.lock:

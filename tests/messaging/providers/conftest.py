@@ -30,9 +30,8 @@ def refusal(message: Message) -> ProviderError:
 def twilio_server(settings: Any) -> Iterator[FakeTwilio]:
     """A running fake Twilio, with the Twilio settings pointing at it."""
     with FakeTwilio() as server:
-        settings.TWILIO_ACCOUNT_SID = server.account_sid
-        settings.TWILIO_AUTH_TOKEN = server.auth_token
-        settings.TWILIO_API_BASE_URL = server.url
+        for name, value in server.settings().items():
+            setattr(settings, name, value)
         settings.TWILIO_SMS_FROM = SMS_FROM
         settings.TWILIO_MESSAGING_SERVICE_SID = ""
         settings.TWILIO_WHATSAPP_NUMBER = WHATSAPP_FROM
