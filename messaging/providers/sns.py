@@ -18,8 +18,8 @@ from smsbot.redaction import redact_data
 from .base import ErrorKind, ProviderError, Sent
 from .refusals import refused
 
-THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "TooManyRequests",
-             "TooManyRequestsException", "RequestThrottled"}  # fmt: skip
+THROTTLED = {"Throttling", "ThrottlingException", "Throttled", "ThrottledException",
+             "TooManyRequests", "TooManyRequestsException", "RequestThrottled"}  # fmt: skip
 CREDENTIALS = {"AuthorizationError", "InvalidClientTokenId", "SignatureDoesNotMatch",
                "AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
                "ExpiredToken", "ExpiredTokenException", "MissingAuthenticationToken"}  # fmt: skip
@@ -30,7 +30,7 @@ def _no_retry_once_sent(caught_exception: Exception | None = None, **kwargs: Any
 
     botocore's retry modes retry read timeouts and dropped connections too, but
     then SNS may have taken the first request: a retry could send the SMS twice.
-    Returning False (rather than None) stops the retry handlers after this one.
+    botocore acts on the first handler answer that is not None; False means no retry.
     """
     if isinstance(caught_exception, HTTPClientError):  # ReadTimeoutError, ConnectionClosedError
         return False
@@ -108,7 +108,7 @@ class SnsProvider:
         params = _request(message)
         record = redact_data({"operation": "Publish", **params})
         client = _client()
-        if settings.SNS_CHECK_OPT_OUT and self._opted_out(client, message.phone, record):
+        if settings.SNS_CHECK_OPT_OUT and self._opted_out(client, message.phone):
             raise refused(
                 "sns:OptedOut",
                 "the number opted out of SMS at AWS (CheckIfPhoneNumberIsOptedOut)",
@@ -131,8 +131,9 @@ class SnsProvider:
         )
 
     @staticmethod
-    def _opted_out(client: Any, phone: str, record: dict[str, Any]) -> bool:
+    def _opted_out(client: Any, phone: str) -> bool:
         """Whether the number replied STOP to AWS, which the portal may not have heard."""
+        record = redact_data({"operation": "CheckIfPhoneNumberIsOptedOut", "phoneNumber": phone})
         try:
             answer = client.check_if_phone_number_is_opted_out(phoneNumber=phone)
         except ClientError as exc:

@@ -137,6 +137,19 @@ def test_a_number_opted_out_at_aws_is_an_opt_out(proxy, aws, outbound):
     assert publishes(proxy) == [] and sent_sms(aws) == []
 
 
+def test_a_throttled_opt_out_check_is_retryable_and_nothing_is_published(
+    proxy, aws, outbound, settings
+):
+    settings.SNS_RETRY_ATTEMPTS = 0
+    proxy.fail_next(400, AWS_QUERY_ERROR.format(code="Throttled", message="Rate exceeded"))
+
+    error = refusal(outbound(PHONE, provider="sns"))
+
+    assert (error.kind, error.code) == (ErrorKind.RETRYABLE, "sns:Throttling")
+    assert error.request["operation"] == "CheckIfPhoneNumberIsOptedOut"
+    assert publishes(proxy) == [] and sent_sms(aws) == []
+
+
 @pytest.mark.parametrize("check_opt_out", [True, False])
 def test_an_invalid_number_is_undeliverable(proxy, aws, outbound, settings, check_opt_out):
     settings.SNS_CHECK_OPT_OUT = check_opt_out
