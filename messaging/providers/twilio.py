@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -102,21 +102,29 @@ def _price(value: str | None) -> Decimal | None:
         return None
 
 
-def _error(exc: TwilioRestException, request: dict[str, Any]) -> ProviderError:
-    code = str(exc.code or exc.status)
+def _error(
+    exc: TwilioRestException | TwilioServiceException, request: dict[str, Any]
+) -> ProviderError:
+    status = int(exc.status)
+    code = str(exc.code or status)
+    # The classic error body, or the RFC 9457 one newer Twilio APIs answer with.
+    if isinstance(exc, TwilioRestException):
+        text, details = exc.msg, exc.details
+    else:
+        text, details = exc.detail or exc.title, exc.errors
     response = redact_data(
-        {"status": exc.status, "code": exc.code, "message": exc.msg, "details": exc.details}
+        {"status": status, "code": exc.code, "message": text, "details": details}
     )
-    context = {"request": request, "response": response, "http_status": exc.status}
-    if exc.status == 429 or code == THROTTLED:
-        return ProviderError(ErrorKind.RETRYABLE, THROTTLED, exc.msg, **context)
+    context = {"request": request, "response": response, "http_status": status}
+    if status == 429 or code == THROTTLED:
+        return ProviderError(ErrorKind.RETRYABLE, THROTTLED, text, **context)
     if code == MAYBE_SENT:
-        return ProviderError(ErrorKind.AMBIGUOUS, code, exc.msg, **context)
-    if exc.status >= 500:
-        return ProviderError(ErrorKind.RETRYABLE, code, exc.msg, **context)
-    if exc.status == 401:
-        return ProviderError(ErrorKind.CONFIG, "20003", exc.msg, **context)
-    return refused(code, exc.msg, **context)
+        return ProviderError(ErrorKind.AMBIGUOUS, code, text, **context)
+    if status >= 500:
+        return ProviderError(ErrorKind.RETRYABLE, code, text, **context)
+    if status == 401:
+        return ProviderError(ErrorKind.CONFIG, "20003", text, **context)
+    return refused(code, text, **context)
 
 
 def _not_sent(exc: requests.ConnectionError) -> bool:
@@ -138,7 +146,7 @@ class TwilioProvider:
         request = redact_data({"method": "POST", "url": f"{url}/Messages.json", "form": params})
         try:
             created = _client().messages.create(**_keywords(params))
-        except TwilioRestException as exc:
+        except (TwilioRestException, TwilioServiceException) as exc:
             raise _error(exc, request) from exc
         except requests.ReadTimeout as exc:
             raise ProviderError(

@@ -22,6 +22,7 @@ Faults, for the next requests (each call queues ``times`` of them, in order):
     twilio.fail_next(500, code=20500)      # 500, code 20500 (may have been sent)
     twilio.fail_next(503)                  # 503 with no Twilio code
     twilio.fail_next(400, code=21610)      # any refusal: 21211, 21614, 63016...
+    twilio.fail_next(400, code=21211, problem=True)  # the same in RFC 9457 form
     twilio.hang_next(2.0)                  # read the request, wait 2 s, then accept it
 
 ``latency`` (seconds; a constructor argument and a settable attribute) delays
@@ -75,6 +76,7 @@ class _Fault:
     code: int | None = None
     message: str = ""
     hang: float = 0.0
+    problem: bool = False
 
 
 @dataclass
@@ -118,7 +120,7 @@ class _Handler(QuietHandler):
         if fault and fault.hang:
             time.sleep(fault.hang)
         elif fault:
-            return self._error(fault.status, fault.code, fault.message)
+            return self._error(fault.status, fault.code, fault.message, problem=fault.problem)
         if "To" not in form:
             return self._error(400, 21604)
         if "From" not in form and "MessagingServiceSid" not in form:
@@ -169,12 +171,16 @@ class _Handler(QuietHandler):
             state.messages.append(message)
         return message
 
-    def _error(self, status: int, code: int | None, message: str = "") -> None:
-        body: dict[str, Any] = {"message": message or DEFAULT_MESSAGES.get(code or 0, "Error")}
-        body["status"] = status
+    def _error(
+        self, status: int, code: int | None, message: str = "", *, problem: bool = False
+    ) -> None:
+        text = message or DEFAULT_MESSAGES.get(code or 0, "Error")
+        body: dict[str, Any] = {"message": text, "status": status}
         if code is not None:
-            body["code"] = code
-            body["more_info"] = f"https://www.twilio.com/docs/errors/{code}"
+            body |= {"code": code, "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+        if problem:  # RFC 9457, as Twilio's newer APIs answer
+            body = {"type": f"https://www.twilio.com/docs/errors/{code}", "title": text,
+                    "status": status, "code": code, "detail": text}  # fmt: skip
         self._answer(status, body)
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
@@ -224,13 +230,22 @@ class FakeTwilio(LocalServer):
         self.state.latency = seconds
 
     def fail_next(
-        self, status: int, *, code: int | None = None, times: int = 1, message: str = ""
+        self,
+        status: int,
+        *,
+        code: int | None = None,
+        times: int = 1,
+        message: str = "",
+        problem: bool = False,
     ) -> None:
-        """Answer the next `times` requests with this error (429 defaults to code 20429)."""
+        """Answer the next `times` requests with this error (429 defaults to code 20429).
+
+        problem=True answers in RFC 9457 form (type, title, status, code, detail).
+        """
         if code is None and status == 429:
             code = 20429
         with self.state.lock:
-            self.state.faults.extend([_Fault(status, code, message)] * times)
+            self.state.faults.extend([_Fault(status, code, message, problem=problem)] * times)
 
     def hang_next(self, seconds: float, *, times: int = 1) -> None:
         """Read the next requests, wait `seconds`, then accept them (a timeout after sending)."""

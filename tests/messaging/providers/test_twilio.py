@@ -135,6 +135,22 @@ def test_twilio_errors_are_classified(twilio_server, outbound, status, code, kin
 
 
 @pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (400, 21211, ErrorKind.PERMANENT),
+        (500, 20500, ErrorKind.AMBIGUOUS),
+        (429, 20429, ErrorKind.RETRYABLE),
+    ],
+)
+def test_rfc9457_error_bodies_are_classified_alike(twilio_server, outbound, status, code, kind):
+    twilio_server.fail_next(status, code=code, problem=True)
+    error = refusal(outbound(PHONE))
+
+    assert (error.kind, error.code, error.http_status) == (kind, str(code), status)
+    assert error.response["message"] == error.message != ""
+
+
+@pytest.mark.parametrize(
     ("code", "action"),
     [
         ("21610", Action.OPT_OUT),
