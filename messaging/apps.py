@@ -6,9 +6,12 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        # Issue 4: tasks outside messaging/tasks.py, registered for the workers.
-        # Issue 3: double opt-in confirmations listen to consent changes.
-        from . import (
-            confirmations,  # noqa: F401
-            sns_subscriptions,  # noqa: F401
+        # Modules whose tasks or signal receivers must be loaded in every process:
+        # SNS subscription confirmation (issue 4), double opt-in confirmations
+        # (issue 3), the retention task and the metrics flush (issue 5).
+        from . import (  # noqa: F401
+            confirmations,
+            metrics,
+            sns_subscriptions,
+            tasks_retention,
         )

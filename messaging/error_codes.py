@@ -47,7 +47,32 @@ _TWILIO = [
     ErrorCode("63003", "WhatsApp: the recipient is not a WhatsApp user", Action.UNDELIVERABLE),
 ]  # fmt: skip
 
+# Our own codes: SNS answers, incomplete settings, network failures
+# (Message.error_code holds 20 characters at most).
+_SNS = [
+    ErrorCode(
+        "sns:InvalidParameter", "SNS refused the phone number as invalid", Action.UNDELIVERABLE
+    ),
+    ErrorCode(
+        "sns:OptedOut", "The number opted out of SMS at AWS (replied STOP to SNS)", Action.OPT_OUT
+    ),
+    ErrorCode("sns:BadRequest", "SNS refused the request (message or attributes invalid)"),
+    ErrorCode(
+        "sns:AuthError",
+        "AWS credentials are missing or not allowed to publish SMS",
+        Action.CONFIGURATION,
+    ),
+    ErrorCode("sns:Throttling", "SNS is throttling: the SMS rate quota is exceeded"),
+    ErrorCode("sns:ServerError", "SNS internal error"),
+]
+_PORTAL = [
+    ErrorCode("config", "The provider's settings are incomplete", Action.CONFIGURATION),
+    ErrorCode("net:connect", "Could not reach the provider: nothing was sent"),
+    ErrorCode("net:timeout", "No answer after the request went out: it may have been sent"),
+]
+
 TWILIO_CODES: dict[str, ErrorCode] = {e.code: e for e in _TWILIO}
+CODES: dict[str, ErrorCode] = {e.code: e for e in [*_TWILIO, *_SNS, *_PORTAL]}
 
 
 def describe(code: str | int | None) -> ErrorCode | None:
@@ -55,7 +80,7 @@ def describe(code: str | int | None) -> ErrorCode | None:
     if code in (None, ""):
         return None
     text = str(code).strip()
-    return TWILIO_CODES.get(text) or ErrorCode(text, f"Provider error {text}")
+    return CODES.get(text) or ErrorCode(text, f"Provider error {text}")
 
 
 def meaning(code: str | int | None) -> str:

@@ -45,6 +45,12 @@ app.conf.update(
             "schedule": 300.0,
             "options": {"queue": BULK_QUEUE},
         },
+        # Issue 5: nightly retention (a no-op unless MESSAGE_RETENTION_DAYS is set).
+        "purge-old-message-bodies": {
+            "task": "messaging.purge_old_bodies",
+            "schedule": crontab(hour=3, minute=30),
+            "options": {"queue": BULK_QUEUE},
+        },
     },
 )
 

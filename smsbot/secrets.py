@@ -65,3 +65,10 @@ def twilio_credentials() -> TwilioCredentials:
     except (BotoCoreError, ValueError) as exc:
         log.warning("Twilio secret %s not readable: %s", twilio_secret_name(), type(exc).__name__)
     return configured
+
+
+def loaded_secret_values() -> list[str]:
+    """Secrets already fetched from AWS, for log redaction (never fetches anything)."""
+    if _twilio_from_secrets_manager.cache_info().currsize:
+        return [_twilio_from_secrets_manager().auth_token]
+    return []

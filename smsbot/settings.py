@@ -311,3 +311,19 @@ RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 # Days (before today) the rollup task recomputes on every run, to catch late
 # delivery reports and prices; older days change only through refresh_rollups.
 ROLLUP_REFRESH_DAYS = env.int("ROLLUP_REFRESH_DAYS", default=3)
+
+# --- Issue 5: providers ----------------------------------------------------------
+# SNS refuses to send an SMS that would cost more than this (AWS.SNS.SMS.MaxPrice).
+SNS_MAX_PRICE_USD = env.str("SNS_MAX_PRICE_USD", default="0.50")
+# Ask SNS whether a number opted out (replied STOP to AWS) before each publish.
+SNS_CHECK_OPT_OUT = env.bool("SNS_CHECK_OPT_OUT", default=True)
+# botocore retries (after the first try) for SNS throttling, 5xx and refused connections.
+SNS_RETRY_ATTEMPTS = env.int("SNS_RETRY_ATTEMPTS", default=3)
+# Seconds the Twilio client waits to connect and for each answer.
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# CloudWatch metrics (namespace SMSBot): on with SMS_PROVIDER=sns or AWS_ENDPOINT_URL, or here.
+CLOUDWATCH_METRICS_ENABLED = env.bool("CLOUDWATCH_METRICS_ENABLED", default=False)
+# Buffered data points are sent once this many were recorded, or at the end of a
+# task once the oldest is this many seconds old.
+CLOUDWATCH_METRICS_BATCH = env.int("CLOUDWATCH_METRICS_BATCH", default=20)
+CLOUDWATCH_METRICS_FLUSH_SECONDS = env.float("CLOUDWATCH_METRICS_FLUSH_SECONDS", default=10.0)

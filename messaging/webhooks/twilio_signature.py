@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from messaging.storable import clean_text
+from smsbot.secrets import twilio_credentials
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def form(request: HttpRequest) -> dict[str, str]:
 
 
 def _is_valid(request: HttpRequest) -> bool:
-    token = settings.TWILIO_AUTH_TOKEN
+    token = twilio_credentials().auth_token
     if not token:
         log.error("TWILIO_AUTH_TOKEN is unset: every Twilio webhook is refused")
         return False

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from messaging.metrics import FAILED, SENT, SPEND
 from smsbot.aws import resource_name
 
 from .core import Action, Change, Check, Context, Plan, Resource, client, same_json, try_get
@@ -56,12 +57,12 @@ def dashboard_body(ctx: Context) -> dict:
         _widget("SNS SMS success rate", [[sns, "SMSSuccessRate"]], "Average", 3600, region),
         _widget(
             "Portal messages sent / failed",
-            [[portal, "sent"], [portal, "failed"]],
+            [[portal, SENT], [portal, FAILED]],
             "Sum",
             300,
             region,
         ),
-        _widget("Portal spend (USD)", [[portal, "spend_usd"]], "Sum", 3600, region),
+        _widget("Portal spend (USD)", [[portal, SPEND]], "Sum", 3600, region),
     ]
     for index, widget in enumerate(widgets):
         widget["x"], widget["y"] = (index % 2) * 12, (index // 2) * 6
@@ -150,7 +151,7 @@ def worker_failures_alarm() -> AlarmDefinition:
         "AlarmName": resource_name("smsbot-worker-failures"),
         "AlarmDescription": "Portal workers failed more sends than the threshold in 5 minutes",
         "Namespace": METRICS_NAMESPACE,
-        "MetricName": "failed",
+        "MetricName": FAILED,
         "Statistic": "Sum",
         "Period": 300,
         "EvaluationPeriods": 1,

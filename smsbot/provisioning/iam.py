@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from messaging.metrics import NAMESPACE
 from smsbot.aws import resource_name
 from smsbot.secrets import twilio_secret_name
 
@@ -15,7 +16,7 @@ from .core import Action, Change, Check, Context, Plan, Resource, client, same_j
 
 SNS_LOGS_ROLE = "sns-sms-logs"
 PORTAL_ROLE = "smsbot-portal"
-METRICS_NAMESPACE = "SMSBot"
+METRICS_NAMESPACE = NAMESPACE
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",

@@ -90,9 +90,9 @@ def test_log_groups_dashboard_alarms_and_budget(aws):
         ("AWS/SNS", "NumberOfNotificationsFailed"),
         ("AWS/SNS", "SMSMonthToDateSpentUSD"),
         ("AWS/SNS", "SMSSuccessRate"),
-        ("SMSBot", "sent"),
-        ("SMSBot", "failed"),
-        ("SMSBot", "spend_usd"),
+        ("SMSBot", "MessagesSent"),
+        ("SMSBot", "MessagesFailed"),
+        ("SMSBot", "SpendUSD"),
     }
     alarms = {
         a["AlarmName"]: (a["MetricName"], a["ComparisonOperator"], a["Threshold"])
@@ -101,7 +101,7 @@ def test_log_groups_dashboard_alarms_and_budget(aws):
     assert alarms == {
         "sms-spend-80pct": ("SMSMonthToDateSpentUSD", "GreaterThanOrEqualToThreshold", 80.0),
         "sms-success-rate-low": ("SMSSuccessRate", "LessThanThreshold", 0.9),
-        "smsbot-worker-failures": ("failed", "GreaterThanThreshold", 10.0),
+        "smsbot-worker-failures": ("MessagesFailed", "GreaterThanThreshold", 10.0),
     }
     budgets = client("budgets")
     budget = budgets.describe_budget(AccountId="123456789012", BudgetName="smsbot-monthly-sms")

@@ -1,0 +1,91 @@
+"""An HTTP proxy in front of a real server (moto) that can answer with faults.
+
+    with FaultyProxy(moto_url) as proxy:   # point AWS_ENDPOINT_URL at proxy.url
+        proxy.fail_next(400, AWS_QUERY_ERROR.format(code="Throttling"), times=2)
+        proxy.fail_next(503, "", times=1)
+        proxy.drop_next()                  # forward, then hang up without an answer
+        proxy.requests                     # (method, path, body) of every request
+
+A fault answers in place of the upstream server: the request never reaches it.
+``drop_next`` forwards the request first, so the upstream has acted on it when
+the client loses the connection.
+"""
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+import requests
+
+from .local_server import LocalServer, QuietHandler
+
+__all__ = ["AWS_QUERY_ERROR", "FaultyProxy", "ProxiedRequest"]
+
+# The error body of AWS query-protocol services (SNS).
+AWS_QUERY_ERROR = (
+    '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+    "<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+    "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+)
+
+
+@dataclass(frozen=True)
+class ProxiedRequest:
+    method: str
+    path: str
+    body: str
+
+
+@dataclass(frozen=True)
+class _Fault:
+    status: int = 0
+    body: str = ""
+    drop: bool = False
+
+
+class _Handler(QuietHandler):
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        proxy: FaultyProxy = self.server.owner  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with proxy.lock:
+            proxy.log.append(ProxiedRequest(self.command, self.path, body.decode(errors="replace")))
+            fault = proxy.faults.popleft() if proxy.faults else None
+        if fault and not fault.drop:
+            return self.answer(fault.status, "text/xml", fault.body.encode())
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        upstream = requests.request(
+            self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=30
+        )
+        if fault:
+            self.close_connection = True  # hang up without answering
+            return
+        content_type = upstream.headers.get("Content-Type", "text/xml")
+        self.answer(upstream.status_code, content_type, upstream.content)
+
+
+class FaultyProxy(LocalServer):
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.lock = threading.Lock()
+        self.log: list[ProxiedRequest] = []
+        self.faults: deque[_Fault] = deque()
+        super().__init__(_Handler)
+
+    @property
+    def requests(self) -> list[ProxiedRequest]:
+        with self.lock:
+            return list(self.log)
+
+    def fail_next(self, status: int, body: str, *, times: int = 1) -> None:
+        with self.lock:
+            self.faults.extend([_Fault(status, body)] * times)
+
+    def drop_next(self, *, times: int = 1) -> None:
+        with self.lock:
+            self.faults.extend([_Fault(drop=True)] * times)
