@@ -32,6 +32,8 @@ app.conf.update(
     # Maintenance schedules; django-celery-beat copies them into its table at start.
     beat_schedule={
         "drain-outbox": {"task": "smsbot.drain_outbox", "schedule": 30.0},
+        # Issue 5: re-publish lost sends, resume stopped fan-outs, flag dead sends.
+        "sweep-stale-messages": {"task": "messaging.sweep_stale_messages", "schedule": 60.0},
     },
 )
 

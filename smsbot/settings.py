@@ -238,3 +238,22 @@ PRICE_TWILIO_WHATSAPP_USD = env.get_value(
 PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
     "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
 )
+
+# --- Issue 5: dispatch ---------------------------------------------------------
+# A message gets at most this many provider attempts for retryable errors.
+SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=5)
+# Back-off base: attempt n waits base × 2^(n-1) seconds (with jitter), capped.
+SEND_RETRY_BASE_SECONDS = env.float("SEND_RETRY_BASE_SECONDS", default=30.0)
+SEND_RETRY_MAX_SECONDS = env.float("SEND_RETRY_MAX_SECONDS", default=3600.0)
+# Token bucket burst, in seconds of SMS_SEND_RATE; bulk leaves this share for replies.
+SEND_RATE_BURST_SECONDS = env.float("SEND_RATE_BURST_SECONDS", default=1.0)
+SEND_RATE_REPLY_RESERVE = env.float("SEND_RATE_REPLY_RESERVE", default=0.2)
+# A queued message untouched this long gets its task published again (lost task);
+# a message stuck in "sending" this long is flagged for review (worker died mid-send).
+SEND_REQUEUE_AFTER_SECONDS = env.int("SEND_REQUEUE_AFTER_SECONDS", default=600)
+SEND_STUCK_AFTER_SECONDS = env.int("SEND_STUCK_AFTER_SECONDS", default=600)
+BROADCAST_BATCH_SIZE = env.int("BROADCAST_BATCH_SIZE", default=1000)
+# Percentage of SMS_MONTHLY_SPEND_LIMIT_USD at which the admin and logs warn.
+SPEND_ALERT_PERCENT = env.int("SPEND_ALERT_PERCENT", default=80)
+# Sent when a day has no DailyContent; empty skips that day (with an admin warning).
+DAILY_FALLBACK_TEXT = env.str("DAILY_FALLBACK_TEXT", default="")
