@@ -257,3 +257,9 @@ BROADCAST_BATCH_SIZE = env.int("BROADCAST_BATCH_SIZE", default=1000)
 SPEND_ALERT_PERCENT = env.int("SPEND_ALERT_PERCENT", default=80)
 # Sent when a day has no DailyContent; empty skips that day (with an admin warning).
 DAILY_FALLBACK_TEXT = env.str("DAILY_FALLBACK_TEXT", default="")
+if CELERY_EMBEDDED_BROKER:
+    # The filesystem transport sleeps this long whenever every worker slot is busy;
+    # kombu's 1 s default caps a worker at about one task per slot per second.
+    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = env.float(
+        "CELERY_BROKER_POLL_SECONDS", default=0.05
+    )
