@@ -182,9 +182,10 @@ def _fan_out_batch(broadcast: Broadcast) -> int:
 
 
 def queue_sends(message_ids: list[int]) -> None:
-    """Publish a send task per message (a duplicate is harmless: the claim decides)."""
-    for message_id in message_ids:
-        app.send_task("messaging.send_message", args=[message_id], queue=BULK_QUEUE)
+    """Publish send tasks in batches (a duplicate is harmless: the claim decides)."""
+    size = settings.SEND_BATCH_SIZE
+    for i in range(0, len(message_ids), size):
+        app.send_task("messaging.send_batch", args=[message_ids[i : i + size]], queue=BULK_QUEUE)
 
 
 def pause(broadcast: Broadcast, reason: str) -> bool:

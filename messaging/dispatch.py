@@ -50,32 +50,37 @@ def send(message_id: int) -> Outcome:
     now = timezone.now()
     if message.next_attempt_at and message.next_attempt_at > now:
         return Outcome("early", (message.next_attempt_at - now).total_seconds())
-    held = _held_by_broadcast(message)
+    held = held_by_broadcast(message)
     if held:
         return Outcome(held)
 
     bulk = message.kind == MessageKind.BROADCAST
-    cost = message.price_estimated
-    if bulk and not budget.reserve(cost):
+    if bulk and not budget.reserve(message.price_estimated):
         broadcasts.pause(message.broadcast, "budget")
         return Outcome("budget")
     if not bulk:
-        budget.record(cost)
+        budget.record(message.price_estimated)
+    return send_reserved(message)
+
+
+def send_reserved(message: Message) -> Outcome:
+    """Rate, claim, consent, provider: for a message whose cost is already counted."""
+    bulk = message.kind == MessageKind.BROADCAST
+    cost = message.price_estimated
     try:
         ratelimit.acquire(message.provider, message.segments, bulk=bulk)
     except ratelimit.RateLimited as exc:
         budget.release(cost)
         return Outcome("rate-limited", exc.retry_in)
-
     if not claim(message):
         budget.release(cost)
         return Outcome("claimed-elsewhere")
     reason = skip_reason(message)
     if reason:
         budget.release(cost)
-        _finish(message, MessageStatus.SKIPPED, error_message=reason)
+        finish(message, MessageStatus.SKIPPED, error_message=reason)
         return Outcome(MessageStatus.SKIPPED)
-    return _call_provider(message)
+    return call_provider(message)
 
 
 def claim(message: Message) -> bool:
@@ -92,7 +97,8 @@ def claim(message: Message) -> bool:
 def skip_reason(message: Message) -> str:
     """Why this claimed message must not go out, read fresh from the database."""
     if message.subscriber_id:
-        subscriber = Subscriber.objects.filter(pk=message.subscriber_id).first()
+        # Loaded after the claim (refresh_from_db drops the cached relation).
+        subscriber = message.subscriber
     else:
         subscriber = Subscriber.objects.filter(phone=message.phone).first()
     if subscriber is not None and subscriber.undeliverable:
@@ -109,12 +115,12 @@ def skip_reason(message: Message) -> str:
     return ""
 
 
-def _held_by_broadcast(message: Message) -> str:
+def held_by_broadcast(message: Message) -> str:
     broadcast = message.broadcast
     if broadcast is None:
         return ""
     if broadcast.state == BroadcastState.CANCELLED:
-        _finish(
+        finish(
             message,
             MessageStatus.SKIPPED,
             error_message="broadcast cancelled",
@@ -126,21 +132,29 @@ def _held_by_broadcast(message: Message) -> str:
     return ""
 
 
-def _call_provider(message: Message) -> Outcome:
+def call_provider(message: Message) -> Outcome:
     started = time.monotonic()
     try:
         sent = get(message.provider).send(message)
     except ProviderError as exc:
-        _log_call(message, exc.kind, started, exc.request, exc.response, exc.http_status)
-        return _on_error(message, exc)
-    except Exception as exc:
-        _log_call(message, ErrorKind.AMBIGUOUS, started, {}, {"error": repr(exc)}, None)
+        error = exc
+    except Exception as exc:  # the request may have gone out: never resend
         log.exception("unexpected error sending message %s", message.pk)
-        error = ProviderError(ErrorKind.AMBIGUOUS, "unexpected", f"{type(exc).__name__}: {exc}")
+        error = ProviderError(
+            ErrorKind.AMBIGUOUS,
+            "unexpected",
+            f"{type(exc).__name__}: {exc}",
+            response={"error": repr(exc)},
+        )
+    else:
+        # One write transaction per outcome: the call record and the new status together.
+        with transaction.atomic():
+            _log_call(message, "sent", started, sent.request, sent.response, sent.http_status)
+            _record_sent(message, sent)
+        return Outcome(MessageStatus.SENT)
+    with transaction.atomic():
+        _log_call(message, error.kind, started, error.request, error.response, error.http_status)
         return _on_error(message, error)
-    _log_call(message, "sent", started, sent.request, sent.response, sent.http_status)
-    _record_sent(message, sent)
-    return Outcome(MessageStatus.SENT)
 
 
 def _record_sent(message: Message, sent: Sent) -> None:
@@ -165,21 +179,21 @@ def _on_error(message: Message, exc: ProviderError) -> Outcome:
         "send of message %s failed (%s %s): %s", message.pk, exc.kind, exc.code, redact(exc.message)
     )
     if exc.kind == ErrorKind.AMBIGUOUS:
-        _finish(message, MessageStatus.NEEDS_REVIEW, exc)
+        finish(message, MessageStatus.NEEDS_REVIEW, exc)
         return Outcome(MessageStatus.NEEDS_REVIEW)
     budget.release(message.price_estimated)
     if exc.kind == ErrorKind.RETRYABLE:
         if message.attempts >= settings.SEND_MAX_ATTEMPTS:
-            _finish(message, MessageStatus.FAILED, exc)
+            finish(message, MessageStatus.FAILED, exc)
             return Outcome(MessageStatus.FAILED)
         delay = backoff(message.attempts)
-        _finish(message, MessageStatus.QUEUED, exc, next_attempt_in=delay)
+        finish(message, MessageStatus.QUEUED, exc, next_attempt_in=delay)
         return Outcome("retry", delay)
     known = describe(exc.code)
     action = known.action if known else Action.NONE
     if action == Action.RESEND_AS_TEMPLATE and _requeue_as_template(message, exc):
         return Outcome("resend-as-template", 0.0)
-    _finish(message, MessageStatus.FAILED, exc)
+    finish(message, MessageStatus.FAILED, exc)
     if action == Action.OPT_OUT:
         _opt_out(message, exc)
     elif action == Action.UNDELIVERABLE:
@@ -197,7 +211,7 @@ def backoff(attempts: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _finish(
+def finish(
     message: Message,
     status: str,
     exc: ProviderError | None = None,

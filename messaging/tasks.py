@@ -1,10 +1,11 @@
 """Celery tasks of the sending pipeline; the logic lives in plain functions."""
 
 from celery import Task, shared_task
+from celery.signals import worker_shutdown
 
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE
 
-from . import broadcasts, daily, dispatch, recovery
+from . import broadcasts, bulk_send, daily, dispatch, recovery
 from .models import Message, MessageKind
 
 
@@ -17,6 +18,17 @@ def send_message(self: Task, message_id: int) -> str:
         queue = BULK_QUEUE if kind == MessageKind.BROADCAST else REPLIES_QUEUE
         raise self.retry(countdown=max(0.0, outcome.retry_in), queue=queue)
     return outcome.status
+
+
+@shared_task(name="messaging.send_batch", ignore_result=True)
+def send_batch(message_ids: list[int]) -> dict[str, int]:
+    """Broadcast messages, many per task, sent concurrently."""
+    return bulk_send.send_batch(message_ids)
+
+
+@worker_shutdown.connect
+def _close_send_pool(**kwargs: object) -> None:
+    bulk_send.shutdown()
 
 
 @shared_task(name="messaging.fan_out", ignore_result=True)

@@ -4,11 +4,15 @@ import os
 
 from celery import Celery
 from kombu import Queue
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsbot.settings")
 
 REPLIES_QUEUE = "replies"
 BULK_QUEUE = "bulk"
+
+# Issue 5: the embedded broker writes message files atomically (see smsbot/broker_fs.py).
+TRANSPORT_ALIASES["filesystem"] = "smsbot.broker_fs:Transport"
 
 app = Celery("smsbot")
 # Broker URL and transport options come from settings (CELERY_* names).

@@ -253,10 +253,18 @@ SEND_RATE_REPLY_RESERVE = env.float("SEND_RATE_REPLY_RESERVE", default=0.2)
 SEND_REQUEUE_AFTER_SECONDS = env.int("SEND_REQUEUE_AFTER_SECONDS", default=600)
 SEND_STUCK_AFTER_SECONDS = env.int("SEND_STUCK_AFTER_SECONDS", default=600)
 BROADCAST_BATCH_SIZE = env.int("BROADCAST_BATCH_SIZE", default=1000)
+# Broadcast messages per send task, and provider calls in flight per worker process.
+SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=50)
+SEND_BATCH_CONCURRENCY = env.int("SEND_BATCH_CONCURRENCY", default=16)
 # Percentage of SMS_MONTHLY_SPEND_LIMIT_USD at which the admin and logs warn.
 SPEND_ALERT_PERCENT = env.int("SPEND_ALERT_PERCENT", default=80)
 # Sent when a day has no DailyContent; empty skips that day (with an admin warning).
 DAILY_FALLBACK_TEXT = env.str("DAILY_FALLBACK_TEXT", default="")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A transaction that reads and then writes (consent.change, select_for_update)
+    # cannot upgrade its lock under concurrent writers and fails at once with
+    # "database is locked"; taking the write lock at BEGIN makes it wait instead.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 if CELERY_EMBEDDED_BROKER:
     # The filesystem transport sleeps this long whenever every worker slot is busy;
     # kombu's 1 s default caps a worker at about one task per slot per second.

@@ -15,9 +15,12 @@ from . import recording_provider
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     # Spend totals, progress throttles and configuration banners live in the cache.
+    from messaging import bulk_send
+
     cache.clear()
     yield
     cache.clear()
+    bulk_send.shutdown()  # its threads' database connections must not outlive the test
 
 
 @pytest.fixture

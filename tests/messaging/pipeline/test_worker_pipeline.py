@@ -68,12 +68,12 @@ def test_the_beat_task_uses_the_local_date_and_is_idempotent(celery_worker, reco
 def test_a_stop_mid_broadcast_stops_further_sends_to_that_number(
     celery_worker, recording, settings
 ):
-    settings.SMS_SEND_RATE = 20
-    opted_in(20)
+    settings.SMS_SEND_RATE = 20  # 16 at once, then one every 50 ms: the last waits > 1 s
+    opted_in(40)
     stopped: list[int] = []
 
     def stop_arrives(message):
-        # While the first message is with the provider, someone still waiting says STOP.
+        # While the first message is with the provider, the last in line says STOP.
         if not stopped:
             waiting = Message.objects.filter(status=MessageStatus.QUEUED).order_by("-id").first()
             stopped.append(waiting.pk)
@@ -87,7 +87,7 @@ def test_a_stop_mid_broadcast_stops_further_sends_to_that_number(
     message = Message.objects.get(pk=stopped[0])
     assert message.status == MessageStatus.SKIPPED
     assert message.pk not in recording.SENT
-    assert len(recording.SENT) == 19
+    assert len(recording.SENT) == 39
     assert Broadcast.objects.get().skipped == 1
 
 
