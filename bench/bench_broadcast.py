@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "10000"))
 LATENCY = float(os.environ.get("BENCH_LATENCY", "0.05"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-THREADS = int(os.environ.get("BENCH_THREADS", "48"))
+TASK_THREADS = int(os.environ.get("BENCH_TASK_THREADS", "4"))
+IN_FLIGHT = int(os.environ.get("BENCH_IN_FLIGHT", "32"))
 LOOP_SAMPLE = int(os.environ.get("BENCH_LOOP_SAMPLE", "100"))
 RATE = float(os.environ.get("BENCH_RATE", "100"))
 RATE_SUBSCRIBERS = int(os.environ.get("BENCH_RATE_SUBSCRIBERS", "2000"))
@@ -105,10 +106,14 @@ def _start_workers(db_url: str, count: int, rate: float, log_dir: Path) -> list[
         "SMS_PROVIDER": "recording",
         "SMS_SEND_RATE": str(rate),
         "RECORDING_LATENCY": str(LATENCY),
-        "WORKER_CONCURRENCY": str(THREADS),
+        "WORKER_CONCURRENCY": str(TASK_THREADS),
+        "SEND_BATCH_CONCURRENCY": str(IN_FLIGHT),
     }
     env.pop("RECORDING_LOG", None)
-    return [
+    ready = log_dir / "bench-workers-ready"
+    ready.unlink(missing_ok=True)
+    env["WORKER_READY_FILE"] = str(ready)
+    workers = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.messaging.pipeline.run_worker"],
             cwd=ROOT,
@@ -118,6 +123,13 @@ def _start_workers(db_url: str, count: int, rate: float, log_dir: Path) -> list[
         )
         for i in range(count)
     ]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if ready.exists() and len(ready.read_text().split()) >= count:
+            return workers
+        time.sleep(0.1)
+    _stop(workers)
+    raise RuntimeError("the bench workers did not start within 60s")
 
 
 def _stop(workers: list[subprocess.Popen]) -> None:
@@ -177,7 +189,7 @@ def run() -> list[str]:
             _stop(workers)
         rate = SUBSCRIBERS / elapsed
         lines.append(
-            f"pipeline ({WORKERS} worker processes x {THREADS} threads, "
+            f"pipeline ({WORKERS} worker processes, {IN_FLIGHT} sends in flight each, "
             f"{connection.vendor}, {'redis' if os.environ.get('REDIS_URL') else 'local'} "
             f"limiter): {SUBSCRIBERS} messages in {elapsed:.1f}s = {rate:.0f} msg/s "
             f"= {rate / loop_rate:.1f}x the loop (targets: >=25x, >=500 msg/s)"

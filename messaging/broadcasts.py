@@ -46,6 +46,8 @@ REACHED_PROVIDER = [
 ]
 # A fan-out task hands over to a fresh task after this long (task time limits).
 FANOUT_SLICE_SECONDS = 20.0
+# The throttle key lives exactly as long as the countdown, so a send finishing
+# after a scheduled recount has run always finds the key gone and schedules another.
 PROGRESS_EVERY_SECONDS = 2
 
 

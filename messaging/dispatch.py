@@ -90,15 +90,24 @@ def claim(message: Message) -> bool:
         status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
     )
     if won:
-        message.refresh_from_db()
+        # Only the claimer changes a message while it is queued → sending, so the
+        # copy read just before is current apart from what the claim itself set.
+        message.status, message.attempts, message.updated_at = (
+            MessageStatus.SENDING,
+            message.attempts + 1,
+            now,
+        )
+        # Consent must be read after the claim, not from anything cached before it.
+        subscriber_field = Message.subscriber.field
+        if subscriber_field.is_cached(message):
+            subscriber_field.delete_cached_value(message)
     return bool(won)
 
 
 def skip_reason(message: Message) -> str:
     """Why this claimed message must not go out, read fresh from the database."""
     if message.subscriber_id:
-        # Loaded after the claim (refresh_from_db drops the cached relation).
-        subscriber = message.subscriber
+        subscriber = message.subscriber  # loaded now: claim() dropped any cached copy
     else:
         subscriber = Subscriber.objects.filter(phone=message.phone).first()
     if subscriber is not None and subscriber.undeliverable:

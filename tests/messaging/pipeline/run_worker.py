@@ -13,10 +13,23 @@ import django
 
 django.setup()
 
+from celery.signals import worker_ready  # noqa: E402
+
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app  # noqa: E402
 from tests.messaging.pipeline import recording_provider  # noqa: E402
 
 recording_provider.register()
+
+
+@worker_ready.connect
+def _announce(**kwargs: object) -> None:
+    # Lets a caller wait for the worker instead of timing its start-up.
+    ready_file = os.environ.get("WORKER_READY_FILE")
+    if ready_file:
+        with open(ready_file, "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+
 app.worker_main(
     [
         "worker",
