@@ -120,6 +120,7 @@ class BroadcastAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.method == "GET":
             show_banners(request)
+        extra_context = {**(extra_context or {}), "config_error": dispatch.configuration_error()}
         return super().changelist_view(request, extra_context)
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
