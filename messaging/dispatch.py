@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from smsbot.redaction import redact, redact_data
@@ -72,6 +72,9 @@ def send_reserved(message: Message) -> Outcome:
     except ratelimit.RateLimited as exc:
         budget.release(cost)
         return Outcome("rate-limited", exc.retry_in)
+    if bulk and claim_if_sendable(message):
+        return call_provider(message)
+    # The slow path: claim, then say why it must not go (or send a non-bulk message).
     if not claim(message):
         budget.release(cost)
         return Outcome("claimed-elsewhere")
@@ -85,10 +88,31 @@ def send_reserved(message: Message) -> Outcome:
 
 def claim(message: Message) -> bool:
     """queued → sending; True for the one worker whose update matched."""
-    now = timezone.now()
-    won = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
-        status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
+    return _claim(message, Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED))
+
+
+def claim_if_sendable(message: Message) -> bool:
+    """Claim a broadcast message only if its subscriber may receive it, in one statement.
+
+    The consent test runs inside the claiming UPDATE, so it sees the state at
+    the moment of the claim. False means taken elsewhere or not sendable:
+    the caller finds out which with claim() and skip_reason().
+    """
+    if not message.subscriber_id:
+        return False
+    sendable = Subscriber.objects.filter(
+        pk=OuterRef("subscriber_id"),
+        consent_status=ConsentStatus.OPTED_IN,
+        undeliverable=False,
+        erased_at__isnull=True,
     )
+    queued = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED)
+    return _claim(message, queued.filter(Exists(sendable)))
+
+
+def _claim(message: Message, queued: QuerySet[Message]) -> bool:
+    now = timezone.now()
+    won = queued.update(status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=now)
     if won:
         # Only the claimer changes a message while it is queued → sending, so the
         # copy read just before is current apart from what the claim itself set.
