@@ -9,6 +9,7 @@ a worker killed mid-batch leaves only the calls actually in flight in doubt.
 """
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -96,6 +97,15 @@ def _within_budget(messages: list[Message]) -> list[Message]:
     return fits
 
 
+_local = threading.local()
+# How often a pool thread checks its database connection's age and health; every
+# job would add a round trip to each send (Django pings after the check).
+CONNECTION_CHECK_SECONDS = 30.0
+
+
 def _send(message: Message) -> dispatch.Outcome:
-    close_old_connections()
+    now = time.monotonic()
+    if now - getattr(_local, "checked", 0.0) > CONNECTION_CHECK_SECONDS:
+        close_old_connections()
+        _local.checked = now
     return dispatch.send_reserved(message)
