@@ -34,13 +34,13 @@ def test_bulk_sends_are_held_to_the_rate_after_the_burst(limits):
     key = provider_key("rate")
     # 16 from the burst, then 64 at 100/s.
     elapsed = timed(80, key)
-    assert 0.55 <= elapsed <= 0.9
+    assert 0.55 <= elapsed <= 1.5  # the upper bound only guards against a stuck bucket
 
 
 def test_a_message_costs_its_segments(limits):
     key = provider_key("segments")
     elapsed = timed(26, key, cost=3)  # 78 tokens: 16 from the burst, 62 at 100/s
-    assert 0.5 <= elapsed <= 0.85
+    assert 0.5 <= elapsed <= 1.5
 
 
 def test_replies_find_tokens_while_bulk_waits(limits):
@@ -81,4 +81,4 @@ def test_workers_in_separate_processes_share_one_rate_when_redis_is_configured(l
         assert slowest >= 0.55
     else:
         # Without Redis each process has its own bucket (one machine, one worker).
-        assert slowest <= 0.4
+        assert slowest <= 0.5
