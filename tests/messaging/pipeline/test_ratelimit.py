@@ -54,7 +54,7 @@ def test_replies_find_tokens_while_bulk_waits(limits):
     assert time.monotonic() - started < 0.05
 
 
-def _worker(key: str, n: int, results: "multiprocessing.Queue[float]") -> None:
+def _worker(key: str, n: int, results: "multiprocessing.Queue[float]", start) -> None:  # type: ignore[no-untyped-def]
     import django
 
     django.setup()
@@ -63,6 +63,7 @@ def _worker(key: str, n: int, results: "multiprocessing.Queue[float]") -> None:
     settings.SMS_SEND_RATE = 100
     settings.SEND_RATE_BURST_SECONDS = 0.2
     settings.SEND_RATE_REPLY_RESERVE = 0.2
+    start.wait(30)  # both begin together, whatever their start-up took
     results.put(timed(n, key))
 
 
@@ -70,7 +71,8 @@ def test_workers_in_separate_processes_share_one_rate_when_redis_is_configured(l
     key = provider_key("shared")
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(key, 60, results)) for _ in range(2)]
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=_worker, args=(key, 60, results, start)) for _ in range(2)]
     for p in procs:
         p.start()
     for p in procs:
