@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MessagingConfig(AppConfig):
@@ -14,4 +15,10 @@ class MessagingConfig(AppConfig):
             metrics,
             sns_subscriptions,
             tasks_retention,
+        )
+        from .schedule import ensure_daily_schedule
+
+        # Issue 5: the daily-broadcast periodic task exists after every migrate.
+        post_migrate.connect(
+            ensure_daily_schedule, sender=self, dispatch_uid="messaging-daily-schedule"
         )

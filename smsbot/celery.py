@@ -5,11 +5,15 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 from kombu import Queue
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsbot.settings")
 
 REPLIES_QUEUE = "replies"
 BULK_QUEUE = "bulk"
+
+# Issue 5: the embedded broker writes message files atomically (see smsbot/broker_fs.py).
+TRANSPORT_ALIASES["filesystem"] = "smsbot.broker_fs:Transport"
 
 app = Celery("smsbot")
 # Broker URL and transport options come from settings (CELERY_* names).
@@ -51,6 +55,8 @@ app.conf.update(
             "schedule": crontab(hour=3, minute=30),
             "options": {"queue": BULK_QUEUE},
         },
+        # Issue 5: re-publish lost sends, resume stopped fan-outs, flag dead sends.
+        "sweep-stale-messages": {"task": "messaging.sweep_stale_messages", "schedule": 60.0},
     },
 )
 

@@ -190,6 +190,9 @@ if CELERY_EMBEDDED_BROKER:
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
         "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
+        # The transport sleeps this long whenever every worker slot is busy;
+        # kombu's 1 s default caps a worker at about one task per slot per second.
+        "polling_interval": env.float("CELERY_BROKER_POLL_SECONDS", default=0.05),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -327,3 +330,25 @@ CLOUDWATCH_METRICS_ENABLED = env.bool("CLOUDWATCH_METRICS_ENABLED", default=Fals
 # task once the oldest is this many seconds old.
 CLOUDWATCH_METRICS_BATCH = env.int("CLOUDWATCH_METRICS_BATCH", default=20)
 CLOUDWATCH_METRICS_FLUSH_SECONDS = env.float("CLOUDWATCH_METRICS_FLUSH_SECONDS", default=10.0)
+
+# --- Issue 5: dispatch ---------------------------------------------------------
+# A message gets at most this many provider attempts for retryable errors.
+SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=5)
+# Back-off base: attempt n waits base × 2^(n-1) seconds (with jitter), capped.
+SEND_RETRY_BASE_SECONDS = env.float("SEND_RETRY_BASE_SECONDS", default=30.0)
+SEND_RETRY_MAX_SECONDS = env.float("SEND_RETRY_MAX_SECONDS", default=3600.0)
+# Token bucket burst, in seconds of SMS_SEND_RATE; bulk leaves this share for replies.
+SEND_RATE_BURST_SECONDS = env.float("SEND_RATE_BURST_SECONDS", default=1.0)
+SEND_RATE_REPLY_RESERVE = env.float("SEND_RATE_REPLY_RESERVE", default=0.2)
+# A queued message untouched this long gets its task published again (lost task);
+# a message stuck in "sending" this long is flagged for review (worker died mid-send).
+SEND_REQUEUE_AFTER_SECONDS = env.int("SEND_REQUEUE_AFTER_SECONDS", default=600)
+SEND_STUCK_AFTER_SECONDS = env.int("SEND_STUCK_AFTER_SECONDS", default=600)
+BROADCAST_BATCH_SIZE = env.int("BROADCAST_BATCH_SIZE", default=1000)
+# Broadcast messages per send task, and provider calls in flight per worker process.
+SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=50)
+SEND_BATCH_CONCURRENCY = env.int("SEND_BATCH_CONCURRENCY", default=16)
+# Percentage of SMS_MONTHLY_SPEND_LIMIT_USD at which the admin and logs warn.
+SPEND_ALERT_PERCENT = env.int("SPEND_ALERT_PERCENT", default=80)
+# Sent when a day has no DailyContent; empty skips that day (with an admin warning).
+DAILY_FALLBACK_TEXT = env.str("DAILY_FALLBACK_TEXT", default="")

@@ -1,0 +1,145 @@
+"""Month-to-date spend against SMS_MONTHLY_SPEND_LIMIT_USD.
+
+The month is the UTC calendar month, as for SNS's own MonthlySpendLimit. Spend
+is the actual price where a provider reported it, the estimate otherwise, of
+every outbound message that went (or may have gone) to a provider.
+
+Checking the database before every send would be a full aggregate per message,
+so a running total lives in the cache (Redis when REDIS_URL is set): it is
+seeded from the database, moved by each reservation, and re-seeded from the
+database every SPEND_CACHE_SECONDS so callbacks' actual prices are picked up.
+A bulk send *reserves* its estimated cost first — an atomic increment — and is
+refused when the total would pass the limit: concurrent workers cannot all
+squeeze past the last dollar, and sending stops before the limit is crossed.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import DecimalField, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import Direction, Message, MessageStatus
+
+log = logging.getLogger(__name__)
+
+# The cache holds integer hundred-thousandths of a dollar (the models' precision).
+SCALE = Decimal("100000")
+SPEND_CACHE_SECONDS = 60
+# Statuses whose message reached, or may have reached, a provider.
+SPENT_STATUSES = [
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.READ,
+    MessageStatus.UNDELIVERED,
+    MessageStatus.NEEDS_REVIEW,
+]
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    spent: Decimal
+    limit: Decimal
+
+    @property
+    def percent(self) -> Decimal:
+        if not self.limit:
+            return Decimal("100")
+        return (self.spent / self.limit * 100).quantize(Decimal("0.1"))
+
+    @property
+    def alerting(self) -> bool:
+        return self.percent >= settings.SPEND_ALERT_PERCENT
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent >= self.limit
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def spent_in_database(now: datetime | None = None) -> Decimal:
+    """The exact month-to-date spend (uses the created_at index)."""
+    price = Coalesce("price_actual", "price_estimated", output_field=DecimalField())
+    total = Message.objects.filter(
+        direction=Direction.OUTBOUND,
+        created_at__gte=month_start(now),
+        status__in=SPENT_STATUSES,
+    ).aggregate(total=Sum(price))["total"]
+    return total or Decimal("0")
+
+
+def _key() -> str:
+    return f"messaging:spend:{month_start():%Y-%m}"
+
+
+def _units(amount: Decimal) -> int:
+    return int((amount * SCALE).to_integral_value())
+
+
+def _running_total_units() -> int:
+    key = _key()
+    value = cache.get(key)
+    if value is None:
+        cache.add(key, _units(spent_in_database()), timeout=SPEND_CACHE_SECONDS)
+        value = cache.get(key, 0)
+    return int(value)
+
+
+def _add(units: int) -> int:
+    _running_total_units()  # seeds the key if it expired
+    try:
+        return int(cache.incr(_key(), units))
+    except ValueError:  # expired between the two calls: seed again
+        return _running_total_units() + units
+
+
+def status() -> BudgetStatus:
+    return BudgetStatus(Decimal(_running_total_units()) / SCALE, limit())
+
+
+def limit() -> Decimal:
+    return Decimal(settings.SMS_MONTHLY_SPEND_LIMIT_USD)
+
+
+def reserve(cost: Decimal) -> bool:
+    """Count cost against this month unless that would reach past the limit."""
+    limit_units = _units(limit())
+    total = _add(_units(cost))
+    if total > limit_units:
+        _add(-_units(cost))
+        log.warning("monthly spend limit reached: bulk sending pauses (limit %s USD)", limit())
+        return False
+    if total * 100 >= limit_units * settings.SPEND_ALERT_PERCENT:
+        _alert(Decimal(total) / SCALE)
+    return True
+
+
+def release(cost: Decimal) -> None:
+    """Give back a reservation whose message did not go out."""
+    _add(-_units(cost))
+
+
+def record(cost: Decimal) -> None:
+    """Count a message that goes out whatever the budget (STOP/HELP, replies)."""
+    _add(_units(cost))
+
+
+def _alert(spent: Decimal) -> None:
+    # Once an hour is enough for the log; the admin banner reads status() itself.
+    if cache.add(f"{_key()}:alerted", True, timeout=3600):
+        log.warning(
+            "month-to-date SMS spend %s USD is at or above %s%% of the %s USD limit",
+            spent,
+            settings.SPEND_ALERT_PERCENT,
+            limit(),
+        )

@@ -1,0 +1,111 @@
+"""Sending a batch of broadcast messages with one task, the provider calls concurrent.
+
+Per-message Celery tasks spend more on bookkeeping than on the send itself. A
+batch task loads its messages in one query, reserves their cost in one step,
+and hands them to a shared thread pool, so a worker keeps SEND_BATCH_CONCURRENCY
+provider calls in flight while the provider takes its time answering. Each
+message is still claimed on its own, just before its call (dispatch.send_reserved):
+a worker killed mid-batch leaves only the calls actually in flight in doubt.
+"""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from smsbot.celery import BULK_QUEUE, app
+
+from . import broadcasts, budget, dispatch
+from .models import Message, MessageStatus
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> ThreadPoolExecutor:
+    """Shared by the worker's task threads; each pool thread keeps its own connection."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(settings.SEND_BATCH_CONCURRENCY, thread_name_prefix="send")
+        return _pool
+
+
+def shutdown() -> None:
+    """Close every pool thread's database connection, then the pool (worker shutdown)."""
+    global _pool
+    with _pool_lock:
+        executor, _pool = _pool, None
+    if executor is None:
+        return
+    size = executor._max_workers
+    # The barrier holds each job until all have started: one job per thread.
+    barrier = threading.Barrier(size)
+
+    def close_connections() -> None:
+        connections.close_all()
+        barrier.wait(timeout=30)
+
+    for job in [executor.submit(close_connections) for _ in range(size)]:
+        job.result()
+    executor.shutdown()
+
+
+def send_batch(message_ids: list[int]) -> dict[str, int]:
+    """Send the batch's queued messages; returns how many ended in each outcome."""
+    now = timezone.now()
+    ready = []
+    for message in (
+        Message.objects.select_related("broadcast")
+        .filter(pk__in=message_ids, status=MessageStatus.QUEUED)
+        .order_by("id")
+    ):
+        if message.next_attempt_at and message.next_attempt_at > now:
+            continue  # its retry is already scheduled
+        if not dispatch.held_by_broadcast(message):
+            ready.append(message)
+    tally: dict[str, int] = {}
+    ready = _within_budget(ready)
+    for message, outcome in zip(ready, pool().map(_send, ready), strict=True):
+        tally[outcome.status] = tally.get(outcome.status, 0) + 1
+        if outcome.retry_in is not None:
+            app.send_task(
+                "messaging.send_message",
+                args=[message.pk],
+                queue=BULK_QUEUE,
+                countdown=outcome.retry_in,
+            )
+    return tally
+
+
+def _within_budget(messages: list[Message]) -> list[Message]:
+    """The messages whose cost still fits under the monthly limit, in order."""
+    if not messages:
+        return []
+    if budget.reserve(sum((m.price_estimated for m in messages), start=Decimal("0"))):
+        return messages
+    fits = []
+    for message in messages:
+        if not budget.reserve(message.price_estimated):
+            broadcasts.pause(message.broadcast, "budget")
+            break
+        fits.append(message)
+    return fits
+
+
+_local = threading.local()
+# How often a pool thread checks its database connection's age and health; every
+# job would add a round trip to each send (Django pings after the check).
+CONNECTION_CHECK_SECONDS = 30.0
+
+
+def _send(message: Message) -> dispatch.Outcome:
+    now = time.monotonic()
+    if now - getattr(_local, "checked", 0.0) > CONNECTION_CHECK_SECONDS:
+        close_old_connections()
+        _local.checked = now
+    return dispatch.send_reserved(message)

@@ -1,0 +1,80 @@
+"""The stale-message sweep and the month-to-date spend."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from messaging import budget, recovery
+from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
+from smsbot.models import OutboxTask
+
+from .conftest import opted_in
+
+pytestmark = pytest.mark.django_db
+
+
+def message(sub, status: str, broadcast=None, **fields) -> Message:  # type: ignore[no-untyped-def]
+    return Message.objects.create(
+        direction="outbound", kind="broadcast" if broadcast else "reply", provider="sns",
+        phone=sub.phone, subscriber=sub, broadcast=broadcast, body="Hi", status=status, **fields,
+    )  # fmt: skip
+
+
+def test_the_sweep_flags_dead_sends_and_republishes_lost_tasks(settings):
+    settings.SEND_STUCK_AFTER_SECONDS = 60
+    settings.SEND_REQUEUE_AFTER_SECONDS = 60
+    subs = opted_in(5)
+    sending = Broadcast.objects.create(idempotency_key="a", name="a", text="Hi", state="sending")
+    paused = Broadcast.objects.create(idempotency_key="b", name="b", text="Hi", state="paused")
+    stuck = message(subs[0], MessageStatus.SENDING, sending)
+    lost_bulk = message(subs[1], MessageStatus.QUEUED, sending)
+    lost_reply = message(subs[2], MessageStatus.QUEUED)
+    held = message(subs[3], MessageStatus.QUEUED, paused)
+    fresh = message(subs[4], MessageStatus.QUEUED, sending)
+    old = timezone.now() - timedelta(minutes=5)
+    Message.objects.exclude(pk=fresh.pk).update(updated_at=old)
+
+    result = recovery.sweep()
+
+    assert (result.stuck, result.requeued, result.fanouts) == (1, 2, 1)
+    stuck.refresh_from_db()
+    assert stuck.status == MessageStatus.NEEDS_REVIEW and "may have reached" in stuck.error_message
+    tasks = {(t.task_name, t.queue): t.args for t in OutboxTask.objects.all()}
+    assert tasks[("messaging.queue_sends", "bulk")] == [[lost_bulk.pk]]
+    assert tasks[("messaging.send_message", "replies")] == [lost_reply.pk]
+    assert tasks[("messaging.fan_out", "bulk")] == [sending.pk]
+    assert Message.objects.get(pk=held.pk).status == MessageStatus.QUEUED
+    # Republished rows are not republished again on the next run.
+    assert recovery.sweep().requeued == 0
+    assert Broadcast.objects.get(pk=paused.pk).state == BroadcastState.PAUSED
+
+
+def test_month_to_date_spend_uses_the_actual_price_when_known_and_the_utc_month():
+    a, b = opted_in(2)
+    message(
+        a, MessageStatus.DELIVERED, price_estimated=Decimal("0.01"), price_actual=Decimal("0.02")
+    )
+    message(b, MessageStatus.SENT, price_estimated=Decimal("0.00645"))
+    message(b, MessageStatus.FAILED, price_estimated=Decimal("1"))  # never charged
+    message(b, MessageStatus.SKIPPED, price_estimated=Decimal("1"))
+    last_month = message(b, MessageStatus.SENT, price_estimated=Decimal("5"))
+    Message.objects.filter(pk=last_month.pk).update(
+        created_at=budget.month_start() - timedelta(seconds=1)
+    )
+    assert budget.spent_in_database() == Decimal("0.02645")
+    assert budget.status().spent == Decimal("0.02645")
+    assert budget.month_start(datetime(2026, 3, 31, 23, 30, tzinfo=UTC)) == datetime(
+        2026, 3, 1, tzinfo=UTC
+    )
+
+
+def test_a_reservation_is_refused_before_the_limit_is_crossed(settings):
+    settings.SMS_MONTHLY_SPEND_LIMIT_USD = Decimal("0.02")
+    assert budget.reserve(Decimal("0.01"))
+    assert budget.reserve(Decimal("0.01"))  # exactly at the limit: allowed
+    assert not budget.reserve(Decimal("0.00001"))
+    budget.release(Decimal("0.01"))
+    assert budget.reserve(Decimal("0.00645"))
+    assert budget.status().spent == Decimal("0.01645")
