@@ -20,7 +20,7 @@ from django.utils import timezone
 from smsbot.celery import BULK_QUEUE, app
 
 from . import broadcasts, budget, dispatch
-from .models import Message, MessageStatus
+from .models import Broadcast, Message, MessageStatus
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -69,7 +69,7 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
         if not dispatch.held_by_broadcast(message):
             ready.append(message)
     tally: dict[str, int] = {}
-    ready = _within_budget(ready)
+    ready, over_budget = _within_budget(ready)
     for message, outcome in zip(ready, pool().map(_send, ready), strict=True):
         tally[outcome.status] = tally.get(outcome.status, 0) + 1
         if outcome.retry_in is not None:
@@ -79,22 +79,25 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
                 queue=BULK_QUEUE,
                 countdown=outcome.retry_in,
             )
+    if over_budget is not None:
+        # Only now: pausing first would hold back messages whose cost was reserved.
+        broadcasts.pause(over_budget, "budget")
     return tally
 
 
-def _within_budget(messages: list[Message]) -> list[Message]:
-    """The messages whose cost still fits under the monthly limit, in order."""
+def _within_budget(messages: list[Message]) -> tuple[list[Message], Broadcast | None]:
+    """The messages whose cost still fits under the monthly limit, in order, and the
+    broadcast of the first one that did not fit (to pause), if any."""
     if not messages:
-        return []
+        return [], None
     if budget.reserve(sum((m.price_estimated for m in messages), start=Decimal("0"))):
-        return messages
+        return messages, None
     fits = []
     for message in messages:
         if not budget.reserve(message.price_estimated):
-            broadcasts.pause(message.broadcast, "budget")
-            break
+            return fits, message.broadcast
         fits.append(message)
-    return fits
+    return fits, None
 
 
 _local = threading.local()

@@ -128,8 +128,7 @@ def test_the_budget_pauses_bulk_before_the_limit_and_compliance_still_goes(
     wait_for(paused, what="the budget pause")
     broadcast = Broadcast.objects.get()
     assert broadcast.pause_reason == "budget"
-    # On failure, say what the running total and the database held (a rare flake
-    # under CPU contention showed the limit reached before any send).
+    # Every message whose cost was reserved goes out: the pause comes after them.
     state = (budget.status(), budget.spent_in_database(), list(Message.objects.values("status")))
     assert len(recording.SENT) == 7, state
     assert budget.spent_in_database() == Decimal("0.04515")
