@@ -8,6 +8,7 @@ Sizes: BENCH_BACKFILL_SUBSCRIBERS (default 100,000).
 Numbers use the spare country code +999, so no real phone can be among them.
 """
 
+import logging
 import os
 import time
 from collections import Counter
@@ -42,6 +43,8 @@ def _requests_counter(ddb: Any) -> Counter[str]:
 
 
 def run() -> list[str]:
+    # moto's server logs every request it serves; 4,000 lines would bury the figures.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     django.setup()
     from django.conf import settings
     from django.db import connection

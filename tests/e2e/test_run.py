@@ -47,6 +47,8 @@ def test_make_run_processes_serve_the_styled_admin_and_are_ready(tmp_path):
         "CSRF_COOKIE_SECURE": "false",
         "PYTHONUNBUFFERED": "1",
     }
+    # make run's order: migrate (which loads every URL) before collectstatic.
+    run([sys.executable, "manage.py", "migrate", "--noinput"], env)
     run([sys.executable, "manage.py", "collectstatic", "--noinput"], env)
     log_path = tmp_path / "honcho.log"
     with log_path.open("w") as log:
@@ -71,6 +73,8 @@ def test_make_run_processes_serve_the_styled_admin_and_are_ready(tmp_path):
                 pass  # still starting: a busy machine may take a while
             time.sleep(0.5)
         assert ready is not None and ready.status_code == 200, log_path.read_text()
+        favicon = requests.get(f"{base}/favicon.ico", timeout=30)
+        assert favicon.status_code == 200 and "svg" in favicon.headers["Content-Type"]
 
         login = requests.get(f"{base}/admin/login/", timeout=30)
         assert login.status_code == 200
