@@ -9,6 +9,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,17 @@ def main() -> int:
     unknown = set(chosen) - set(available)
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}; available: {available}")
+    if len(chosen) > 1:
+        # Each benchmark sets Django up its own way (test environment, scratch
+        # databases): one process each keeps them apart.
+        failed = [
+            name
+            for name in chosen
+            if subprocess.run([sys.executable, "-m", "bench", name], check=False).returncode  # noqa: S603 - names checked above
+        ]
+        if failed:
+            print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1 if failed else 0
     for name in chosen:
         module = importlib.import_module(f"bench.bench_{name}")
         print(f"== {name}", flush=True)

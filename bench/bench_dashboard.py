@@ -18,10 +18,11 @@ ever stored; the searched number is the fictional +1 312 555 0123.
 """
 
 import os
-import statistics
 import time
 from collections.abc import Callable
 from datetime import timedelta
+
+from bench.timing import median_ms
 
 REPEAT = 5
 BUDGET_MS = 500.0
@@ -88,13 +89,15 @@ def measure(connection, messages: int, subscribers: int, days: int) -> list[str]
         ),
         "message log, search": page(log, {"q": "(312) 555-0123"}),
     }
-    ours = {name: timed(view) for name, view in views.items()}
+    ours = {name: median_ms(view, REPEAT) for name, view in views.items()}
 
     start = min(rollups.month_start(today), today - timedelta(days=29))
     end = today + timedelta(days=1)
     baselines = {
         # The dashboard's figures aggregated from the message table, no rollups.
-        "dashboard (admin home)": timed(lambda: reports.load_facts(start, end, today=start)),
+        "dashboard (admin home)": median_ms(
+            lambda: reports.load_facts(start, end, today=start), REPEAT
+        ),
     }
     # Django's default list: a full COUNT(*) for the total and for pagination.
     saved = MessageAdmin.show_full_result_count, MessageAdmin.paginator
@@ -103,7 +106,7 @@ def measure(connection, messages: int, subscribers: int, days: int) -> list[str]
     MessageAdmin.show_full_result_count, MessageAdmin.paginator = True, Paginator
     try:
         for name in ("message log", "message log, filtered", "message log, search"):
-            baselines[name] = timed(views[name])
+            baselines[name] = median_ms(views[name], REPEAT)
     finally:
         MessageAdmin.show_full_result_count, MessageAdmin.paginator = saved
 
@@ -122,16 +125,6 @@ def measure(connection, messages: int, subscribers: int, days: int) -> list[str]
         "rendering); log = Django's default admin list with full counts"
     )
     return lines
-
-
-def timed(call: Callable[[], object]) -> float:
-    call()  # warm caches
-    samples = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def fill(connection, messages: int, subscribers: int, days: int) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,9 @@ unassigned country code +999, so no real number is ever stored.
 """
 
 import os
-import time
 from collections.abc import Callable
+
+from bench.timing import best_ms
 
 SMALL = 1_000
 REPEAT = 7
@@ -50,10 +51,10 @@ def run() -> list[str]:
             return get
 
         fill(connection, SMALL)
-        small = {name: timed(page(params)) for name, params in VIEWS.items()}
+        small = {name: best_ms(page(params), REPEAT) for name, params in VIEWS.items()}
         fill(connection, size)
-        large = {name: timed(page(params)) for name, params in VIEWS.items()}
-        count_ms = timed(lambda: _count(connection))
+        large = {name: best_ms(page(params), REPEAT) for name, params in VIEWS.items()}
+        count_ms = best_ms(lambda: _count(connection), REPEAT)
         lines = [f"{connection.vendor}, {size:,} subscribers (baseline {SMALL:,})"]
         for name in VIEWS:
             lines.append(
@@ -66,16 +67,6 @@ def run() -> list[str]:
         return lines
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-
-
-def timed(call: Callable[[], None]) -> float:
-    call()  # warm caches
-    samples = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return min(samples)  # the least disturbed run: other load on the machine only adds
 
 
 def fill(connection, total: int) -> None:  # type: ignore[no-untyped-def]

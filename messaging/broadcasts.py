@@ -28,12 +28,12 @@ from . import pricing, segments
 from .models import (
     Broadcast,
     BroadcastState,
-    Direction,
     Message,
     MessageKind,
     MessageStatus,
     Provider,
 )
+from .outbound import outbound
 
 log = logging.getLogger(__name__)
 
@@ -100,28 +100,20 @@ def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
 
 
 def build_message(broadcast: Broadcast, subscriber: Subscriber) -> Message:
-    provider = provider_for(subscriber.channel)
-    info = segments.count(broadcast.text)
     whatsapp = subscriber.channel == Channel.WHATSAPP
-    has_template = bool(broadcast.whatsapp_content_sid)
-    return Message(
-        direction=Direction.OUTBOUND,
+    return outbound(
         kind=MessageKind.BROADCAST,
         channel=subscriber.channel,
-        provider=provider,
+        provider=provider_for(subscriber.channel),
         phone=subscriber.phone,
+        body=broadcast.text,
+        template=whatsapp and bool(broadcast.whatsapp_content_sid),
         subscriber=subscriber,
         broadcast=broadcast,
-        body=broadcast.text,
         # The provider needs the template for WhatsApp outside the 24-hour window.
         content_sid=broadcast.whatsapp_content_sid if whatsapp else "",
         content_variables=broadcast.whatsapp_content_variables if whatsapp else {},
         status=MessageStatus.QUEUED,
-        segments=1 if whatsapp else info.segments,
-        encoding=info.encoding,
-        price_estimated=pricing.estimate(
-            provider, subscriber.channel, broadcast.text, template=whatsapp and has_template
-        ),
     )
 
 

@@ -20,26 +20,16 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import DecimalField, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 
-from .models import Direction, Message, MessageStatus
+from .models import BILLED_STATUSES, COST, Direction, Message
 
 log = logging.getLogger(__name__)
 
 # The cache holds integer hundred-thousandths of a dollar (the models' precision).
 SCALE = Decimal("100000")
 SPEND_CACHE_SECONDS = 60
-# Statuses whose message reached, or may have reached, a provider.
-SPENT_STATUSES = [
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.READ,
-    MessageStatus.UNDELIVERED,
-    MessageStatus.NEEDS_REVIEW,
-]
 
 
 @dataclass(frozen=True)
@@ -69,12 +59,11 @@ def month_start(now: datetime | None = None) -> datetime:
 
 def spent_in_database(now: datetime | None = None) -> Decimal:
     """The exact month-to-date spend (uses the created_at index)."""
-    price = Coalesce("price_actual", "price_estimated", output_field=DecimalField())
     total = Message.objects.filter(
         direction=Direction.OUTBOUND,
         created_at__gte=month_start(now),
-        status__in=SPENT_STATUSES,
-    ).aggregate(total=Sum(price))["total"]
+        status__in=BILLED_STATUSES,
+    ).aggregate(total=Sum(COST))["total"]
     return total or Decimal("0")
 
 

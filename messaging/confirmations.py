@@ -11,8 +11,8 @@ from smsbot.celery import REPLIES_QUEUE
 from subscribers.consent import consent_changed
 from subscribers.models import Channel, ConsentStatus, Subscriber
 
-from . import pricing, segments
-from .models import Direction, Message, MessageKind, MessageStatus
+from .models import Message, MessageKind, MessageStatus
+from .outbound import outbound
 
 
 def queue_confirmation(subscriber: Subscriber) -> Message:
@@ -21,25 +21,19 @@ def queue_confirmation(subscriber: Subscriber) -> Message:
     template_sid = ""
     if subscriber.channel == Channel.WHATSAPP:
         template_sid = settings.OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID
-    info = segments.count(body)
-    provider = settings.SMS_PROVIDER
+    message = outbound(
+        kind=MessageKind.CONFIRMATION,
+        channel=subscriber.channel,
+        provider=settings.SMS_PROVIDER,
+        phone=subscriber.phone,
+        body=body,
+        template=bool(template_sid),
+        status=MessageStatus.QUEUED,
+        subscriber=subscriber,
+        content_sid=template_sid,
+    )
     with transaction.atomic():
-        message = Message.objects.create(
-            direction=Direction.OUTBOUND,
-            kind=MessageKind.CONFIRMATION,
-            status=MessageStatus.QUEUED,
-            channel=subscriber.channel,
-            provider=provider,
-            phone=subscriber.phone,
-            subscriber=subscriber,
-            body=body,
-            content_sid=template_sid,
-            segments=info.segments,
-            encoding=info.encoding,
-            price_estimated=pricing.estimate(
-                provider, subscriber.channel, body, template=bool(template_sid)
-            ),
-        )
+        message.save()
         outbox.enqueue("messaging.send_message", message.id, queue=REPLIES_QUEUE)
     return message
 

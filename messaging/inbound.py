@@ -20,9 +20,10 @@ from subscribers import consent
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
 from subscribers.phones import InvalidPhone, normalize, split_channel
 
-from . import keywords, pricing, segments
+from . import keywords, segments
 from .conversation import converse
 from .models import Direction, Message, MessageKind, MessageStatus, Provider
+from .outbound import outbound
 from .storable import clean_text
 
 log = logging.getLogger(__name__)
@@ -152,23 +153,19 @@ def _apply_keyword(
 
 def _record_reply(inbound: Message, text: str, kind: str) -> Message:
     """The answer as an outbound Message: sent in the TwiML, or queued for SNS."""
-    info = segments.count(text)
     twiml = inbound.provider == Provider.TWILIO
-    reply = Message.objects.create(
-        direction=Direction.OUTBOUND,
+    reply = outbound(
         kind=kind,
         channel=inbound.channel,
         provider=inbound.provider,
         phone=inbound.phone,
+        body=text,
         subscriber=inbound.subscriber,
         in_reply_to=inbound,
-        body=text,
         status=MessageStatus.SENT if twiml else MessageStatus.QUEUED,
         sent_at=timezone.now() if twiml else None,
-        segments=1 if inbound.channel == Channel.WHATSAPP else info.segments,
-        encoding=info.encoding,
-        price_estimated=pricing.estimate(inbound.provider, inbound.channel, text),
     )
+    reply.save()
     if not twiml:
         outbox.enqueue("messaging.send_message", reply.id, queue=REPLIES_QUEUE)
     return reply

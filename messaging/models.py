@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models import DecimalField
+from django.db.models.functions import Coalesce
 
 from subscribers.models import Channel, Subscriber
 
@@ -39,6 +41,20 @@ class MessageStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
     NEEDS_REVIEW = "needs_review", "Needs review (may have been sent)"
 
+
+# Statuses in which an outbound message reached, or may have reached, a provider,
+# and so may be charged: the budget guard and the reports count the same ones.
+BILLED_STATUSES = (
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.READ,
+    MessageStatus.UNDELIVERED,
+    MessageStatus.NEEDS_REVIEW,
+)
+
+# What a message cost: the provider's price when reported, the estimate until then.
+COST = Coalesce("price_actual", "price_estimated", output_field=DecimalField())
 
 # Forward-only ordering of outbound statuses; a late callback never moves back.
 STATUS_RANK = {

@@ -24,9 +24,15 @@ from django.utils import timezone
 from subscribers.models import ConsentEvent, ConsentStatus
 
 from . import error_codes
-from .models import Broadcast, DailyRollup, Direction, MessageStatus, PhoneMonthlySpend
-from .rollups import (
+from .models import (
     BILLED_STATUSES,
+    Broadcast,
+    DailyRollup,
+    Direction,
+    MessageStatus,
+    PhoneMonthlySpend,
+)
+from .rollups import (
     DIMENSIONS,
     ZERO,
     day_start,

@@ -18,20 +18,10 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import DailyRollup, Message, MessageStatus, PhoneMonthlySpend
+from .models import BILLED_STATUSES, COST, DailyRollup, Message, PhoneMonthlySpend
 
 DIMENSIONS = ("direction", "kind", "channel", "provider", "status", "error_code")
 ZERO = Decimal("0")
-
-# Statuses in which a message may have reached the provider, and so may be charged.
-BILLED_STATUSES = (
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.READ,
-    MessageStatus.UNDELIVERED,
-    MessageStatus.NEEDS_REVIEW,
-)
 
 
 def day_start(day: date) -> datetime:
@@ -93,7 +83,7 @@ def refresh_phone_month(month: date) -> int:
         .annotate(
             messages=Count("id"),
             segments=Coalesce(Sum("segments"), 0),
-            cost=Coalesce(Sum(Coalesce("price_actual", "price_estimated")), ZERO),
+            cost=Coalesce(Sum(COST), ZERO),
         )
     )
     with transaction.atomic():

@@ -5,10 +5,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import DecimalField, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from messaging.models import Direction, Message, MessageStatus
+from messaging.models import COST, Direction, Message, MessageStatus
 from smsbot.aws import resource_name
 from subscribers.mirror import batch_write, iso, put_request
 from subscribers.models import ConsentEvent, ConsentStatus
@@ -33,10 +32,7 @@ def daily_metrics(day: date) -> dict[str, Decimal]:
     outbound = Message.objects.filter(direction=Direction.OUTBOUND)
     sent = outbound.filter(sent_at__gte=start, sent_at__lt=end)
     spend = sent.aggregate(
-        total=Sum(
-            Coalesce("price_actual", "price_estimated"),
-            output_field=DecimalField(max_digits=14, decimal_places=5),
-        )
+        total=Sum(COST, output_field=DecimalField(max_digits=14, decimal_places=5))
     )["total"]
     events = ConsentEvent.objects.filter(created_at__gte=start, created_at__lt=end)
     figures = {

@@ -15,7 +15,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from messaging import reports
-from messaging.rollups import BILLED_STATUSES, day_start, last_refreshed, month_start
+from messaging.models import BILLED_STATUSES
+from messaging.rollups import day_start, last_refreshed, month_start
 
 from .charts import Series, bar_chart, integer, line_chart, money
 

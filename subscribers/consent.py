@@ -72,7 +72,10 @@ def change(
     e164 = normalize(phone)
 
     with transaction.atomic():
-        subscriber, created = _lock_or_create(e164, channel)
+        subscriber = Subscriber.objects.select_for_update().filter(phone=e164).first()
+        created = subscriber is None
+        if created:
+            subscriber = Subscriber(phone=e164, channel=channel or Channel.SMS)
         from_status = "" if created else subscriber.consent_status
         if not created and from_status == to_status:
             return ConsentChange(subscriber, False, from_status, to_status, None, False)
@@ -88,7 +91,17 @@ def change(
             subscriber.opted_in_at = now
         elif to_status == ConsentStatus.OPTED_OUT:
             subscriber.opted_out_at = now
-        subscriber.save()
+        if created:
+            # A new number is inserted once, already in its new state (one write,
+            # one mirror task).
+            try:
+                with transaction.atomic():
+                    subscriber.save(force_insert=True)
+            except IntegrityError:
+                # Another request created it a moment ago: apply the change to its row.
+                return change(phone, to_status, source, evidence, channel=channel)
+        else:
+            subscriber.save()
         event = ConsentEvent.objects.create(
             subscriber=subscriber,
             phone_hash=phone_hash(e164),
@@ -107,23 +120,6 @@ def change(
             )
         )
     return ConsentChange(subscriber, True, from_status, to_status, event, created)
-
-
-def _lock_or_create(e164: str, channel: str | None) -> tuple[Subscriber, bool]:
-    subscriber = Subscriber.objects.select_for_update().filter(phone=e164).first()
-    if subscriber is not None:
-        return subscriber, False
-    try:
-        with transaction.atomic():
-            # consent_status is set by the caller before the first save below
-            # becomes visible: the row is created inside the same transaction.
-            subscriber = Subscriber.objects.create(
-                phone=e164, channel=channel or Channel.SMS, consent_status=ConsentStatus.PENDING
-            )
-            return subscriber, True
-    except IntegrityError:
-        # Another request created it a moment ago: take its row.
-        return Subscriber.objects.select_for_update().get(phone=e164), False
 
 
 def request_optin(
