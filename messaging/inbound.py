@@ -83,8 +83,16 @@ def _record(
 ) -> tuple[Message, Message | None, keywords.Keyword | None]:
     """In one transaction: the inbound, what it does, and the reply."""
     info = segments.count(text)
+    keyword = keywords.match(text)
+    changes_consent = keyword is not None and keyword != keywords.Keyword.HELP
     with transaction.atomic():
-        subscriber = Subscriber.objects.filter(phone=phone).first()
+        if changes_consent:
+            # Consent first: it locks and returns the subscriber, so the inbound goes
+            # in already linked. A retried MessageSid fails the insert below and
+            # rolls the whole transaction back, this change included.
+            subscriber = _apply_keyword(keyword, inbound, phone, channel, text, message_id)
+        else:
+            subscriber = Subscriber.objects.filter(phone=phone).first()
         message = Message.objects.create(
             direction=Direction.INBOUND,
             kind=MessageKind.INBOUND,
@@ -98,13 +106,8 @@ def _record(
             segments=info.segments,
             encoding=info.encoding,
         )
-        keyword = keywords.match(text)
         if keyword is not None:
-            subscriber = _apply_keyword(keyword, inbound, phone, channel, text, message_id)
             reply_text, kind = keywords.reply_text(keyword), MessageKind.COMPLIANCE
-            if subscriber is not None and message.subscriber_id != subscriber.pk:
-                message.subscriber = subscriber
-                message.save(update_fields=["subscriber", "updated_at"])
         else:
             status = subscriber.consent_status if subscriber else ""
             reply_text = converse(
@@ -131,9 +134,7 @@ def _apply_keyword(
     channel: str,
     text: str,
     message_id: str,
-) -> Subscriber | None:
-    if keyword == keywords.Keyword.HELP:
-        return None
+) -> Subscriber:
     to_status = (
         ConsentStatus.OPTED_OUT if keyword == keywords.Keyword.OPT_OUT else ConsentStatus.OPTED_IN
     )

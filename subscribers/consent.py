@@ -71,7 +71,10 @@ def change(
         raise ConsentError(f"unknown channel {channel!r}")
     e164 = normalize(phone)
 
-    with transaction.atomic():
+    # No savepoint of its own: inside a caller's transaction (an inbound webhook)
+    # that is two round trips fewer. A refused transition is raised only once the
+    # block is left, so it never spoils the caller's transaction.
+    with transaction.atomic(savepoint=False):
         subscriber = Subscriber.objects.select_for_update().filter(phone=e164).first()
         created = subscriber is None
         if created:
@@ -79,46 +82,58 @@ def change(
         from_status = "" if created else subscriber.consent_status
         if not created and from_status == to_status:
             return ConsentChange(subscriber, False, from_status, to_status, None, False)
-        if to_status not in ALLOWED[from_status]:
-            raise ConsentError(f"cannot change consent from {from_status} to {to_status}")
+        if to_status in ALLOWED[from_status]:
+            return _apply(subscriber, created, from_status, to_status, source, evidence, channel)
+    raise ConsentError(f"cannot change consent from {from_status} to {to_status}")
 
-        now = timezone.now()
-        subscriber.consent_status = to_status
-        subscriber.consent_source = source
-        if channel and not created and channel != subscriber.channel and to_status != "opted_out":
-            subscriber.channel = channel
-        if to_status == ConsentStatus.OPTED_IN:
-            subscriber.opted_in_at = now
-        elif to_status == ConsentStatus.OPTED_OUT:
-            subscriber.opted_out_at = now
-        if created:
-            # A new number is inserted once, already in its new state (one write,
-            # one mirror task).
-            try:
-                with transaction.atomic():
-                    subscriber.save(force_insert=True)
-            except IntegrityError:
-                # Another request created it a moment ago: apply the change to its row.
-                return change(phone, to_status, source, evidence, channel=channel)
-        else:
-            subscriber.save()
-        event = ConsentEvent.objects.create(
+
+def _apply(
+    subscriber: Subscriber,
+    created: bool,
+    from_status: str,
+    to_status: str,
+    source: str,
+    evidence: dict[str, Any],
+    channel: str | None,
+) -> ConsentChange:
+    """Write the allowed transition and its event; called with the row locked."""
+    now = timezone.now()
+    subscriber.consent_status = to_status
+    subscriber.consent_source = source
+    if channel and not created and channel != subscriber.channel and to_status != "opted_out":
+        subscriber.channel = channel
+    if to_status == ConsentStatus.OPTED_IN:
+        subscriber.opted_in_at = now
+    elif to_status == ConsentStatus.OPTED_OUT:
+        subscriber.opted_out_at = now
+    if created:
+        # A new number is inserted once, already in its new state (one write,
+        # one mirror task).
+        try:
+            with transaction.atomic():
+                subscriber.save(force_insert=True)
+        except IntegrityError:
+            # Another request created it a moment ago: apply the change to its row.
+            return change(subscriber.phone, to_status, source, evidence, channel=channel)
+    else:
+        subscriber.save()
+    event = ConsentEvent.objects.create(
+        subscriber=subscriber,
+        phone_hash=phone_hash(subscriber.phone),
+        from_status=from_status,
+        to_status=to_status,
+        source=source,
+        evidence=evidence,
+    )
+    transaction.on_commit(
+        lambda: consent_changed.send(
+            sender=Subscriber,
             subscriber=subscriber,
-            phone_hash=phone_hash(e164),
             from_status=from_status,
             to_status=to_status,
             source=source,
-            evidence=evidence,
         )
-        transaction.on_commit(
-            lambda: consent_changed.send(
-                sender=Subscriber,
-                subscriber=subscriber,
-                from_status=from_status,
-                to_status=to_status,
-                source=source,
-            )
-        )
+    )
     return ConsentChange(subscriber, True, from_status, to_status, event, created)
 
 

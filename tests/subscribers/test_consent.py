@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from subscribers.consent import ConsentError, change, consent_changed
 from subscribers.models import ConsentEvent, Subscriber
@@ -58,6 +59,21 @@ def test_refuses_bad_input_and_keeps_what_is_stored():
         change("12", "opted_in", "sms_keyword", EVIDENCE)
     assert Subscriber.objects.get().consent_status == "opted_in"
     assert ConsentEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_inside_a_callers_transaction_leaves_it_usable():
+    """change() takes no savepoint of its own; a refused transition must still not
+    poison the transaction it was called in (the import and admin catch it per row)."""
+    change("+13125550123", "opted_in", "sms_keyword", EVIDENCE)
+    with transaction.atomic():
+        with pytest.raises(ConsentError):
+            change("+13125550123", "pending", "web_form", EVIDENCE)
+        change("+13125550124", "opted_in", "sms_keyword", EVIDENCE)
+    assert set(Subscriber.objects.values_list("phone", "consent_status")) == {
+        ("+13125550123", "opted_in"),
+        ("+13125550124", "opted_in"),
+    }
 
 
 @pytest.mark.django_db
