@@ -274,11 +274,22 @@ def refresh_progress(broadcast_id: int) -> None:
         log.info("broadcast %s done", broadcast_id)
 
 
+# broadcast id -> when this process last scheduled a recount (time.monotonic()).
+_progress_scheduled: dict[int, float] = {}
+
+
 def progress_soon(broadcast_id: int | None) -> None:
     """Recount in a moment; at most one recount per broadcast every couple of seconds."""
     if broadcast_id is None:
         return
+    # A busy worker writes sends many times a second: while the recount it
+    # scheduled itself is still to come, it need not ask the shared cache.
+    now = time.monotonic()
+    last = _progress_scheduled.get(broadcast_id)
+    if last is not None and now - last < PROGRESS_EVERY_SECONDS:
+        return
     if cache.add(f"messaging:progress:{broadcast_id}", 1, timeout=PROGRESS_EVERY_SECONDS):
+        _progress_scheduled[broadcast_id] = now
         app.send_task(
             "messaging.broadcast_progress",
             args=[broadcast_id],

@@ -4,13 +4,16 @@ Per-message Celery tasks spend more on bookkeeping than on the send itself. A
 batch task loads its messages in one query, reserves their cost in one step,
 and hands them to a shared thread pool, so a worker keeps SEND_BATCH_CONCURRENCY
 provider calls in flight while the provider takes its time answering. Each
-message is still claimed on its own, just before its call (dispatch.send_reserved):
-a worker killed mid-batch leaves only the calls actually in flight in doubt.
+message is still claimed on its own, just before its call (dispatch.prepare),
+so a STOP is honoured up to that moment. The answers are written as they come,
+RECORD_EVERY at a time (or after RECORD_WITHIN) in one transaction: a worker
+killed mid-batch leaves in doubt the calls in flight and at most
+RECORD_EVERY - 1 answered but unwritten per task.
 """
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,6 +24,11 @@ from smsbot.celery import BULK_QUEUE, app
 
 from . import broadcasts, budget, dispatch
 from .models import Broadcast, Message, MessageStatus
+
+# Answers written per transaction: fewer commits against more sends in doubt
+# after a crash (those answered, not yet written).
+RECORD_EVERY = 10
+RECORD_WITHIN = 1.0  # seconds the first unwritten answer may wait
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -70,7 +78,9 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
             ready.append(message)
     tally: dict[str, int] = {}
     ready, over_budget = _within_budget(ready)
-    for message, outcome in zip(ready, pool().map(_send, ready), strict=True):
+    answered: list[dispatch.Attempt] = []
+
+    def count(message: Message, outcome: dispatch.Outcome) -> None:
         tally[outcome.status] = tally.get(outcome.status, 0) + 1
         if outcome.retry_in is not None:
             app.send_task(
@@ -79,6 +89,28 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
                 queue=BULK_QUEUE,
                 countdown=outcome.retry_in,
             )
+
+    def write() -> None:
+        if not answered:
+            return
+        for attempt, outcome in zip(answered, dispatch.record(answered), strict=True):
+            count(attempt.message, outcome)
+        answered.clear()
+
+    jobs = {pool().submit(_send, message): message for message in ready}
+    oldest = 0.0
+    for job in as_completed(jobs):
+        result = job.result()
+        if isinstance(result, dispatch.Attempt):
+            if not answered:
+                oldest = time.monotonic()
+            answered.append(result)
+            # A slow trickle (a low send rate) is written within a second too.
+            if len(answered) >= RECORD_EVERY or time.monotonic() - oldest > RECORD_WITHIN:
+                write()
+        else:
+            count(jobs[job], result)
+    write()
     if over_budget is not None:
         # Only now: pausing first would hold back messages whose cost was reserved.
         broadcasts.pause(over_budget, "budget")
@@ -106,9 +138,10 @@ _local = threading.local()
 CONNECTION_CHECK_SECONDS = 30.0
 
 
-def _send(message: Message) -> dispatch.Outcome:
+def _send(message: Message) -> dispatch.Outcome | dispatch.Attempt:
+    """In a pool thread: rate, claim, call; the task's thread writes the answer."""
     now = time.monotonic()
     if now - getattr(_local, "checked", 0.0) > CONNECTION_CHECK_SECONDS:
         close_old_connections()
         _local.checked = now
-    return dispatch.send_reserved(message)
+    return dispatch.prepare(message) or dispatch.attempt(message)

@@ -6,10 +6,12 @@ forward (STATUS_RANK), so a late "sent" never overwrites "delivered".
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from smsbot.redaction import mask_phone, redact_data
@@ -99,6 +101,49 @@ def apply(report: Report) -> DeliveryEvent | None:
         if report.error_code:
             _act_on_error(message, report)
     return event
+
+
+def adopt_early_reports(within: timedelta = timedelta(days=1)) -> int:
+    """Apply reports that came in before their send was recorded; returns how many.
+
+    A provider can call back before the worker has written its answer (sends are
+    written a few at a time): apply() keeps such a report without a message, and
+    the periodic sweep joins it to the message here once that is written.
+    """
+    written = Message.objects.filter(
+        provider=OuterRef("provider"), provider_message_id=OuterRef("provider_message_id")
+    )
+    early = DeliveryEvent.objects.filter(
+        Exists(written), message__isnull=True, received_at__gte=timezone.now() - within
+    ).order_by("received_at", "id")
+    adopted = 0
+    for event in early:
+        with transaction.atomic():
+            message = (
+                Message.objects.select_for_update(of=("self",))
+                .select_related("subscriber")
+                .filter(provider=event.provider, provider_message_id=event.provider_message_id)
+                .first()
+            )
+            if message is None:
+                continue
+            event.message = message
+            event.save(update_fields=["message"])
+            report = Report(
+                provider=event.provider,
+                provider_message_id=event.provider_message_id,
+                status=event.status,
+                dedupe_key=event.dedupe_key,
+                error_code=event.error_code,
+                price=event.price,
+                price_unit=event.price_unit,
+                payload=event.payload,
+            )
+            _update_message(message, report)
+            if report.error_code:
+                _act_on_error(message, report)
+        adopted += 1
+    return adopted
 
 
 def _update_message(message: Message, report: Report) -> None:

@@ -13,19 +13,19 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from smsbot.redaction import redact, redact_data
 from subscribers import consent
 from subscribers.models import ConsentStatus, Subscriber
 
-from . import broadcasts, budget, metrics, pricing, ratelimit
+from . import broadcasts, budget, metrics, pricing, ratelimit, send_statements
 from .error_codes import Action, describe, meaning
 from .models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
 from .providers import ErrorKind, ProviderError, Sent, get
@@ -65,6 +65,12 @@ def send(message_id: int) -> Outcome:
 
 def send_reserved(message: Message) -> Outcome:
     """Rate, claim, consent, provider: for a message whose cost is already counted."""
+    return prepare(message) or record([attempt(message)])[0]
+
+
+def prepare(message: Message) -> Outcome | None:
+    """Rate, claim and consent; None when this worker now holds the claim and the
+    message may go to the provider, else why it does not go (now)."""
     bulk = message.kind == MessageKind.BROADCAST
     cost = message.price_estimated
     try:
@@ -73,7 +79,7 @@ def send_reserved(message: Message) -> Outcome:
         budget.release(cost)
         return Outcome("rate-limited", exc.retry_in)
     if bulk and claim_if_sendable(message):
-        return call_provider(message)
+        return None
     # The slow path: claim, then say why it must not go (or send a non-bulk message).
     if not claim(message):
         budget.release(cost)
@@ -83,12 +89,16 @@ def send_reserved(message: Message) -> Outcome:
         budget.release(cost)
         finish(message, MessageStatus.SKIPPED, error_message=reason)
         return Outcome(MessageStatus.SKIPPED)
-    return call_provider(message)
+    return None
 
 
 def claim(message: Message) -> bool:
     """queued → sending; True for the one worker whose update matched."""
-    return _claim(message, Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED))
+    now = timezone.now()
+    won = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
+    )
+    return _claimed(message, bool(won), now)
 
 
 def claim_if_sendable(message: Message) -> bool:
@@ -100,19 +110,11 @@ def claim_if_sendable(message: Message) -> bool:
     """
     if not message.subscriber_id:
         return False
-    sendable = Subscriber.objects.filter(
-        pk=OuterRef("subscriber_id"),
-        consent_status=ConsentStatus.OPTED_IN,
-        undeliverable=False,
-        erased_at__isnull=True,
-    )
-    queued = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED)
-    return _claim(message, queued.filter(Exists(sendable)))
-
-
-def _claim(message: Message, queued: QuerySet[Message]) -> bool:
     now = timezone.now()
-    won = queued.update(status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    return _claimed(message, send_statements.claim_sendable(message.pk, now), now)
+
+
+def _claimed(message: Message, won: bool, now: datetime) -> bool:
     if won:
         # Only the claimer changes a message while it is queued → sending, so the
         # copy read just before is current apart from what the claim itself set.
@@ -125,7 +127,7 @@ def _claim(message: Message, queued: QuerySet[Message]) -> bool:
         subscriber_field = Message.subscriber.field
         if subscriber_field.is_cached(message):
             subscriber_field.delete_cached_value(message)
-    return bool(won)
+    return won
 
 
 def skip_reason(message: Message) -> str:
@@ -165,7 +167,22 @@ def held_by_broadcast(message: Message) -> str:
     return ""
 
 
-def call_provider(message: Message) -> Outcome:
+@dataclass(frozen=True)
+class Attempt:
+    """A claimed message's provider call, made but not yet recorded."""
+
+    message: Message
+    duration_ms: int
+    answer: Sent | ProviderError
+    answered_at: datetime
+
+    @property
+    def sent(self) -> Sent | None:
+        return self.answer if isinstance(self.answer, Sent) else None
+
+
+def attempt(message: Message) -> Attempt:
+    """Call the provider for a claimed message; touches no database."""
     started = time.monotonic()
     try:
         sent = get(message.provider).send(message)
@@ -180,36 +197,60 @@ def call_provider(message: Message) -> Outcome:
             response={"error": repr(exc)},
         )
     else:
-        # One write transaction per outcome: the call record and the new status together.
-        with transaction.atomic():
-            _log_call(message, "sent", started, sent.request, sent.response, sent.http_status)
-            _record_sent(message, sent)
-        cost = sent.price if sent.price is not None else message.price_estimated
-        metrics.message_sent(message.provider, message.channel, cost)
-        return Outcome(MessageStatus.SENT)
+        return Attempt(message, _ms_since(started), sent, timezone.now())
+    return Attempt(message, _ms_since(started), error, timezone.now())
+
+
+def record(attempts: list[Attempt]) -> list[Outcome]:
+    """Write what the provider answered, in the attempts' order.
+
+    The call records and every sent message go in one transaction, however many
+    there are: a batch of sends costs one commit, not one each. Errors are rare
+    and each is acted on in its own transaction.
+    """
+    sent = [a for a in attempts if a.sent is not None]
     with transaction.atomic():
-        _log_call(message, error.kind, started, error.request, error.response, error.http_status)
-        outcome = _on_error(message, error)
-    if outcome.status == MessageStatus.FAILED:
-        metrics.message_failed(message.provider, message.channel)
-    return outcome
+        ProviderCall.objects.bulk_create([_call_record(a) for a in attempts])
+        _record_sent(sent)
+    outcomes = []
+    for a in attempts:
+        if a.sent is not None:
+            cost = a.sent.price if a.sent.price is not None else a.message.price_estimated
+            metrics.message_sent(a.message.provider, a.message.channel, cost)
+            outcomes.append(Outcome(MessageStatus.SENT))
+            continue
+        assert isinstance(a.answer, ProviderError)
+        with transaction.atomic():
+            outcome = _on_error(a.message, a.answer)
+        if outcome.status == MessageStatus.FAILED:
+            metrics.message_failed(a.message.provider, a.message.channel)
+        outcomes.append(outcome)
+    for broadcast_id in {a.message.broadcast_id for a in sent}:
+        broadcasts.progress_soon(broadcast_id)
+    return outcomes
 
 
-def _record_sent(message: Message, sent: Sent) -> None:
-    # needs_review too: the stale-send sweep may have flagged a very slow call.
-    Message.objects.filter(
-        pk=message.pk, status__in=[MessageStatus.SENDING, MessageStatus.NEEDS_REVIEW]
-    ).update(
-        status=MessageStatus.SENT,
-        provider_message_id=sent.provider_message_id,
-        sent_at=timezone.now(),
-        price_actual=sent.price if sent.price is not None else F("price_actual"),
-        error_code="",
-        error_message="",
-        next_attempt_at=None,
-        updated_at=timezone.now(),
-    )
-    broadcasts.progress_soon(message.broadcast_id)
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _record_sent(attempts: list[Attempt]) -> None:
+    if not attempts:
+        return
+    now = timezone.now()
+    rows = []
+    for a in attempts:
+        assert a.sent is not None
+        message = a.message
+        message.status = MessageStatus.SENT
+        message.provider_message_id = a.sent.provider_message_id
+        message.sent_at, message.updated_at = a.answered_at, now
+        if a.sent.price is not None:
+            message.price_actual = a.sent.price
+        message.error_code = message.error_message = ""
+        message.next_attempt_at = None
+        rows.append((message.pk, message.provider_message_id, a.sent.price, a.answered_at))
+    send_statements.mark_sent(rows, now)
 
 
 def _on_error(message: Message, exc: ProviderError) -> Outcome:
@@ -271,24 +312,18 @@ def finish(
     broadcasts.progress_soon(message.broadcast_id)
 
 
-def _log_call(
-    message: Message,
-    outcome: str,
-    started: float,
-    request: dict,
-    response: dict,
-    http_status: int | None,
-) -> None:
+def _call_record(a: Attempt) -> ProviderCall:
+    answer = a.answer
     # Providers redact already; a second pass costs little and guards against a slip.
-    ProviderCall.objects.create(
-        message=message,
-        provider=message.provider,
+    return ProviderCall(
+        message=a.message,
+        provider=a.message.provider,
         operation="send",
-        request=redact_data(request),
-        response=redact_data(response),
-        http_status=http_status,
-        outcome=str(outcome),
-        duration_ms=int((time.monotonic() - started) * 1000),
+        request=redact_data(answer.request),
+        response=redact_data(answer.response),
+        http_status=answer.http_status,
+        outcome=str(answer.kind) if isinstance(answer, ProviderError) else "sent",
+        duration_ms=a.duration_ms,
     )
 
 

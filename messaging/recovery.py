@@ -6,7 +6,8 @@ gone once read. Either way the database knows what is unfinished: a message
 queued long ago gets its send task published again (a duplicate is harmless,
 the claim decides), a fan-out that stopped half-way is queued again, and a
 message left "sending" by a dead worker is flagged for review — it may have
-reached the provider, so it is never resent automatically.
+reached the provider, so it is never resent automatically — and a delivery
+report that arrived before its send was written joins its message.
 """
 
 import logging
@@ -21,7 +22,7 @@ from django.utils import timezone
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE
 
-from . import broadcasts
+from . import broadcasts, delivery
 from .models import Broadcast, BroadcastState, Message, MessageKind, MessageStatus
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class SweepResult:
     requeued: int
     stuck: int
     fanouts: int
+    early_reports: int
 
 
 def sweep() -> SweepResult:
@@ -74,6 +76,9 @@ def sweep() -> SweepResult:
         )
         for broadcast_id in unfinished:
             outbox.enqueue("messaging.fan_out", broadcast_id, queue=BULK_QUEUE)
+    early = delivery.adopt_early_reports()
+    if early:
+        log.info("%s delivery report(s) that came before their send was written applied", early)
     for broadcast_id in broadcasts.active_or_recent().values_list("id", flat=True):
         broadcasts.refresh_progress(broadcast_id)
-    return SweepResult(len(rows), stuck, len(unfinished))
+    return SweepResult(len(rows), stuck, len(unfinished), early)

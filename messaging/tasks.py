@@ -55,4 +55,9 @@ def start_daily_broadcast() -> str:
 @shared_task(name="messaging.sweep_stale_messages", ignore_result=True)
 def sweep_stale_messages() -> dict[str, int]:
     result = recovery.sweep()
-    return {"requeued": result.requeued, "stuck": result.stuck, "fanouts": result.fanouts}
+    return {
+        "requeued": result.requeued,
+        "stuck": result.stuck,
+        "fanouts": result.fanouts,
+        "early_reports": result.early_reports,
+    }

@@ -125,3 +125,24 @@ def test_a_forged_callback_is_refused(twilio, sent):
     response = twilio.post("/webhooks/twilio/status/", params, signature="forged")
     assert response.status_code == 403
     assert not DeliveryEvent.objects.exists()
+
+
+def test_a_report_that_comes_before_its_send_is_written_joins_it_at_the_sweep(twilio):
+    """Sends are written a few at a time: Twilio may call back first."""
+    from messaging import recovery
+
+    sid = new_sid()
+    twilio.status(sid, "delivered", Price="-0.00750", PriceUnit="USD")
+    twilio.status(new_sid(), "delivered")  # never ours: stays on its own
+    subscriber = change(PHONE, "opted_in", "web_form", {"form": "test"}).subscriber
+    message = Message.objects.create(
+        direction="outbound", kind="broadcast", provider="twilio", phone=PHONE,
+        subscriber=subscriber, body="Daily", status="sent", provider_message_id=sid,
+    )  # fmt: skip
+    assert recovery.sweep().early_reports == 1
+    message.refresh_from_db()
+    assert message.status == "delivered" and message.delivered_at is not None
+    assert message.price_actual == Decimal("0.00750")
+    assert DeliveryEvent.objects.get(provider_message_id=sid).message == message
+    assert DeliveryEvent.objects.filter(message__isnull=True).count() == 1
+    assert recovery.sweep().early_reports == 0
