@@ -6,6 +6,14 @@ from subscribers.models import Conversation
 
 from .bot import BotInput, BotReply, respond
 
+CHANGED_BY_A_MESSAGE = [
+    "message_count",
+    "last_message",
+    "last_response",
+    "conversation_state",
+    "user_context",
+]
+
 
 def _lock(phone: str) -> Conversation:
     """The number's conversation, locked for this transaction; created if new."""
@@ -50,5 +58,6 @@ def converse(
         conversation.conversation_state = reply.state[:50]
     if reply.context is not None:
         conversation.user_context = reply.context
-    conversation.save()
+    # Only what the exchange changed: the mirror's own columns are not ours to write.
+    conversation.save(update_fields=CHANGED_BY_A_MESSAGE)
     return reply

@@ -29,6 +29,9 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
+CONSENT_FIELDS = ["consent_status", "consent_source", "channel", "opted_in_at", "opted_out_at"]
+
+
 class ConsentError(ValueError):
     """A transition that is not allowed, or evidence that is missing."""
 
@@ -116,7 +119,8 @@ def _apply(
             # Another request created it a moment ago: apply the change to its row.
             return change(subscriber.phone, to_status, source, evidence, channel=channel)
     else:
-        subscriber.save()
+        # Only the consent columns: the mirror's own are not ours to write.
+        subscriber.save(update_fields=CONSENT_FIELDS)
     event = ConsentEvent.objects.create(
         subscriber=subscriber,
         phone_hash=phone_hash(subscriber.phone),
