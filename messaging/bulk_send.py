@@ -11,6 +11,7 @@ killed mid-batch leaves in doubt the calls in flight and at most
 RECORD_EVERY - 1 answered but unwritten per task.
 """
 
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -24,6 +25,8 @@ from smsbot.celery import BULK_QUEUE, app
 
 from . import broadcasts, budget, dispatch
 from .models import Broadcast, Message, MessageStatus
+
+log = logging.getLogger(__name__)
 
 # Answers written per transaction: fewer commits against more sends in doubt
 # after a crash (those answered, not yet written).
@@ -100,7 +103,14 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
     jobs = {pool().submit(_send, message): message for message in ready}
     oldest = 0.0
     for job in as_completed(jobs):
-        result = job.result()
+        try:
+            result = job.result()
+        except Exception:
+            # Say so, and keep writing the others' answers: those were sent. This
+            # message is left queued or sending for the sweep, like a lost task.
+            log.exception("sending message %s failed unexpectedly", jobs[job].pk)
+            tally["error"] = tally.get("error", 0) + 1
+            continue
         if isinstance(result, dispatch.Attempt):
             if not answered:
                 oldest = time.monotonic()
