@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 # Answers written per transaction: fewer commits against more sends in doubt
 # after a crash (those answered, not yet written).
 RECORD_EVERY = 10
-RECORD_WITHIN = 1.0  # seconds the first unwritten answer may wait
+RECORD_WITHIN = timedelta(seconds=1)  # how long the first unwritten answer may wait
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -101,7 +102,6 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
         answered.clear()
 
     jobs = {pool().submit(_send, message): message for message in ready}
-    oldest = 0.0
     for job in as_completed(jobs):
         try:
             result = job.result()
@@ -112,11 +112,10 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
             tally["error"] = tally.get("error", 0) + 1
             continue
         if isinstance(result, dispatch.Attempt):
-            if not answered:
-                oldest = time.monotonic()
             answered.append(result)
             # A slow trickle (a low send rate) is written within a second too.
-            if len(answered) >= RECORD_EVERY or time.monotonic() - oldest > RECORD_WITHIN:
+            waited = timezone.now() - answered[0].answered_at
+            if len(answered) >= RECORD_EVERY or waited > RECORD_WITHIN:
                 write()
         else:
             count(jobs[job], result)

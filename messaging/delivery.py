@@ -46,6 +46,20 @@ class Report:
     price_unit: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_event(cls, event: DeliveryEvent) -> "Report":
+        """The report as it was kept."""
+        return cls(
+            provider=event.provider,
+            provider_message_id=event.provider_message_id,
+            status=event.status,
+            dedupe_key=event.dedupe_key,
+            error_code=event.error_code,
+            price=event.price,
+            price_unit=event.price_unit,
+            payload=event.payload,
+        )
+
 
 def parse_price(raw: object) -> Decimal | None:
     """Twilio reports "-0.00750"; the cost is its absolute value. Junk is None."""
@@ -68,12 +82,7 @@ def our_status(word: str) -> str | None:
 def apply(report: Report) -> DeliveryEvent | None:
     """Record the report and move its message forward; None for a repeated report."""
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("subscriber")
-            .filter(provider_message_id=report.provider_message_id)
-            .first()
-        )
+        message = _locked_message(provider_message_id=report.provider_message_id)
         try:
             with transaction.atomic():
                 event = DeliveryEvent.objects.create(
@@ -97,9 +106,7 @@ def apply(report: Report) -> DeliveryEvent | None:
                 report.provider_message_id,
             )
             return event
-        _update_message(message, report)
-        if report.error_code:
-            _act_on_error(message, report)
+        _apply_to(message, report)
     return event
 
 
@@ -119,31 +126,32 @@ def adopt_early_reports(within: timedelta = timedelta(days=1)) -> int:
     adopted = 0
     for event in early:
         with transaction.atomic():
-            message = (
-                Message.objects.select_for_update(of=("self",))
-                .select_related("subscriber")
-                .filter(provider=event.provider, provider_message_id=event.provider_message_id)
-                .first()
+            message = _locked_message(
+                provider=event.provider, provider_message_id=event.provider_message_id
             )
             if message is None:
                 continue
             event.message = message
             event.save(update_fields=["message"])
-            report = Report(
-                provider=event.provider,
-                provider_message_id=event.provider_message_id,
-                status=event.status,
-                dedupe_key=event.dedupe_key,
-                error_code=event.error_code,
-                price=event.price,
-                price_unit=event.price_unit,
-                payload=event.payload,
-            )
-            _update_message(message, report)
-            if report.error_code:
-                _act_on_error(message, report)
+            _apply_to(message, Report.from_event(event))
         adopted += 1
     return adopted
+
+
+def _locked_message(**lookup: str) -> Message | None:
+    """The message a report is about, locked for this transaction, with its subscriber."""
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("subscriber")
+        .filter(**lookup)
+        .first()
+    )
+
+
+def _apply_to(message: Message, report: Report) -> None:
+    _update_message(message, report)
+    if report.error_code:
+        _act_on_error(message, report)
 
 
 def _update_message(message: Message, report: Report) -> None:
