@@ -1,3 +1,3 @@
 """Admin registrations live in one module per area; importing them registers them."""
 
-from . import admin_broadcasts, admin_log  # noqa: F401
+from messaging import admin_broadcasts, admin_log  # noqa: F401

@@ -13,9 +13,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 
-from . import broadcasts, budget, daily, dispatch, segments
-from .content_import import DailyContentResource
-from .models import Broadcast, BroadcastState, DailyContent
+from messaging import broadcasts, budget, daily, dispatch, segments
+from messaging.content_import import DailyContentResource
+from messaging.models import Broadcast, BroadcastState, DailyContent
 
 
 def show_banners(request: HttpRequest) -> None:

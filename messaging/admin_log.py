@@ -20,13 +20,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from messaging import error_codes, reports
+from messaging import retry as retrying
+from messaging.models import DeliveryEvent, Message, ProviderCall
 from smsbot.pagination import CheapCountPaginator
 from smsbot.redaction import redact_data
 from subscribers.phones import try_normalize
-
-from . import error_codes, reports
-from . import retry as retrying
-from .models import DeliveryEvent, Message, ProviderCall
 
 NO_CODE = "none"
 # One confirmation page retries at most this many messages.

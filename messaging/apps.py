@@ -10,13 +10,13 @@ class MessagingConfig(AppConfig):
         # Modules whose tasks or signal receivers must be loaded in every process:
         # SNS subscription confirmation (issue 4), double opt-in confirmations
         # (issue 3), the retention task and the metrics flush (issue 5).
-        from . import (  # noqa: F401
+        from messaging import (  # noqa: F401
             confirmations,
             metrics,
             sns_subscriptions,
             tasks_retention,
         )
-        from .schedule import ensure_daily_schedule
+        from messaging.schedule import ensure_daily_schedule
 
         # Issue 5: the daily-broadcast periodic task exists after every migrate.
         post_migrate.connect(

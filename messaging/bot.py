@@ -16,8 +16,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .keywords import normalize
-from .models import DailyContent
+from messaging.keywords import normalize
+from messaging.models import DailyContent
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,8 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from smsbot import outbox
-from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
-from subscribers.models import Channel, ConsentStatus, Subscriber
-
-from . import pricing, segments
-from .models import (
+from messaging import pricing, segments
+from messaging.models import (
     Broadcast,
     BroadcastState,
     Message,
@@ -33,7 +29,10 @@ from .models import (
     MessageStatus,
     Provider,
 )
-from .outbound import outbound
+from messaging.outbound import outbound
+from smsbot import outbox
+from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+from subscribers.models import Channel, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
 

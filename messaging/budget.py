@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 
-from .models import BILLED_STATUSES, COST, Direction, Message
+from messaging.models import BILLED_STATUSES, COST, Direction, Message
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,9 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from messaging import broadcasts, budget, dispatch
+from messaging.models import Broadcast, Message, MessageStatus
 from smsbot.celery import BULK_QUEUE, app
-
-from . import broadcasts, budget, dispatch
-from .models import Broadcast, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,12 @@ from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
 
+from messaging.models import Message, MessageKind, MessageStatus
+from messaging.outbound import outbound
 from smsbot import outbox
 from smsbot.celery import REPLIES_QUEUE
 from subscribers.consent import consent_changed
 from subscribers.models import Channel, ConsentStatus, Subscriber
-
-from .models import Message, MessageKind, MessageStatus
-from .outbound import outbound
 
 
 def queue_confirmation(subscriber: Subscriber) -> Message:

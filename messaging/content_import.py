@@ -4,7 +4,7 @@ from typing import Any
 
 from import_export import fields, resources, widgets
 
-from .models import DailyContent
+from messaging.models import DailyContent
 
 
 class VariablesWidget(widgets.JSONWidget):

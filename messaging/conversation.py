@@ -2,9 +2,8 @@
 
 from django.db import IntegrityError, transaction
 
+from messaging.bot import BotInput, BotReply, respond
 from subscribers.models import Conversation
-
-from .bot import BotInput, BotReply, respond
 
 CHANGED_BY_A_MESSAGE = [
     "message_count",

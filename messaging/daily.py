@@ -9,11 +9,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from messaging import broadcasts
+from messaging.models import Broadcast, BroadcastState, DailyContent
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE
-
-from . import broadcasts
-from .models import Broadcast, BroadcastState, DailyContent
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from messaging import error_codes
+from messaging.models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
+from messaging.storable import clean_data
 from smsbot.redaction import mask_phone, redact_data
 from subscribers import consent
 from subscribers.models import ConsentSource, ConsentStatus
-
-from . import error_codes
-from .models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
-from .storable import clean_data
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from messaging import broadcasts, budget, metrics, pricing, ratelimit, send_statements
+from messaging.error_codes import Action, describe, meaning
+from messaging.models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
+from messaging.providers import ErrorKind, ProviderError, Sent, get
 from smsbot.redaction import redact, redact_data
 from subscribers import consent
 from subscribers.models import ConsentStatus, Subscriber
-
-from . import broadcasts, budget, metrics, pricing, ratelimit, send_statements
-from .error_codes import Action, describe, meaning
-from .models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
-from .providers import ErrorKind, ProviderError, Sent, get
 
 log = logging.getLogger(__name__)
 

@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from messaging import keywords, segments
+from messaging.conversation import converse
+from messaging.models import Direction, Message, MessageKind, MessageStatus, Provider
+from messaging.outbound import outbound
+from messaging.storable import clean_text
 from smsbot import outbox
 from smsbot.celery import REPLIES_QUEUE
 from smsbot.redaction import mask_phone
 from subscribers import consent
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
 from subscribers.phones import InvalidPhone, normalize, split_channel
-
-from . import keywords, segments
-from .conversation import converse
-from .models import Direction, Message, MessageKind, MessageStatus, Provider
-from .outbound import outbound
-from .storable import clean_text
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,9 @@
 
 from typing import Any
 
+from messaging import pricing, segments
+from messaging.models import Direction, Message
 from subscribers.models import Channel
-
-from . import pricing, segments
-from .models import Direction, Message
 
 
 def outbound(

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from .segments import count
+from messaging.segments import count
 
 ZERO = Decimal("0")
 

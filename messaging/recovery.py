@@ -19,11 +19,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from messaging import broadcasts, delivery
+from messaging.models import Broadcast, BroadcastState, Message, MessageKind, MessageStatus
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE
-
-from . import broadcasts, delivery
-from .models import Broadcast, BroadcastState, Message, MessageKind, MessageStatus
 
 log = logging.getLogger(__name__)
 

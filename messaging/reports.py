@@ -21,10 +21,8 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from subscribers.models import ConsentEvent, ConsentStatus
-
-from . import error_codes
-from .models import (
+from messaging import error_codes
+from messaging.models import (
     BILLED_STATUSES,
     Broadcast,
     DailyRollup,
@@ -32,14 +30,8 @@ from .models import (
     MessageStatus,
     PhoneMonthlySpend,
 )
-from .rollups import (
-    DIMENSIONS,
-    ZERO,
-    day_start,
-    measures,
-    messages_between,
-    month_start,
-)
+from messaging.rollups import DIMENSIONS, ZERO, day_start, measures, messages_between, month_start
+from subscribers.models import ConsentEvent, ConsentStatus
 
 SUCCESS_STATUSES = (MessageStatus.DELIVERED, MessageStatus.READ)
 FAILURE_STATUSES = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)

@@ -3,12 +3,11 @@
 from django.db import transaction
 from django.utils import timezone
 
+from messaging import error_codes
+from messaging.models import Message, MessageKind, MessageStatus, ProviderCall
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE
 from subscribers.models import ConsentStatus
-
-from . import error_codes
-from .models import Message, MessageKind, MessageStatus, ProviderCall
 
 SEND_TASK = "messaging.send_message"
 

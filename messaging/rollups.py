@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import BILLED_STATUSES, COST, DailyRollup, Message, PhoneMonthlySpend
+from messaging.models import BILLED_STATUSES, COST, DailyRollup, Message, PhoneMonthlySpend
 
 DIMENSIONS = ("direction", "kind", "channel", "provider", "status", "error_code")
 ZERO = Decimal("0")

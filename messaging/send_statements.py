@@ -12,9 +12,8 @@ from decimal import Decimal
 
 from django.db import connection, models
 
+from messaging.models import Message, MessageStatus
 from subscribers.models import ConsentStatus, Subscriber
-
-from .models import Message, MessageStatus
 
 
 def claim_sendable(message_id: int, now: datetime) -> bool:

@@ -7,12 +7,11 @@ from typing import Any
 
 from django.db import transaction
 
+from messaging import delivery, inbound
+from messaging.models import MessageStatus, Provider
+from messaging.sns_verify import INBOUND_TOPIC, topic_kind
+from messaging.storable import clean_text
 from smsbot import outbox
-
-from . import delivery, inbound
-from .models import MessageStatus, Provider
-from .sns_verify import INBOUND_TOPIC, topic_kind
-from .storable import clean_text
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,9 @@
 from celery import Task, shared_task
 from celery.signals import worker_shutdown
 
+from messaging import broadcasts, bulk_send, daily, dispatch, recovery
+from messaging.models import Message, MessageKind
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE
-
-from . import broadcasts, bulk_send, daily, dispatch, recovery
-from .models import Message, MessageKind
 
 
 @shared_task(bind=True, name="messaging.send_message", ignore_result=True, max_retries=None)

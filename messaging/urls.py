@@ -1,7 +1,7 @@
 from django.urls import path
 
-from .webhooks.sns import sns
-from .webhooks.twilio import twilio_inbound, twilio_status
+from messaging.webhooks.sns import sns
+from messaging.webhooks.twilio import twilio_inbound, twilio_status
 
 urlpatterns = [
     path("webhooks/twilio/inbound/", twilio_inbound, name="twilio-inbound"),

@@ -6,4 +6,4 @@ class SmsbotConfig(AppConfig):
     verbose_name = "SMS bot core"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers system checks
+        from smsbot import checks  # noqa: F401 - registers system checks

@@ -23,7 +23,7 @@ def insecure_settings(app_configs: object, **kwargs: object) -> list[Warning]:
                 id="smsbot.W002",
             )
         )
-    from .settings import DEV_SECRET_KEY
+    from smsbot.settings import DEV_SECRET_KEY
 
     if settings.SECRET_KEY == DEV_SECRET_KEY:
         warnings.append(

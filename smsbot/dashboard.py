@@ -17,8 +17,7 @@ from django.utils import timezone
 from messaging import reports
 from messaging.models import BILLED_STATUSES
 from messaging.rollups import day_start, last_refreshed, month_start
-
-from .charts import Series, bar_chart, integer, line_chart, money
+from smsbot.charts import Series, bar_chart, integer, line_chart, money
 
 CHART_DAYS = 30
 FAILURE_DAYS = 7

@@ -13,7 +13,7 @@ def check_database() -> None:
 
 
 def check_broker(timeout: float = 2.0) -> None:
-    from .celery import app
+    from smsbot.celery import app
 
     with app.connection_for_write() as conn:
         conn.transport_options.update(

@@ -2,7 +2,7 @@
 
 import logging
 
-from .redaction import redact, redact_data
+from smsbot.redaction import redact, redact_data
 
 
 class RedactingFilter(logging.Filter):

@@ -7,8 +7,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .celery import REPLIES_QUEUE, app
-from .models import OutboxTask
+from smsbot.celery import REPLIES_QUEUE, app
+from smsbot.models import OutboxTask
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ def _secret_values() -> list[str]:
 
     values.append(os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
     values.append(os.environ.get("AWS_SESSION_TOKEN", ""))
-    from .secrets import loaded_secret_values
+    from smsbot.secrets import loaded_secret_values
 
     values.extend(loaded_secret_values())
     return [v for v in values if v and len(v) >= 6]

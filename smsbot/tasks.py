@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import outbox
+from smsbot import outbox
 
 
 @shared_task(name="smsbot.drain_outbox", ignore_result=True)

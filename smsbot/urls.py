@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from . import views
+from smsbot import views
 
 lazy_static = lazy(static, str)
 

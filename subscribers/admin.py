@@ -21,14 +21,13 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
 from smsbot.pagination import CheapCountPaginator
-
-from .admin_mirror import MIRROR_ACTIONS, mirror_state
-from .consent import ConsentError, change, phone_hash
-from .erasure import erase
-from .forms import EraseForm, OptInEvidenceForm, OptOutForm
-from .importing import SUBSCRIBER_COLUMNS, SubscriberResource
-from .models import ConsentEvent, ConsentSource, ConsentStatus, Conversation, Subscriber
-from .phones import try_normalize
+from subscribers.admin_mirror import MIRROR_ACTIONS, mirror_state
+from subscribers.consent import ConsentError, change, phone_hash
+from subscribers.erasure import erase
+from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm
+from subscribers.importing import SUBSCRIBER_COLUMNS, SubscriberResource
+from subscribers.models import ConsentEvent, ConsentSource, ConsentStatus, Conversation, Subscriber
+from subscribers.phones import try_normalize
 
 CONSENT_FIELDS = ["consent_status", "consent_source", "opted_in_at", "opted_out_at"]
 RECORD_FIELDS = [

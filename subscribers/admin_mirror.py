@@ -15,9 +15,8 @@ from django.http import HttpRequest
 
 from smsbot.celery import BULK_QUEUE
 from smsbot.outbox import enqueue
-
-from .mirror import spec_for
-from .models import MirrorState
+from subscribers.mirror import spec_for
+from subscribers.models import MirrorState
 
 
 # Re-sync only copies the portal's own data to the mirror again; anyone who may

@@ -9,10 +9,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .consent import ConsentChange, ConsentError, change, request_optin
-from .models import Channel, ConsentSource, ConsentStatus
-from .phones import InvalidPhone, normalize
-from .views import client_evidence
+from subscribers.consent import ConsentChange, ConsentError, change, request_optin
+from subscribers.models import Channel, ConsentSource, ConsentStatus
+from subscribers.phones import InvalidPhone, normalize
+from subscribers.views import client_evidence
 
 MAX_BODY_BYTES = 10 * 1024
 ACTIONS = ("subscribe", "unsubscribe")

@@ -7,6 +7,6 @@ class SubscribersConfig(AppConfig):
 
     def ready(self) -> None:
         # Issue 6: DynamoDB mirror receivers.
-        from . import signals
+        from subscribers import signals
 
         signals.connect()

@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .models import Channel, ConsentEvent, ConsentSource, ConsentStatus, Subscriber
-from .phones import normalize
+from subscribers.models import Channel, ConsentEvent, ConsentSource, ConsentStatus, Subscriber
+from subscribers.phones import normalize
 
 # Sent after the transaction commits, with subscriber, from_status, to_status, source.
 consent_changed = Signal()

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.conf import settings
 
-from .consent import change
-from .models import Conversation, Subscriber
+from subscribers.consent import change
+from subscribers.models import Conversation, Subscriber
 
 KEYWORD = {"text": "JOIN MITZVAH", "message_sid": "SM00000000000000000000000000demo01"}
 ADMIN = {"reason": "demo data from seed_demo", "admin_user": "seed_demo"}

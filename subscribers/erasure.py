@@ -11,9 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from smsbot import outbox
-
-from .consent import change
-from .models import ConsentSource, ConsentStatus, Conversation, Subscriber
+from subscribers.consent import change
+from subscribers.models import ConsentSource, ConsentStatus, Conversation, Subscriber
 
 
 def placeholder(subscriber: Subscriber) -> str:

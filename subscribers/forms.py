@@ -3,8 +3,8 @@
 from django import forms
 from django.conf import settings
 
-from .models import Channel
-from .phones import InvalidPhone, normalize
+from subscribers.models import Channel
+from subscribers.phones import InvalidPhone, normalize
 
 
 class OptInForm(forms.Form):

@@ -16,9 +16,9 @@ from import_export.formats.base_formats import CSV
 from import_export.results import Result
 from tablib import Dataset
 
-from .consent import ConsentError, change
-from .models import Channel, ConsentSource, ConsentStatus, Subscriber
-from .phones import InvalidPhone, normalize
+from subscribers.consent import ConsentError, change
+from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
+from subscribers.phones import InvalidPhone, normalize
 
 REQUIRED_COLUMNS = ("phone", "evidence")
 IMPORTED_FIELDS = ("phone", "channel", "consent_status")

@@ -24,8 +24,7 @@ from django.utils import timezone
 
 from smsbot.aws import client, resource_name
 from smsbot.redaction import redact
-
-from .models import Conversation, Subscriber
+from subscribers.models import Conversation, Subscriber
 
 # Errors worth trying again: the table is busy or AWS had a bad moment.
 RETRYABLE_CODES = frozenset(

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .mirror import (
+from subscribers.mirror import (
     ABSENT,
     BATCH_SIZE,
     MirrorSpec,

@@ -12,8 +12,7 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
 from smsbot.outbox import enqueue
-
-from .models import Conversation, Subscriber
+from subscribers.models import Conversation, Subscriber
 
 
 def _enabled(raw: bool) -> bool:

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from smsbot import analytics
 from smsbot.redaction import mask_phone
-
-from . import mirror
+from subscribers import mirror
 
 log = logging.getLogger(__name__)
 

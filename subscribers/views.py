@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from .consent import request_optin
-from .forms import OptInForm
-from .models import ConsentSource
+from subscribers.consent import request_optin
+from subscribers.forms import OptInForm
+from subscribers.models import ConsentSource
 
 
 def client_evidence(request: HttpRequest) -> dict[str, str]:

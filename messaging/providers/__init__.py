@@ -4,7 +4,7 @@ from importlib import import_module
 
 from django.conf import settings
 
-from .base import ErrorKind, Provider, ProviderError, Sent
+from messaging.providers.base import ErrorKind, Provider, ProviderError, Sent
 
 __all__ = ["ErrorKind", "Provider", "ProviderError", "Sent", "get"]
 

@@ -4,8 +4,7 @@ import logging
 import uuid
 
 from messaging.models import Message
-
-from .base import Sent
+from messaging.providers.base import Sent
 
 log = logging.getLogger(__name__)
 

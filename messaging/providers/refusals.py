@@ -3,8 +3,7 @@
 from typing import Any
 
 from messaging.error_codes import Action, describe
-
-from .base import ErrorKind, ProviderError
+from messaging.providers.base import ErrorKind, ProviderError
 
 
 def refused(

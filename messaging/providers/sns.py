@@ -12,11 +12,10 @@ from botocore.exceptions import (
 from django.conf import settings
 
 from messaging.models import Message
+from messaging.providers.base import ErrorKind, ProviderError, Sent
+from messaging.providers.refusals import refused
 from smsbot import aws
 from smsbot.redaction import redact_data
-
-from .base import ErrorKind, ProviderError, Sent
-from .refusals import refused
 
 THROTTLED = {"Throttling", "ThrottlingException", "Throttled", "ThrottledException",
              "TooManyRequests", "TooManyRequestsException", "RequestThrottled"}  # fmt: skip

@@ -14,12 +14,11 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from messaging import whatsapp
 from messaging.models import Message
+from messaging.providers.base import ErrorKind, ProviderError, Sent
+from messaging.providers.refusals import refused
 from smsbot.redaction import redact_data
 from smsbot.secrets import TwilioCredentials, twilio_credentials
 from subscribers.models import Channel
-
-from .base import ErrorKind, ProviderError, Sent
-from .refusals import refused
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status/"
 OUTSIDE_WINDOW = "63016"

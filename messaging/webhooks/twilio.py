@@ -6,8 +6,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from messaging import delivery, inbound
 from messaging.models import Provider
-
-from .twilio_signature import form, twilio_webhook
+from messaging.webhooks.twilio_signature import form, twilio_webhook
 
 
 def twiml(text: str) -> HttpResponse:

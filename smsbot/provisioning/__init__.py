@@ -7,9 +7,9 @@ budget). Teardown walks it backwards.
 
 from __future__ import annotations
 
-from . import cloudwatch, dynamodb, iam, logs, sns, spend
-from .core import Resource
-from .secrets import TwilioSecret
+from smsbot.provisioning import cloudwatch, dynamodb, iam, logs, sns, spend
+from smsbot.provisioning.core import Resource
+from smsbot.provisioning.secrets import TwilioSecret
 
 
 def resources(*, with_secrets: bool = False) -> list[Resource]:

@@ -7,8 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from smsbot.aws import resource_name
-
-from .core import Action, Change, Check, Context, Plan, Resource, client, try_get
+from smsbot.provisioning.core import Action, Change, Check, Context, Plan, Resource, client, try_get
 
 BUDGET = "smsbot-monthly-sms"
 ALERT_PERCENT = 80.0

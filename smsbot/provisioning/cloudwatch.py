@@ -10,9 +10,18 @@ from django.conf import settings
 
 from messaging.metrics import FAILED, SENT, SPEND
 from smsbot.aws import resource_name
-
-from .core import Action, Change, Check, Context, Plan, Resource, client, same_json, try_get
-from .iam import METRICS_NAMESPACE
+from smsbot.provisioning.core import (
+    Action,
+    Change,
+    Check,
+    Context,
+    Plan,
+    Resource,
+    client,
+    same_json,
+    try_get,
+)
+from smsbot.provisioning.iam import METRICS_NAMESPACE
 
 DASHBOARD = "SMS-Bot-Operations"
 SPEND_ALERT_FRACTION = Decimal("0.8")

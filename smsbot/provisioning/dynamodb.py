@@ -5,8 +5,16 @@ from __future__ import annotations
 from django.conf import settings
 
 from smsbot.aws import resource_name
-
-from .core import Action, Check, Context, Plan, ProvisionError, Resource, client, try_get
+from smsbot.provisioning.core import (
+    Action,
+    Check,
+    Context,
+    Plan,
+    ProvisionError,
+    Resource,
+    client,
+    try_get,
+)
 
 # Bounded: 2 s between checks, at most 3 minutes per table.
 WAIT = {"Delay": 2, "MaxAttempts": 90}

@@ -9,10 +9,19 @@ from django.conf import settings
 
 from messaging.metrics import NAMESPACE
 from smsbot.aws import resource_name
+from smsbot.provisioning import logs
+from smsbot.provisioning.core import (
+    Action,
+    Change,
+    Check,
+    Context,
+    Plan,
+    Resource,
+    client,
+    same_json,
+    try_get,
+)
 from smsbot.secrets import twilio_secret_name
-
-from . import logs
-from .core import Action, Change, Check, Context, Plan, Resource, client, same_json, try_get
 
 SNS_LOGS_ROLE = "sns-sms-logs"
 PORTAL_ROLE = "smsbot-portal"

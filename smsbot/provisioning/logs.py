@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from smsbot.aws import resource_name
-
-from .core import Action, Check, Context, Plan, Resource, client
+from smsbot.provisioning.core import Action, Check, Context, Plan, Resource, client
 
 RETENTION_DAYS = 30
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from smsbot.provisioning.core import (
+    Action,
+    Change,
+    Check,
+    Context,
+    Plan,
+    ProvisionError,
+    Resource,
+    client,
+    try_get,
+)
 from smsbot.secrets import TwilioCredentials, twilio_from_settings, twilio_secret_name
-
-from .core import Action, Change, Check, Context, Plan, ProvisionError, Resource, client, try_get
 
 # Days a deleted secret can still be restored (the shortest AWS allows is 7).
 RECOVERY_WINDOW_DAYS = 7

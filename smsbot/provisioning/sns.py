@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from smsbot.aws import resource_name
-
-from . import iam
-from .core import Action, Check, Context, Plan, Resource, client, try_get
+from smsbot.provisioning import iam
+from smsbot.provisioning.core import Action, Check, Context, Plan, Resource, client, try_get
 
 INBOUND_TOPIC = "bot-sms-inbound"
 DELIVERY_STATUS_TOPIC = "sms-delivery-status"

@@ -7,10 +7,10 @@ that changing the limit is one update, whose line names each object it touches.
 
 from __future__ import annotations
 
-from .budgets import Budget
-from .cloudwatch import Alarm, spend_alarm
-from .core import Group, Resource
-from .sns import SmsAttributes, spend_limit
+from smsbot.provisioning.budgets import Budget
+from smsbot.provisioning.cloudwatch import Alarm, spend_alarm
+from smsbot.provisioning.core import Group, Resource
+from smsbot.provisioning.sns import SmsAttributes, spend_limit
 
 
 def resources() -> list[Resource]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import requests
 
-from .local_server import LocalServer, QuietHandler
+from tests.fakes.local_server import LocalServer, QuietHandler
 
 __all__ = ["AWS_QUERY_ERROR", "FaultyProxy", "ProxiedRequest"]
 

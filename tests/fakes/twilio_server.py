@@ -42,7 +42,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
 
-from .local_server import LocalServer, QuietHandler
+from tests.fakes.local_server import LocalServer, QuietHandler
 
 __all__ = ["FakeTwilio", "RecordedRequest"]
 

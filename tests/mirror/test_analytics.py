@@ -8,8 +8,7 @@ from django.utils import timezone
 from messaging.models import Message
 from smsbot.celery import BULK_QUEUE, app
 from subscribers.consent import change
-
-from .conftest import wait_for
+from tests.mirror.conftest import wait_for
 
 METRICS = {"messages_sent", "delivered", "failed", "opt_ins", "opt_outs", "spend_usd"}
 

@@ -8,8 +8,7 @@ from smsbot.models import OutboxTask
 from smsbot.outbox import enqueue
 from subscribers.consent import change
 from subscribers.models import Conversation, Subscriber
-
-from .conftest import wait_for
+from tests.mirror.conftest import wait_for
 
 EVIDENCE = {"text": "JOIN", "message_sid": "SM123"}
 PHONE = "+13125550123"

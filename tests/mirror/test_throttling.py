@@ -4,8 +4,7 @@ import pytest
 
 from subscribers.consent import change
 from subscribers.models import Subscriber
-
-from .conftest import wait_for
+from tests.mirror.conftest import wait_for
 
 PHONE = "+13125550140"
 EVIDENCE = {"text": "JOIN"}

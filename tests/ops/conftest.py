@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from .factories import ops_manager
+from tests.ops.factories import ops_manager
 
 
 @pytest.fixture

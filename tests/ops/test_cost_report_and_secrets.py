@@ -12,8 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from messaging import rollups
-
-from .factories import at, delivery_event, message, provider_call, seed_operations
+from tests.ops.factories import at, delivery_event, message, provider_call, seed_operations
 
 pytestmark = pytest.mark.django_db
 COSTS = "/admin/messaging/message/costs/"

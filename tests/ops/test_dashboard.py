@@ -9,8 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from messaging import rollups
-
-from .factories import seed_operations
+from tests.ops.factories import seed_operations
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from messaging.models import Message
 from smsbot.models import OutboxTask
 from smsbot.pagination import CheapCountPaginator
 from subscribers import consent
-
-from .factories import at, delivery_event, message, provider_call
+from tests.ops.factories import at, delivery_event, message, provider_call
 
 pytestmark = pytest.mark.django_db
 LIST = "/admin/messaging/message/"

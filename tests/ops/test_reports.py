@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from messaging import reports, rollups
 from messaging.models import DailyRollup, PhoneMonthlySpend
-
-from .factories import at, message, seed_operations
+from tests.ops.factories import at, message, seed_operations
 
 pytestmark = pytest.mark.django_db
 Q5 = Decimal("0.00001")

@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from messaging.models import DailyRollup
 from smsbot.celery import BULK_QUEUE, app
-
-from .factories import at, message
+from tests.ops.factories import at, message
 
 
 @pytest.mark.django_db

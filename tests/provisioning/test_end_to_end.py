@@ -3,8 +3,7 @@
 from decimal import Decimal
 
 from smsbot import provisioning
-
-from .conftest import provision, run
+from tests.provisioning.conftest import provision, run
 
 
 def test_provision_verify_rerun_change_teardown(aws, settings):

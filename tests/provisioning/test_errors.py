@@ -9,8 +9,7 @@ import pytest
 
 from smsbot import aws as smsbot_aws
 from smsbot.aws import client
-
-from .conftest import provision, run
+from tests.provisioning.conftest import provision, run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,8 +1,7 @@
 """The portal's IAM policies, read back from IAM: only what the portal needs."""
 
 from smsbot.aws import client
-
-from .conftest import provision
+from tests.provisioning.conftest import provision
 
 ACCOUNT = "123456789012"
 TABLE_ARNS = {

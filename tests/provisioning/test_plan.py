@@ -6,8 +6,7 @@ import pytest
 
 from smsbot.aws import client
 from smsbot.provisioning.sns import not_public_reason
-
-from .conftest import provision, run
+from tests.provisioning.conftest import provision, run
 
 
 def test_dry_run_changes_nothing(aws, settings):

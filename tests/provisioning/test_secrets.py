@@ -6,8 +6,7 @@ import pytest
 
 from smsbot import secrets
 from smsbot.aws import client
-
-from .conftest import moto_data, provision, run
+from tests.provisioning.conftest import moto_data, provision, run
 
 SID, TOKEN = "AC" + "1" * 32, "twilio-auth-token-do-not-print"
 

@@ -1,8 +1,7 @@
 """teardown_aws: only with --yes; tables and their data only with --delete-data."""
 
 from smsbot.aws import client
-
-from .conftest import provision, run
+from tests.provisioning.conftest import provision, run
 
 
 def test_refuses_without_yes(aws):

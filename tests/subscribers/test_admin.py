@@ -8,8 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from subscribers.models import ConsentEvent, Conversation, Subscriber
-
-from .conftest import run_action
+from tests.subscribers.conftest import run_action
 
 CHANGELIST = reverse("admin:subscribers_subscriber_changelist")
 

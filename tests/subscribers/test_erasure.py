@@ -7,8 +7,7 @@ from messaging.models import DeliveryEvent, Message
 from smsbot.models import OutboxTask
 from subscribers.consent import phone_hash
 from subscribers.models import ConsentEvent, Conversation, Subscriber
-
-from .conftest import run_action
+from tests.subscribers.conftest import run_action
 
 CHANGELIST = reverse("admin:subscribers_subscriber_changelist")
 PHONE = "+13125550123"

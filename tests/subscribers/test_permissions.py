@@ -5,8 +5,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from subscribers.models import ConsentEvent
-
-from .conftest import run_action
+from tests.subscribers.conftest import run_action
 
 CHANGELIST = reverse("admin:subscribers_subscriber_changelist")
 

@@ -8,8 +8,7 @@ from django.core.cache import cache
 
 from subscribers import consent
 from subscribers.models import Subscriber
-
-from . import recording_provider
+from tests.messaging.pipeline import recording_provider
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,7 @@ from messaging import daily, dispatch
 from messaging.models import Broadcast, BroadcastState, DailyContent, Message, MessageStatus
 from messaging.providers import ErrorKind, ProviderError
 from smsbot.models import OutboxTask
-
-from .conftest import opted_in
+from tests.messaging.pipeline.conftest import opted_in
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:messaging_broadcast_changelist"

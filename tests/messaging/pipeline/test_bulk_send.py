@@ -6,8 +6,7 @@ import pytest
 
 from messaging import broadcasts, bulk_send, dispatch
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ProviderCall
-
-from .conftest import opted_in
+from tests.messaging.pipeline.conftest import opted_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

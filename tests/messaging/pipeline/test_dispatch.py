@@ -18,8 +18,7 @@ from messaging.models import (
 from messaging.providers import ErrorKind, ProviderError
 from subscribers import consent
 from subscribers.models import ConsentEvent, Subscriber
-
-from .conftest import opted_in
+from tests.messaging.pipeline.conftest import opted_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,7 @@ from django.utils import timezone
 from messaging import budget, recovery
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from smsbot.models import OutboxTask
-
-from .conftest import opted_in
+from tests.messaging.pipeline.conftest import opted_in
 
 pytestmark = pytest.mark.django_db
 

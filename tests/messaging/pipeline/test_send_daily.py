@@ -10,8 +10,7 @@ from django.core.management import CommandError, call_command
 from messaging import daily
 from messaging.models import Broadcast, DailyContent, Message
 from smsbot.models import OutboxTask
-
-from .conftest import opted_in
+from tests.messaging.pipeline.conftest import opted_in
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 12, 1)

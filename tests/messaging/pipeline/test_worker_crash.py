@@ -21,8 +21,7 @@ from django.utils import timezone
 from messaging import bulk_send, recovery
 from messaging.models import Broadcast, BroadcastState, DailyContent, Message, MessageStatus
 from tests.conftest import purge_queues
-
-from .conftest import opted_in, wait_for
+from tests.messaging.pipeline.conftest import opted_in, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -17,8 +17,7 @@ from messaging.models import (
 from messaging.providers import ErrorKind, ProviderError
 from smsbot.celery import REPLIES_QUEUE, app
 from subscribers import consent
-
-from .conftest import opted_in, wait_for
+from tests.messaging.pipeline.conftest import opted_in, wait_for
 
 DAY = date(2026, 11, 23)
 

@@ -11,8 +11,7 @@ from messaging.error_codes import Action, describe
 from messaging.providers import ErrorKind
 from tests.conftest import free_port
 from tests.fakes.faulty_proxy import AWS_QUERY_ERROR, FaultyProxy
-
-from .conftest import refusal, send
+from tests.messaging.providers.conftest import refusal, send
 
 PHONE = "+13125550123"
 

@@ -12,8 +12,7 @@ from messaging.error_codes import Action, describe
 from messaging.models import Direction, Message, MessageKind, MessageStatus
 from messaging.providers import ErrorKind, ProviderError
 from tests.conftest import free_port
-
-from .conftest import SMS_FROM, WHATSAPP_FROM, refusal, send
+from tests.messaging.providers.conftest import SMS_FROM, WHATSAPP_FROM, refusal, send
 
 PHONE = "+13125550123"
 CALLBACK = "https://portal.example.test/webhooks/twilio/status/"

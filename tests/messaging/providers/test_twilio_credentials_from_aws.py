@@ -9,8 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from smsbot import secrets
 from smsbot.aws import client
-
-from .conftest import send
+from tests.messaging.providers.conftest import send
 
 
 @pytest.fixture

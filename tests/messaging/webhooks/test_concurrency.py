@@ -9,8 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from messaging.models import Message
 from subscribers.models import ConsentEvent, Subscriber
-
-from .conftest import AUTH_TOKEN, FORM, new_sid
+from tests.messaging.webhooks.conftest import AUTH_TOKEN, FORM, new_sid
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from messaging.models import Message
-
-from .conftest import FORM, INBOUND_TOPIC_ARN, STATUS_TOPIC_ARN, new_sid, post_sns
+from tests.messaging.webhooks.conftest import (
+    FORM,
+    INBOUND_TOPIC_ARN,
+    STATUS_TOPIC_ARN,
+    new_sid,
+    post_sns,
+)
 
 pytestmark = pytest.mark.django_db
 FIXTURES_OK = settings(

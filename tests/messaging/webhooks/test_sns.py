@@ -8,8 +8,7 @@ from messaging.models import DeliveryEvent, Message
 from smsbot.models import OutboxTask
 from subscribers.consent import change
 from subscribers.models import Conversation, Subscriber
-
-from .conftest import INBOUND_TOPIC_ARN, STATUS_TOPIC_ARN, post_sns
+from tests.messaging.webhooks.conftest import INBOUND_TOPIC_ARN, STATUS_TOPIC_ARN, post_sns
 
 PHONE = "+13125550123"
 pytestmark = pytest.mark.django_db

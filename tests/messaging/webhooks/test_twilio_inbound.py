@@ -8,8 +8,7 @@ from messaging.bot import BotInput, BotReply, today_local
 from messaging.models import DailyContent, Message
 from subscribers.consent import change
 from subscribers.models import ConsentEvent, Conversation, Subscriber
-
-from .conftest import AUTH_TOKEN, OUR_NUMBER, new_sid
+from tests.messaging.webhooks.conftest import AUTH_TOKEN, OUR_NUMBER, new_sid
 
 PHONE = "+13125550123"
 pytestmark = pytest.mark.django_db

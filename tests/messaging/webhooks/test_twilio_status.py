@@ -6,8 +6,7 @@ import pytest
 from messaging.models import DeliveryEvent, Message
 from subscribers.consent import change
 from subscribers.models import Subscriber
-
-from .conftest import new_sid
+from tests.messaging.webhooks.conftest import new_sid
 
 PHONE = "+13125550123"
 pytestmark = pytest.mark.django_db
