@@ -51,7 +51,8 @@ def run() -> list[str]:
     from django.test.utils import setup_test_environment
     from moto.server import ThreadedMotoServer
 
-    from subscribers import mirror, mirror_bulk
+    from subscribers.mirror import bulk as mirror_bulk
+    from subscribers.mirror import write as mirror
     from subscribers.models import Subscriber
     from tests.conftest import free_port
 

@@ -87,7 +87,7 @@ def _subscribers(n: int) -> None:
 def _loop_baseline() -> float:
     """The original system: for each recipient, call the provider, then the next."""
     from messaging.models import Message
-    from messaging.providers import get
+    from messaging.providers.registry import get
     from subscribers.models import Subscriber
 
     provider = get("recording")
@@ -144,7 +144,7 @@ def _stop(workers: list[subprocess.Popen]) -> None:
 
 def _broadcast(day: date, n: int, timeout: float) -> tuple[float, list]:
     """Start the day's broadcast; wait until all n messages are sent; return seconds."""
-    from messaging import daily
+    from messaging.broadcasts import daily
     from messaging.models import DailyContent, Message
 
     DailyContent.objects.update_or_create(date=day, defaults={"text": "Word of the day"})

@@ -57,8 +57,9 @@ def measure(connection, messages: int, subscribers: int, days: int) -> list[str]
     from django.test import Client
     from django.utils import timezone
 
-    from messaging import reports, rollups
-    from messaging.admin_log import MessageAdmin
+    from messaging.admin.messages import MessageAdmin
+    from messaging.reports import figures as reports
+    from messaging.reports import rollups
 
     started = time.perf_counter()
     fill(connection, messages, subscribers, days)

@@ -14,8 +14,8 @@ from django.urls import path
 
 from bench.bench_inbound import FLOOR
 from messaging.models import Direction, Message, MessageKind, MessageStatus, Provider
-from messaging.webhooks.twilio import twiml
-from messaging.webhooks.twilio_signature import form, twilio_webhook
+from messaging.providers.twilio.signature import form, twilio_webhook
+from messaging.providers.twilio.webhooks import twiml
 from smsbot.urls import urlpatterns as portal
 
 

@@ -7,18 +7,13 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        # Modules whose tasks or signal receivers must be loaded in every process:
-        # SNS subscription confirmation (issue 4), double opt-in confirmations
-        # (issue 3), the retention task and the metrics flush (issue 5).
-        from messaging import (  # noqa: F401
-            confirmations,
-            metrics,
-            sns_subscriptions,
-            tasks_retention,
-        )
-        from messaging.schedule import ensure_daily_schedule
+        # Loaded in every process: the tasks and their periodic schedule (beat reads
+        # it at start), and the receiver that sends double opt-in confirmations.
+        from messaging import tasks  # noqa: F401
+        from messaging.broadcasts.schedule import ensure_daily_schedule
+        from messaging.inbound import confirmations  # noqa: F401
 
-        # Issue 5: the daily-broadcast periodic task exists after every migrate.
+        # The daily-broadcast periodic task exists after every migrate.
         post_migrate.connect(
             ensure_daily_schedule, sender=self, dispatch_uid="messaging-daily-schedule"
         )

@@ -243,7 +243,7 @@ class ProviderCall(models.Model):
 class DailyRollup(models.Model):
     """Message totals for one day and one combination of dimensions.
 
-    Recomputed from Message by messaging.rollups (a beat task refreshes recent
+    Recomputed from Message by messaging.reports.rollups (a beat task refreshes recent
     days; `manage.py refresh_rollups` rebuilds any range), so reports over
     months read a few hundred rows instead of a million messages.
     """

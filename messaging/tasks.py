@@ -1,14 +1,32 @@
-"""Celery tasks of the sending pipeline; the logic lives in plain functions."""
+"""Every Celery task of the messaging app, and its periodic schedule.
+
+Tasks are thin: the logic lives in plain functions that tests call directly.
+Each task is registered under its messaging.task_names constant, which is how
+the rest of the code queues it.
+"""
+
+import logging
+from datetime import date, timedelta
 
 from celery import Task, shared_task
+from celery.schedules import crontab
 from celery.signals import worker_shutdown
+from django.utils import timezone
 
-from messaging import broadcasts, bulk_send, daily, dispatch, recovery
+from messaging import retention, task_names
+from messaging.broadcasts import daily, fanout, progress
 from messaging.models import Message, MessageKind
-from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE
+from messaging.outbound import bulk_send, dispatch, recovery
+from messaging.providers.sns import subscriptions
+from messaging.reports import analytics, rollups
+from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+from subscribers.mirror import retries
+from subscribers.mirror.write import describe_error
+
+log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="messaging.send_message", ignore_result=True, max_retries=None)
+@shared_task(bind=True, name=task_names.SEND_MESSAGE, ignore_result=True, max_retries=None)
 def send_message(self: Task, message_id: int) -> str:
     """Send one message; other parts of the portal queue this for replies too."""
     outcome = dispatch.send(message_id)
@@ -19,7 +37,7 @@ def send_message(self: Task, message_id: int) -> str:
     return outcome.status
 
 
-@shared_task(name="messaging.send_batch", ignore_result=True)
+@shared_task(name=task_names.SEND_BATCH, ignore_result=True)
 def send_batch(message_ids: list[int]) -> dict[str, int]:
     """Broadcast messages, many per task, sent concurrently."""
     return bulk_send.send_batch(message_ids)
@@ -30,28 +48,28 @@ def _close_send_pool(**kwargs: object) -> None:
     bulk_send.shutdown()
 
 
-@shared_task(name="messaging.fan_out", ignore_result=True)
+@shared_task(name=task_names.FAN_OUT, ignore_result=True)
 def fan_out(broadcast_id: int) -> int:
-    return broadcasts.fan_out(broadcast_id)
+    return fanout.fan_out(broadcast_id)
 
 
-@shared_task(name="messaging.queue_sends", ignore_result=True)
+@shared_task(name=task_names.QUEUE_SENDS, ignore_result=True)
 def queue_sends(message_ids: list[int]) -> None:
-    broadcasts.queue_sends(message_ids)
+    fanout.queue_sends(message_ids)
 
 
-@shared_task(name="messaging.broadcast_progress", ignore_result=True)
+@shared_task(name=task_names.BROADCAST_PROGRESS, ignore_result=True)
 def broadcast_progress(broadcast_id: int) -> None:
-    broadcasts.refresh_progress(broadcast_id)
+    progress.refresh_progress(broadcast_id)
 
 
-@shared_task(name="messaging.start_daily_broadcast", ignore_result=True)
+@shared_task(name=task_names.START_DAILY_BROADCAST, ignore_result=True)
 def start_daily_broadcast() -> str:
     """Fired by the "daily-broadcast" periodic task; idempotent per local date."""
     return daily.start().note
 
 
-@shared_task(name="messaging.sweep_stale_messages", ignore_result=True)
+@shared_task(name=task_names.SWEEP_STALE_MESSAGES, ignore_result=True)
 def sweep_stale_messages() -> dict[str, int]:
     result = recovery.sweep()
     return {
@@ -60,3 +78,55 @@ def sweep_stale_messages() -> dict[str, int]:
         "fanouts": result.fanouts,
         "early_reports": result.early_reports,
     }
+
+
+@shared_task(name=task_names.REFRESH_ROLLUPS, ignore_result=True)
+def refresh_rollups() -> dict[str, int]:
+    return rollups.refresh_recent()
+
+
+@shared_task(name=task_names.PURGE_OLD_BODIES)
+def purge_old_bodies() -> int:
+    purged = retention.purge_old_bodies()
+    if purged:
+        log.info("retention: blanked the bodies of %d messages", purged)
+    return purged
+
+
+@shared_task(
+    name=task_names.CONFIRM_SNS_SUBSCRIPTION,
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def confirm_sns_subscription(topic_arn: str, token: str) -> str:
+    return subscriptions.confirm(topic_arn, token)
+
+
+@shared_task(bind=True, name=task_names.WRITE_DAILY_ANALYTICS, ignore_result=True, max_retries=None)
+def write_daily_analytics(self: Task, day: str | None = None) -> None:
+    """Write one UTC day's aggregates (yesterday by default) to the analytics table."""
+    when = date.fromisoformat(day) if day else timezone.now().date() - timedelta(days=1)
+
+    def give_up(exc: Exception) -> None:
+        log.error("daily analytics for %s not written: %s", when, describe_error(exc))
+
+    retries.attempt(self, lambda: analytics.write_daily(when), give_up)
+
+
+# Maintenance; the daily broadcast itself is a database row operators edit
+# (messaging.broadcasts.schedule). django-celery-beat copies these at start.
+app.add_periodic_task(
+    60.0, sweep_stale_messages.s(), name="sweep-stale-messages"
+)  # re-publish lost sends, resume stopped fan-outs, flag dead sends
+app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
+app.add_periodic_task(
+    crontab(hour=3, minute=30), purge_old_bodies.s(), name="purge-old-message-bodies",
+    queue=BULK_QUEUE,
+)  # fmt: skip
+# Yesterday's (UTC) figures to the DynamoDB analytics table.
+app.add_periodic_task(
+    crontab(hour=0, minute=15), write_daily_analytics.s(), name="dynamodb-daily-analytics",
+    queue=BULK_QUEUE,
+)  # fmt: skip

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from messaging.webhooks.sns import sns
-from messaging.webhooks.twilio import twilio_inbound, twilio_status
+from messaging.providers.sns.webhook import sns
+from messaging.providers.twilio.webhooks import twilio_inbound, twilio_status
 
 urlpatterns = [
     path("webhooks/twilio/inbound/", twilio_inbound, name="twilio-inbound"),

@@ -3,7 +3,6 @@
 import os
 
 from celery import Celery
-from celery.schedules import crontab
 from kombu import Queue
 from kombu.transport import TRANSPORT_ALIASES
 
@@ -12,7 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsbot.settings")
 REPLIES_QUEUE = "replies"
 BULK_QUEUE = "bulk"
 
-# Issue 5: the embedded broker writes message files atomically (see smsbot/broker_fs.py).
+# The embedded broker writes message files atomically (see smsbot/broker_fs.py).
 TRANSPORT_ALIASES["filesystem"] = "smsbot.broker_fs:Transport"
 
 app = Celery("smsbot")
@@ -34,30 +33,9 @@ app.conf.update(
     enable_utc=True,
     beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
     worker_hijack_root_logger=False,
-    # Maintenance schedules; django-celery-beat copies them into its table at start.
-    beat_schedule={
-        "drain-outbox": {"task": "smsbot.drain_outbox", "schedule": 30.0},
-        # Issue 6: yesterday's (UTC) aggregates to the DynamoDB analytics table.
-        "dynamodb-daily-analytics": {
-            "task": "subscribers.write_daily_analytics",
-            "schedule": crontab(hour=0, minute=15),
-            "options": {"queue": BULK_QUEUE},
-        },
-        # Issue 8: reporting rollups (messaging/rollups.py).
-        "refresh-rollups": {
-            "task": "messaging.refresh_rollups",
-            "schedule": 300.0,
-            "options": {"queue": BULK_QUEUE},
-        },
-        # Issue 5: nightly retention (a no-op unless MESSAGE_RETENTION_DAYS is set).
-        "purge-old-message-bodies": {
-            "task": "messaging.purge_old_bodies",
-            "schedule": crontab(hour=3, minute=30),
-            "options": {"queue": BULK_QUEUE},
-        },
-        # Issue 5: re-publish lost sends, resume stopped fan-outs, flag dead sends.
-        "sweep-stale-messages": {"task": "messaging.sweep_stale_messages", "schedule": 60.0},
-    },
+    # smsbot's own schedule; each app adds its periodic tasks in its tasks module.
+    # django-celery-beat copies the whole schedule into its table when beat starts.
+    beat_schedule={"drain-outbox": {"task": "smsbot.drain_outbox", "schedule": 30.0}},
 )
 
 
@@ -73,5 +51,3 @@ def _embedded_broker_setup(sender: Celery, **kwargs: object) -> None:
 
 
 app.autodiscover_tasks()
-# Issue 8: the rollup task lives next to the rollups it refreshes.
-app.autodiscover_tasks(related_name="rollups")

@@ -272,8 +272,8 @@ KEYWORD_REPLY_HELP = env.str(
     "KEYWORD_REPLY_HELP",
     default="Daily messages. Msg & data rates may apply. Reply STOP to cancel, START to join.",
 )
-# A dotted path to a callable taking messaging.bot.BotInput and returning a BotReply (or str).
-BOT_HANDLER = env.str("BOT_HANDLER", default="messaging.bot.default_handler")
+# A dotted path to a callable taking a messaging.inbound.bot.BotInput, returning a BotReply.
+BOT_HANDLER = env.str("BOT_HANDLER", default="messaging.inbound.bot.default_handler")
 BOT_MENU_TEXT = env.str(
     "BOT_MENU_TEXT",
     default="Reply TODAY for today's message, HELP for help, STOP to unsubscribe.",

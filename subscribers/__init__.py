@@ -1,0 +1,6 @@
+"""Subscribers: phone numbers, consent with its evidence, conversations.
+
+consent.change is the only writer of consent. The app owns phone parsing,
+the opt-in page and API, import, erasure and the DynamoDB mirror (mirror/);
+it builds on smsbot and must not import messaging.
+"""

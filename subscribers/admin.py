@@ -21,11 +21,11 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
 from smsbot.pagination import CheapCountPaginator
-from subscribers.admin_mirror import MIRROR_ACTIONS, mirror_state
 from subscribers.consent import ConsentError, change, phone_hash
 from subscribers.erasure import erase
 from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm
 from subscribers.importing import SUBSCRIBER_COLUMNS, SubscriberResource
+from subscribers.mirror.admin import MIRROR_ACTIONS, mirror_state
 from subscribers.models import ConsentEvent, ConsentSource, ConsentStatus, Conversation, Subscriber
 from subscribers.phones import try_normalize
 

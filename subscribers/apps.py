@@ -6,7 +6,6 @@ class SubscribersConfig(AppConfig):
     verbose_name = "Subscribers and consent"
 
     def ready(self) -> None:
-        # Issue 6: DynamoDB mirror receivers.
-        from subscribers import signals
+        from subscribers.mirror import signals
 
         signals.connect()

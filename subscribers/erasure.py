@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from smsbot import outbox
+from subscribers import task_names
 from subscribers.consent import change
 from subscribers.models import ConsentSource, ConsentStatus, Conversation, Subscriber
 
@@ -41,5 +42,5 @@ def erase(subscriber: Subscriber, evidence: dict[str, Any]) -> Subscriber:
         subscriber.erased_at = timezone.now()
         subscriber.undeliverable_reason = ""
         subscriber.save()
-        outbox.enqueue("subscribers.mirror_delete_subscriber", phone)
+        outbox.enqueue(task_names.MIRROR_DELETE_SUBSCRIBER, phone)
     return subscriber

@@ -1,23 +1,9 @@
-"""Providers, one short module each: sns, twilio, console."""
+"""Providers: one folder per vendor, and the interface they share.
 
-from importlib import import_module
-
-from django.conf import settings
-
-from messaging.providers.base import ErrorKind, Provider, ProviderError, Sent
-
-__all__ = ["ErrorKind", "Provider", "ProviderError", "Sent", "get"]
-
-MODULES = {
-    "console": "messaging.providers.console",
-    "sns": "messaging.providers.sns",
-    "twilio": "messaging.providers.twilio",
-}
-
-
-def get(name: str | None = None) -> Provider:
-    """The provider called name (default: SMS_PROVIDER)."""
-    name = name or settings.SMS_PROVIDER
-    if name not in MODULES:
-        raise ValueError(f"unknown provider {name!r}; choose one of {sorted(MODULES)}")
-    return import_module(MODULES[name]).provider()
+base.py is the contract (send one message or raise a classified
+ProviderError), registry.py picks the configured provider, console.py records
+and sends nothing. twilio/ and sns/ each hold all of one vendor: sending,
+webhook views, signature checks and vendor payloads. Webhook views hand over
+to messaging.inbound and messaging.delivery; nothing here may import the
+dispatcher, broadcasts, reports or the admin.
+"""

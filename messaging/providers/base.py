@@ -5,6 +5,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from messaging.delivery.error_codes import Action, describe
+
 if TYPE_CHECKING:
     from messaging.models import Message
 
@@ -58,3 +60,21 @@ class Provider(Protocol):
     def send(self, message: "Message") -> Sent:
         """Hand one message to the provider, or raise ProviderError."""
         ...
+
+
+def refused(
+    code: str,
+    message: str,
+    *,
+    request: dict[str, Any],
+    response: dict[str, Any] | None = None,
+    http_status: int | None = None,
+) -> ProviderError:
+    """A final refusal: CONFIG when our setup is at fault, PERMANENT otherwise."""
+    known = describe(code)
+    kind = (
+        ErrorKind.CONFIG if known and known.action == Action.CONFIGURATION else ErrorKind.PERMANENT
+    )
+    return ProviderError(
+        kind, code, message, request=request, response=response, http_status=http_status
+    )

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from messaging.metrics import FAILED, SENT, SPEND
 from smsbot.aws import resource_name
+from smsbot.aws_names import METRIC_FAILED, METRIC_SENT, METRIC_SPEND, METRICS_NAMESPACE
 from smsbot.provisioning.core import (
     Action,
     Change,
@@ -21,7 +21,6 @@ from smsbot.provisioning.core import (
     same_json,
     try_get,
 )
-from smsbot.provisioning.iam import METRICS_NAMESPACE
 
 DASHBOARD = "SMS-Bot-Operations"
 SPEND_ALERT_FRACTION = Decimal("0.8")
@@ -66,12 +65,12 @@ def dashboard_body(ctx: Context) -> dict:
         _widget("SNS SMS success rate", [[sns, "SMSSuccessRate"]], "Average", 3600, region),
         _widget(
             "Portal messages sent / failed",
-            [[portal, SENT], [portal, FAILED]],
+            [[portal, METRIC_SENT], [portal, METRIC_FAILED]],
             "Sum",
             300,
             region,
         ),
-        _widget("Portal spend (USD)", [[portal, SPEND]], "Sum", 3600, region),
+        _widget("Portal spend (USD)", [[portal, METRIC_SPEND]], "Sum", 3600, region),
     ]
     for index, widget in enumerate(widgets):
         widget["x"], widget["y"] = (index % 2) * 12, (index // 2) * 6
@@ -160,7 +159,7 @@ def worker_failures_alarm() -> AlarmDefinition:
         "AlarmName": resource_name("smsbot-worker-failures"),
         "AlarmDescription": "Portal workers failed more sends than the threshold in 5 minutes",
         "Namespace": METRICS_NAMESPACE,
-        "MetricName": FAILED,
+        "MetricName": METRIC_FAILED,
         "Statistic": "Sum",
         "Period": 300,
         "EvaluationPeriods": 1,

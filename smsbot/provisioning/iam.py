@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from messaging.metrics import NAMESPACE
 from smsbot.aws import resource_name
+from smsbot.aws_names import METRICS_NAMESPACE
 from smsbot.provisioning import logs
 from smsbot.provisioning.core import (
     Action,
@@ -25,7 +25,6 @@ from smsbot.secrets import twilio_secret_name
 
 SNS_LOGS_ROLE = "sns-sms-logs"
 PORTAL_ROLE = "smsbot-portal"
-METRICS_NAMESPACE = NAMESPACE
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",

@@ -9,11 +9,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from smsbot.aws import resource_name
+from smsbot.aws_names import DELIVERY_STATUS_TOPIC, INBOUND_TOPIC
 from smsbot.provisioning import iam
 from smsbot.provisioning.core import Action, Check, Context, Plan, Resource, client, try_get
 
-INBOUND_TOPIC = "bot-sms-inbound"
-DELIVERY_STATUS_TOPIC = "sms-delivery-status"
 WEBHOOK_PATH = "/webhooks/sns/"
 # What SNS lists instead of an ARN until the endpoint confirms.
 PENDING = "PendingConfirmation"

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from messaging import rollups
+from messaging.reports import rollups
 from tests.ops.factories import seed_operations
 
 pytestmark = pytest.mark.browser

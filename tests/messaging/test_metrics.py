@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from messaging import metrics
+from messaging.outbound import metrics
 from smsbot import aws as aws_clients
 from smsbot.celery import app
 from tests.conftest import free_port

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from messaging import retention
 from messaging.models import Direction, Message, MessageKind, MessageStatus, ProviderCall
-from messaging.tasks_retention import purge_old_bodies
+from messaging.tasks import purge_old_bodies
 from smsbot.celery import app
 from subscribers import consent
 from subscribers.models import ConsentEvent

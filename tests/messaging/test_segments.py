@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from messaging import pricing, segments
+from messaging.outbound import pricing, segments
 
 
 @pytest.mark.parametrize(

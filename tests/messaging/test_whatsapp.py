@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from messaging import whatsapp
 from messaging.models import Direction, Message, MessageKind, MessageStatus
+from messaging.providers.twilio import window as whatsapp
 
 PHONE = "+13125550123"
 

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from subscribers.admin_mirror import MIRROR_ACTIONS, mirror_state
+from subscribers.mirror.admin import MIRROR_ACTIONS, mirror_state
 from subscribers.models import Subscriber
 
 site = admin.AdminSite(name="mirror_test_admin")

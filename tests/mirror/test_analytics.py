@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from messaging import task_names
 from messaging.models import Message
 from smsbot.celery import BULK_QUEUE, app
 from subscribers.consent import change
@@ -50,7 +51,7 @@ def test_daily_aggregates_are_written_for_the_day(celery_worker, tables):
     change("+13125550111", "opted_in", "web_form", {"ip": "192.0.2.1"})
     change("+13125550111", "opted_out", "sms_keyword", {"text": "STOP"})
 
-    app.send_task("subscribers.write_daily_analytics", args=[today], queue=BULK_QUEUE)
+    app.send_task(task_names.WRITE_DAILY_ANALYTICS, args=[today], queue=BULK_QUEUE)
     got = wait_for(lambda: (f := figures(tables, today)) and len(f) == 6 and f)
     assert got == {
         "messages_sent": 2,
@@ -63,14 +64,14 @@ def test_daily_aggregates_are_written_for_the_day(celery_worker, tables):
 
     # Run again later in the day: the same six items, fresh figures.
     outbound(6, status="sent", sent_at=now, price_estimated=Decimal("0.00645"))
-    app.send_task("subscribers.write_daily_analytics", args=[today], queue=BULK_QUEUE)
+    app.send_task(task_names.WRITE_DAILY_ANALYTICS, args=[today], queue=BULK_QUEUE)
     wait_for(lambda: figures(tables, today).get("messages_sent") == 3)
     assert set(figures(tables, today)) == METRICS
 
 
 def test_nightly_schedule_runs_yesterday_by_default(celery_worker, tables):
     entry = app.conf.beat_schedule["dynamodb-daily-analytics"]
-    assert entry["task"] == "subscribers.write_daily_analytics"
+    assert entry["task"] == task_names.WRITE_DAILY_ANALYTICS
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({0}, {15})
 
     app.send_task(entry["task"], queue=BULK_QUEUE)

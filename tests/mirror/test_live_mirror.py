@@ -96,13 +96,13 @@ def test_erasure_removes_both_items(celery_worker, sync_on):
 def test_tasks_are_queued_with_the_change_and_only_when_enabled(tables, settings):
     settings.DYNAMODB_SYNC_ENABLED = False
     change(PHONE, "opted_in", "sms_keyword", EVIDENCE)
-    assert not OutboxTask.objects.filter(task_name__startswith="subscribers.mirror").exists()
+    assert not OutboxTask.objects.filter(task_name__startswith="subscribers.mirror.write").exists()
 
     settings.DYNAMODB_SYNC_ENABLED = True
     with pytest.raises(RuntimeError), transaction.atomic():
         change("+13125550124", "opted_in", "sms_keyword", EVIDENCE)
         raise RuntimeError("the request fails after the change")
-    assert not OutboxTask.objects.filter(task_name__startswith="subscribers.mirror").exists()
+    assert not OutboxTask.objects.filter(task_name__startswith="subscribers.mirror.write").exists()
 
     change(PHONE, "opted_out", "sms_keyword", {"text": "STOP"})
     queued = OutboxTask.objects.get(task_name="subscribers.mirror_subscriber")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from smsbot import aws as smsbot_aws
 from subscribers.management.commands.sync_dynamodb import checkpoint_key
-from subscribers.mirror import SUBSCRIBERS, sync_row
+from subscribers.mirror.write import SUBSCRIBERS, sync_row
 from subscribers.models import Conversation, Subscriber
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@
 
 import pytest
 
-from subscribers import mirror
 from subscribers.consent import change
+from subscribers.mirror import write as mirror
 from subscribers.models import Subscriber
 
 EVIDENCE = {"text": "JOIN"}

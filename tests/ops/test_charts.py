@@ -3,7 +3,7 @@
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
-from smsbot.charts import Series, bar_chart, integer, line_chart, money, nice_ticks
+from messaging.reports.charts import Series, bar_chart, integer, line_chart, money, nice_ticks
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 

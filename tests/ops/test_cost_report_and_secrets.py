@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from messaging import rollups
+from messaging.reports import rollups
 from tests.ops.factories import at, delivery_event, message, provider_call, seed_operations
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from messaging import rollups
+from messaging.reports import rollups
 from tests.ops.factories import seed_operations
 
 pytestmark = pytest.mark.django_db

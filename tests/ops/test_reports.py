@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from messaging import reports, rollups
 from messaging.models import DailyRollup, PhoneMonthlySpend
+from messaging.reports import figures as reports
+from messaging.reports import rollups
 from tests.ops.factories import at, message, seed_operations
 
 pytestmark = pytest.mark.django_db

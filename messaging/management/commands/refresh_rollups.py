@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from messaging import rollups
 from messaging.models import Message
+from messaging.reports import rollups
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from messaging import broadcasts, daily
+from messaging.broadcasts import audience, daily
 from messaging.models import Broadcast
 
 
@@ -46,7 +46,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{day}: no content and no fallback text: the day would be skipped")
             return
         existing = Broadcast.objects.filter(idempotency_key=daily.key_for(day)).first()
-        p = broadcasts.preview(content.text, template=bool(content.content_sid))
+        p = audience.preview(content.text, template=bool(content.content_sid))
         source = "fallback text" if content.fallback else "daily content"
         lines = [
             f"date: {day} ({source})",

@@ -2,13 +2,14 @@
 
 from argparse import ArgumentParser
 
+import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from smsbot import provisioning
 from smsbot.provisioning.core import Check, Context, client, describe_error, verify
 from smsbot.redaction import mask_phone
-from subscribers.phones import InvalidPhone, normalize
 
 
 class Command(BaseCommand):
@@ -41,9 +42,12 @@ class Command(BaseCommand):
         if not raw:
             return None
         try:
-            return normalize(str(raw))
-        except InvalidPhone as exc:
-            raise CommandError(f"--test-number: {exc}") from exc
+            parsed = phonenumbers.parse(str(raw), settings.PHONE_DEFAULT_REGION)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is None or not phonenumbers.is_valid_number(parsed):
+            raise CommandError(f"--test-number: {raw!r} is not a valid phone number")
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
     def _send_test(self, number: str) -> Check:
         what = f"test SMS to {mask_phone(number)}"

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from smsbot.redaction import mask_phone
-from subscribers import mirror, mirror_bulk
+from subscribers.mirror import bulk as mirror_bulk
+from subscribers.mirror import write as mirror
 
 SHOWN = 5  # phone numbers listed per kind of drift
 

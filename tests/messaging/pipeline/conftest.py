@@ -14,7 +14,7 @@ from tests.messaging.pipeline import recording_provider
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     # Spend totals, progress throttles and configuration banners live in the cache.
-    from messaging import bulk_send
+    from messaging.outbound import bulk_send
 
     cache.clear()
     yield
@@ -25,7 +25,7 @@ def _clean_cache() -> Iterator[None]:
 @pytest.fixture
 def recording(settings, monkeypatch) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """Every send goes to the recording provider; a high rate unless a test lowers it."""
-    from messaging.providers import MODULES
+    from messaging.providers.registry import MODULES
 
     monkeypatch.setitem(MODULES, recording_provider.NAME, recording_provider.__name__)
     settings.SMS_PROVIDER = recording_provider.NAME

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from messaging.providers import MODULES, ProviderError, Sent
+from messaging.providers.base import ProviderError, Sent
+from messaging.providers.registry import MODULES
 
 NAME = "recording"
 

@@ -8,9 +8,10 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from messaging import daily, dispatch
+from messaging.broadcasts import daily
 from messaging.models import Broadcast, BroadcastState, DailyContent, Message, MessageStatus
-from messaging.providers import ErrorKind, ProviderError
+from messaging.outbound import dispatch
+from messaging.providers.base import ErrorKind, ProviderError
 from smsbot.models import OutboxTask
 from tests.messaging.pipeline.conftest import opted_in
 

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from messaging import broadcasts, bulk_send, dispatch
+from messaging.broadcasts import audience
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ProviderCall
+from messaging.outbound import bulk_send, dispatch
 from tests.messaging.pipeline.conftest import opted_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,9 +16,7 @@ def queued_broadcast(n: int) -> list[Message]:
     broadcast = Broadcast.objects.create(
         idempotency_key="bulk-test", name="t", text="Hello", state=BroadcastState.SENDING
     )
-    return Message.objects.bulk_create(
-        [broadcasts.build_message(broadcast, s) for s in opted_in(n)]
-    )
+    return Message.objects.bulk_create([audience.build_message(broadcast, s) for s in opted_in(n)])
 
 
 def test_a_batch_is_sent_and_written_with_ids_prices_and_answer_times(recording):

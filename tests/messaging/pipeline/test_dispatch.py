@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from messaging import broadcasts, dispatch
+from messaging.broadcasts import progress
 from messaging.models import (
     Broadcast,
     BroadcastState,
@@ -15,7 +15,8 @@ from messaging.models import (
     MessageStatus,
     ProviderCall,
 )
-from messaging.providers import ErrorKind, ProviderError
+from messaging.outbound import dispatch
+from messaging.providers.base import ErrorKind, ProviderError
 from subscribers import consent
 from subscribers.models import ConsentEvent, Subscriber
 from tests.messaging.pipeline.conftest import opted_in
@@ -249,14 +250,14 @@ def test_progress_counts_and_done(recording, settings):
     consent.change(subs[2].phone, "opted_out", "sms_keyword", {"body": "STOP"})
     for m in messages:
         dispatch.send(m.pk)
-    broadcasts.refresh_progress(broadcast.pk)
+    progress.refresh_progress(broadcast.pk)
     broadcast.refresh_from_db()
     assert (broadcast.total, broadcast.sent, broadcast.skipped) == (3, 2, 1)
     assert broadcast.state == BroadcastState.DONE and broadcast.finished_at
 
 
 def test_sends_and_final_failures_are_counted_for_cloudwatch(recording, aws, settings):
-    from messaging import metrics
+    from messaging.outbound import metrics
     from smsbot.aws import client
 
     settings.CLOUDWATCH_METRICS_ENABLED = True

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.core.cache import cache
 
-from messaging import ratelimit
+from messaging.outbound import ratelimit
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from messaging import budget, recovery
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
+from messaging.outbound import budget, recovery
 from smsbot.models import OutboxTask
 from tests.messaging.pipeline.conftest import opted_in
 

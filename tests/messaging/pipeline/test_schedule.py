@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django_celery_beat.models import PeriodicTask
 
-from messaging.schedule import PERIODIC_TASK_NAME, ensure_daily_schedule, parse_send_time
+from messaging.broadcasts.schedule import PERIODIC_TASK_NAME, ensure_daily_schedule, parse_send_time
 
 CHICAGO = ZoneInfo("America/Chicago")
 

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from messaging import daily
+from messaging.broadcasts import daily
 from messaging.models import Broadcast, DailyContent, Message
 from smsbot.models import OutboxTask
 from tests.messaging.pipeline.conftest import opted_in

@@ -18,8 +18,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from messaging import bulk_send, recovery
 from messaging.models import Broadcast, BroadcastState, DailyContent, Message, MessageStatus
+from messaging.outbound import bulk_send, recovery
 from tests.conftest import purge_queues
 from tests.messaging.pipeline.conftest import opted_in, wait_for
 
@@ -75,7 +75,7 @@ def test_killing_a_worker_mid_broadcast_loses_nothing_and_sends_nothing_twice(
 
     first = start_worker(log, artifacts_dir / "worker1.log")
     try:
-        from messaging import daily
+        from messaging.broadcasts import daily
 
         daily.start(timezone.localdate())
         wait_for(lambda: len(sent_ids(log)) >= 20, timeout=60, what="sends to begin")

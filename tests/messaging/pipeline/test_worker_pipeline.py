@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from django.core.management import call_command
 
-from messaging import budget
 from messaging.models import (
     Broadcast,
     BroadcastState,
@@ -14,7 +13,8 @@ from messaging.models import (
     MessageKind,
     MessageStatus,
 )
-from messaging.providers import ErrorKind, ProviderError
+from messaging.outbound import budget
+from messaging.providers.base import ErrorKind, ProviderError
 from smsbot.celery import REPLIES_QUEUE, app
 from subscribers import consent
 from tests.messaging.pipeline.conftest import opted_in, wait_for
@@ -66,7 +66,7 @@ def test_two_triggers_and_a_manual_run_for_one_date_make_one_broadcast(celery_wo
 
 
 def test_the_beat_task_uses_the_local_date_and_is_idempotent(celery_worker, recording, settings):
-    from messaging import daily
+    from messaging.broadcasts import daily
 
     opted_in(3)
     today = daily.local_today()
@@ -107,7 +107,7 @@ def test_a_stop_mid_broadcast_stops_further_sends_to_that_number(
 def test_the_budget_pauses_bulk_before_the_limit_and_compliance_still_goes(
     celery_worker, recording, settings, monkeypatch
 ):
-    from messaging.providers import MODULES
+    from messaging.providers.registry import MODULES
 
     # Priced like SNS (0.00645 USD a segment), recorded by the test provider.
     monkeypatch.setitem(MODULES, "sns", recording.__name__)

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from messaging import providers
 from messaging.models import Direction, Message, MessageKind, MessageStatus
-from messaging.providers import ProviderError, Sent
+from messaging.providers import registry
+from messaging.providers.base import ProviderError, Sent
 from tests.fakes.twilio_server import FakeTwilio
 
 SMS_FROM = "+13125550100"
@@ -16,7 +16,7 @@ WHATSAPP_FROM = "+13125550101"
 
 def send(message: Message) -> Sent:
     """Send through the provider the message names, as dispatch does."""
-    return providers.get(message.provider).send(message)
+    return registry.get(message.provider).send(message)
 
 
 def refusal(message: Message) -> ProviderError:

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from messaging.error_codes import Action, describe
-from messaging.providers import ErrorKind
+from messaging.delivery.error_codes import Action, describe
+from messaging.providers.base import ErrorKind
 from tests.conftest import free_port
 from tests.fakes.faulty_proxy import AWS_QUERY_ERROR, FaultyProxy
 from tests.messaging.providers.conftest import refusal, send

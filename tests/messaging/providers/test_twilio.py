@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from messaging.error_codes import Action, describe
+from messaging.delivery.error_codes import Action, describe
 from messaging.models import Direction, Message, MessageKind, MessageStatus
-from messaging.providers import ErrorKind, ProviderError
+from messaging.providers.base import ErrorKind, ProviderError
 from tests.conftest import free_port
 from tests.messaging.providers.conftest import SMS_FROM, WHATSAPP_FROM, refusal, send
 

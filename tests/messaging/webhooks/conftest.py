@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from messaging import sns_verify
+from messaging.providers.sns import verification as sns_verify
 
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 FORM = "application/x-www-form-urlencoded"

@@ -170,7 +170,7 @@ def test_a_forged_subscription_confirmation_is_refused(client, sns_signer, publi
 
 
 def test_the_confirmation_task_confirms_at_aws(aws):
-    from messaging.sns_subscriptions import confirm_sns_subscription
+    from messaging.tasks import confirm_sns_subscription
     from smsbot.aws import client
 
     arn = client("sns").create_topic(Name="sms-delivery-status")["TopicArn"]

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from messaging import sns_verify
 from messaging.models import DeliveryEvent, Message
+from messaging.providers.sns import verification as sns_verify
 from smsbot.aws import client as aws_client
 from subscribers.consent import change
 from subscribers.models import Subscriber

@@ -4,7 +4,7 @@ from xml.etree import ElementTree
 import pytest
 from django.utils import timezone
 
-from messaging.bot import BotInput, BotReply, today_local
+from messaging.inbound.bot import BotInput, BotReply, today_local
 from messaging.models import DailyContent, Message
 from subscribers.consent import change
 from subscribers.models import ConsentEvent, Conversation, Subscriber

@@ -128,7 +128,7 @@ def test_a_forged_callback_is_refused(twilio, sent):
 
 def test_a_report_that_comes_before_its_send_is_written_joins_it_at_the_sweep(twilio):
     """Sends are written a few at a time: Twilio may call back first."""
-    from messaging import recovery
+    from messaging.outbound import recovery
 
     sid = new_sid()
     twilio.status(sid, "delivered", Price="-0.00750", PriceUnit="USD")

@@ -1,0 +1,7 @@
+"""The messaging screens of the admin: messages, broadcasts, daily content, costs.
+
+Importing this package registers them. It is the top of the app: it may use
+any part of messaging, and nothing imports it.
+"""
+
+from messaging.admin import broadcasts, messages  # noqa: F401

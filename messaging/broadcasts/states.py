@@ -1,0 +1,104 @@
+"""Broadcast states: draft → sending → done, with paused and cancelled on the side.
+
+Scheduled is a draft waiting for its time. Every change is a conditional
+UPDATE from the states it may leave, so two operators (or an operator and a
+worker) cannot both make it.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from messaging import task_names
+from messaging.broadcasts.progress import refresh_progress
+from messaging.models import (
+    Broadcast,
+    BroadcastState,
+    Message,
+    MessageStatus,
+)
+from smsbot import outbox
+from smsbot.celery import BULK_QUEUE
+
+log = logging.getLogger(__name__)
+
+
+def start(broadcast: Broadcast) -> bool:
+    """draft/scheduled → sending, and queue the fan-out; False if it had started."""
+    with transaction.atomic():
+        started = Broadcast.objects.filter(
+            pk=broadcast.pk, state__in=[BroadcastState.DRAFT, BroadcastState.SCHEDULED]
+        ).update(state=BroadcastState.SENDING, started_at=timezone.now())
+        if started:
+            outbox.enqueue(task_names.FAN_OUT, broadcast.pk, queue=BULK_QUEUE)
+    broadcast.refresh_from_db()
+    return bool(started)
+
+
+def pause(broadcast: Broadcast, reason: str) -> bool:
+    paused = Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.SENDING).update(
+        state=BroadcastState.PAUSED, pause_reason=reason[:200]
+    )
+    if paused:
+        log.warning("broadcast %s paused: %s", broadcast.pk, reason)
+    return bool(paused)
+
+
+def resume(broadcast: Broadcast) -> bool:
+    """paused → sending: continue the fan-out and publish the held messages again."""
+    with transaction.atomic():
+        resumed = Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.PAUSED).update(
+            state=BroadcastState.SENDING, pause_reason=""
+        )
+        if resumed:
+            _requeue(broadcast)
+    return bool(resumed)
+
+
+def cancel(broadcast: Broadcast) -> bool:
+    """Stop for good: messages not yet claimed are skipped."""
+    with transaction.atomic():
+        cancelled = (
+            Broadcast.objects.filter(pk=broadcast.pk)
+            .exclude(state__in=[BroadcastState.DONE, BroadcastState.CANCELLED])
+            .update(state=BroadcastState.CANCELLED, finished_at=timezone.now())
+        )
+        if cancelled:
+            Message.objects.filter(broadcast=broadcast, status=MessageStatus.QUEUED).update(
+                status=MessageStatus.SKIPPED,
+                error_message="broadcast cancelled",
+                updated_at=timezone.now(),
+            )
+    refresh_progress(broadcast.pk)
+    return bool(cancelled)
+
+
+def retry_failed(broadcast: Broadcast) -> int:
+    """Queue the failed messages again (consent is checked again when each is claimed)."""
+    with transaction.atomic():
+        retried = Message.objects.filter(broadcast=broadcast, status=MessageStatus.FAILED).update(
+            status=MessageStatus.QUEUED, attempts=0, next_attempt_at=None, updated_at=timezone.now()
+        )
+        if retried:
+            Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.DONE).update(
+                state=BroadcastState.SENDING, finished_at=None
+            )
+            _requeue(broadcast)
+    refresh_progress(broadcast.pk)
+    return retried
+
+
+def _requeue(broadcast: Broadcast) -> None:
+    broadcast.refresh_from_db()
+    if not broadcast.fanout_done:
+        outbox.enqueue(task_names.FAN_OUT, broadcast.pk, queue=BULK_QUEUE)
+    ids = list(
+        Message.objects.filter(broadcast=broadcast, status=MessageStatus.QUEUED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    size = settings.BROADCAST_BATCH_SIZE
+    for i in range(0, len(ids), size):
+        outbox.enqueue(task_names.QUEUE_SENDS, ids[i : i + size], queue=BULK_QUEUE)

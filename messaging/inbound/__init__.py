@@ -1,0 +1,7 @@
+"""Inbound: the pipeline every webhook shares once its signature is checked.
+
+It owns recording an inbound message once, consent keywords, the per-number
+conversation, the pluggable bot and the double opt-in confirmation. Replies
+are built with messaging.outbound.build and queued, never sent inline: it must
+not import a provider, the dispatcher, broadcasts, reports or the admin.
+"""

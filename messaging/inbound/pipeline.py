@@ -1,0 +1,173 @@
+"""The inbound pipeline shared by every provider's webhook.
+
+An inbound message is recorded once (its provider id is unique), then it is
+either a consent keyword (answered with a confirmation) or a line of the bot
+conversation (answered by the bot handler). The reply is recorded as an
+outbound Message linked to the inbound, so a provider's retry gets the same
+answer without doing anything twice.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messaging import task_names
+from messaging.inbound import keywords
+from messaging.inbound.conversation import converse
+from messaging.models import Direction, Message, MessageKind, MessageStatus, Provider
+from messaging.outbound import segments
+from messaging.outbound.build import outbound
+from smsbot import outbox
+from smsbot.celery import REPLIES_QUEUE
+from smsbot.redaction import mask_phone
+from smsbot.storable import clean_text
+from subscribers import consent
+from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
+from subscribers.phones import InvalidPhone, normalize, split_channel
+
+log = logging.getLogger(__name__)
+
+MAX_ID_LENGTH = 100  # Message.provider_message_id
+
+
+class InvalidInbound(ValueError):
+    """The request cannot be an inbound message; str(exc) says why."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    provider: str  # Provider.TWILIO or Provider.SNS
+    message_id: str  # Twilio MessageSid, SNS inboundMessageId
+    sender: str  # as received: "+1312…", "whatsapp:+1312…", "(312) 555-…"
+    recipient: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    inbound: Message
+    reply: Message | None
+    duplicate: bool
+
+
+def receive(inbound: Inbound) -> Outcome:
+    """Record the inbound once, act on it and record the reply; idempotent on message_id."""
+    message_id = clean_text(inbound.message_id).strip()
+    if not message_id or len(message_id) > MAX_ID_LENGTH:
+        raise InvalidInbound("missing or malformed message id")
+    _, whatsapp = split_channel(inbound.sender)
+    channel = whatsapp or Channel.SMS
+    try:
+        phone = normalize(clean_text(inbound.sender))
+    except InvalidPhone as exc:
+        raise InvalidInbound(f"sender: {exc}") from exc
+    text = clean_text(inbound.text)
+    try:
+        message, reply, keyword = _record(inbound, message_id, phone, channel, text)
+    except IntegrityError:
+        # The same provider id again: a retry. Every other insert in _record
+        # settles its own races, so a retry is the only collision left here.
+        replay = _replay(message_id)
+        if replay is None:
+            raise
+        return replay
+    log.info(
+        "inbound %s from %s: %s", inbound.provider, mask_phone(phone), keyword or "conversation"
+    )
+    return Outcome(message, reply, duplicate=False)
+
+
+def _record(
+    inbound: Inbound, message_id: str, phone: str, channel: str, text: str
+) -> tuple[Message, Message | None, keywords.Keyword | None]:
+    """In one transaction: the inbound, what it does, and the reply."""
+    info = segments.count(text)
+    keyword = keywords.match(text)
+    changes_consent = keyword is not None and keyword != keywords.Keyword.HELP
+    with transaction.atomic():
+        if changes_consent:
+            # Consent first: it locks and returns the subscriber, so the inbound goes
+            # in already linked. A retried MessageSid fails the insert below and
+            # rolls the whole transaction back, this change included.
+            subscriber = _apply_keyword(keyword, inbound, phone, channel, text, message_id)
+        else:
+            subscriber = Subscriber.objects.filter(phone=phone).first()
+        message = Message.objects.create(
+            direction=Direction.INBOUND,
+            kind=MessageKind.INBOUND,
+            channel=channel,
+            provider=inbound.provider,
+            phone=phone,
+            subscriber=subscriber,
+            body=text,
+            status=MessageStatus.RECEIVED,
+            provider_message_id=message_id,
+            segments=info.segments,
+            encoding=info.encoding,
+        )
+        if keyword is not None:
+            reply_text, kind = keywords.reply_text(keyword), MessageKind.COMPLIANCE
+        else:
+            status = subscriber.consent_status if subscriber else ""
+            reply_text = converse(
+                phone, channel, text, status, silent=status == ConsentStatus.OPTED_OUT
+            ).text
+            kind = MessageKind.REPLY
+        reply = _record_reply(message, reply_text, kind) if reply_text else None
+    return message, reply, keyword
+
+
+def _replay(message_id: str) -> Outcome | None:
+    message = Message.objects.filter(provider_message_id=message_id).first()
+    if message is None:
+        return None
+    reply = message.replies.filter(direction=Direction.OUTBOUND).order_by("id").first()
+    log.info("inbound %s is a retry: answering as before", message_id)
+    return Outcome(message, reply, duplicate=True)
+
+
+def _apply_keyword(
+    keyword: keywords.Keyword,
+    inbound: Inbound,
+    phone: str,
+    channel: str,
+    text: str,
+    message_id: str,
+) -> Subscriber:
+    to_status = (
+        ConsentStatus.OPTED_OUT if keyword == keywords.Keyword.OPT_OUT else ConsentStatus.OPTED_IN
+    )
+    source = (
+        ConsentSource.WHATSAPP_KEYWORD if channel == Channel.WHATSAPP else ConsentSource.SMS_KEYWORD
+    )
+    # The message from the phone itself is the consent, and its proof.
+    evidence = {
+        "text": text,
+        "message_id": message_id,
+        "from": clean_text(inbound.sender),
+        "to": clean_text(inbound.recipient),
+        "provider": inbound.provider,
+    }
+    return consent.change(phone, to_status, source, evidence, channel=channel).subscriber
+
+
+def _record_reply(inbound: Message, text: str, kind: str) -> Message:
+    """The answer as an outbound Message: sent in the TwiML, or queued for SNS."""
+    twiml = inbound.provider == Provider.TWILIO
+    reply = outbound(
+        kind=kind,
+        channel=inbound.channel,
+        provider=inbound.provider,
+        phone=inbound.phone,
+        body=text,
+        subscriber=inbound.subscriber,
+        in_reply_to=inbound,
+        status=MessageStatus.SENT if twiml else MessageStatus.QUEUED,
+        sent_at=timezone.now() if twiml else None,
+    )
+    reply.save()
+    if not twiml:
+        outbox.enqueue(task_names.SEND_MESSAGE, reply.id, queue=REPLIES_QUEUE)
+    return reply

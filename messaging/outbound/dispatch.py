@@ -1,0 +1,405 @@
+"""Sending one message: claim, check, call the provider, record the answer.
+
+At most once: a worker owns a message only after moving it queued → sending
+with a conditional UPDATE that exactly one claimer can win. Consent is read
+again under that claim, so a STOP that landed a moment ago still stops the
+send. Whatever happens after the claim, the message never goes back to the
+provider unless the provider itself said it was not sent (a retryable error):
+a timeout after the request went out, an unexpected error or a worker that
+died mid-call leave it "needs review" for an operator.
+"""
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from messaging.broadcasts import progress, states
+from messaging.delivery.error_codes import Action, describe, meaning
+from messaging.models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
+from messaging.outbound import budget, metrics, pricing, ratelimit
+from messaging.outbound import statements as send_statements
+from messaging.providers.base import ErrorKind, ProviderError, Sent
+from messaging.providers.registry import get
+from smsbot.redaction import redact, redact_data
+from subscribers import consent
+from subscribers.models import ConsentStatus, Subscriber
+
+log = logging.getLogger(__name__)
+
+CONFIG_ERROR_KEY = "messaging:configuration-error"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    # Seconds until the send task should run again; None: nothing more to do.
+    retry_in: float | None = None
+
+
+def send(message_id: int) -> Outcome:
+    """Try to send one queued message; the task retries when retry_in is set."""
+    message = Message.objects.select_related("broadcast").filter(pk=message_id).first()
+    if message is None or message.status != MessageStatus.QUEUED:
+        return Outcome("not-queued")
+    now = timezone.now()
+    if message.next_attempt_at and message.next_attempt_at > now:
+        return Outcome("early", (message.next_attempt_at - now).total_seconds())
+    held = held_by_broadcast(message)
+    if held:
+        return Outcome(held)
+
+    bulk = message.kind == MessageKind.BROADCAST
+    if bulk and not budget.reserve(message.price_estimated):
+        states.pause(message.broadcast, "budget")
+        return Outcome("budget")
+    if not bulk:
+        budget.record(message.price_estimated)
+    return send_reserved(message)
+
+
+def send_reserved(message: Message) -> Outcome:
+    """Rate, claim, consent, provider: for a message whose cost is already counted."""
+    return prepare(message) or record([attempt(message)])[0]
+
+
+def prepare(message: Message) -> Outcome | None:
+    """Rate, claim and consent; None when this worker now holds the claim and the
+    message may go to the provider, else why it does not go (now)."""
+    bulk = message.kind == MessageKind.BROADCAST
+    cost = message.price_estimated
+    try:
+        ratelimit.acquire(message.provider, message.segments, bulk=bulk)
+    except ratelimit.RateLimited as exc:
+        budget.release(cost)
+        return Outcome("rate-limited", exc.retry_in)
+    if bulk and claim_if_sendable(message):
+        return None
+    # The slow path: claim, then say why it must not go (or send a non-bulk message).
+    if not claim(message):
+        budget.release(cost)
+        return Outcome("claimed-elsewhere")
+    reason = skip_reason(message)
+    if reason:
+        budget.release(cost)
+        finish(message, MessageStatus.SKIPPED, error_message=reason)
+        return Outcome(MessageStatus.SKIPPED)
+    return None
+
+
+def claim(message: Message) -> bool:
+    """queued → sending; True for the one worker whose update matched."""
+    now = timezone.now()
+    won = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
+    )
+    return _claimed(message, bool(won), now)
+
+
+def claim_if_sendable(message: Message) -> bool:
+    """Claim a broadcast message only if its subscriber may receive it, in one statement.
+
+    The consent test runs inside the claiming UPDATE, so it sees the state at
+    the moment of the claim. False means taken elsewhere or not sendable:
+    the caller finds out which with claim() and skip_reason().
+    """
+    if not message.subscriber_id:
+        return False
+    now = timezone.now()
+    return _claimed(message, send_statements.claim_sendable(message.pk, now), now)
+
+
+def _claimed(message: Message, won: bool, now: datetime) -> bool:
+    if won:
+        # Only the claimer changes a message while it is queued → sending, so the
+        # copy read just before is current apart from what the claim itself set.
+        message.status, message.attempts, message.updated_at = (
+            MessageStatus.SENDING,
+            message.attempts + 1,
+            now,
+        )
+        # Consent must be read after the claim, not from anything cached before it.
+        subscriber_field = Message.subscriber.field
+        if subscriber_field.is_cached(message):
+            subscriber_field.delete_cached_value(message)
+    return won
+
+
+def skip_reason(message: Message) -> str:
+    """Why this claimed message must not go out, read fresh from the database."""
+    if message.subscriber_id:
+        subscriber = message.subscriber  # loaded now: claim() dropped any cached copy
+    else:
+        subscriber = Subscriber.objects.filter(phone=message.phone).first()
+    if subscriber is not None and subscriber.undeliverable:
+        return f"number is undeliverable: {subscriber.undeliverable_reason}".strip(": ")
+    if subscriber is not None and subscriber.erased_at:
+        return "subscriber erased"
+    if message.kind == MessageKind.COMPLIANCE:
+        return ""  # the law requires STOP/HELP confirmations whatever the consent
+    status = subscriber.consent_status if subscriber else ""
+    if message.kind == MessageKind.CONFIRMATION and status == ConsentStatus.PENDING:
+        return ""  # the double opt-in question goes to a number that has not confirmed yet
+    if status != ConsentStatus.OPTED_IN:
+        return f"consent is {status or 'unknown'}, not opted_in"
+    return ""
+
+
+def held_by_broadcast(message: Message) -> str:
+    broadcast = message.broadcast
+    if broadcast is None:
+        return ""
+    if broadcast.state == BroadcastState.CANCELLED:
+        finish(
+            message,
+            MessageStatus.SKIPPED,
+            error_message="broadcast cancelled",
+            from_status=MessageStatus.QUEUED,
+        )
+        return "cancelled"
+    if broadcast.state != BroadcastState.SENDING:
+        return "paused"  # stays queued; resume publishes it again
+    return ""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A claimed message's provider call, made but not yet recorded."""
+
+    message: Message
+    duration_ms: int
+    answer: Sent | ProviderError
+    answered_at: datetime
+
+    @property
+    def sent(self) -> Sent | None:
+        return self.answer if isinstance(self.answer, Sent) else None
+
+
+def attempt(message: Message) -> Attempt:
+    """Call the provider for a claimed message; touches no database."""
+    started = time.monotonic()
+    try:
+        sent = get(message.provider).send(message)
+    except ProviderError as exc:
+        error = exc
+    except Exception as exc:  # the request may have gone out: never resend
+        log.exception("unexpected error sending message %s", message.pk)
+        error = ProviderError(
+            ErrorKind.AMBIGUOUS,
+            "unexpected",
+            f"{type(exc).__name__}: {exc}",
+            response={"error": repr(exc)},
+        )
+    else:
+        return Attempt(message, _ms_since(started), sent, timezone.now())
+    return Attempt(message, _ms_since(started), error, timezone.now())
+
+
+def record(attempts: list[Attempt]) -> list[Outcome]:
+    """Write what the provider answered, in the attempts' order.
+
+    The call records and every sent message go in one transaction, however many
+    there are: a batch of sends costs one commit, not one each. Errors are rare
+    and each is acted on in its own transaction.
+    """
+    sent = [a for a in attempts if a.sent is not None]
+    with transaction.atomic():
+        ProviderCall.objects.bulk_create([_call_record(a) for a in attempts])
+        _record_sent(sent)
+    outcomes = []
+    for a in attempts:
+        if a.sent is not None:
+            cost = a.sent.price if a.sent.price is not None else a.message.price_estimated
+            metrics.message_sent(a.message.provider, a.message.channel, cost)
+            outcomes.append(Outcome(MessageStatus.SENT))
+            continue
+        assert isinstance(a.answer, ProviderError)
+        with transaction.atomic():
+            outcome = _on_error(a.message, a.answer)
+        if outcome.status == MessageStatus.FAILED:
+            metrics.message_failed(a.message.provider, a.message.channel)
+        outcomes.append(outcome)
+    for broadcast_id in {a.message.broadcast_id for a in sent}:
+        progress.progress_soon(broadcast_id)
+    return outcomes
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _record_sent(attempts: list[Attempt]) -> None:
+    if not attempts:
+        return
+    now = timezone.now()
+    rows = []
+    for a in attempts:
+        assert a.sent is not None
+        message = a.message
+        message.status = MessageStatus.SENT
+        message.provider_message_id = a.sent.provider_message_id
+        message.sent_at, message.updated_at = a.answered_at, now
+        if a.sent.price is not None:
+            message.price_actual = a.sent.price
+        message.error_code = message.error_message = ""
+        message.next_attempt_at = None
+        rows.append((message.pk, message.provider_message_id, a.sent.price, a.answered_at))
+    send_statements.mark_sent(rows, now)
+
+
+def _on_error(message: Message, exc: ProviderError) -> Outcome:
+    log.warning(
+        "send of message %s failed (%s %s): %s", message.pk, exc.kind, exc.code, redact(exc.message)
+    )
+    if exc.kind == ErrorKind.AMBIGUOUS:
+        finish(message, MessageStatus.NEEDS_REVIEW, exc)
+        return Outcome(MessageStatus.NEEDS_REVIEW)
+    budget.release(message.price_estimated)
+    if exc.kind == ErrorKind.RETRYABLE:
+        if message.attempts >= settings.SEND_MAX_ATTEMPTS:
+            finish(message, MessageStatus.FAILED, exc)
+            return Outcome(MessageStatus.FAILED)
+        delay = backoff(message.attempts)
+        finish(message, MessageStatus.QUEUED, exc, next_attempt_in=delay)
+        return Outcome("retry", delay)
+    known = describe(exc.code)
+    action = known.action if known else Action.NONE
+    if action == Action.RESEND_AS_TEMPLATE and _requeue_as_template(message, exc):
+        return Outcome("resend-as-template", 0.0)
+    finish(message, MessageStatus.FAILED, exc)
+    if action == Action.OPT_OUT:
+        _opt_out(message, exc)
+    elif action == Action.UNDELIVERABLE:
+        _mark_undeliverable(message, exc)
+    elif action == Action.CONFIGURATION or exc.kind == ErrorKind.CONFIG:
+        record_configuration_error(message, exc)
+    return Outcome(MessageStatus.FAILED)
+
+
+def backoff(attempts: int) -> float:
+    """Exponential back-off with jitter: base × 2^(attempts-1), between half and all of it."""
+    ceiling = min(
+        settings.SEND_RETRY_MAX_SECONDS, settings.SEND_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    )
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def finish(
+    message: Message,
+    status: str,
+    exc: ProviderError | None = None,
+    *,
+    error_message: str = "",
+    next_attempt_in: float | None = None,
+    from_status: str = MessageStatus.SENDING,
+) -> None:
+    now = timezone.now()
+    fields: dict[str, object] = {"status": status, "updated_at": now}
+    if exc is not None:
+        fields.update(error_code=exc.code[:20], error_message=redact(exc.message)[:2000])
+    elif error_message:
+        fields["error_message"] = error_message
+    fields["next_attempt_at"] = (
+        now + timedelta(seconds=next_attempt_in) if next_attempt_in is not None else None
+    )
+    Message.objects.filter(pk=message.pk, status=from_status).update(**fields)
+    progress.progress_soon(message.broadcast_id)
+
+
+def _call_record(a: Attempt) -> ProviderCall:
+    answer = a.answer
+    # Providers redact already; a second pass costs little and guards against a slip.
+    return ProviderCall(
+        message=a.message,
+        provider=a.message.provider,
+        operation="send",
+        request=redact_data(answer.request),
+        response=redact_data(answer.response),
+        http_status=answer.http_status,
+        outcome=str(answer.kind) if isinstance(answer, ProviderError) else "sent",
+        duration_ms=a.duration_ms,
+    )
+
+
+def _evidence(message: Message, exc: ProviderError) -> dict[str, object]:
+    return {"error_code": exc.code, "message_id": message.pk, "provider": message.provider}
+
+
+def _opt_out(message: Message, exc: ProviderError) -> None:
+    try:
+        consent.change(message.phone, ConsentStatus.OPTED_OUT, "provider", _evidence(message, exc))
+    except (consent.ConsentError, ValueError) as err:
+        log.error("could not record the provider's opt-out of message %s: %s", message.pk, err)
+
+
+def _mark_undeliverable(message: Message, exc: ProviderError) -> None:
+    reason = f"{message.provider} error {exc.code}: {meaning(exc.code)}"[:200]
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(phone=message.phone).first()
+        if subscriber is not None and not subscriber.undeliverable:
+            subscriber.undeliverable = True
+            subscriber.undeliverable_reason = reason
+            # save(), not update(): the version bump carries the change to the mirror.
+            subscriber.save(update_fields=["undeliverable", "undeliverable_reason"])
+
+
+def _requeue_as_template(message: Message, exc: ProviderError) -> bool:
+    """WhatsApp outside the 24-hour window: one more attempt with the approved template.
+
+    The empty body tells the provider to send the template (ContentSid), not text.
+    """
+    broadcast = message.broadcast
+    content_sid = message.content_sid or (broadcast.whatsapp_content_sid if broadcast else "")
+    if not content_sid or not message.body:
+        return False  # no template, or this already was the template attempt
+    variables = message.content_variables or (
+        broadcast.whatsapp_content_variables if broadcast else {}
+    )
+    price = pricing.estimate(message.provider, message.channel, "", template=True)
+    resent = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=MessageStatus.QUEUED,
+        body="",
+        content_sid=content_sid,
+        content_variables=variables,
+        price_estimated=price,
+        error_code=exc.code[:20],
+        error_message=redact(exc.message)[:2000],
+        updated_at=timezone.now(),
+    )
+    return bool(resent)
+
+
+def record_configuration_error(message: Message, exc: ProviderError) -> None:
+    """Shown as a banner on the broadcast pages until an operator dismisses it."""
+    cache.set(
+        CONFIG_ERROR_KEY,
+        {
+            "provider": message.provider,
+            "code": exc.code,
+            "meaning": meaning(exc.code),
+            "message": redact(exc.message)[:500],
+            "at": timezone.now().isoformat(),
+        },
+        timeout=7 * 24 * 3600,
+    )
+    log.error(
+        "provider configuration error %s %s: every send will fail", message.provider, exc.code
+    )
+    if message.broadcast is not None:
+        states.pause(message.broadcast, f"configuration error {exc.code}")
+
+
+def configuration_error() -> dict[str, str] | None:
+    return cache.get(CONFIG_ERROR_KEY)
+
+
+def clear_configuration_error() -> None:
+    cache.delete(CONFIG_ERROR_KEY)

@@ -1,0 +1,145 @@
+"""AWS SNS: SMS by Publish to a phone number."""
+
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from django.conf import settings
+
+from messaging.models import Message
+from messaging.providers.base import ErrorKind, ProviderError, Sent, refused
+from smsbot import aws
+from smsbot.redaction import redact_data
+
+THROTTLED = {"Throttling", "ThrottlingException", "Throttled", "ThrottledException",
+             "TooManyRequests", "TooManyRequestsException", "RequestThrottled"}  # fmt: skip
+CREDENTIALS = {"AuthorizationError", "InvalidClientTokenId", "SignatureDoesNotMatch",
+               "AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
+               "ExpiredToken", "ExpiredTokenException", "MissingAuthenticationToken"}  # fmt: skip
+
+
+def _no_retry_once_sent(caught_exception: Exception | None = None, **kwargs: Any) -> bool | None:
+    """Veto botocore's retry when the Publish request already went out.
+
+    botocore's retry modes retry read timeouts and dropped connections too, but
+    then SNS may have taken the first request: a retry could send the SMS twice.
+    botocore acts on the first handler answer that is not None; False means no retry.
+    """
+    if isinstance(caught_exception, HTTPClientError):  # ReadTimeoutError, ConnectionClosedError
+        return False
+    return None
+
+
+def _client() -> Any:
+    # Standard mode: throttling, 5xx and connection failures before sending are
+    # retried with exponential back-off and jitter. (Adaptive mode's client-side rate
+    # is per process; the dispatcher's global limiter already keeps the pace.)
+    client = aws.client("sns", retry_mode="standard", attempts=settings.SNS_RETRY_ATTEMPTS)
+    client.meta.events.register_first(
+        "needs-retry.sns.Publish", _no_retry_once_sent, unique_id="smsbot-publish-at-most-once"
+    )
+    return client
+
+
+def _request(message: Message) -> dict[str, Any]:
+    attributes = {
+        "AWS.SNS.SMS.SMSType": ("String", settings.SNS_SMS_TYPE),
+        "AWS.SNS.SMS.SenderID": ("String", settings.SNS_SENDER_ID),
+        "AWS.SNS.SMS.MaxPrice": ("Number", str(settings.SNS_MAX_PRICE_USD)),
+    }
+    return {
+        "PhoneNumber": message.phone,
+        "Message": message.body,
+        # An empty setting leaves the attribute to the account's default.
+        "MessageAttributes": {
+            name: {"DataType": kind, "StringValue": value}
+            for name, (kind, value) in attributes.items()
+            if value
+        },
+    }
+
+
+def _client_error(exc: ClientError, record: dict[str, Any]) -> ProviderError:
+    error = exc.response.get("Error", {})
+    aws_code = error.get("Code", "")
+    text = error.get("Message", "") or str(exc)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    context = {
+        "request": record,
+        "response": redact_data({"Error": error, "HTTPStatusCode": status}),
+        "http_status": status,
+    }
+    if aws_code in THROTTLED or status == 429:
+        return ProviderError(ErrorKind.RETRYABLE, "sns:Throttling", text, **context)
+    if status and status >= 500:
+        return ProviderError(ErrorKind.RETRYABLE, "sns:ServerError", text, **context)
+    if aws_code in CREDENTIALS or status in (401, 403):
+        return refused("sns:AuthError", text, **context)
+    if aws_code == "OptedOut":
+        return refused("sns:OptedOut", text, **context)
+    if aws_code == "InvalidParameter" and "phone" in text.lower():
+        return refused("sns:InvalidParameter", text, **context)
+    return refused("sns:BadRequest", f"{aws_code}: {text}", **context)
+
+
+def _transport_error(
+    exc: BotoCoreError, record: dict[str, Any], *, went_out: bool
+) -> ProviderError:
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return refused("sns:AuthError", str(exc), request=record)
+    if went_out and isinstance(exc, HTTPClientError):
+        # The Publish went out (read timeout, connection dropped): SNS may have sent it.
+        return ProviderError(ErrorKind.AMBIGUOUS, "net:timeout", str(exc), request=record)
+    # EndpointConnectionError, ConnectTimeoutError, or the opt-out check: nothing was sent.
+    return ProviderError(ErrorKind.RETRYABLE, "net:connect", str(exc), request=record)
+
+
+class SnsProvider:
+    name = "sns"
+
+    def send(self, message: Message) -> Sent:
+        params = _request(message)
+        record = redact_data({"operation": "Publish", **params})
+        client = _client()
+        if settings.SNS_CHECK_OPT_OUT and self._opted_out(client, message.phone):
+            raise refused(
+                "sns:OptedOut",
+                "the number opted out of SMS at AWS (CheckIfPhoneNumberIsOptedOut)",
+                request=record,
+                response={"isOptedOut": True},
+            )
+        try:
+            answer = client.publish(**params)
+        except ClientError as exc:
+            raise _client_error(exc, record) from exc
+        except BotoCoreError as exc:
+            raise _transport_error(exc, record, went_out=True) from exc
+        metadata = answer.get("ResponseMetadata", {})
+        return Sent(
+            provider_message_id=answer["MessageId"],
+            price=None,  # SNS reports the price only in its delivery-status logs
+            request=record,
+            response={"MessageId": answer["MessageId"], "RequestId": metadata.get("RequestId")},
+            http_status=metadata.get("HTTPStatusCode"),
+        )
+
+    @staticmethod
+    def _opted_out(client: Any, phone: str) -> bool:
+        """Whether the number replied STOP to AWS, which the portal may not have heard."""
+        record = redact_data({"operation": "CheckIfPhoneNumberIsOptedOut", "phoneNumber": phone})
+        try:
+            answer = client.check_if_phone_number_is_opted_out(phoneNumber=phone)
+        except ClientError as exc:
+            raise _client_error(exc, record) from exc
+        except BotoCoreError as exc:
+            raise _transport_error(exc, record, went_out=False) from exc
+        return bool(answer.get("isOptedOut"))
+
+
+def provider() -> SnsProvider:
+    return SnsProvider()

@@ -1,0 +1,59 @@
+"""Twilio's "a message comes in" webhook and its status callback."""
+
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from twilio.twiml.messaging_response import MessagingResponse
+
+from messaging.delivery import reports as delivery
+from messaging.inbound import pipeline as inbound
+from messaging.models import Provider
+from messaging.providers.twilio.signature import form, twilio_webhook
+
+
+def twiml(text: str) -> HttpResponse:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return HttpResponse(str(response), content_type="text/xml")
+
+
+@twilio_webhook
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    data = form(request)
+    try:
+        outcome = inbound.receive(
+            inbound.Inbound(
+                provider=Provider.TWILIO,
+                message_id=data.get("MessageSid") or data.get("SmsSid", ""),
+                sender=data.get("From", ""),
+                recipient=data.get("To", ""),
+                text=data.get("Body", ""),
+            )
+        )
+    except inbound.InvalidInbound as exc:
+        return HttpResponseBadRequest(str(exc))
+    return twiml(outcome.reply.body if outcome.reply else "")
+
+
+@twilio_webhook
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    data = form(request)
+    sid = data.get("MessageSid") or data.get("SmsSid", "")
+    status = data.get("MessageStatus") or data.get("SmsStatus", "")
+    if not sid or len(sid) > inbound.MAX_ID_LENGTH or not status:
+        raise BadRequest("MessageSid and MessageStatus are required")
+    error = data.get("ErrorCode", "")[:20]
+    price = data.get("Price", "")
+    delivery.apply(
+        delivery.Report(
+            provider=Provider.TWILIO,
+            provider_message_id=sid,
+            status=status[:20],
+            dedupe_key=f"twilio:{sid}:{status[:20]}:{error}",
+            error_code=error,
+            price=delivery.parse_price(price) if price else None,
+            price_unit=data.get("PriceUnit", ""),
+            payload=data,
+        )
+    )
+    return HttpResponse(status=204)

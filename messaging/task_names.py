@@ -1,0 +1,18 @@
+"""The names of messaging's Celery tasks, which messaging.tasks registers.
+
+Code that queues a task (through the outbox or send_task) names it with one
+of these constants, never with a string of its own: a misspelt constant fails
+at import, and a test checks that every name here is a registered task.
+"""
+
+SEND_MESSAGE = "messaging.send_message"
+SEND_BATCH = "messaging.send_batch"
+FAN_OUT = "messaging.fan_out"
+QUEUE_SENDS = "messaging.queue_sends"
+BROADCAST_PROGRESS = "messaging.broadcast_progress"
+START_DAILY_BROADCAST = "messaging.start_daily_broadcast"
+SWEEP_STALE_MESSAGES = "messaging.sweep_stale_messages"
+REFRESH_ROLLUPS = "messaging.refresh_rollups"
+PURGE_OLD_BODIES = "messaging.purge_old_bodies"
+CONFIRM_SNS_SUBSCRIPTION = "messaging.confirm_sns_subscription"
+WRITE_DAILY_ANALYTICS = "messaging.write_daily_analytics"

@@ -1,1 +1,0 @@
-"""The HTTP doors Twilio and SNS call: verify, hand over to the pipeline, answer."""
