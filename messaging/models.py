@@ -239,7 +239,7 @@ class ProviderCall(models.Model):
         return f"{self.provider} {self.operation} {self.outcome}"
 
 
-# --- Issue 8: reporting rollups ----------------------------------------------------
+# --- Reporting rollups -------------------------------------------------------------
 class DailyRollup(models.Model):
     """Message totals for one day and one combination of dimensions.
 

@@ -1,4 +1,4 @@
-"""Message retention: blank old message bodies, keep everything else.
+"""Message retention: blank old message bodies, forget erased numbers, keep the rest.
 
 With MESSAGE_RETENTION_DAYS unset nothing is touched (the audit trail keeps
 every body). When set, bodies and template variables of messages older than
@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.dispatch import receiver
 from django.utils import timezone
 
-from messaging.models import Message, ProviderCall
+from messaging.models import DeliveryEvent, Message, ProviderCall
+from subscribers.erasure import erasing
 
 BATCH = 2000
 # Where providers put the text in a provider-call request record.
@@ -67,3 +69,11 @@ def _without_bodies(request: dict) -> dict:
     if isinstance(cleaned.get("form"), dict):
         cleaned["form"] = _without_bodies(cleaned["form"])
     return cleaned
+
+
+@receiver(erasing, dispatch_uid="messaging.retention.forget_number")
+def forget_number(sender: object, phone: str, placeholder: str, **kwargs: object) -> None:
+    """An erased number's messages keep status and cost, not the number or the text."""
+    messages = Message.objects.filter(phone=phone)
+    DeliveryEvent.objects.filter(message__in=messages).update(payload={})
+    messages.update(body="", content_variables={}, phone=placeholder)

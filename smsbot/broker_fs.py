@@ -1,4 +1,4 @@
-"""kombu's filesystem transport with atomic writes (issue 5).
+"""kombu's filesystem transport with atomic writes.
 
 kombu creates a message file and only then writes into it; a worker polling
 the folder can move and read the file in between, get an empty payload and

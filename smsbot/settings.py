@@ -249,7 +249,7 @@ PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
     "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
 )
 
-# --- Issue 7: AWS provisioning (provision_aws / verify_aws / teardown_aws) --------
+# --- AWS provisioning (provision_aws / verify_aws / teardown_aws) -----------------
 AWS_ENVIRONMENT = env.str("AWS_ENVIRONMENT", default="production")
 BUDGET_ALERT_EMAIL = env.str("BUDGET_ALERT_EMAIL", default="")
 SMS_WORKER_FAILURE_ALARM_THRESHOLD = env.int("SMS_WORKER_FAILURE_ALARM_THRESHOLD", default=10)
@@ -257,7 +257,7 @@ SMS_WORKER_FAILURE_ALARM_THRESHOLD = env.int("SMS_WORKER_FAILURE_ALARM_THRESHOLD
 # "<AWS_RESOURCE_PREFIX>smsbot/twilio" when they are not set here (smsbot.secrets).
 TWILIO_CREDENTIALS_FROM_AWS = env.bool("TWILIO_CREDENTIALS_FROM_AWS", default=False)
 
-# --- Issue 4: inbound
+# --- Inbound: keywords and bot replies -------------------------------------------
 JOIN_KEYWORD = env.str("JOIN_KEYWORD", default="MITZVAH")
 KEYWORD_REPLY_STOP = env.str(
     "KEYWORD_REPLY_STOP",
@@ -279,7 +279,7 @@ BOT_MENU_TEXT = env.str(
     default="Reply TODAY for today's message, HELP for help, STOP to unsubscribe.",
 )
 
-# --- Issue 6: DynamoDB mirror ----------------------------------------------------
+# --- DynamoDB mirror -------------------------------------------------------------
 # botocore's own retries per call; "adaptive" also slows the client when throttled.
 DYNAMODB_RETRY_MODE = env.str("DYNAMODB_RETRY_MODE", default="adaptive")
 DYNAMODB_MAX_ATTEMPTS = env.int("DYNAMODB_MAX_ATTEMPTS", default=5)
@@ -289,7 +289,7 @@ DYNAMODB_MIRROR_RETRY_DELAY = env.float("DYNAMODB_MIRROR_RETRY_DELAY", default=1
 # BatchWriteItem (backfill, analytics): rounds for throttling and UnprocessedItems.
 DYNAMODB_BATCH_ROUNDS = env.int("DYNAMODB_BATCH_ROUNDS", default=10)
 
-# --- Issue 3: opt-in ---------------------------------------------------------------
+# --- Opt-in page, API and double opt-in ------------------------------------------
 # The exact wording beside the consent box; it is stored as evidence with each opt-in.
 # An empty value (as in a copied .env.example) means the default wording.
 OPTIN_CONSENT_TEXT = env.str("OPTIN_CONSENT_TEXT", default="") or (
@@ -310,12 +310,12 @@ OPTIN_RATE_LIMIT = env.str("OPTIN_RATE_LIMIT", default="10/m")
 # Behind a proxy set e.g. HTTP_X_FORWARDED_FOR so the limit applies to the real client.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
-# --- Issue 8: operations reports -------------------------------------------------
+# --- Operations reports ----------------------------------------------------------
 # Days (before today) the rollup task recomputes on every run, to catch late
 # delivery reports and prices; older days change only through refresh_rollups.
 ROLLUP_REFRESH_DAYS = env.int("ROLLUP_REFRESH_DAYS", default=3)
 
-# --- Issue 5: providers ----------------------------------------------------------
+# --- Providers -------------------------------------------------------------------
 # SNS refuses to send an SMS that would cost more than this (AWS.SNS.SMS.MaxPrice).
 SNS_MAX_PRICE_USD = env.str("SNS_MAX_PRICE_USD", default="0.50")
 # Ask SNS whether a number opted out (replied STOP to AWS) before each publish.
@@ -331,7 +331,7 @@ CLOUDWATCH_METRICS_ENABLED = env.bool("CLOUDWATCH_METRICS_ENABLED", default=Fals
 CLOUDWATCH_METRICS_BATCH = env.int("CLOUDWATCH_METRICS_BATCH", default=20)
 CLOUDWATCH_METRICS_FLUSH_SECONDS = env.float("CLOUDWATCH_METRICS_FLUSH_SECONDS", default=10.0)
 
-# --- Issue 5: dispatch ---------------------------------------------------------
+# --- Dispatch --------------------------------------------------------------------
 # A message gets at most this many provider attempts for retryable errors.
 SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=5)
 # Back-off base: attempt n waits base × 2^(n-1) seconds (with jitter), capped.

@@ -8,12 +8,17 @@ the number, while the portal itself no longer holds it.
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from smsbot import outbox
 from subscribers import task_names
 from subscribers.consent import change
 from subscribers.models import ConsentSource, ConsentStatus, Conversation, Subscriber
+
+# Sent inside the erasing transaction with phone (the number) and placeholder
+# (what replaces it): other apps forget the number in the same commit.
+erasing = Signal()
 
 
 def placeholder(subscriber: Subscriber) -> str:
@@ -22,8 +27,6 @@ def placeholder(subscriber: Subscriber) -> str:
 
 def erase(subscriber: Subscriber, evidence: dict[str, Any]) -> Subscriber:
     """Opt the number out, then anonymise it, its messages and its conversation."""
-    from messaging.models import DeliveryEvent, Message
-
     if subscriber.erased_at is not None:
         return subscriber
     phone = subscriber.phone
@@ -34,9 +37,7 @@ def erase(subscriber: Subscriber, evidence: dict[str, Any]) -> Subscriber:
         subscriber = change(
             phone, ConsentStatus.OPTED_OUT, ConsentSource.ADMIN, evidence
         ).subscriber
-        messages = Message.objects.filter(phone=phone)
-        DeliveryEvent.objects.filter(message__in=messages).update(payload={})
-        messages.update(body="", content_variables={}, phone=anonymous)
+        erasing.send(sender=Subscriber, phone=phone, placeholder=anonymous)
         Conversation.objects.filter(phone_number=phone).delete()
         subscriber.phone = anonymous
         subscriber.erased_at = timezone.now()

@@ -24,29 +24,13 @@ from messaging.delivery import error_codes
 from messaging.models import DeliveryEvent, Message, ProviderCall
 from messaging.outbound import retry as retrying
 from messaging.reports import figures as reports
-from smsbot.pagination import CheapCountPaginator
+from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.redaction import redact_data
-from subscribers.phones import try_normalize
+from subscribers.admin.search import PhoneSearchMixin
 
 NO_CODE = "none"
 # One confirmation page retries at most this many messages.
 BULK_RETRY_LIMIT = 500
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    paginator = CheapCountPaginator
-    show_full_result_count = False
-    # Facet counts are one COUNT per filter choice over the whole table.
-    show_facets = admin.ShowFacets.NEVER
-
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
 
 
 def redacted_json(data: Any) -> SafeString:
@@ -73,7 +57,7 @@ class ErrorCodeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -193,17 +177,8 @@ class MessageAdmin(ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/messaging/message/retry_selected.html", context)
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        # "(312) 555-0123", "whatsapp:+1312…" and "+13125550123" are the same number.
-        phone = try_normalize(term)
-        if phone:
-            return queryset.filter(phone=phone), False
-        return queryset.filter(provider_message_id=term), False
+    def search_other(self, queryset: QuerySet, term: str) -> QuerySet:
+        return queryset.filter(provider_message_id=term)
 
     @admin.display(description="cost (USD)")
     def cost_display(self, obj: Message) -> str:

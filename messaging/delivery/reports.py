@@ -14,12 +14,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from messaging.delivery import error_codes
+from messaging.delivery import actions, error_codes
 from messaging.models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
-from smsbot.redaction import mask_phone, redact_data
+from smsbot.redaction import redact_data
 from smsbot.storable import clean_data
-from subscribers import consent
-from subscribers.models import ConsentSource, ConsentStatus
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +148,13 @@ def _locked_message(**lookup: str) -> Message | None:
 def _apply_to(message: Message, report: Report) -> None:
     _update_message(message, report)
     if report.error_code:
-        _act_on_error(message, report)
+        actions.act_on_error(
+            phone=message.phone,
+            code=report.error_code,
+            provider=report.provider,
+            provider_message_id=report.provider_message_id,
+            message_id=message.pk,
+        )
 
 
 def _update_message(message: Message, report: Report) -> None:
@@ -169,23 +173,3 @@ def _update_message(message: Message, report: Report) -> None:
         message.price_actual = report.price
         message.price_unit = (report.price_unit or "USD")[:3].upper()
     message.save()
-
-
-def _act_on_error(message: Message, report: Report) -> None:
-    known = error_codes.describe(report.error_code)
-    if known is None:
-        return
-    if known.action == error_codes.Action.OPT_OUT:
-        evidence = {
-            "error_code": known.code,
-            "message_sid": report.provider_message_id,
-            "provider": report.provider,
-        }
-        consent.change(message.phone, ConsentStatus.OPTED_OUT, ConsentSource.PROVIDER, evidence)
-        log.info("%s opted out at the provider (%s)", mask_phone(message.phone), known.code)
-    elif known.action == error_codes.Action.UNDELIVERABLE and message.subscriber is not None:
-        subscriber = message.subscriber
-        if not subscriber.undeliverable:
-            subscriber.undeliverable = True
-            subscriber.undeliverable_reason = f"{known.code}: {known.meaning}"[:200]
-            subscriber.save(update_fields=["undeliverable", "undeliverable_reason"])

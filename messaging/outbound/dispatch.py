@@ -22,14 +22,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from messaging.broadcasts import progress, states
+from messaging.delivery import actions
 from messaging.delivery.error_codes import Action, describe, meaning
 from messaging.models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
-from messaging.outbound import budget, metrics, pricing, ratelimit
-from messaging.outbound import statements as send_statements
+from messaging.outbound import budget, metrics, pricing, ratelimit, statements
 from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
 from smsbot.redaction import redact, redact_data
-from subscribers import consent
 from subscribers.models import ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
@@ -113,7 +112,7 @@ def claim_if_sendable(message: Message) -> bool:
     if not message.subscriber_id:
         return False
     now = timezone.now()
-    return _claimed(message, send_statements.claim_sendable(message.pk, now), now)
+    return _claimed(message, statements.claim_sendable(message.pk, now), now)
 
 
 def _claimed(message: Message, won: bool, now: datetime) -> bool:
@@ -252,7 +251,7 @@ def _record_sent(attempts: list[Attempt]) -> None:
         message.error_code = message.error_message = ""
         message.next_attempt_at = None
         rows.append((message.pk, message.provider_message_id, a.sent.price, a.answered_at))
-    send_statements.mark_sent(rows, now)
+    statements.mark_sent(rows, now)
 
 
 def _on_error(message: Message, exc: ProviderError) -> Outcome:
@@ -275,10 +274,10 @@ def _on_error(message: Message, exc: ProviderError) -> Outcome:
     if action == Action.RESEND_AS_TEMPLATE and _requeue_as_template(message, exc):
         return Outcome("resend-as-template", 0.0)
     finish(message, MessageStatus.FAILED, exc)
-    if action == Action.OPT_OUT:
-        _opt_out(message, exc)
-    elif action == Action.UNDELIVERABLE:
-        _mark_undeliverable(message, exc)
+    if action in (Action.OPT_OUT, Action.UNDELIVERABLE):
+        actions.act_on_error(
+            phone=message.phone, code=exc.code, provider=message.provider, message_id=message.pk
+        )
     elif action == Action.CONFIGURATION or exc.kind == ErrorKind.CONFIG:
         record_configuration_error(message, exc)
     return Outcome(MessageStatus.FAILED)
@@ -327,28 +326,6 @@ def _call_record(a: Attempt) -> ProviderCall:
         outcome=str(answer.kind) if isinstance(answer, ProviderError) else "sent",
         duration_ms=a.duration_ms,
     )
-
-
-def _evidence(message: Message, exc: ProviderError) -> dict[str, object]:
-    return {"error_code": exc.code, "message_id": message.pk, "provider": message.provider}
-
-
-def _opt_out(message: Message, exc: ProviderError) -> None:
-    try:
-        consent.change(message.phone, ConsentStatus.OPTED_OUT, "provider", _evidence(message, exc))
-    except (consent.ConsentError, ValueError) as err:
-        log.error("could not record the provider's opt-out of message %s: %s", message.pk, err)
-
-
-def _mark_undeliverable(message: Message, exc: ProviderError) -> None:
-    reason = f"{message.provider} error {exc.code}: {meaning(exc.code)}"[:200]
-    with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().filter(phone=message.phone).first()
-        if subscriber is not None and not subscriber.undeliverable:
-            subscriber.undeliverable = True
-            subscriber.undeliverable_reason = reason
-            # save(), not update(): the version bump carries the change to the mirror.
-            subscriber.save(update_fields=["undeliverable", "undeliverable_reason"])
 
 
 def _requeue_as_template(message: Message, exc: ProviderError) -> bool:

@@ -109,7 +109,7 @@ def test_every_list_filter_has_an_index():
     indexed = {f.name for f in Subscriber._meta.fields if f.db_index or f.unique}
     for index in Subscriber._meta.indexes:
         indexed.add(index.fields[0])
-    from subscribers.admin import SubscriberAdmin
+    from subscribers.admin.subscribers import SubscriberAdmin
 
     for name in SubscriberAdmin.list_filter:
         if name == "undeliverable":

@@ -96,7 +96,8 @@ def test_21610_turns_into_a_provider_opt_out(twilio, sent):
     event = subscriber.consent_events.order_by("-id").first()
     assert event.source == "provider"
     assert event.evidence == {
-        "error_code": "21610", "message_sid": sent.provider_message_id, "provider": "twilio",
+        "error_code": "21610", "provider": "twilio",
+        "provider_message_id": sent.provider_message_id, "message_id": sent.pk,
     }  # fmt: skip
 
 

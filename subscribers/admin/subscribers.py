@@ -1,6 +1,6 @@
-"""Admin for operations staff: subscribers, their consent trail, conversations.
+"""Subscribers in the admin: the list, the subscriber page, consent actions, import.
 
-Consent is only ever changed through consent.change: the change form shows it
+Consent is only ever changed through consent.change: the page shows it
 read-only, and the opt-out / opt-in / erase actions ask for the evidence first.
 """
 
@@ -20,14 +20,14 @@ from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
-from smsbot.pagination import CheapCountPaginator
-from subscribers.consent import ConsentError, change, phone_hash
+from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
+from subscribers.admin.search import PhoneSearchMixin
+from subscribers.consent import ConsentError, change
 from subscribers.erasure import erase
 from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm
 from subscribers.importing import SUBSCRIBER_COLUMNS, SubscriberResource
 from subscribers.mirror.admin import MIRROR_ACTIONS, mirror_state
 from subscribers.models import ConsentEvent, ConsentSource, ConsentStatus, Conversation, Subscriber
-from subscribers.phones import try_normalize
 
 CONSENT_FIELDS = ["consent_status", "consent_source", "opted_in_at", "opted_out_at"]
 RECORD_FIELDS = [
@@ -47,19 +47,6 @@ def admin_evidence(request: HttpRequest, **details: str) -> dict[str, Any]:
     return {"admin_user": request.user.get_username(), "admin_user_id": request.user.pk, **details}
 
 
-class ReadOnlyMixin:
-    """Viewable by those with the view permission; nobody adds, edits or deletes."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 class ConsentEventInline(ReadOnlyMixin, admin.TabularInline):
     model = ConsentEvent
     fields = ["created_at", "from_status", "to_status", "source", "evidence"]
@@ -73,7 +60,7 @@ class ConsentEventInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
+class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.ModelAdmin):
     list_display = [*SUBSCRIBER_COLUMNS]
     list_filter = [
         "consent_status",
@@ -87,8 +74,6 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
     search_fields = ["phone"]
     search_help_text = "A phone number in any format, or the last digits of one."
     ordering = ["-id"]
-    show_full_result_count = False
-    paginator = CheapCountPaginator
     list_per_page = 50
     actions = ["opt_out", "opt_back_in", "export_csv", "erase_personal_data", *MIRROR_ACTIONS]
     inlines = [ConsentEventInline]
@@ -135,19 +120,12 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
     def get_import_formats(self) -> list[type]:
         return [CSV]
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        e164 = try_normalize(term)
-        if e164:
-            return queryset.filter(phone=e164), False
+    def search_other(self, queryset: QuerySet, term: str) -> QuerySet:
+        """The last digits of a number (three or more; a trigram index on PostgreSQL)."""
         digits = re.sub(r"\D", "", term)
         if len(digits) < 3:
-            return queryset.filter(phone=term), False
-        return queryset.filter(phone__contains=digits), False
+            return queryset.none()
+        return queryset.filter(phone__contains=digits)
 
     @admin.display(description="Messages")
     def messages_link(self, obj: Subscriber) -> str:
@@ -267,43 +245,3 @@ class SubscriberAdmin(ImportMixin, admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/subscribers/subscriber/action_form.html", context)
-
-
-@admin.register(ConsentEvent)
-class ConsentEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "subscriber", "from_status", "to_status", "source"]
-    list_filter = ["source", "to_status", "created_at"]
-    list_select_related = ["subscriber"]
-    search_fields = ["phone_hash"]
-    search_help_text = "A phone number in any format (matched by its hash, so erased numbers too)."
-    show_full_result_count = False
-    paginator = CheapCountPaginator
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        e164 = try_normalize(search_term)
-        if not e164:
-            return queryset.none(), False
-        return queryset.filter(phone_hash=phone_hash(e164)), False
-
-
-@admin.register(Conversation)
-class ConversationAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = [
-        "phone_number",
-        "conversation_state",
-        "message_count",
-        "updated_at",
-        mirror_state,
-    ]
-    list_filter = ["conversation_state"]
-    actions = MIRROR_ACTIONS
-    search_fields = ["=phone_number"]
-    show_full_result_count = False
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        e164 = try_normalize(search_term)
-        return queryset.filter(phone_number=e164 or search_term.strip()), False

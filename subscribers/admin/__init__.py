@@ -1,0 +1,3 @@
+"""The subscribers screens of the admin; importing this package registers them."""
+
+from subscribers.admin import history, subscribers  # noqa: F401
