@@ -13,43 +13,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 
-from messaging.broadcasts import audience, daily, states
+from messaging.broadcasts import audience, states
 from messaging.broadcasts.content_import import DailyContentResource
 from messaging.models import Broadcast, BroadcastState, DailyContent
-from messaging.outbound import budget, dispatch, segments
+from messaging.outbound import budget, config_errors, segments
+from messaging.reports import alerts
 
 
 def show_banners(request: HttpRequest) -> None:
-    """Configuration errors, the budget and days that would be skipped."""
-    problem = dispatch.configuration_error()
-    if problem:
-        messages.error(
-            request,
-            f"Provider configuration error ({problem['provider']} {problem['code']}): "
-            f"{problem['meaning']} — {problem['message']} (at {problem['at']}). "
-            "Fix the settings, then dismiss this and resume the paused broadcasts.",
-        )
-    spend = budget.status()
-    if spend.exhausted or spend.alerting:
-        messages.warning(
-            request,
-            f"Month-to-date spend {spend.spent:.2f} USD is {spend.percent}% of the "
-            f"{spend.limit:.2f} USD monthly limit"
-            + ("; bulk sending is paused until the limit is raised." if spend.exhausted else "."),
-        )
-    gaps = daily.days_without_content(daily.local_today())
-    if gaps:
-        messages.warning(
-            request,
-            "No daily content and no DAILY_FALLBACK_TEXT for "
-            + ", ".join(d.isoformat() for d in gaps)
-            + ": those days will be skipped.",
-        )
-    skipped = daily.skipped_days()
-    if skipped:
-        messages.warning(
-            request, "Daily broadcasts skipped for lack of content: " + ", ".join(skipped)
-        )
+    """The active alerts (configuration errors, budget, missing content) as messages."""
+    for alert in alerts.active():
+        level = messages.ERROR if alert.level == alerts.ERROR else messages.WARNING
+        messages.add_message(request, level, alert.text)
 
 
 class ComposeForm(forms.ModelForm):
@@ -121,7 +96,7 @@ class BroadcastAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.method == "GET":
             show_banners(request)
-        extra_context = {**(extra_context or {}), "config_error": dispatch.configuration_error()}
+        extra_context = {**(extra_context or {}), "config_error": config_errors.current()}
         return super().changelist_view(request, extra_context)
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -151,7 +126,7 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     def dismiss_view(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and self.has_change_permission(request):
-            dispatch.clear_configuration_error()
+            config_errors.dismiss()
             messages.success(request, "Configuration error dismissed.")
         return HttpResponseRedirect(reverse("admin:messaging_broadcast_changelist"))
 

@@ -16,24 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from messaging.broadcasts import progress, states
 from messaging.delivery import actions
-from messaging.delivery.error_codes import Action, describe, meaning
+from messaging.delivery.error_codes import Action, describe
 from messaging.models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
-from messaging.outbound import budget, metrics, pricing, ratelimit, statements
+from messaging.outbound import budget, config_errors, metrics, pricing, ratelimit, statements
 from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
 from smsbot.redaction import redact, redact_data
 from subscribers.models import ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
-
-CONFIG_ERROR_KEY = "messaging:configuration-error"
 
 
 @dataclass(frozen=True)
@@ -355,28 +352,10 @@ def _requeue_as_template(message: Message, exc: ProviderError) -> bool:
 
 
 def record_configuration_error(message: Message, exc: ProviderError) -> None:
-    """Shown as a banner on the broadcast pages until an operator dismisses it."""
-    cache.set(
-        CONFIG_ERROR_KEY,
-        {
-            "provider": message.provider,
-            "code": exc.code,
-            "meaning": meaning(exc.code),
-            "message": redact(exc.message)[:500],
-            "at": timezone.now().isoformat(),
-        },
-        timeout=7 * 24 * 3600,
-    )
+    """Shown as a banner until an operator dismisses it; the broadcast pauses."""
+    config_errors.remember(message.provider, exc.code, exc.message)
     log.error(
         "provider configuration error %s %s: every send will fail", message.provider, exc.code
     )
     if message.broadcast is not None:
         states.pause(message.broadcast, f"configuration error {exc.code}")
-
-
-def configuration_error() -> dict[str, str] | None:
-    return cache.get(CONFIG_ERROR_KEY)
-
-
-def clear_configuration_error() -> None:
-    cache.delete(CONFIG_ERROR_KEY)

@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from messaging.models import BILLED_STATUSES
+from messaging.reports import alerts
 from messaging.reports import figures as reports
 from messaging.reports.charts import Series, bar_chart, integer, line_chart, money
 from messaging.reports.rollups import day_start, last_refreshed, month_start
@@ -117,6 +118,7 @@ def build() -> dict[str, Any]:
         fmt=integer,
     )
     return {
+        "alerts": alerts.active(),
         "today": today,
         "broadcast": _broadcast(today),
         "spend": spend,

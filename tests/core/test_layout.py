@@ -32,7 +32,8 @@ FORBIDDEN = {
         "messaging.outbound", "messaging.broadcasts", "messaging.reports", "messaging.admin",
     ],
     "messaging.reports": [
-        "messaging.inbound", "messaging.outbound", "messaging.providers", "messaging.admin",
+        "messaging.inbound", "messaging.outbound.dispatch", "messaging.outbound.bulk_send",
+        "messaging.providers", "messaging.admin",
     ],
 }  # fmt: skip
 

@@ -15,7 +15,7 @@ from messaging.models import (
     MessageStatus,
     ProviderCall,
 )
-from messaging.outbound import dispatch
+from messaging.outbound import config_errors, dispatch
 from messaging.providers.base import ErrorKind, ProviderError
 from subscribers import consent
 from subscribers.models import ConsentEvent, Subscriber
@@ -222,7 +222,7 @@ def test_configuration_errors_fail_pause_the_broadcast_and_raise_a_banner(record
     recording.FAILURES[sub.phone] = [error(ErrorKind.CONFIG, "20003")]
     msg = queued(sub)
     assert dispatch.send(msg.pk).status == MessageStatus.FAILED
-    problem = dispatch.configuration_error()
+    problem = config_errors.current()
     assert problem["code"] == "20003" and "credentials" in problem["meaning"]
     broadcast = Broadcast.objects.get(pk=msg.broadcast_id)
     assert broadcast.state == BroadcastState.PAUSED

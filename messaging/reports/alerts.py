@@ -1,0 +1,100 @@
+"""What an operator must see at once: the conditions shown as banners in the admin.
+
+Each check is a plain function returning the Alert it raises now, or None;
+@check registers it. The admin home shows every active alert at the top, and
+the broadcast pages show them too, each with what to do and a link to where
+to do it. Checks must be cheap: they run on every page that shows them.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from messaging.broadcasts import daily
+from messaging.outbound import budget, config_errors
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Alert:
+    level: str  # ERROR or WARNING
+    text: str  # what is wrong and what to do
+    url: str | None = None  # where to do it
+    link_text: str = ""
+
+
+Check = Callable[[], Alert | None]
+CHECKS: list[Check] = []
+
+
+def check(fn: Check) -> Check:
+    CHECKS.append(fn)
+    return fn
+
+
+def active() -> list[Alert]:
+    """Every alert raised now, errors first."""
+    raised = [alert for fn in CHECKS if (alert := fn()) is not None]
+    return sorted(raised, key=lambda a: a.level != ERROR)
+
+
+def _url(viewname: str) -> str | None:
+    try:
+        return reverse(viewname)
+    except NoReverseMatch:
+        return None
+
+
+@check
+def provider_configuration() -> Alert | None:
+    problem = config_errors.current()
+    if not problem:
+        return None
+    return Alert(
+        ERROR,
+        f"Provider configuration error ({problem['provider']} {problem['code']}): "
+        f"{problem['meaning']} — {problem['message']} (at {problem['at']}). "
+        "Fix the settings, then dismiss this and resume the paused broadcasts.",
+        _url("admin:messaging_broadcast_changelist"),
+        "Broadcasts",
+    )
+
+
+@check
+def monthly_budget() -> Alert | None:
+    spend = budget.status()
+    if not (spend.exhausted or spend.alerting):
+        return None
+    text = (
+        f"Month-to-date spend {spend.spent:.2f} USD is {spend.percent}% of the "
+        f"{spend.limit:.2f} USD monthly limit"
+    )
+    if spend.exhausted:
+        return Alert(ERROR, text + "; bulk sending is paused until the limit is raised.")
+    return Alert(WARNING, text + ".")
+
+
+@check
+def days_without_content() -> Alert | None:
+    gaps = daily.days_without_content(daily.local_today())
+    if not gaps:
+        return None
+    return Alert(
+        WARNING,
+        "No daily content and no DAILY_FALLBACK_TEXT for "
+        + ", ".join(d.isoformat() for d in gaps)
+        + ": those days will be skipped.",
+        _url("admin:messaging_dailycontent_changelist"),
+        "Add daily content",
+    )
+
+
+@check
+def skipped_days() -> Alert | None:
+    skipped = daily.skipped_days()
+    if not skipped:
+        return None
+    return Alert(WARNING, "Daily broadcasts skipped for lack of content: " + ", ".join(skipped))
