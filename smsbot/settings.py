@@ -237,18 +237,6 @@ TWILIO_WHATSAPP_NUMBER = env.str("TWILIO_WHATSAPP_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
 TWILIO_VALIDATE_SIGNATURES = env.bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 
-# --- Prices (USD per segment, or per WhatsApp message) used for estimates ---------
-PRICE_SNS_SMS_USD = env.get_value("PRICE_SNS_SMS_USD", cast=Decimal, default=Decimal("0.00645"))
-PRICE_TWILIO_SMS_USD = env.get_value(
-    "PRICE_TWILIO_SMS_USD", cast=Decimal, default=Decimal("0.0083")
-)
-PRICE_TWILIO_WHATSAPP_USD = env.get_value(
-    "PRICE_TWILIO_WHATSAPP_USD", cast=Decimal, default=Decimal("0.005")
-)
-PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
-    "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
-)
-
 # --- AWS provisioning (provision_aws / verify_aws / teardown_aws) -----------------
 AWS_ENVIRONMENT = env.str("AWS_ENVIRONMENT", default="production")
 BUDGET_ALERT_EMAIL = env.str("BUDGET_ALERT_EMAIL", default="")

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
+from django.db.models.functions import Substr
 
 from messaging.models import (
     Broadcast,
@@ -19,6 +20,9 @@ from messaging.outbound.build import outbound
 from subscribers.models import Channel, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
+
+# "+1312", "+4420": the country code and the digits after it that pick the country.
+PRICE_GROUP_DIGITS = 5
 
 
 def provider_for(channel: str) -> str:
@@ -50,17 +54,27 @@ class Preview:
 def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
     """Recipients, segments and projected cost of sending text now."""
     info = segments.count(text)
-    by_channel = dict(
-        audience(channel).values_list("channel").annotate(n=Count("id")).order_by("channel")
+    # Prices differ by country: numbers sharing their first digits (country code and
+    # area code) share one, so each such group is priced once, by one of its numbers.
+    groups = (
+        audience(channel)
+        .annotate(prefix=Substr("phone", 1, PRICE_GROUP_DIGITS))
+        .values_list("channel", "prefix")
+        .annotate(n=Count("id"), sample=Min("phone"))
+        .order_by()
     )
+    by_channel: dict[str, int] = {}
     costs: dict[str, Decimal] = {}
-    for ch, n in by_channel.items():
+    for ch, _prefix, n, sample in groups:
+        by_channel[ch] = by_channel.get(ch, 0) + n
         provider = provider_for(ch)
-        unit = pricing.estimate(provider, ch, text, template=template and ch == Channel.WHATSAPP)
+        unit = pricing.estimate(
+            provider, ch, text, phone=sample, template=template and ch == Channel.WHATSAPP
+        )
         costs[provider] = costs.get(provider, Decimal("0")) + unit * n
     return Preview(
         recipients=sum(by_channel.values()),
-        by_channel=by_channel,
+        by_channel=dict(sorted(by_channel.items())),
         encoding=info.encoding,
         segments=info.segments,
         warnings=info.warnings,

@@ -334,6 +334,20 @@ class CostRow:
         """Actual minus estimate, over the messages that have an actual price."""
         return self.actual - self.estimated_priced
 
+    @property
+    def unpriced(self) -> int:
+        """Messages whose cost is still our estimate: no price reported yet."""
+        return self.messages - self.priced
+
+    @property
+    def basis(self) -> str:
+        """Whether the cost is the providers' prices, our estimates, or some of each."""
+        if not self.unpriced:
+            return "actual"
+        if not self.priced:
+            return "estimated"
+        return f"{self.unpriced} of {self.messages} estimated"
+
 
 def cost_report(today: date | None = None) -> list[CostRow]:
     """Billed outbound messages month by month, per provider and channel, newest first."""

@@ -40,7 +40,7 @@ def test_an_inbound_keyword_is_acted_on_and_the_reply_goes_out_through_sns(
     reply = inbound.replies.get()
     assert (reply.provider, reply.kind, reply.status) == ("sns", "compliance", "queued")
     assert reply.body == settings.KEYWORD_REPLY_STOP
-    assert reply.segments == 1 and reply.price_estimated == settings.PRICE_SNS_SMS_USD
+    assert reply.segments == 1 and reply.price_estimated == Decimal("0.00645")
     assert published == [("messaging.send_message", [reply.id], "replies")]
     assert not OutboxTask.objects.exists()
 
