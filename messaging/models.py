@@ -343,3 +343,24 @@ class CountryPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.channel} {self.country or 'other countries'}"
+
+
+class DeliveryLogCursor(models.Model):
+    """How far the portal has read one of SNS's SMS delivery log groups in CloudWatch Logs.
+
+    position_ms is the event time of the newest line read; recent_ids maps the id
+    of every line read at or after position_ms minus the late-line window to its
+    event time, so a line re-read in that window is recognised and a late one is not
+    missed. Counters add up what every run found.
+    """
+
+    log_group = models.CharField(max_length=512, unique=True)
+    position_ms = models.BigIntegerField(default=0)
+    recent_ids = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    applied = models.PositiveBigIntegerField(default=0)
+    not_ours = models.PositiveBigIntegerField(default=0)
+    malformed = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.log_group

@@ -17,7 +17,7 @@ from messaging import retention, task_names
 from messaging.broadcasts import daily, fanout, progress
 from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
-from messaging.providers.sns import subscriptions
+from messaging.providers.sns import delivery_logs, subscriptions
 from messaging.reports import analytics, rollups
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
 from subscribers.mirror import retries
@@ -115,12 +115,27 @@ def write_daily_analytics(self: Task, day: str | None = None) -> None:
     retries.attempt(self, lambda: analytics.write_daily(when), give_up)
 
 
+@shared_task(name=task_names.FETCH_SNS_DELIVERY, ignore_result=True)
+def fetch_sns_delivery() -> dict[str, int]:
+    """Apply the SMS delivery statuses and prices SNS logged since the last run."""
+    if not delivery_logs.wanted():
+        return {}
+    try:
+        result = delivery_logs.fetch()
+    except delivery_logs.DeliveryLogError as exc:
+        log.warning("SNS delivery logs not read: %s", exc)
+        return {}
+    return {name: result.total(name) for name in ("lines", "applied", "not_ours", "malformed")}
+
+
 # Maintenance; the daily broadcast itself is a database row operators edit
 # (messaging.broadcasts.schedule). django-celery-beat copies these at start.
 app.add_periodic_task(
     60.0, sweep_stale_messages.s(), name="sweep-stale-messages"
 )  # re-publish lost sends, resume stopped fan-outs, flag dead sends
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
+# On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve it.
+app.add_periodic_task(60.0, fetch_sns_delivery.s(), name="fetch-sns-delivery", queue=REPLIES_QUEUE)
 app.add_periodic_task(
     crontab(hour=3, minute=30), purge_old_bodies.s(), name="purge-old-message-bodies",
     queue=BULK_QUEUE,

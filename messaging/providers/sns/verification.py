@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 
 from smsbot.aws import resource_name
-from smsbot.aws_names import DELIVERY_STATUS_TOPIC, INBOUND_TOPIC
+from smsbot.aws_names import INBOUND_TOPIC
 
 _CERT_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 _SIGNED_FIELDS = {
@@ -76,11 +76,9 @@ certificates = _CertificateCache(_CERT_CACHE_SIZE)
 
 
 def topic_kind(topic_arn: str) -> str:
-    """INBOUND_TOPIC or DELIVERY_STATUS_TOPIC; raises for a topic the portal did not create."""
-    name = topic_arn.rsplit(":", 1)[-1]
-    for kind in (INBOUND_TOPIC, DELIVERY_STATUS_TOPIC):
-        if name == resource_name(kind):
-            return kind
+    """INBOUND_TOPIC, the one topic the portal subscribes to; raises for any other."""
+    if topic_arn.rsplit(":", 1)[-1] == resource_name(INBOUND_TOPIC):
+        return INBOUND_TOPIC
     raise SNSVerificationError("topic is not one the portal provisioned")
 
 
