@@ -46,6 +46,9 @@ class Report:
     price: Decimal | None = None
     price_unit: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    # The portal's own id of the message, where the provider echoes it back (Twilio's
+    # status callback URL carries it): it finds a send whose answer was lost.
+    message_id: int | None = None
 
     @classmethod
     def from_event(cls, event: DeliveryEvent) -> "Report":
@@ -116,8 +119,14 @@ def apply_many(reports: Sequence[Report], *, keep_unknown: bool) -> Applied:
     result.repeated = len(reports) - len(unique)
     with transaction.atomic():
         messages = _locked_messages({r.provider_message_id for r in unique.values()})
-        seen = _recorded_keys(list(unique))
         now = timezone.now()
+        for report in unique.values():
+            key = (report.provider, report.provider_message_id)
+            if report.message_id is not None and key not in messages:
+                settled = _settle_lost_answer(report, now)
+                if settled is not None:
+                    messages[key] = settled
+        seen = _recorded_keys(list(unique))
         before: dict[int, str] = {}
         changes: dict[int, dict[str, Any]] = {}
         events: list[DeliveryEvent] = []
@@ -196,6 +205,42 @@ def _locked_messages(provider_ids: set[str]) -> dict[tuple[str, str], Message]:
 _READ_FIELDS = (
     "provider", "provider_message_id", "status", "sent_at", "delivered_at", "phone", "channel",
 )  # fmt: skip
+
+
+def _settle_lost_answer(report: Report, now: datetime) -> Message | None:
+    """The message this report names by our own id, if its send's answer was lost.
+
+    A send that timed out after the request went out, or whose worker died mid-call,
+    is "sending" or "needs review" with no provider id. The provider's callback
+    proves it took the message: it takes the provider's id and counts as sent (never
+    sent again), and the report then applies as to any other message.
+    """
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .filter(
+            pk=report.message_id,
+            provider=report.provider,
+            provider_message_id__isnull=True,
+            status__in=[MessageStatus.SENDING, MessageStatus.NEEDS_REVIEW],
+        )
+        .only(*_READ_FIELDS)
+        .first()
+    )
+    if message is None:
+        return None
+    settled = {
+        "provider_message_id": report.provider_message_id,
+        "status": MessageStatus.SENT,
+        "sent_at": message.sent_at or now,
+        "error_code": "",
+        "error_message": "",
+        "updated_at": now,
+    }
+    Message.objects.filter(pk=message.pk).update(**settled)
+    for name, value in settled.items():
+        setattr(message, name, value)
+    log.info("message %s: its lost send was settled by the provider's callback", message.pk)
+    return message
 
 
 def _event(report: Report, message: Message | None) -> DeliveryEvent:
