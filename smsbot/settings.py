@@ -241,6 +241,11 @@ TWILIO_VALIDATE_SIGNATURES = env.bool("TWILIO_VALIDATE_SIGNATURES", default=True
 AWS_ENVIRONMENT = env.str("AWS_ENVIRONMENT", default="production")
 BUDGET_ALERT_EMAIL = env.str("BUDGET_ALERT_EMAIL", default="")
 SMS_WORKER_FAILURE_ALARM_THRESHOLD = env.int("SMS_WORKER_FAILURE_ALARM_THRESHOLD", default=10)
+# Addresses subscribed to the alerts topic every alarm notifies (comma-separated);
+# unset: no alerts topic, and the alarms notify nobody.
+ALERT_EMAILS = [a.strip() for a in env.list("ALERT_EMAILS", default=[]) if a.strip()]
+# % of delivery reports in an hour saying undelivered that raises the failure-rate alarm.
+ALERT_FAILURE_RATE = env.float("ALERT_FAILURE_RATE", default=10.0)
 # Read TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN from the Secrets Manager secret
 # "<AWS_RESOURCE_PREFIX>smsbot/twilio" when they are not set here (smsbot.secrets).
 TWILIO_CREDENTIALS_FROM_AWS = env.bool("TWILIO_CREDENTIALS_FROM_AWS", default=False)
@@ -276,6 +281,8 @@ DYNAMODB_MIRROR_RETRIES = env.int("DYNAMODB_MIRROR_RETRIES", default=6)
 DYNAMODB_MIRROR_RETRY_DELAY = env.float("DYNAMODB_MIRROR_RETRY_DELAY", default=10.0)
 # BatchWriteItem (backfill, analytics): rounds for throttling and UnprocessedItems.
 DYNAMODB_BATCH_ROUNDS = env.int("DYNAMODB_BATCH_ROUNDS", default=10)
+# Rows the 5-minute reconcile writes per task (a full batch queues the next at once).
+DYNAMODB_RECONCILE_BATCH = env.int("DYNAMODB_RECONCILE_BATCH", default=1000)
 
 # --- Opt-in page, API and double opt-in ------------------------------------------
 # The exact wording beside the consent box; it is stored as evidence with each opt-in.

@@ -3,9 +3,12 @@
 import logging
 
 from celery import Task, shared_task
+from django.conf import settings
 
+from smsbot.celery import MIRROR_QUEUE, app
 from smsbot.redaction import mask_phone
 from subscribers import task_names
+from subscribers.mirror import reconcile
 from subscribers.mirror import write as mirror
 from subscribers.mirror.retries import attempt
 
@@ -60,3 +63,21 @@ def mirror_delete_subscriber(self: Task, phone: str) -> None:
 )
 def mirror_delete_conversation(self: Task, phone_number: str) -> None:
     _remove_task(self, phone_number, (mirror.CONVERSATIONS,))
+
+
+@shared_task(name=task_names.RECONCILE_MIRROR, ignore_result=True)
+def reconcile_mirror() -> dict[str, int]:
+    """Write the rows the live mirror missed; a full batch queues the next at once."""
+    if not settings.DYNAMODB_SYNC_ENABLED:
+        return {}
+    result = reconcile.reconcile()
+    if result.error:
+        log.warning("DynamoDB mirror reconcile stopped: %s", result.error)
+    if result.more:
+        app.send_task(task_names.RECONCILE_MIRROR, queue=MIRROR_QUEUE)
+    return {"written": result.written, **result.errors_left}
+
+
+app.add_periodic_task(
+    300.0, reconcile_mirror.s(), name="dynamodb-mirror-reconcile", queue=MIRROR_QUEUE
+)

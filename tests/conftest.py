@@ -25,11 +25,11 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
 
 
 def purge_queues() -> None:
-    from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+    from smsbot.celery import BULK_QUEUE, MIRROR_QUEUE, REPLIES_QUEUE, app
 
     with app.connection_for_write() as conn:
         channel = conn.default_channel
-        for queue in (REPLIES_QUEUE, BULK_QUEUE):
+        for queue in (REPLIES_QUEUE, MIRROR_QUEUE, BULK_QUEUE):
             # A queue that does not exist yet is empty.
             with contextlib.suppress(Exception):
                 channel.queue_purge(queue)
@@ -37,14 +37,14 @@ def purge_queues() -> None:
 
 @pytest.fixture
 def celery_worker(transactional_db: None) -> Iterator[object]:
-    """A real Celery worker on the configured broker, serving both queues.
+    """A real Celery worker on the configured broker, serving every queue.
 
     Tasks run in a thread of this process against the same test database, so
     tests using it need committed data (the fixture implies transactional_db).
     """
     from celery.contrib.testing.worker import start_worker
 
-    from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+    from smsbot.celery import BULK_QUEUE, MIRROR_QUEUE, REPLIES_QUEUE, app
 
     purge_queues()
     with start_worker(
@@ -52,7 +52,7 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
         pool="threads",
         concurrency=2,
         perform_ping_check=False,
-        queues=[REPLIES_QUEUE, BULK_QUEUE],
+        queues=[REPLIES_QUEUE, MIRROR_QUEUE, BULK_QUEUE],
         shutdown_timeout=30,
         loglevel="WARNING",
     ) as worker:
