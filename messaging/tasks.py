@@ -18,7 +18,7 @@ from messaging.broadcasts import daily, fanout, progress
 from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
 from messaging.providers.sns import delivery_logs, subscriptions
-from messaging.reports import analytics, rollups
+from messaging.reports import analytics, monitoring, rollups
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
 from subscribers.mirror import retries
 from subscribers.mirror.write import describe_error
@@ -66,7 +66,12 @@ def broadcast_progress(broadcast_id: int) -> None:
 @shared_task(name=task_names.START_DAILY_BROADCAST, ignore_result=True)
 def start_daily_broadcast() -> str:
     """Fired by the "daily-broadcast" periodic task; idempotent per local date."""
-    return daily.start().note
+    asked_at = timezone.now()
+    result = daily.start()
+    began = result.broadcast.started_at if result.broadcast else None
+    if began is not None and began >= asked_at:
+        monitoring.broadcast_started(began)
+    return result.note
 
 
 @shared_task(name=task_names.SWEEP_STALE_MESSAGES, ignore_result=True)
@@ -128,14 +133,22 @@ def fetch_sns_delivery() -> dict[str, int]:
     return {name: result.total(name) for name in ("lines", "applied", "not_ours", "malformed")}
 
 
+@shared_task(name=task_names.HEARTBEAT, ignore_result=True)
+def heartbeat() -> int:
+    """Beat fires it, a worker runs it: proof that both are alive (the dead-man's switch)."""
+    return monitoring.heartbeat()
+
+
 # Maintenance; the daily broadcast itself is a database row operators edit
 # (messaging.broadcasts.schedule). django-celery-beat copies these at start.
 app.add_periodic_task(
     60.0, sweep_stale_messages.s(), name="sweep-stale-messages"
 )  # re-publish lost sends, resume stopped fan-outs, flag dead sends
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
-# On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve it.
+# On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve them.
 app.add_periodic_task(60.0, fetch_sns_delivery.s(), name="fetch-sns-delivery", queue=REPLIES_QUEUE)
+# A heartbeat that waited out a broker outage proves nothing about now: it expires.
+app.add_periodic_task(60.0, heartbeat.s(), name="heartbeat", queue=REPLIES_QUEUE, expires=55)
 app.add_periodic_task(
     crontab(hour=3, minute=30), purge_old_bodies.s(), name="purge-old-message-bodies",
     queue=BULK_QUEUE,

@@ -8,11 +8,17 @@ to do it. Checks must be cheap: they run on every page that shows them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from messaging.broadcasts import daily
+from messaging.models import MessageStatus
 from messaging.outbound import budget, config_errors
+from messaging.reports import monitoring
+from subscribers.mirror import reconcile
 
 ERROR = "error"
 WARNING = "warning"
@@ -41,11 +47,18 @@ def active() -> list[Alert]:
     return sorted(raised, key=lambda a: a.level != ERROR)
 
 
-def _url(viewname: str) -> str | None:
+def _url(viewname: str, **query: str) -> str | None:
     try:
-        return reverse(viewname)
+        url = reverse(viewname)
     except NoReverseMatch:
         return None
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+# Beat fires the heartbeat every minute: five missed runs is not a hiccup.
+HEARTBEAT_STALE = timedelta(minutes=5)
+# The banner comes before the alarm (30 minutes), while there is time to act.
+BROADCAST_LATE = timedelta(minutes=15)
 
 
 @check
@@ -98,3 +111,72 @@ def skipped_days() -> Alert | None:
     if not skipped:
         return None
     return Alert(WARNING, "Daily broadcasts skipped for lack of content: " + ", ".join(skipped))
+
+
+def _ago(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
+
+
+@check
+def beat_heartbeat() -> Alert | None:
+    seen = monitoring.status()
+    now = timezone.now()
+    if seen is not None and now - seen.at < HEARTBEAT_STALE:
+        return None
+    when = f"for {_ago(now - seen.at)}" if seen else "since the portal started"
+    return Alert(
+        ERROR,
+        f"No heartbeat from Celery beat and the workers {when}: nothing scheduled runs "
+        "(the daily broadcast, delivery reports, retries). Check that the beat and worker "
+        "processes are running and can reach the broker.",
+        _url("admin:django_celery_beat_periodictask_changelist"),
+        "Periodic tasks",
+    )
+
+
+@check
+def daily_broadcast_late() -> Alert | None:
+    seen = monitoring.status()
+    due = seen.daily if seen else None
+    late = due.late_by(timezone.now()) if due else None
+    if due is None or late is None or late < BROADCAST_LATE:
+        return None
+    return Alert(
+        ERROR,
+        f"Today's broadcast ({due.day.isoformat()}) has not started: it was due at "
+        f"{due.due_at:%H:%M} {due.due_at.tzinfo}, {_ago(late)} ago. Check beat and the "
+        "workers, or start it with manage.py send_daily (it never sends twice).",
+        _url("admin:messaging_broadcast_changelist"),
+        "Broadcasts",
+    )
+
+
+@check
+def messages_needing_review() -> Alert | None:
+    seen = monitoring.status()
+    if seen is None or not seen.needs_review:
+        return None
+    return Alert(
+        WARNING,
+        f"{seen.needs_review} message(s) need review: the provider may or may not have sent "
+        "them and no status report settled it within an hour. Check each with the provider, "
+        "then retry those it did not send.",
+        _url("admin:messaging_message_changelist", status__exact=MessageStatus.NEEDS_REVIEW),
+        "Messages needing review",
+    )
+
+
+@check
+def mirror_errors() -> Alert | None:
+    failing = reconcile.errors_seen()
+    if not any(failing.values()):
+        return None
+    return Alert(
+        WARNING,
+        f"The DynamoDB mirror could not write {failing.get('subscribers', 0)} subscriber(s) "
+        f"and {failing.get('conversations', 0)} conversation(s). They are retried every "
+        "5 minutes; if this stays, check DynamoDB and run manage.py sync_dynamodb --verify.",
+        _url("admin:subscribers_subscriber_changelist", mirror_error__gt=""),
+        "Subscribers not mirrored",
+    )
