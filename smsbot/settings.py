@@ -183,6 +183,19 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
 CELERY_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+# Redis (and any broker but the embedded one).
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    # Strict order: a waiting reply is always taken before the next bulk send.
+    "queue_order_strategy": "priority",
+    # Unacknowledged tasks of a killed worker come back after this many seconds.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A dead broker must fail fast: webhooks publish after commit (smsbot.outbox).
+    # Without max_retries kombu reconnects for about 6 s before it gives up; workers
+    # and beat reconnect on their own (broker_connection_retry, retry policies).
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 0,
+}
 if CELERY_EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
@@ -195,15 +208,7 @@ if CELERY_EMBEDDED_BROKER:
         "polling_interval": env.float("CELERY_BROKER_POLL_SECONDS", default=0.05),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Strict order: a waiting reply is always taken before the next bulk send.
-        "queue_order_strategy": "priority",
-        # Unacknowledged tasks of a killed worker come back after this many seconds.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-        # A dead broker must fail fast: webhooks publish after commit.
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 
 # --- Messaging -------------------------------------------------------------------
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="console")

@@ -3,7 +3,7 @@
 import contextlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -89,9 +89,24 @@ def aws(moto_server: str, settings: object) -> Iterator[str]:
     yield moto_server
 
 
+@pytest.fixture(autouse=True)
+def _outbox_breaker_closed() -> None:
+    """Each test starts with the broker trusted: a failure in one must not hold the next."""
+    from smsbot import outbox
+
+    outbox.breaker.reset()
+
+
 @pytest.fixture
-def broker_down() -> Iterator[None]:
-    """Point the Celery app at a broker address nothing listens on, then restore it."""
+def broker_down() -> Iterator[Callable[[], None]]:
+    """Point the Celery app at a broker address nothing listens on, then restore it.
+
+    The transport options are the production ones for Redis, so what is measured
+    is what a deployment does. Yields back(): the broker answers again.
+    """
+    from django.conf import settings as django_settings
+
+    from smsbot import outbox
     from smsbot.celery import app
 
     def reset_pools() -> None:
@@ -99,16 +114,21 @@ def broker_down() -> Iterator[None]:
         app._pool = None
         app.amqp._producer_pool = None
 
+    def back() -> None:
+        reset_pools()
+        app.conf.broker_write_url = app.conf.broker_read_url = None
+        app.conf.broker_transport_options = saved
+        outbox.breaker.reset()
+
     # broker_url itself cannot be overridden while CELERY_BROKER_URL is in the
     # environment (Celery reads the variable first); the read/write URLs can.
     saved = dict(app.conf.broker_transport_options or {})
     reset_pools()
+    outbox.breaker.reset()
     dead = f"redis://127.0.0.1:{free_port()}/0"
     app.conf.broker_write_url = app.conf.broker_read_url = dead
-    app.conf.broker_transport_options = {"socket_connect_timeout": 1, "max_retries": 0}
+    app.conf.broker_transport_options = dict(django_settings.REDIS_BROKER_TRANSPORT_OPTIONS)
     try:
-        yield
+        yield back
     finally:
-        reset_pools()
-        app.conf.broker_write_url = app.conf.broker_read_url = None
-        app.conf.broker_transport_options = saved
+        back()
