@@ -128,7 +128,7 @@ def sns_sms_sent(since: datetime, until: datetime) -> int:
         Dimensions=[{"Name": "Channel", "Value": "sms"}, {"Name": "Provider", "Value": "sns"}],
         StartTime=since,
         EndTime=until,
-        Period=int((until - since).total_seconds()),
+        Period=3600,
         Statistics=["Sum"],
     )
     return int(sum(point["Sum"] for point in answer["Datapoints"]))
@@ -138,7 +138,8 @@ def delivery_logs_flowing(now: datetime | None = None) -> Check:
     """verify_aws's "CloudWatch logs flowing": a delivery line within a day of SMS sent."""
     now = now or datetime.now(UTC)
     label = "CloudWatch logs flowing"
-    sent = sns_sms_sent(now - FLOWING_WITHIN, now)
+    # Up to a minute ahead, so that points stamped this very second count too.
+    sent = sns_sms_sent(now - FLOWING_WITHIN, now + timedelta(minutes=1))
     newest = newest_delivery_line()
     seen = f"newest delivery line {newest:%Y-%m-%d %H:%M} UTC" if newest else "no delivery line yet"
     if newest and now - newest < FLOWING_WITHIN:
