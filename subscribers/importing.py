@@ -18,7 +18,7 @@ from tablib import Dataset
 
 from subscribers.consent import ConsentError, change
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
-from subscribers.phones import InvalidPhone, normalize
+from subscribers.phones import InvalidPhone, check_subscriber, normalize
 
 REQUIRED_COLUMNS = ("phone", "evidence")
 IMPORTED_FIELDS = ("phone", "channel", "consent_status")
@@ -61,6 +61,7 @@ class SubscriberResource(resources.ModelResource):
         errors: dict[str, str] = {}
         try:
             row["phone"] = normalize(str(row.get("phone") or ""))
+            check_subscriber(row["phone"])
         except InvalidPhone as exc:
             errors["phone"] = str(exc)
         row["channel"] = _cell(row, "channel") or Channel.SMS
