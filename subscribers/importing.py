@@ -16,6 +16,7 @@ from import_export.formats.base_formats import CSV
 from import_export.results import Result
 from tablib import Dataset
 
+from smsbot.csv_safe import FormulaSafeExport
 from subscribers.consent import ConsentError, change
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
 from subscribers.phones import InvalidPhone, check_subscriber, normalize
@@ -35,7 +36,7 @@ SUBSCRIBER_COLUMNS = (
 )
 
 
-class SubscriberResource(resources.ModelResource):
+class SubscriberResource(FormulaSafeExport, resources.ModelResource):
     class Meta:
         model = Subscriber
         fields = SUBSCRIBER_COLUMNS
