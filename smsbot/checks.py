@@ -34,3 +34,18 @@ def insecure_settings(app_configs: object, **kwargs: object) -> list[Warning]:
             )
         )
     return warnings
+
+
+@register(deploy=True)
+def admin_login_without_second_factor(app_configs: object, **kwargs: object) -> list[Warning]:
+    """manage.py check --deploy: a production admin should ask for a TOTP code."""
+    if settings.ADMIN_2FA_REQUIRED or settings.DEBUG:
+        return []
+    return [
+        Warning(
+            "ADMIN_2FA_REQUIRED is false: staff log in to the admin with a password alone.",
+            hint="Set ADMIN_2FA_REQUIRED=true; each staff user enrols an authenticator app "
+            "at their next login.",
+            id="smsbot.W021",
+        )
+    ]
