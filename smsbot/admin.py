@@ -11,6 +11,7 @@
 """
 
 from collections.abc import Callable
+from datetime import UTC
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
@@ -28,7 +29,7 @@ from smsbot.models import AuditEntry
 
 @admin.register(AuditEntry)
 class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ["action_time", "user", "action", "content_type", "object_link", "message"]
+    list_display = ["when", "user", "object_link", "message"]
     list_filter = [
         ("user", admin.RelatedOnlyFieldListFilter),
         ("content_type", admin.RelatedOnlyFieldListFilter),
@@ -39,7 +40,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
     search_fields = ["object_repr", "change_message"]
     search_help_text = "Words of the object's name or of what was done."
     list_select_related = ["user", "content_type"]
-    fields = ["action_time", "user", "action", "content_type", "object_link", "message"]
+    fields = ["when", "user", "object_link", "message"]
     readonly_fields = fields
     list_per_page = 50
 
@@ -50,20 +51,22 @@ class AuditLogAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).order_by("-action_time", "-id")
 
-    @admin.display(description="action", ordering="action_flag")
-    def action(self, entry: AuditEntry) -> str:
-        return entry.get_action_flag_display()
+    @admin.display(description="when (UTC)", ordering="action_time")
+    def when(self, entry: AuditEntry) -> str:
+        return f"{entry.action_time.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
 
     @admin.display(description="object")
     def object_link(self, entry: AuditEntry) -> str:
+        kind = entry.content_type.name if entry.content_type else ""
         url = entry.get_admin_url() if entry.object_id else ""
         if url:
-            return format_html('<a href="{}">{}</a>', url, entry.object_repr)
-        return entry.object_repr
+            return format_html('{} <a href="{}">{}</a>', kind, url, entry.object_repr)
+        return f"{kind} {entry.object_repr}".strip()
 
     @admin.display(description="what was done")
     def message(self, entry: AuditEntry) -> str:
-        return entry.get_change_message()
+        # Django logs a deletion without a message.
+        return entry.get_change_message() or entry.get_action_flag_display()
 
 
 class PeriodicTaskAdmin(VersionedAdmin, beat_admin.PeriodicTaskAdmin):

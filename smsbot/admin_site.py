@@ -13,6 +13,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, auth
 from django.contrib.auth.views import redirect_to_login
 from django.db.models.base import ModelBase
@@ -106,11 +107,11 @@ class PortalAdminSite(admin.AdminSite):
             "enrolling": enrolling,
             "secret": two_factor.secret_text(device) if enrolling else "",
             "next": next_url,
-            "verified": two_factor.is_verified(user),
+            "required": settings.ADMIN_2FA_REQUIRED,
         }
         return TemplateResponse(request, "admin/two_factor.html", context)
 
-    @method_decorator(never_cache)
+    @method_decorator(never_cache)  # the image carries the secret: kept in no cache
     def two_factor_qrcode(self, request: HttpRequest) -> HttpResponse:
         """The enrolment QR code: only for a device not yet confirmed (it carries the secret)."""
         if not two_factor.is_staff(request.user) or two_factor.confirmed_device(request.user):

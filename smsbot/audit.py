@@ -113,10 +113,10 @@ def audit_log_url(request: HttpRequest, model_admin: Any, object_id: str) -> str
     return f"{reverse('admin:smsbot_auditentry_changelist')}?{query}"
 
 
-def _is_secret(name: str, field: forms.Field) -> bool:
+def _is_secret(name: str, field: forms.Field | None) -> bool:
     lowered = name.lower()
     return (
-        isinstance(field.widget, forms.PasswordInput)
+        (field is not None and isinstance(field.widget, forms.PasswordInput))
         or lowered == "key"
         or any(word in lowered for word in SECRET_KEYS)
     )
@@ -149,10 +149,14 @@ def describe_form(
     changes: dict[str, tuple[Any, Any]] = {}
     details = []
     for name in form.changed_data:
-        field = form.fields[name]
-        label = str(field.label or name)
+        # A form may name a change that is no field of its own: the password forms
+        # report "password" for their two password fields.
+        field = form.fields.get(name)
+        label = str(field.label or name) if field else name
         if _is_secret(name, field):
             changes[label] = ("(secret)", "(new secret)")
+        elif field is None:
+            details.append(f"{label} changed")
         elif isinstance(field, forms.ModelMultipleChoiceField):
             before = set() if add else _names(field, form.initial.get(name))
             after = _names(field, form.cleaned_data.get(name))
@@ -162,7 +166,10 @@ def describe_form(
                 details.append(f"{label} removed: {', '.join(sorted(before - after))}")
         else:
             before = None if add else _readable(field, form.initial.get(name))
-            changes[label] = (before, _readable(field, form.cleaned_data.get(name)))
+            after = _readable(field, form.cleaned_data.get(name))
+            # Forms flag some unchanged values ({} typed back as "{}"): say only real changes.
+            if add or _shown(before) != _shown(after):
+                changes[label] = (before, after)
     for formset in formsets or []:
         kind = formset.model._meta.verbose_name
         details += [f"added {kind} “{obj}”" for obj in formset.new_objects]

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.shortcuts import render
 
 
 def client_address(request: HttpRequest) -> str | None:
@@ -37,7 +37,8 @@ def lockout_response(
     every attempt during a lockout), so "in N minutes" is exact at this moment.
     """
     minutes = retry_after_minutes()
-    response = TemplateResponse(
+    # Rendered now: django-axes returns this from its middleware, after the view.
+    response = render(
         request,
         "admin/locked_out.html",
         {

@@ -1,7 +1,9 @@
 """Settings: everything comes from the environment (see .env.example)."""
 
+from base64 import b64encode
 from datetime import timedelta
 from decimal import Decimal
+from hashlib import sha256
 from pathlib import Path
 
 import environ
@@ -177,11 +179,22 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # Content-Security-Policy (django-csp) on every response: scripts, styles, images
 # and fonts only from the portal itself, no inline script or style, no framing.
+# One exception, by hash: the two style attributes of django-import-export's
+# import preview, which marks inserted and deleted text with diff-match-patch's
+# diff_prettyHtml ('unsafe-hashes' admits exactly these values, nothing else).
+IMPORT_DIFF_STYLES = ("background:#e6ffe6;", "background:#ffe6e6;")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
+        "style-src-attr": [
+            "'unsafe-hashes'",
+            *(
+                f"'sha256-{b64encode(sha256(style.encode()).digest()).decode()}'"
+                for style in IMPORT_DIFF_STYLES
+            ),
+        ],
         "img-src": ["'self'"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],

@@ -74,8 +74,6 @@ def secret_text(device: TOTPDevice) -> str:
 def qrcode_svg(device: TOTPDevice) -> HttpResponse:
     response = HttpResponse(content_type="image/svg+xml")
     write_qrcode_image(device.config_url, response)
-    # The image carries the secret: never keep it in a cache.
-    response["Cache-Control"] = "no-store"
     return response
 
 

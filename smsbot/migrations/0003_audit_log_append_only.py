@@ -1,14 +1,16 @@
-"""PostgreSQL only: the audit log (django_admin_log) refuses UPDATE and DELETE.
+"""The audit log (django_admin_log) refuses UPDATE, and on PostgreSQL DELETE too.
 
-The ORM already refuses (smsbot.audit.refuse_update / refuse_delete); the
-trigger makes the database refuse raw SQL and other clients too, as for consent
-events. TRUNCATE (a statement, not a row operation) stays possible for test
-database resets and is not something the application issues.
+The ORM already refuses both (smsbot.audit.refuse_update / refuse_delete); the
+triggers make the database refuse raw SQL and other clients too, as for
+consent events. On SQLite only UPDATE is refused: Django empties SQLite tables
+with DELETE between tests. On PostgreSQL, TRUNCATE (a statement, not a row
+operation) stays possible for test database resets and is not something the
+application issues.
 """
 
 from django.db import migrations
 
-CREATE = """
+POSTGRESQL = """
 CREATE OR REPLACE FUNCTION smsbot_audit_log_append_only() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION USING
@@ -20,18 +22,26 @@ CREATE TRIGGER smsbot_audit_log_append_only
     BEFORE UPDATE OR DELETE ON django_admin_log
     FOR EACH ROW EXECUTE FUNCTION smsbot_audit_log_append_only();
 """
-DROP = """
+POSTGRESQL_DROP = """
 DROP TRIGGER IF EXISTS smsbot_audit_log_append_only ON django_admin_log;
 DROP FUNCTION IF EXISTS smsbot_audit_log_append_only();
 """
+SQLITE = """
+CREATE TRIGGER smsbot_audit_log_append_only BEFORE UPDATE ON django_admin_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE refused');
+END;
+"""
+SQLITE_DROP = "DROP TRIGGER IF EXISTS smsbot_audit_log_append_only;"
 
 
-def run_on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
+def run(sql_by_vendor):
+    def apply(apps, schema_editor):
+        sql = sql_by_vendor.get(schema_editor.connection.vendor)
+        if sql:
             schema_editor.execute(sql, params=None)
 
-    return run
+    return apply
 
 
 class Migration(migrations.Migration):
@@ -40,4 +50,9 @@ class Migration(migrations.Migration):
         ("admin", "0003_logentry_add_action_flag_choices"),
     ]
 
-    operations = [migrations.RunPython(run_on_postgresql(CREATE), run_on_postgresql(DROP))]
+    operations = [
+        migrations.RunPython(
+            run({"postgresql": POSTGRESQL, "sqlite": SQLITE}),
+            run({"postgresql": POSTGRESQL_DROP, "sqlite": SQLITE_DROP}),
+        )
+    ]

@@ -27,7 +27,7 @@ from tests.ops.factories import delivery_event, message, provider_call
 
 ACCESS = {
     "user_agent": "test",
-    "ip_address": "127.0.0.1",
+    "ip_address": "192.0.2.10",  # TEST-NET-1: never the client of a test
     "username": "someone",
     "http_accept": "*/*",
     "path_info": "/admin/login/",
