@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import DecimalField
 from django.db.models.functions import Coalesce
 
+from smsbot.history import ChangesOnlyHistory
 from subscribers.models import Channel, Subscriber
 
 
@@ -80,6 +81,8 @@ class DailyContent(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Every version, with who saved it (the admin's History page lists them).
+    history = ChangesOnlyHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-date"]

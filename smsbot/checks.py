@@ -51,3 +51,18 @@ def public_doors(app_configs: object, **kwargs: object) -> list[CheckMessage]:
             id="smsbot.E001",
         )
     ]
+
+
+@register(deploy=True)
+def admin_login_without_second_factor(app_configs: object, **kwargs: object) -> list[Warning]:
+    """manage.py check --deploy: a production admin should ask for a TOTP code."""
+    if settings.ADMIN_2FA_REQUIRED or settings.DEBUG:
+        return []
+    return [
+        Warning(
+            "ADMIN_2FA_REQUIRED is false: staff log in to the admin with a password alone.",
+            hint="Set ADMIN_2FA_REQUIRED=true; each staff user enrols an authenticator app "
+            "at their next login.",
+            id="smsbot.W021",
+        )
+    ]

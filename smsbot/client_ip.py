@@ -7,7 +7,8 @@ right: everything to its left was written by the client and proves nothing.
 With no proxies (the default) the header is ignored and REMOTE_ADDR is used.
 
 django-ratelimit calls client_ip through RATELIMIT_IP_META_KEY (its documented
-hook for a callable); the admin-login lockout can use the same function.
+hook for a callable), and django-axes through AXES_CLIENT_IP_CALLABLE for the
+admin-login lockout.
 """
 
 import ipaddress

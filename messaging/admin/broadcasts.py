@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -18,6 +19,8 @@ from messaging.broadcasts.content_import import DailyContentResource
 from messaging.models import Broadcast, BroadcastState, DailyContent
 from messaging.outbound import budget, config_errors, segments
 from messaging.reports import alerts
+from smsbot import audit
+from smsbot.admin_base import VersionedAdmin
 
 
 def show_banners(request: HttpRequest) -> None:
@@ -63,7 +66,10 @@ class BroadcastAdmin(admin.ModelAdmin):
         return editable and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Broadcast | None = None) -> bool:
-        return obj is not None and obj.state == BroadcastState.DRAFT and not obj.messages.exists()
+        unsent_draft = (
+            obj is not None and obj.state == BroadcastState.DRAFT and not obj.messages.exists()
+        )
+        return unsent_draft and super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Broadcast, form: Any, change: bool) -> None:
         if not change:
@@ -102,11 +108,16 @@ class BroadcastAdmin(admin.ModelAdmin):
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         broadcast = get_object_or_404(Broadcast, pk=pk)
         if not self.has_view_permission(request, broadcast):
-            return HttpResponseRedirect(reverse("admin:index"))
+            raise PermissionDenied
         if request.method == "POST" and "send" in request.POST:
+            if not self.has_change_permission(request):
+                raise PermissionDenied
             if not self.has_change_permission(request, broadcast):
                 messages.error(request, "This broadcast has already started.")
             elif states.start(broadcast):
+                audit.record(
+                    request.user, broadcast, "Sent", changes={"state": ("draft", "sending")}
+                )
                 messages.success(request, f"Sending “{broadcast.name}”.")
             return HttpResponseRedirect(reverse("admin:messaging_broadcast_changelist"))
         p = audience.preview(
@@ -125,31 +136,57 @@ class BroadcastAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/messaging/broadcast/preview.html", context)
 
     def dismiss_view(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and self.has_change_permission(request):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            error = config_errors.current() or {}
             config_errors.dismiss()
+            detail = f"{error.get('provider', '')} {error.get('code', '')}".strip()
+            audit.record_for_model(
+                request.user, Broadcast, "Dismissed the configuration error", detail=detail
+            )
             messages.success(request, "Configuration error dismissed.")
         return HttpResponseRedirect(reverse("admin:messaging_broadcast_changelist"))
 
     def _act(self, request: HttpRequest, queryset: QuerySet, verb: str, act: Any) -> None:
-        changed = sum(1 for b in queryset if act(b))
+        changed = 0
+        for broadcast in queryset:
+            before = broadcast.state
+            if act(broadcast):
+                changed += 1
+                broadcast.refresh_from_db(fields=["state"])
+                audit.record(
+                    request.user, broadcast, verb, changes={"state": (before, broadcast.state)}
+                )
         messages.info(request, f"{verb}: {changed} of {queryset.count()} broadcast(s).")
 
-    @admin.action(description="Pause selected broadcasts")
+    # Sending, pausing, resuming, cancelling and retrying change what goes out:
+    # the change permission (DevOps), not the view permission (Operations Manager).
+    @admin.action(description="Pause selected broadcasts", permissions=["change"])
     def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = f"paused by {request.user}"
         self._act(request, queryset, "Paused", lambda b: states.pause(b, reason))
 
-    @admin.action(description="Resume selected broadcasts")
+    @admin.action(description="Resume selected broadcasts", permissions=["change"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._act(request, queryset, "Resumed", states.resume)
 
-    @admin.action(description="Cancel selected broadcasts")
+    @admin.action(description="Cancel selected broadcasts", permissions=["change"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._act(request, queryset, "Cancelled", states.cancel)
 
-    @admin.action(description="Retry failed messages of selected broadcasts")
+    @admin.action(
+        description="Retry failed messages of selected broadcasts", permissions=["change"]
+    )
     def retry_failed_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        retried = sum(states.retry_failed(b) for b in queryset)
+        retried = 0
+        for broadcast in queryset:
+            count = states.retry_failed(broadcast)
+            if count:
+                retried += count
+                audit.record(
+                    request.user, broadcast, "Retried failed messages", detail=f"{count} queued"
+                )
         messages.info(request, f"{retried} failed message(s) queued again.")
 
 
@@ -160,7 +197,7 @@ class DailyContentForm(forms.ModelForm):
 
 
 @admin.register(DailyContent)
-class DailyContentAdmin(ImportExportModelAdmin):
+class DailyContentAdmin(VersionedAdmin, ImportExportModelAdmin):
     resource_classes = [DailyContentResource]
     form = DailyContentForm
     list_display = ["date", "excerpt", "segment_info", "whatsapp_content_sid"]

@@ -23,7 +23,7 @@ from messaging.delivery import error_codes
 from messaging.models import DeliveryEvent, Message, ProviderCall
 from messaging.outbound import retry as retrying
 from messaging.reports import figures as reports
-from smsbot import csv_safe
+from smsbot import audit, csv_safe
 from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.redaction import redact_data
 from subscribers.admin.search import PhoneSearchMixin
@@ -152,10 +152,14 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     def retry_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         chosen = list(queryset.select_related("subscriber")[:BULK_RETRY_LIMIT])
         if request.POST.get("confirmed"):
+            confirmed = bool(request.POST.get("confirm_not_sent"))
             retried, refused = retrying.retry_many(
-                [m.pk for m in chosen],
-                confirmed_not_sent=bool(request.POST.get("confirm_not_sent")),
+                [m.pk for m in chosen], confirmed_not_sent=confirmed
             )
+            not_retried = {pk for pk, _ in refused}
+            for m in chosen:
+                if m.pk not in not_retried:
+                    record_retry(request, m, confirmed)
             self.message_user(request, f"{retried} message(s) queued to be sent again.")
             if refused:
                 details = "; ".join(f"{pk}: {why}" for pk, why in refused[:20])
@@ -287,6 +291,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
                 except retrying.RetryRefused as exc:
                     messages.error(request, f"Not retried: {exc}")
                 else:
+                    record_retry(request, message, confirmed)
                     messages.success(request, f"Message {pk} queued to be sent again.")
                 return HttpResponseRedirect(change_url)
         context = {
@@ -316,6 +321,16 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
             "csv_url": f"{request.path}?format=csv",
         }
         return TemplateResponse(request, "admin/messaging/message/cost_report.html", context)
+
+
+def record_retry(request: HttpRequest, message: Message, confirmed_not_sent: bool) -> None:
+    audit.record(
+        request.user,
+        message,
+        "Retried",
+        changes={"status": (message.status, "queued")},
+        detail="operator confirmed the provider did not send it" if confirmed_not_sent else "",
+    )
 
 
 def can_retry(request: HttpRequest) -> bool:

@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
+from smsbot import audit
 from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
 from subscribers.admin.search import PhoneSearchMixin
 from subscribers.consent import ConsentError, change
@@ -176,7 +177,16 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
 
         def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
             evidence = admin_evidence(request, **data)
-            return change(subscriber.phone, to_status, ConsentSource.ADMIN, evidence).changed
+            result = change(subscriber.phone, to_status, ConsentSource.ADMIN, evidence)
+            if result.changed:
+                audit.record(
+                    request.user,
+                    subscriber,
+                    title,
+                    changes={"consent": (result.from_status, result.to_status)},
+                    detail="; ".join(data.values()),
+                )
+            return result.changed
 
         return self._with_form(request, queryset, form_class, title, apply)
 
@@ -189,7 +199,9 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
                 request, reason="erasure request", request_reference=data["request_reference"]
             )
             erase(subscriber, evidence)
-            self.log_change(request, subscriber, "Personal data erased.")
+            audit.record(
+                request.user, subscriber, "Erased personal data", detail=data["request_reference"]
+            )
             return True
 
         return self._with_form(request, queryset, EraseForm, "Erase personal data", apply)

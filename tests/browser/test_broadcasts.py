@@ -1,13 +1,18 @@
-"""An Operations Manager pauses a running broadcast from the admin, in a real browser."""
+"""DevOps pauses a running broadcast from the admin, in a real browser.
+
+Pausing changes what goes out: it needs the change permission on broadcasts,
+which DevOps has and an Operations Manager has not (tests/security/test_role_table.py).
+"""
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 
 from messaging.models import Broadcast, BroadcastState
 from tests.ops.factories import OPS_PASSWORD, ops_manager
 
 
 @pytest.mark.browser
-def test_operations_manager_pauses_a_running_broadcast(visitor, transactional_db):
+def test_devops_pauses_a_running_broadcast(visitor, transactional_db):
     broadcast = Broadcast.objects.create(
         idempotency_key="daily:2026-11-22",
         name="Daily 2026-11-22",
@@ -17,6 +22,9 @@ def test_operations_manager_pauses_a_running_broadcast(visitor, transactional_db
         sent=45,
     )
     user = ops_manager("ops")
+    devops, _ = Group.objects.get_or_create(name="DevOps")
+    devops.permissions.add(Permission.objects.get(codename="change_broadcast"))
+    user.groups.add(devops)
     visitor.log_in(user.username, OPS_PASSWORD)
     page = visitor.page
 

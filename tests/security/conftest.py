@@ -2,7 +2,8 @@
 
 Every probe goes through a Probe: it counts the requests tried, those refused
 (the status the door must answer) and any 5xx. The tally is printed at the end
-of the run and written to test-artifacts/security-probes.json.
+of the run and written to test-artifacts/security-probes.json. The admin's four
+roles, logged in: superuser, DevOps, Operations Manager, staff without a group.
 """
 
 import json
@@ -10,7 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.cache import cache
+from django.test import Client
 
 from tests.conftest import ARTIFACTS
 from tests.messaging.webhooks.conftest import (  # noqa: F401 - fixtures used here too
@@ -92,3 +95,31 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"{name}: {counts['tried']} / {counts['refused']} / {counts['5xx']}"
         )
+
+
+SUPER, DEVOPS, OPS, STAFF = "superuser", "DevOps", "Operations Manager", "staff without a group"
+ROLES = (SUPER, DEVOPS, OPS, STAFF)
+PASSWORD = "role-password-for-tests-0123"
+
+
+def role_user(role: str) -> User:
+    """A staff user of the role; the groups are the ones the migrations create."""
+    user = User.objects.create_user(
+        role.lower().replace(" ", "-"),
+        password=PASSWORD,
+        is_staff=True,
+        is_superuser=role == SUPER,
+    )
+    if role in (DEVOPS, OPS):
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def role_clients(db: None) -> dict[str, Client]:
+    clients = {}
+    for role in ROLES:
+        client = Client()
+        client.force_login(role_user(role))
+        clients[role] = client
+    return clients
