@@ -89,3 +89,13 @@ def active_or_recent() -> QuerySet[Broadcast]:
     """Broadcasts whose counts may still move (sending, or delivery reports arriving)."""
     recent = timezone.now() - timedelta(days=2)
     return Broadcast.objects.filter(Q(state=BroadcastState.SENDING) | Q(finished_at__gte=recent))
+
+
+# States in which a broadcast's progress may still move on its own.
+LIVE_STATES = (BroadcastState.SCHEDULED, BroadcastState.SENDING)
+
+
+def processed(broadcast: Broadcast) -> int:
+    """Messages past the provider or given up (at most the total: an undelivered
+    message counts both as sent and as failed)."""
+    return min(broadcast.sent + broadcast.failed + broadcast.skipped, broadcast.total)
