@@ -227,6 +227,10 @@ class DailyScheduleTask(PeriodicTask):
         verbose_name = "daily schedule"
         verbose_name_plural = "daily schedule"
 
+    def __str__(self) -> str:
+        # The audit log and the history page name it so, not by its cron line.
+        return "Daily schedule"
+
 
 class DeliveryEvent(models.Model):
     """Every status callback as received: the audit trail of delivery."""

@@ -71,6 +71,7 @@ def start_daily_broadcast(mode: str = schedule.SAME_MOMENT) -> str:
     task's kwargs, which beat passes here.
     """
     log.info("daily broadcast fired (delivery mode %s)", mode)
+    schedule.record_run()
     return daily.start().note
 
 

@@ -51,15 +51,6 @@ from subscribers.models import Channel
 
 # At most this many broadcasts in one progress request (a list page's worth).
 PROGRESS_LIMIT = 100
-S = MessageStatus
-# The messages behind each count of a broadcast (messaging.broadcasts.progress).
-COUNT_STATUSES = {
-    "sent": [S.SENT, S.DELIVERED, S.READ, S.UNDELIVERED],
-    "delivered": [S.DELIVERED, S.READ],
-    "failed": [S.FAILED, S.UNDELIVERED],
-    "skipped": [S.SKIPPED],
-    "needs_review": [S.NEEDS_REVIEW],
-}
 
 
 def show_banners(request: HttpRequest) -> None:
@@ -253,6 +244,12 @@ class BroadcastAdmin(admin.ModelAdmin):
         deletable = obj is None or (obj.state == BroadcastState.DRAFT and not obj.messages.exists())
         return deletable and super().has_delete_permission(request, obj)
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # A draft is deleted from its own page; the list's bulk delete would not ask its state.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     # --- compose --------------------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: Broadcast, form: Any, change: bool) -> None:
         if not change:
@@ -331,7 +328,7 @@ class BroadcastAdmin(admin.ModelAdmin):
                     field,
                     label,
                     getattr(broadcast, field),
-                    messages_url(broadcast, COUNT_STATUSES[field]),
+                    messages_url(broadcast, progress.COUNTED_STATUSES[field]),
                 )
                 for field, label in [
                     ("sent", "Sent"),
@@ -341,7 +338,7 @@ class BroadcastAdmin(admin.ModelAdmin):
                 ]
             ],
             needs_review=progress.needs_review_count(broadcast),
-            needs_review_url=messages_url(broadcast, COUNT_STATUSES["needs_review"]),
+            needs_review_url=messages_url(broadcast, [MessageStatus.NEEDS_REVIEW]),
             messages_url=messages_url(broadcast),
             spent=spent,
             timeline=timeline(broadcast),

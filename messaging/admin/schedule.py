@@ -136,12 +136,20 @@ def describe(current: DailySchedule) -> str:
     return f"Every day at {current.time} {current.timezone}"
 
 
+MODE_SHORT = {schedule.SAME_MOMENT: "same moment", schedule.LOCAL_TIME: "subscriber's own time"}
+
+
 def changes(before: DailySchedule, after: DailySchedule) -> dict[str, tuple[Any, Any]]:
+    """What an operator changed, as the audit log shows it."""
+
+    def on(s: DailySchedule) -> str:
+        return "on" if s.enabled else "off"
+
     pairs = {
         "time": (before.time, after.time),
         "timezone": (before.timezone, after.timezone),
-        "on": (before.enabled, after.enabled),
-        "mode": (before.mode, after.mode),
+        "daily broadcast": (on(before), on(after)),
+        "delivery": (MODE_SHORT[before.mode], MODE_SHORT[after.mode]),
     }
     return {name: pair for name, pair in pairs.items() if pair[0] != pair[1]}
 
@@ -161,8 +169,24 @@ class DailyScheduleAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self) -> list:
-        view = self.admin_site.admin_view(self.schedule_view)
-        return [path("", view, name="messaging_dailyscheduletask_changelist")]
+        view = self.admin_site.admin_view
+        return [
+            path("", view(self.schedule_view), name="messaging_dailyscheduletask_changelist"),
+            # The audit log links the row it records; the row's page is this screen.
+            path(
+                "<path:object_id>/change/",
+                view(self.to_screen),
+                name="messaging_dailyscheduletask_change",
+            ),
+            path(
+                "<path:object_id>/history/",
+                view(self.history_view),
+                name="messaging_dailyscheduletask_history",
+            ),
+        ]
+
+    def to_screen(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:messaging_dailyscheduletask_changelist"))
 
     def schedule_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -197,6 +221,10 @@ class DailyScheduleAdmin(admin.ModelAdmin):
             "skipped": daily.skipped_days()[-3:],
             "mode_label": dict(MODE_CHOICES)[current.mode],
             "all_timezones": sorted(available_timezones()),
+            "history_url": reverse(
+                "admin:messaging_dailyscheduletask_history",
+                args=[DailyScheduleTask.objects.get(name=schedule.PERIODIC_TASK_NAME).pk],
+            ),
             "periodic_tasks_url": reverse("admin:django_celery_beat_periodictask_changelist")
             if request.user.has_perm("django_celery_beat.view_periodictask")
             else "",

@@ -27,6 +27,13 @@ REACHED_PROVIDER = [
     MessageStatus.READ,
     MessageStatus.UNDELIVERED,
 ]
+# Each count a broadcast keeps, and the statuses of the messages it counts.
+COUNTED_STATUSES: dict[str, list[str]] = {
+    "sent": REACHED_PROVIDER,
+    "delivered": [MessageStatus.DELIVERED, MessageStatus.READ],
+    "failed": [MessageStatus.FAILED, MessageStatus.UNDELIVERED],
+    "skipped": [MessageStatus.SKIPPED],
+}
 # The throttle key lives exactly as long as the countdown, so a send finishing
 # after a scheduled recount has run always finds the key gone and schedules another.
 PROGRESS_EVERY_SECONDS = 2
@@ -42,10 +49,10 @@ def refresh_progress(broadcast_id: int) -> None:
     )
     Broadcast.objects.filter(pk=broadcast_id).update(
         total=sum(counts.values()),
-        sent=sum(counts.get(s, 0) for s in REACHED_PROVIDER),
-        delivered=counts.get(MessageStatus.DELIVERED, 0) + counts.get(MessageStatus.READ, 0),
-        failed=counts.get(MessageStatus.FAILED, 0) + counts.get(MessageStatus.UNDELIVERED, 0),
-        skipped=counts.get(MessageStatus.SKIPPED, 0),
+        **{
+            field: sum(counts.get(status, 0) for status in statuses)
+            for field, statuses in COUNTED_STATUSES.items()
+        },
     )
     pending = Message.objects.filter(broadcast=OuterRef("pk"), status__in=PENDING_STATUSES)
     finished = (

@@ -5,11 +5,9 @@ progress without being reloaded.
 """
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from messaging import task_names
@@ -17,7 +15,10 @@ from messaging.admin import times
 from messaging.models import Broadcast, BroadcastState, Message, MessageKind, MessageStatus
 from messaging.outbound import segments
 from smsbot.celery import REPLIES_QUEUE, app
-from tests.messaging.pipeline.conftest import opted_in, wait_for
+
+# The pipeline's own clean slate: an empty cache (spend, progress throttles) and no
+# send threads left holding database connections after the test.
+from tests.messaging.pipeline.conftest import _clean_cache, opted_in, wait_for  # noqa: F401
 from tests.ops.factories import OPS_PASSWORD, ops_manager
 
 pytestmark = pytest.mark.browser
@@ -29,16 +30,6 @@ OPERATOR = (
     "messaging.change_broadcast",
     "messaging.view_dailyscheduletask",
 )
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache() -> Iterator[None]:
-    from messaging.outbound import bulk_send
-
-    cache.clear()
-    yield
-    cache.clear()
-    bulk_send.shutdown()  # its threads' database connections must not outlive the test
 
 
 @pytest.fixture

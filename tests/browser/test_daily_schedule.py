@@ -30,8 +30,11 @@ def test_devops_changes_the_daily_send_time_and_sees_the_next_runs(laptop):
     laptop.log_in(user.username, OPS_PASSWORD)
     page = laptop.page
 
+    # From the home page's list of sections, and from the Broadcasts list.
+    laptop.goto("/admin/")
+    laptop.follow(page.locator("#content-main").get_by_role("link", name="Daily schedule"))
     laptop.goto("/admin/messaging/broadcast/")
-    laptop.follow(page.get_by_role("link", name="Daily schedule").first)
+    laptop.follow(page.locator(".object-tools").get_by_role("link", name="Daily schedule"))
     assert page.locator("#schedule-summary").inner_text() == "Every day at 10:00 America/Chicago"
     runs = page.locator("#next-runs tbody tr")
     assert runs.count() == 5
@@ -58,7 +61,14 @@ def test_devops_changes_the_daily_send_time_and_sees_the_next_runs(laptop):
     entry = LogEntry.objects.get(user=user)
     assert "time: 10:00 → 07:45" in entry.change_message
     assert "timezone: America/Chicago → Europe/Madrid" in entry.change_message
+    assert "delivery: same moment → subscriber's own time" in entry.change_message
+    assert entry.object_repr == "Daily schedule"
 
+    # The change is in the schedule's history, which leads back to the screen.
+    laptop.follow(page.locator(".object-tools").get_by_role("link", name="History"))
+    assert "time: 10:00 → 07:45" in page.locator("#change-history").inner_text()
+    laptop.follow(page.locator(".breadcrumbs").get_by_role("link", name="Daily schedule").last)
+    assert page.url.endswith("/admin/messaging/dailyscheduletask/")
     # The raw periodic task stays there for DevOps.
     laptop.follow(page.get_by_role("link", name="Periodic tasks (advanced)"))
 

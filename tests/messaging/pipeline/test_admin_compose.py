@@ -314,3 +314,16 @@ def test_the_schedule_screen_warns_when_todays_broadcast_will_not_go(client):
     draft(idempotency_key=f"daily:{now.date()}", date=now.date())
     html = client.get(SCHEDULE).content.decode()
     assert "has not gone out" not in html
+
+
+def test_only_a_draft_is_deleted_and_only_from_its_page(admin_client):
+    sent = draft(state=BroadcastState.DONE)
+    listing = admin_client.get(reverse("admin:messaging_broadcast_changelist"))
+    assert "delete_selected" not in listing.content.decode()
+    delete = reverse("admin:messaging_broadcast_delete", args=[sent.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    unsent = draft(idempotency_key="adhoc:z")
+    admin_client.post(
+        reverse("admin:messaging_broadcast_delete", args=[unsent.pk]), {"post": "yes"}
+    )
+    assert list(Broadcast.objects.all()) == [sent]

@@ -223,3 +223,6 @@ def test_beat_fires_the_task_with_the_mode_and_last_run_shows_it(celery_worker, 
     broadcast = Broadcast.objects.get()
     assert schedule.current().last_run == broadcast.started_at
     assert schedule.last_daily_broadcast() == broadcast
+    # Periodic tasks shows the run at once, not at beat's next sync.
+    last_run_at = PeriodicTask.objects.get(name=PERIODIC_TASK_NAME).last_run_at
+    assert last_run_at is not None and last_run_at <= broadcast.started_at
