@@ -285,6 +285,8 @@ class BroadcastAdmin(admin.ModelAdmin):
         if broadcast is not None and not self.has_change_permission(request, broadcast):
             # A broadcast that has left draft (or that this user may not edit) is a record.
             return self.record_view(request, broadcast)
+        if broadcast is not None:
+            extra_context = {**(extra_context or {}), "title": f"Edit the draft “{broadcast}”"}
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- extra pages ----------------------------------------------------------------

@@ -152,6 +152,7 @@ def test_preview_then_schedule_is_recorded(operator):
     assert audit_lines(broadcast)[-1].startswith("Scheduled: state: draft → scheduled (to start ")
     html = operator.get(page(broadcast)).content.decode()
     assert "Scheduled for " in html and 'value="unschedule"' in html and 'value="cancel"' in html
+    assert f'href="{preview(broadcast)}">Preview and test' in html  # a test until it starts
 
 
 def test_a_time_that_passed_on_the_preview_is_not_scheduled(operator):
