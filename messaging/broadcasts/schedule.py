@@ -18,6 +18,7 @@ The delivery mode rides in the task's kwargs ({"mode": "same_moment"} or
 {"mode": "local_time"}), so beat hands it to the task it fires.
 """
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -141,11 +142,9 @@ def _mode(task: Any) -> str:
 
 def _daily_time(crontab: Any) -> tuple[int, int] | None:
     """(hour, minute) when the crontab fires once every day, else None."""
-    if crontab is None or (crontab.day_of_week, crontab.day_of_month, crontab.month_of_year) != (
-        "*",
-        "*",
-        "*",
-    ):
+    if crontab is None:
+        return None
+    if {crontab.day_of_week, crontab.day_of_month, crontab.month_of_year} != {"*"}:
         return None
     try:
         hour, minute = int(crontab.hour), int(crontab.minute)
@@ -178,8 +177,7 @@ def current() -> DailySchedule:
     )
     if not task.enabled or custom:
         return schedule
-    first = next_runs(schedule, count=1)
-    return DailySchedule(**{**schedule.__dict__, "next_run": first[0]})
+    return dataclasses.replace(schedule, next_run=next_runs(schedule, count=1)[0])
 
 
 def _describe_custom(task: Any) -> str:
@@ -227,11 +225,8 @@ def update(*, hour: int, minute: int, timezone: str, enabled: bool, mode: str) -
 
     ensure_daily_schedule()
     with transaction.atomic():
-        task = (
-            PeriodicTask.objects.select_for_update()
-            .select_related("crontab")
-            .get(name=PERIODIC_TASK_NAME)
-        )
+        # No select_related: PostgreSQL cannot lock the nullable side of an outer join.
+        task = PeriodicTask.objects.select_for_update().get(name=PERIODIC_TASK_NAME)
         crontab = _crontab(hour, minute, timezone)
         if task.crontab_id != crontab.pk:
             task.last_run_at = None  # beat counts from date_changed, i.e. now
