@@ -197,3 +197,16 @@ def test_the_live_counter_counts_as_the_server_does(operator, settings):
     assert "5 recipients (3 SMS + 2 WhatsApp)" in counter_text(page)
     operator.follow(page.get_by_role("button", name="Preview ›"))
     assert page.locator("#cost").inner_text() == f"{projected} USD" == "0.0887 USD"
+
+
+def test_leaving_a_page_while_it_asks_for_progress_is_clean(operator):
+    Broadcast.objects.create(
+        idempotency_key="adhoc:l", name="Long one", text="Hi", state=BroadcastState.SENDING
+    )
+    page = operator.page
+    held = []
+    page.route("**/broadcast/progress/**", lambda route: held.append(route))  # never answered
+    operator.goto("/admin/messaging/broadcast/")
+    page.wait_for_timeout(2500)
+    assert held, "the list asked for progress"
+    operator.goto("/admin/")  # the question in flight is dropped, and that is no error
