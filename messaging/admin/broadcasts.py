@@ -578,7 +578,8 @@ class DailyContentAdmin(ImportExportModelAdmin):
     list_display = ["date", "excerpt", "segment_info", "whatsapp_content_sid"]
     date_hierarchy = "date"
     search_fields = ["text"]
-    change_list_template = "admin/messaging/dailycontent/change_list.html"
+    # import-export's list with its Import and Export buttons, and ours around it.
+    import_export_change_list_template = "admin/messaging/dailycontent/change_list.html"
 
     @admin.display(description="text")
     def excerpt(self, obj: DailyContent) -> str:

@@ -78,7 +78,7 @@ def test_an_operations_manager_reads_the_schedule_but_cannot_change_it(laptop):
     laptop.log_in(user.username, OPS_PASSWORD)
     page = laptop.page
     laptop.goto("/admin/messaging/dailycontent/")
-    laptop.follow(page.get_by_role("link", name="Daily schedule").first)
+    laptop.follow(page.locator(".object-tools").get_by_role("link", name="Daily schedule"))
     assert page.locator("#next-runs tbody tr").count() == 5
     assert page.locator("#schedule-form").count() == 0
     assert "DevOps change it" in page.locator("#content-main").inner_text()
