@@ -65,6 +65,7 @@ def test_compose_preview_test_send_and_watch_it_complete(operator, celery_worker
     text = counter_text(page)
     assert "78 characters · UCS-2 · 2 segments per SMS" in text
     assert "Forced into UCS-2 (70 characters a segment) by: curly quote ’" in text
+    operator.screenshot()
     page.fill("#id_text", "We open at 9 tomorrow. See you there!")
     page.select_option("#id_channel", "sms")
     assert "1 segment per SMS · 5 recipients (5 SMS) · projected 0.0000 USD" in counter_text(page)
