@@ -14,7 +14,7 @@ from celery.signals import worker_shutdown
 from django.utils import timezone
 
 from messaging import retention, task_names
-from messaging.broadcasts import daily, fanout, progress
+from messaging.broadcasts import daily, fanout, progress, schedule, states
 from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
 from messaging.providers.sns import subscriptions
@@ -64,9 +64,21 @@ def broadcast_progress(broadcast_id: int) -> None:
 
 
 @shared_task(name=task_names.START_DAILY_BROADCAST, ignore_result=True)
-def start_daily_broadcast() -> str:
-    """Fired by the "daily-broadcast" periodic task; idempotent per local date."""
+def start_daily_broadcast(mode: str = schedule.SAME_MOMENT) -> str:
+    """Fired by the "daily-broadcast" periodic task; idempotent per local date.
+
+    `mode` is the delivery mode the Daily schedule screen stores in the periodic
+    task's kwargs, which beat passes here.
+    """
+    log.info("daily broadcast fired (delivery mode %s)", mode)
+    schedule.record_run()
     return daily.start().note
+
+
+@shared_task(name=task_names.START_DUE_BROADCASTS, ignore_result=True)
+def start_due_broadcasts() -> list[int]:
+    """Start the broadcasts scheduled for a time that has come."""
+    return states.start_due()
 
 
 @shared_task(name=task_names.SWEEP_STALE_MESSAGES, ignore_result=True)
@@ -120,6 +132,8 @@ def write_daily_analytics(self: Task, day: str | None = None) -> None:
 app.add_periodic_task(
     60.0, sweep_stale_messages.s(), name="sweep-stale-messages"
 )  # re-publish lost sends, resume stopped fan-outs, flag dead sends
+# A broadcast scheduled for a time starts within this many seconds of it.
+app.add_periodic_task(15.0, start_due_broadcasts.s(), name="start-scheduled-broadcasts")
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
 app.add_periodic_task(
     crontab(hour=3, minute=30), purge_old_bodies.s(), name="purge-old-message-bodies",

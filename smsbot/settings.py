@@ -283,6 +283,8 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
 DAILY_SEND_TIME = env.str("DAILY_SEND_TIME", default="10:00")
 DAILY_SEND_TIMEZONE = env.str("DAILY_SEND_TIMEZONE", default="America/Chicago")
+# The timezone the admin shows and takes times in (named on screen).
+OPS_TIMEZONE = env.str("OPS_TIMEZONE", default="") or DAILY_SEND_TIMEZONE
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=None)
 WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", default="")
 

@@ -95,6 +95,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
                     "phone",
                     "subscriber",
                     "broadcast",
+                    "test_of",
                     "in_reply_to",
                     "body",
                     "content_sid",

@@ -1,18 +1,13 @@
-"""DevOps pauses a running broadcast from the admin, in a real browser.
-
-Pausing changes what goes out: it needs the change permission on broadcasts,
-which DevOps has and an Operations Manager has not (tests/security/test_role_table.py).
-"""
+"""An Operations Manager pauses a running broadcast from the admin, in a real browser."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 
 from messaging.models import Broadcast, BroadcastState
 from tests.ops.factories import OPS_PASSWORD, ops_manager
 
 
 @pytest.mark.browser
-def test_devops_pauses_a_running_broadcast(visitor, transactional_db):
+def test_operations_manager_pauses_a_running_broadcast(visitor, transactional_db):
     broadcast = Broadcast.objects.create(
         idempotency_key="daily:2026-11-22",
         name="Daily 2026-11-22",
@@ -21,10 +16,8 @@ def test_devops_pauses_a_running_broadcast(visitor, transactional_db):
         total=120,
         sent=45,
     )
-    user = ops_manager("ops")
-    devops, _ = Group.objects.get_or_create(name="DevOps")
-    devops.permissions.add(Permission.objects.get(codename="change_broadcast"))
-    user.groups.add(devops)
+    # Operations Managers change broadcasts (messaging 0004): send, pause, resume, cancel.
+    user = ops_manager("ops", extra_permissions=("messaging.change_broadcast",))
     visitor.log_in(user.username, OPS_PASSWORD)
     page = visitor.page
 

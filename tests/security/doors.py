@@ -89,6 +89,8 @@ def pages(samples: dict[type[models.Model], models.Model]) -> list[Page]:
 def actions() -> list[Action]:
     found = []
     for model, model_admin in admin.site._registry.items():
+        if model_admin.actions is None:
+            continue  # actions turned off: a screen of its own, not a list
         for _func, name, _description in model_admin._get_base_actions():
             found.append(Action(f"action:{model._meta.label}:{name}", model, name))
     return found

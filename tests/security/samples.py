@@ -18,7 +18,15 @@ from django_celery_beat.models import (
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from messaging import task_names
-from messaging.models import Broadcast, DailyContent, DeliveryEvent, Message, ProviderCall
+from messaging.broadcasts import schedule
+from messaging.models import (
+    Broadcast,
+    DailyContent,
+    DailyScheduleTask,
+    DeliveryEvent,
+    Message,
+    ProviderCall,
+)
 from smsbot import audit
 from smsbot.models import AuditEntry
 from subscribers import consent
@@ -68,6 +76,7 @@ def make_samples() -> dict[type[models.Model], models.Model]:
         AccessLog: lambda: AccessLog.objects.create(**ACCESS),
         AccessFailureLog: lambda: AccessFailureLog.objects.create(**ACCESS),
         TOTPDevice: lambda: TOTPDevice.objects.create(user=user, name="phone", confirmed=True),
+        DailyScheduleTask: lambda: DailyScheduleTask.objects.get(name=schedule.PERIODIC_TASK_NAME),
         AuditEntry: lambda: AuditEntry.objects.get(
             pk=audit.record(user, subscriber, "Sampled")[0].pk
         ),

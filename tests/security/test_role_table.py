@@ -110,10 +110,18 @@ TABLE: dict[str, Any] = {
     "subscribers_subscriber_process_import": (NOBODY, VIEWERS),  # POST only
     **model_pages("subscribers_consentevent", VIEWERS),
     **model_pages("subscribers_conversation", VIEWERS),
-    # --- broadcasts and daily content: read by both groups, changed by DevOps
-    **model_pages("messaging_broadcast", VIEWERS, add=DEV, change=DEV, delete=SU),
-    "messaging_broadcast_preview": (VIEWERS, DEV),  # POST sends it
-    "messaging_broadcast_dismiss_config": (DEV, DEV),
+    # --- broadcasts: both groups compose, test, send, schedule, pause, resume, cancel
+    # and retry them (operations staff run the sending); only a superuser deletes
+    **model_pages("messaging_broadcast", VIEWERS, add=VIEWERS, change=VIEWERS, delete=SU),
+    "messaging_broadcast_preview": (VIEWERS, VIEWERS),  # POST sends, schedules or tests
+    "messaging_broadcast_act": (NOBODY, VIEWERS),  # POST only: the page's buttons
+    "messaging_broadcast_progress": (VIEWERS, VIEWERS),
+    "messaging_broadcast_dismiss_config": (NOBODY, VIEWERS),  # POST only
+    # --- the daily schedule: both groups read it, DevOps changes it
+    "messaging_dailyscheduletask_changelist": (VIEWERS, DEV),
+    "messaging_dailyscheduletask_change": (VIEWERS, VIEWERS),  # a redirect to the screen
+    "messaging_dailyscheduletask_history": (VIEWERS, VIEWERS),
+    # --- daily content: read by both groups, changed by DevOps
     **model_pages("messaging_dailycontent", VIEWERS, add=DEV, change=DEV, delete=SU, versions=True),
     "messaging_dailycontent_import": (DEV, DEV),
     "messaging_dailycontent_process_import": (NOBODY, DEV),  # POST only
@@ -152,10 +160,10 @@ TABLE: dict[str, Any] = {
     "action:subscribers.Conversation:resync_to_dynamodb": VIEWERS,
     "action:subscribers.ConsentEvent:delete_selected": NOBODY,
     "action:messaging.Broadcast:delete_selected": NOBODY,  # drafts are deleted one by one
-    "action:messaging.Broadcast:pause_selected": DEV,
-    "action:messaging.Broadcast:resume_selected": DEV,
-    "action:messaging.Broadcast:cancel_selected": DEV,
-    "action:messaging.Broadcast:retry_failed_selected": DEV,
+    "action:messaging.Broadcast:pause_selected": VIEWERS,
+    "action:messaging.Broadcast:resume_selected": VIEWERS,
+    "action:messaging.Broadcast:cancel_selected": VIEWERS,
+    "action:messaging.Broadcast:retry_failed_selected": VIEWERS,
     "action:messaging.DailyContent:delete_selected": SU,
     "action:messaging.Message:delete_selected": NOBODY,
     "action:messaging.Message:retry_selected": SU,
@@ -172,9 +180,9 @@ def let_in(response: Any) -> bool:
 
 def offered(client: Client, model: type[models.Model], name: str) -> bool:
     page = client.get(changelist(model))
-    if page.status_code != 200 or page.context["action_form"] is None:
-        return False
-    return name in dict(page.context["action_form"].fields["action"].choices)
+    # A screen in place of a list (the daily schedule) has no action form.
+    form = page.context.get("action_form") if page.status_code == 200 else None
+    return form is not None and name in dict(form.fields["action"].choices)
 
 
 def action_refused(response: Any) -> bool:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0002_issue8_rollups'),
+        ('messaging', '0004_broadcast_and_schedule_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
