@@ -9,6 +9,7 @@ failed asset or a list wider than the window.
 
 import csv
 import io
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -275,6 +276,15 @@ def test_export_filtered_subscribers_and_import_the_file_again(
     # A set this size goes to a worker, two rows a part: the job path, not the shortcut.
     monkeypatch.setattr(exporting, "INLINE_ROWS", 2)
     monkeypatch.setattr(exporting, "CHUNK_ROWS", 2)
+    # A worker slow enough to watch: the page must follow it without a reload.
+    write_parts = exporting.csv_parts
+
+    def slowly(queryset):
+        for part in write_parts(queryset):
+            time.sleep(0.5)
+            yield part
+
+    monkeypatch.setattr(exporting, "csv_parts", slowly)
     for n in range(5):
         change(
             f"+1312555014{n}", "opted_in", "whatsapp_keyword", {"text": "JOIN"}, channel="whatsapp"
@@ -298,8 +308,12 @@ def test_export_filtered_subscribers_and_import_the_file_again(
 
     assert "/exports/" in page.url
     ready = page.locator(".export-ready a")
+    assert not ready.is_visible()
+    loads = visitor.loads
     ready.wait_for(state="visible", timeout=30_000)
+    assert visitor.loads == loads  # the page updated itself
     assert page.locator(".export-count").inner_text() == "5 of 5"
+    assert page.locator(".export-state").inner_text() == "Ready"
     visitor.screenshot()
     with page.expect_download() as download:
         ready.click()
