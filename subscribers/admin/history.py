@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from smsbot.admin_base import ReadOnlyAdmin
+from subscribers.admin.mirroring import MirrorWhenOnMixin
 from subscribers.admin.page import PageContextMixin
 from subscribers.admin.search import PhoneSearchMixin
 from subscribers.consent import phone_hash
@@ -85,7 +86,7 @@ class ConsentEventAdmin(PageContextMixin, PhoneSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class ConversationAdmin(MirrorWhenOnMixin, PhoneSearchMixin, ReadOnlyAdmin):
     list_display = ["number", "conversation_state", "message_count", "last_text", "updated"]
     list_display_links = ["conversation_state"]
     list_filter = ["conversation_state"]

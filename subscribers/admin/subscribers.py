@@ -30,6 +30,7 @@ from smsbot.admin_base import LargeListMixin
 from subscribers.admin.consent import VERBS, admin_evidence, change_consent, offered
 from subscribers.admin.exports import SubscriberExportMixin
 from subscribers.admin.imports import SubscriberImportMixin
+from subscribers.admin.mirroring import MirrorWhenOnMixin
 from subscribers.admin.page import PageContextMixin, consent_form, subscriber_page
 from subscribers.admin.search import PhoneSearchMixin
 from subscribers.consent import ConsentError
@@ -39,6 +40,10 @@ from subscribers.history import when
 from subscribers.importing import SubscriberResource
 from subscribers.mirror.admin import MIRROR_ACTIONS, mirror_state
 from subscribers.models import ConsentStatus, Subscriber
+
+# Consent actions run one consent.change per row; beyond this, use the CSV import.
+MAX_ACTION_ROWS = 500
+MIRROR_FIELDSET = ("DynamoDB mirror", {"fields": [mirror_state]})
 
 
 def dated(moment: datetime) -> str:
@@ -51,13 +56,9 @@ def dated(moment: datetime) -> str:
     )
 
 
-# Consent actions run one consent.change per row; beyond this, use the CSV import.
-MAX_ACTION_ROWS = 500
-MIRROR_FIELDSET = ("DynamoDB mirror", {"fields": [mirror_state]})
-
-
 @admin.register(Subscriber)
 class SubscriberAdmin(
+    MirrorWhenOnMixin,
     PageContextMixin,
     PhoneSearchMixin,
     LargeListMixin,

@@ -186,9 +186,14 @@ def test_opt_a_subscriber_out_and_back_in_from_its_page(visitor, transactional_d
 
 def test_read_a_conversation(visitor, transactional_db):
     subscriber = a_subscriber_with_a_story()
+    Conversation.objects.create(phone_number="+13125550177", last_message="Menu " * 30)
     wide(visitor)
     page = visitor.page
-    visitor.goto(f"/admin/subscribers/subscriber/{subscriber.pk}/change/")
+    visitor.goto("/admin/subscribers/conversation/")
+    fits_the_window(visitor)
+    assert page.locator("#result_list tbody tr").count() == 2
+    visitor.follow(page.locator("#result_list .field-number a", has_text=NUMBER))
+    assert page.url.endswith(f"/admin/subscribers/subscriber/{subscriber.pk}/change/")
     # A view-only user gets no consent buttons.
     assert page.locator(".consent-actions").count() == 0
     assert "Bot state subscribed" in page.inner_text(".conversation-state")

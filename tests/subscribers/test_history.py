@@ -99,7 +99,7 @@ def test_the_conversations_list_links_each_number_to_its_subscriber(admin_client
     assert f'<a href="{page}">{NUMBER}</a>' in html
     assert "+13125550199" in html
     assert "a a a…" in html  # the last message, shortened
-    assert "DynamoDB mirror" not in html
+    assert "DynamoDB mirror" not in html and "resync_to_dynamodb" not in html
     settings.DYNAMODB_SYNC_ENABLED = True
     html = admin_client.get(reverse("admin:subscribers_conversation_changelist")).content.decode()
-    assert "DynamoDB mirror" in html
+    assert "DynamoDB mirror" in html and "resync_to_dynamodb" in html

@@ -178,13 +178,16 @@ def test_the_thread_comes_from_messaging_through_the_hook():
 
 
 @pytest.mark.django_db
-def test_the_mirror_panel_shows_only_while_the_mirror_runs(admin_client, subscribe, settings):
+def test_the_mirror_panel_and_action_show_only_while_the_mirror_runs(admin_client, subscribe, settings):
     subscriber = subscribe(NUMBER)
+    listing = reverse("admin:subscribers_subscriber_changelist")
     settings.DYNAMODB_SYNC_ENABLED = False
     assert "DynamoDB mirror" not in admin_client.get(page_url(subscriber)).content.decode()
+    assert "resync_to_dynamodb" not in admin_client.get(listing).content.decode()
     settings.DYNAMODB_SYNC_ENABLED = True
     html = admin_client.get(page_url(subscriber)).content.decode()
     assert "DynamoDB mirror" in html and "never synced" in html
+    assert "resync_to_dynamodb" in admin_client.get(listing).content.decode()
 
 
 @pytest.mark.django_db
