@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 from import_export.formats.base_formats import CSV
 
@@ -40,15 +40,13 @@ def exportable(queryset: QuerySet) -> QuerySet:
 
 def with_latest_consent_event(subscribers: list[Subscriber]) -> list[Subscriber]:
     """Attach each subscriber's latest consent event (one query), for the evidence column."""
-    latest = ConsentEvent.objects.filter(subscriber=OuterRef("subscriber_id")).order_by(
-        "-created_at", "-id"
-    )
-    events = ConsentEvent.objects.filter(
-        subscriber__in=[s.pk for s in subscribers], id=Subquery(latest.values("id")[:1])
-    )
-    by_subscriber = {event.subscriber_id: event for event in events}
+    latest: dict[int, ConsentEvent] = {}
+    events = ConsentEvent.objects.filter(subscriber__in=[s.pk for s in subscribers])
+    # Oldest first, so each subscriber's last one stays.
+    for event in events.order_by("subscriber_id", "created_at", "id"):
+        latest[event.subscriber_id] = event
     for subscriber in subscribers:
-        subscriber.latest_consent_event = by_subscriber.get(subscriber.pk)
+        subscriber.latest_consent_event = latest.get(subscriber.pk)
     return subscribers
 
 

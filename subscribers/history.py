@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from subscribers.models import ConsentEvent, ConsentSource, ConsentStatus
 
 # Date, time and the zone's abbreviation, in the zone that is active (the
 # operations timezone in the admin) or the one given.
-WHEN_FORMAT = "Y-m-d H:i T"
+WHEN_FORMAT = "%Y-%m-%d %H:%M %Z"
 QUOTE_LENGTH = 80
 
 VERBS = {
@@ -29,7 +29,8 @@ PROVIDER_NAMES = {"sns": "AWS SNS", "twilio": "Twilio"}
 
 
 def when(moment: datetime, zone: tzinfo | None = None) -> str:
-    return dateformat.format(timezone.localtime(moment, zone), WHEN_FORMAT)
+    # strftime, not Django's dateformat: an export formats one per row.
+    return timezone.localtime(moment, zone).strftime(WHEN_FORMAT)
 
 
 def _quoted(text: Any) -> str:
@@ -73,7 +74,7 @@ def how(event: ConsentEvent) -> str:
 
 def line(event: ConsentEvent) -> str:
     """What happened and how, without the time."""
-    return f"{VERBS.get(event.to_status, event.get_to_status_display())} {how(event)}"
+    return f"{VERBS.get(event.to_status) or event.get_to_status_display()} {how(event)}"
 
 
 def sentence(event: ConsentEvent, zone: tzinfo | None = None) -> str:

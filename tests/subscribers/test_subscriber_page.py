@@ -178,7 +178,9 @@ def test_the_thread_comes_from_messaging_through_the_hook():
 
 
 @pytest.mark.django_db
-def test_the_mirror_panel_and_action_show_only_while_the_mirror_runs(admin_client, subscribe, settings):
+def test_the_mirror_panel_and_action_show_only_while_the_mirror_runs(
+    admin_client, subscribe, settings
+):
     subscriber = subscribe(NUMBER)
     listing = reverse("admin:subscribers_subscriber_changelist")
     settings.DYNAMODB_SYNC_ENABLED = False
