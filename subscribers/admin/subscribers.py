@@ -164,6 +164,18 @@ class SubscriberAdmin(
     def page_context(self, request: HttpRequest, obj: Subscriber) -> dict[str, Any]:
         return subscriber_page(request, obj, self.has_change_permission(request, obj))
 
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        subscriber = self.get_object(request, unquote(object_id))
+        if subscriber is not None:
+            # The number in full, as on its page (the entries themselves keep it masked).
+            extra_context = {
+                "title": f"Change history: {subscriber.phone}",
+                **(extra_context or {}),
+            }
+        return super().history_view(request, object_id, extra_context)
+
     @staticmethod
     def _form_problem(form: Form) -> str:
         field, errors = next(iter(form.errors.items()))

@@ -45,6 +45,11 @@ def test_the_number_is_shown_whole_and_never_masked(admin_client, subscribe):
     html = admin_client.get(page_url(subscriber)).content.decode()
     assert f"<h1>{NUMBER}</h1>" in html
     assert "******" not in html
+    run_action(admin_client, "opt_out", [subscriber], reason="asked by phone")
+    history = reverse("admin:subscribers_subscriber_history", args=[subscriber.pk])
+    html = admin_client.get(history).content.decode()
+    assert f"<h1>Change history: {NUMBER}</h1>" in html and f">{NUMBER}</a>" in html
+    assert "Opted out: consent_status: opted_in → opted_out (asked by phone)" in html
 
 
 @pytest.mark.django_db
