@@ -24,11 +24,12 @@ from import_export.formats.base_formats import CSV
 from import_export.results import Result
 from tablib import Dataset
 
+from smsbot.csv_safe import FormulaSafeExport
 from subscribers import hooks
 from subscribers.consent import ConsentError, change
 from subscribers.history import sentence
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
-from subscribers.phones import InvalidPhone, normalize
+from subscribers.phones import InvalidPhone, check_subscriber, normalize
 
 EVIDENCE = "evidence"
 REQUIRED_COLUMNS = ("phone", EVIDENCE)
@@ -55,7 +56,7 @@ COLUMN_HELP: dict[str, tuple[str, str]] = {
 }
 
 
-class SubscriberResource(resources.ModelResource):
+class SubscriberResource(FormulaSafeExport, resources.ModelResource):
     # Read into the consent event on import; on export, the latest event in words.
     evidence = fields.Field(column_name=EVIDENCE, readonly=True)
 
@@ -89,6 +90,7 @@ class SubscriberResource(resources.ModelResource):
         errors: dict[str, str] = {}
         try:
             row["phone"] = normalize(str(row.get("phone") or ""))
+            check_subscriber(row["phone"])
         except InvalidPhone as exc:
             errors["phone"] = str(exc)
         row["channel"] = _cell(row, "channel") or Channel.SMS

@@ -5,7 +5,6 @@ admin. Lists stay fast on a million rows: filters on indexed columns, no
 full COUNT(*), search by exact (normalised) number.
 """
 
-import csv
 import json
 from typing import Any
 
@@ -24,6 +23,7 @@ from messaging.delivery import error_codes
 from messaging.models import DeliveryEvent, Message, ProviderCall
 from messaging.outbound import retry as retrying
 from messaging.reports import figures as reports
+from smsbot import csv_safe
 from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.redaction import redact_data
 from subscribers.admin.search import PhoneSearchMixin
@@ -341,7 +341,7 @@ COST_COLUMNS = [
 def cost_report_csv(rows: list[reports.CostRow]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cost-report.csv"'
-    writer = csv.writer(response)
+    writer = csv_safe.writer(response)
     writer.writerow(COST_COLUMNS)
     for r in rows:
         writer.writerow(
