@@ -184,7 +184,9 @@ class ConfirmationForecast:
             if self.count == 1
             else f"{self.count} pending rows will each be"
         )
-        return f"{rows} sent a confirmation message ({split}): projected cost {cost}."
+        # At most: the double opt-in's own limits (one a day per number, an hourly
+        # cap) may withhold some when they are sent.
+        return f"{rows} sent a confirmation message ({split}): projected cost up to {cost}."
 
 
 @dataclass(frozen=True)

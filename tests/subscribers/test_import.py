@@ -219,7 +219,7 @@ def test_the_preview_counts_confirmations_and_their_cost(admin_client, subscribe
     html = response.content.decode()
     assert (
         "3 pending rows will each be sent a confirmation message (2 SMS, 1 WhatsApp): "
-        f"projected cost ${expected:.4f}."
+        f"projected cost up to ${expected:.4f}."
     ) in html
     assert not Message.objects.exists()  # a preview sends nothing
 
