@@ -213,12 +213,16 @@ class AuditedImportsMixin:
 
     def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
         response = super().process_result(result, request)  # type: ignore[misc]
-        totals = ", ".join(f"{count} {kind}" for kind, count in result.totals.items() if count)
-        name = request.POST.get("original_file_name", "")
         record_for_model(
             request.user,
             self.model,  # type: ignore[attr-defined]
             "Imported",
-            detail="; ".join(part for part in (name, totals) if part),
+            detail=self.import_summary(result, request),
         )
         return response
+
+    def import_summary(self, result: Any, request: HttpRequest) -> str:
+        """What the file did, in words; an import admin may say more."""
+        totals = ", ".join(f"{count} {kind}" for kind, count in result.totals.items() if count)
+        name = request.POST.get("original_file_name", "")
+        return "; ".join(part for part in (name, totals) if part)

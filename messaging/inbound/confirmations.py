@@ -24,6 +24,7 @@ from messaging.outbound.build import outbound
 from smsbot import outbox
 from smsbot.celery import REPLIES_QUEUE
 from smsbot.redaction import mask_phone
+from subscribers import hooks
 from subscribers.consent import consent_changed
 from subscribers.models import Channel, ConsentStatus, Subscriber
 
@@ -34,23 +35,34 @@ ONE_A_DAY = "withheld: this number was sent a confirmation less than 24 hours ag
 CAPPED = "withheld: OPTIN_CONFIRMATIONS_PER_HOUR confirmations were sent in the last hour"
 
 
+def confirmation(phone: str, channel: str, **fields: Any) -> Message:
+    """The unsaved confirmation message for this number on this channel, priced."""
+    template_sid = ""
+    if channel == Channel.WHATSAPP:
+        template_sid = settings.OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID
+    return outbound(
+        kind=MessageKind.CONFIRMATION,
+        channel=channel,
+        provider=settings.SMS_PROVIDER,
+        phone=phone,
+        body=settings.OPTIN_CONFIRMATION_TEXT,
+        template=bool(template_sid),
+        content_sid=template_sid,
+        **fields,
+    )
+
+
+@hooks.set_confirmation_pricer
+def confirmation_price(phone: str, channel: str) -> Decimal:
+    """What the subscribers import shows for each row it will make pending."""
+    return confirmation(phone, channel).price_estimated
+
+
 def queue_confirmation(subscriber: Subscriber) -> Message:
     """Record the confirmation message and queue its sending (or record why it is
     withheld), in one transaction."""
-    body = settings.OPTIN_CONFIRMATION_TEXT
-    template_sid = ""
-    if subscriber.channel == Channel.WHATSAPP:
-        template_sid = settings.OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID
-    message = outbound(
-        kind=MessageKind.CONFIRMATION,
-        channel=subscriber.channel,
-        provider=settings.SMS_PROVIDER,
-        phone=subscriber.phone,
-        body=body,
-        template=bool(template_sid),
-        status=MessageStatus.QUEUED,
-        subscriber=subscriber,
-        content_sid=template_sid,
+    message = confirmation(
+        subscriber.phone, subscriber.channel, status=MessageStatus.QUEUED, subscriber=subscriber
     )
     with transaction.atomic():
         confirmation_cap.serialize()

@@ -34,13 +34,22 @@ class Action:
 
 
 def _arguments(
-    pattern: URLPattern, model: type[models.Model] | None, sample: Any
+    pattern: URLPattern,
+    model: type[models.Model] | None,
+    sample: Any,
+    samples: dict[type[models.Model], models.Model] | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
     regex = pattern.pattern.regex
     named = set(regex.groupindex)
     values: dict[str, Any] = {}
     if sample is not None:
         values = {"object_id": sample.pk, "pk": sample.pk, "id": sample.pk}
+    for name in named - set(values):
+        # "<export_id>": the sample of the model whose name ends with "export".
+        stem = name.removesuffix("_id")
+        found = [s for m, s in (samples or {}).items() if m._meta.model_name.endswith(stem)]
+        if len(found) == 1:
+            values[name] = found[0].pk
     if "content_type_id" in named and sample is not None:
         values["content_type_id"] = ContentType.objects.get_for_model(model).pk
     positional: list[Any] = []
@@ -80,7 +89,7 @@ def pages(samples: dict[type[models.Model], models.Model]) -> list[Page]:
                 continue
             regex = pattern.pattern.regex
             sample = samples[model] if regex.groups else None
-            args, kwargs = _arguments(pattern, model, sample)
+            args, kwargs = _arguments(pattern, model, sample, samples)
             path = reverse(f"admin:{pattern.name}", args=args, kwargs=kwargs)
             found.append(Page(pattern.name, path, model))
     return found

@@ -30,7 +30,7 @@ from messaging.models import (
 from smsbot import audit
 from smsbot.models import AuditEntry
 from subscribers import consent
-from subscribers.models import ConsentEvent, Conversation, Subscriber
+from subscribers.models import ConsentEvent, Conversation, Subscriber, SubscriberExport
 from tests.ops.factories import delivery_event, message, provider_call
 
 ACCESS = {
@@ -77,6 +77,10 @@ def make_samples() -> dict[type[models.Model], models.Model]:
         AccessFailureLog: lambda: AccessFailureLog.objects.create(**ACCESS),
         TOTPDevice: lambda: TOTPDevice.objects.create(user=user, name="phone", confirmed=True),
         DailyScheduleTask: lambda: DailyScheduleTask.objects.get(name=schedule.PERIODIC_TASK_NAME),
+        # Not a model of its own in the admin: the export pages of the subscriber list.
+        SubscriberExport: lambda: SubscriberExport.objects.create(
+            requested_by=user, state="done", total=0, finished_at=timezone.now()
+        ),
         AuditEntry: lambda: AuditEntry.objects.get(
             pk=audit.record(user, subscriber, "Sampled")[0].pk
         ),

@@ -86,7 +86,7 @@ def test_broadcast_actions_record_who_and_the_state_change():
     (sub,) = [consent.change("+13125550111", "opted_in", "admin", {"t": 1}).subscriber]
     message(broadcast=done, kind="broadcast", subscriber=sub, phone=sub.phone, status="failed")
     act(client, Broadcast, "retry_failed_selected", [done])
-    assert entries(done)[-1].get_change_message() == "Retried failed messages (1 queued)"
+    assert entries(done)[-1].get_change_message() == "Retried failed messages (1 queued again)"
 
     # An action that changes nothing (a cancelled broadcast cannot pause) records nothing.
     cancelled = broadcast(BroadcastState.CANCELLED)
@@ -99,13 +99,13 @@ def test_sending_a_draft_and_dismissing_an_error_are_recorded():
     draft = broadcast(BroadcastState.DRAFT)
     client.post(reverse("admin:messaging_broadcast_preview", args=[draft.pk]), {"send": "1"})
     (entry,) = entries(draft)
-    assert entry.get_change_message() == "Sent: state: draft → sending"
+    assert entry.get_change_message() == "Started sending: state: draft → sending"
 
     config_errors.remember("twilio", "20003", "bad credentials")
     client.post(reverse("admin:messaging_broadcast_dismiss_config"))
     last = entries(model=Broadcast)[-1]
     assert last.object_id is None and last.user == devops
-    assert last.get_change_message() == "Dismissed the configuration error (twilio 20003)"
+    assert last.get_change_message() == "Dismissed a provider configuration error (twilio 20003)"
 
 
 def test_message_retries_are_recorded_one_by_one_and_in_bulk():
@@ -130,8 +130,8 @@ def test_consent_actions_erasure_and_resync_are_recorded(settings):
     act(client, Subscriber, "erase_personal_data", [sub], apply="1",
         request_reference="ticket 77", confirm="on")  # fmt: skip
     assert [e.get_change_message() for e in entries(sub)] == [
-        "Opt out: consent: opted_in → opted_out (asked by phone)",
-        "Opt back in: consent: opted_out → opted_in (signed form)",
+        "Opted out: consent_status: opted_in → opted_out (asked by phone)",
+        "Opted back in: consent_status: opted_out → opted_in (signed form)",
         "Queued a re-sync to DynamoDB",
         "Erased personal data (ticket 77)",
     ]

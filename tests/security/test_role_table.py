@@ -108,6 +108,13 @@ TABLE: dict[str, Any] = {
     **model_pages("subscribers_subscriber", VIEWERS, change=VIEWERS),
     "subscribers_subscriber_import": (VIEWERS, VIEWERS),
     "subscribers_subscriber_process_import": (NOBODY, VIEWERS),  # POST only
+    "subscribers_subscriber_import_template": (VIEWERS, VIEWERS),
+    "subscribers_subscriber_consent": (NOBODY, VIEWERS),  # POST only: the page's buttons
+    "subscribers_subscriber_export": (VIEWERS, VIEWERS),
+    # An export file is its requester's (the sample's is another user's) or a superuser's.
+    "subscribers_subscriber_export_job": (SU, SU),
+    "subscribers_subscriber_export_status": (SU, SU),
+    "subscribers_subscriber_export_download": (SU, SU),
     **model_pages("subscribers_consentevent", VIEWERS),
     **model_pages("subscribers_conversation", VIEWERS),
     # --- broadcasts: both groups compose, test, send, schedule, pause, resume, cancel
@@ -201,7 +208,9 @@ def changelist(model: type[models.Model]) -> str:
 
 
 @pytest.fixture
-def samples(db: None) -> dict[type[models.Model], models.Model]:
+def samples(db: None, settings: Any) -> dict[type[models.Model], models.Model]:
+    # With the mirror on, every door it adds (the re-sync action) is open to check.
+    settings.DYNAMODB_SYNC_ENABLED = True
     return make_samples()
 
 
