@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "smsbot.timezones.OpsTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "smsbot.urls"
@@ -120,6 +122,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The admin's datetime format names the zone (smsbot/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["smsbot.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
@@ -213,6 +217,15 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
 DAILY_SEND_TIME = env.str("DAILY_SEND_TIME", default="10:00")
 DAILY_SEND_TIMEZONE = env.str("DAILY_SEND_TIMEZONE", default="America/Chicago")
+# The admin shows times in this zone, named on screen (storage stays UTC).
+OPS_TIMEZONE = env.str("OPS_TIMEZONE", default="") or DAILY_SEND_TIMEZONE
+for _name in ("DAILY_SEND_TIMEZONE", "OPS_TIMEZONE"):
+    try:
+        ZoneInfo(globals()[_name])
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ImproperlyConfigured(
+            f"{_name} must be an IANA timezone such as America/Chicago, not {globals()[_name]!r}."
+        ) from None
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=None)
 WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", default="")
 
@@ -316,6 +329,11 @@ RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 ROLLUP_REFRESH_DAYS = env.int("ROLLUP_REFRESH_DAYS", default=3)
 
 # --- Providers -------------------------------------------------------------------
+# The console provider (sends nothing) reports each message delivered, or now and
+# then undelivered, this many seconds after "sending" it, so a demo shows delivery.
+CONSOLE_DELIVERY_REPORTS = env.bool("CONSOLE_DELIVERY_REPORTS", default=True)
+CONSOLE_DELIVERY_DELAY_SECONDS = env.float("CONSOLE_DELIVERY_DELAY_SECONDS", default=3.0)
+CONSOLE_FAILURE_PERCENT = env.float("CONSOLE_FAILURE_PERCENT", default=5.0)
 # SNS refuses to send an SMS that would cost more than this (AWS.SNS.SMS.MaxPrice).
 SNS_MAX_PRICE_USD = env.str("SNS_MAX_PRICE_USD", default="0.50")
 # Ask SNS whether a number opted out (replied STOP to AWS) before each publish.
