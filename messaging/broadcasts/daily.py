@@ -18,6 +18,8 @@ from smsbot.celery import BULK_QUEUE
 log = logging.getLogger(__name__)
 
 SKIPPED_DAYS_KEY = "messaging:daily-skipped"
+# Every daily broadcast's idempotency key starts so; other broadcasts are ad hoc.
+KEY_PREFIX = "daily:"
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def local_today() -> date:
 
 
 def key_for(day: date) -> str:
-    return f"daily:{day.isoformat()}"
+    return f"{KEY_PREFIX}{day.isoformat()}"
 
 
 def text_for(day: date) -> DailyText | None:
