@@ -187,6 +187,10 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
 CELERY_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+# prefork in production; make run uses threads: honcho stops a process by signalling its
+# whole process group, and prefork's pool processes dying of that signal end every
+# Ctrl-C with ERROR lines and a forced kill.
+CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="prefork")
 if CELERY_EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
