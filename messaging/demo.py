@@ -134,6 +134,7 @@ def _broadcast(key: str, name: str, day: date | None, text: str, channel: str) -
     ]
     _deliver(messages, when)
     Broadcast.objects.filter(pk=broadcast.pk).update(
+        created_at=when - timedelta(minutes=5),
         total=len(messages),
         sent=len(messages),
         delivered=sum(1 for m in messages if m.status == MessageStatus.DELIVERED),
