@@ -31,6 +31,10 @@ FAILURE_DAYS = 7
 CONTENT_DAYS = 7
 ADHOC_DAYS = 7
 TOP_NUMBERS = 5
+# How often the page asks for fresh figures while a broadcast moves, and while
+# today's daily send has yet to start (milliseconds).
+LIVE_POLL_MS = 2000
+WAITING_POLL_MS = 30000
 # (label, column in reports.consent_per_day rows, consent status)
 CONSENT_SERIES = (("Opt-ins", 1, "opted_in"), ("Opt-outs", 2, "opted_out"))
 # Broadcast figures the page shows and the live view updates: key, label, statuses.
@@ -173,6 +177,8 @@ def build() -> dict[str, Any]:
         "ops_timezone": settings.OPS_TIMEZONE,
         "cost_report_url": admin_list_url("admin:messaging_message_costs"),
         "live_url": admin_list_url("admin:messaging_message_live"),
+        "live_poll_ms": LIVE_POLL_MS,
+        "waiting_poll_ms": WAITING_POLL_MS,
     }
 
 

@@ -4,14 +4,13 @@
 // has not started yet it checks now and then and reloads the page once it has.
 (function () {
     "use strict";
-    const LIVE_MS = 2000;
-    const WAITING_MS = 30000;
-
     const dashboard = document.querySelector(".ops-dashboard[data-live-url]");
     if (!dashboard) {
         return;
     }
     const url = dashboard.dataset.liveUrl;
+    const LIVE_MS = Number(dashboard.dataset.liveMs);
+    const WAITING_MS = Number(dashboard.dataset.waitingMs);
 
     function liveIds() {
         return Array.from(dashboard.querySelectorAll(".ops-broadcast[data-live]"))
