@@ -18,9 +18,7 @@ def python_command() -> str:
         return "python"
 
 
-RESET_HINT = (
-    f"Forgot it? {python_command()} manage.py seed_demo --reset-password prints a new one."
-)
+RESET_HINT = f"Forgot it? {python_command()} manage.py seed_demo --reset-password prints a new one."
 
 
 class Command(BaseCommand):
