@@ -75,7 +75,7 @@ def build(start: date, last: date) -> dict[str, Any]:
     end = last + timedelta(days=1)
     facts = reports.load_facts(start, end)
     rows = reports.cost_rows(facts)
-    total = reports.cost_total(rows, month_start(start))
+    total = reports.cost_total(facts, month_start(start))
     return {
         "start": start,
         "last": last,

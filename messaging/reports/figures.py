@@ -508,19 +508,9 @@ def cost_rows(facts: Iterable[Fact]) -> list[CostRow]:
     return sorted(rows, key=lambda r: (-r.month.toordinal(), r.provider, r.channel))
 
 
-def cost_total(rows: Sequence[CostRow], month: date) -> CostRow:
-    """All rows added up (provider and channel "all")."""
-    return CostRow(
-        month=month,
-        provider="all",
-        channel="all",
-        messages=sum(r.messages for r in rows),
-        segments=sum(r.segments for r in rows),
-        estimated=_decimal(sum((r.estimated for r in rows), ZERO)),
-        actual=_decimal(sum((r.actual for r in rows), ZERO)),
-        priced=sum(r.priced for r in rows),
-        estimated_priced=_decimal(sum((r.estimated_priced for r in rows), ZERO)),
-    )
+def cost_total(facts: Iterable[Fact], month: date) -> CostRow:
+    """Every billed fact added up, as one row (provider and channel "all")."""
+    return _cost_row(month, "all", "all", [f for f in facts if f.billed])
 
 
 def _cost_row(month: date, provider: str, channel: str, group: list[Fact]) -> CostRow:

@@ -68,7 +68,8 @@ def test_home_page_answers_the_days_questions_and_follows_the_send_by_itself(
     # Subscribers, spend against the limit, delivery success over the demo week.
     assert text(page, "#ops-subscribers .ops-big") == f"{opted_in} opted in"
     assert re.search(r"\$[\d.]+ of \$100\.00 limit", text(page, "#ops-spend"))
-    assert re.search(r"Last 7 days \d+\.\d% \d+ \d+ 0", text(page, "#ops-delivery"))
+    # (The pending demo number's confirmation may still await its report: the worker runs.)
+    assert re.search(r"Last 7 days \d+\.\d% \d+ \d+ [01]\b", text(page, "#ops-delivery"))
     assert "Holiday hours (demo data)" in text(page, "#ops-adhoc")
     assert page.locator("svg.ops-chart").count() == 3
 
