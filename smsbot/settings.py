@@ -237,6 +237,8 @@ WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", default="")
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
 AWS_RESOURCE_PREFIX = env.str("AWS_RESOURCE_PREFIX", default="")
+# The account whose SNS topics the portal accepts; unset asks STS (GetCallerIdentity) once.
+AWS_ACCOUNT_ID = env.str("AWS_ACCOUNT_ID", default="")
 SNS_SMS_TYPE = env.str("SNS_SMS_TYPE", default="Transactional")
 SNS_SENDER_ID = env.str("SNS_SENDER_ID", default="AIBOT")
 SNS_VERIFY_SIGNATURES = env.bool("SNS_VERIFY_SIGNATURES", default=True)
@@ -322,10 +324,25 @@ OPTIN_CONFIRMATION_TEXT = env.str("OPTIN_CONFIRMATION_TEXT", default="") or (
 OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID = env.str(
     "OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID", default=""
 )
-# django-ratelimit rate for opt-in form submissions, per client IP.
+# django-ratelimit rates for sign-ups (the form and the API together): per client IP
+# (callers with the WEBHOOK_TOKEN are exempt), and per number (everyone).
 OPTIN_RATE_LIMIT = env.str("OPTIN_RATE_LIMIT", default="10/m")
-# Behind a proxy set e.g. HTTP_X_FORWARDED_FOR so the limit applies to the real client.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+OPTIN_NUMBER_RATE_LIMIT = env.str("OPTIN_NUMBER_RATE_LIMIT", default="5/h")
+# Without WEBHOOK_TOKEN the API answers 401, unless it is deliberately public.
+OPTIN_API_PUBLIC = env.bool("OPTIN_API_PUBLIC", default=False)
+# Regions (ISO 3166 codes, as phonenumbers names them) a sign-up may come from; "*"
+# allows any. Empty (a copied .env.example line) means the default.
+OPTIN_ALLOWED_COUNTRIES = [
+    code.strip().upper() for code in env.list("OPTIN_ALLOWED_COUNTRIES", default=[]) if code.strip()
+] or ["US", "CA"]
+# The SMS-pumping breaker: double opt-in confirmations sent per rolling hour, all doors.
+OPTIN_CONFIRMATIONS_PER_HOUR = env.int("OPTIN_CONFIRMATIONS_PER_HOUR", default=100)
+
+# --- Client IP ----------------------------------------------------------------------
+# Proxies (load balancers, CDNs) in front of the portal, each appending to
+# X-Forwarded-For; 0 ignores the header. Every per-client limit uses smsbot.client_ip.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_IP_META_KEY = "smsbot.client_ip.client_ip"
 
 # --- Operations reports ----------------------------------------------------------
 # Days (before today) the rollup task recomputes on every run, to catch late

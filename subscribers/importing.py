@@ -16,9 +16,10 @@ from import_export.formats.base_formats import CSV
 from import_export.results import Result
 from tablib import Dataset
 
+from smsbot.csv_safe import FormulaSafeExport
 from subscribers.consent import ConsentError, change
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
-from subscribers.phones import InvalidPhone, normalize
+from subscribers.phones import InvalidPhone, check_subscriber, normalize
 
 REQUIRED_COLUMNS = ("phone", "evidence")
 IMPORTED_FIELDS = ("phone", "channel", "consent_status")
@@ -35,7 +36,7 @@ SUBSCRIBER_COLUMNS = (
 )
 
 
-class SubscriberResource(resources.ModelResource):
+class SubscriberResource(FormulaSafeExport, resources.ModelResource):
     class Meta:
         model = Subscriber
         fields = SUBSCRIBER_COLUMNS
@@ -61,6 +62,7 @@ class SubscriberResource(resources.ModelResource):
         errors: dict[str, str] = {}
         try:
             row["phone"] = normalize(str(row.get("phone") or ""))
+            check_subscriber(row["phone"])
         except InvalidPhone as exc:
             errors["phone"] = str(exc)
         row["channel"] = _cell(row, "channel") or Channel.SMS

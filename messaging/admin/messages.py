@@ -5,7 +5,6 @@ admin. Lists stay fast on a million rows: filters on indexed columns, no
 full COUNT(*), search by exact (normalised) number.
 """
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -36,6 +35,7 @@ from messaging.models import DeliveryEvent, Message, ProviderCall
 from messaging.outbound import retry as retrying
 from messaging.reports import costs, dashboard, rollups
 from messaging.reports import figures as reports
+from smsbot import csv_safe
 from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.redaction import redact_data
 from smsbot.timezones import shown
@@ -462,7 +462,7 @@ COST_COLUMNS = [
 def cost_report_csv(rows: list[reports.CostRow]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cost-report.csv"'
-    writer = csv.writer(response)
+    writer = csv_safe.writer(response)
     writer.writerow(COST_COLUMNS)
     for r in rows:
         writer.writerow(
