@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 
 
@@ -33,7 +33,14 @@ class OpsTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(reverse("admin:index")):
+        if not is_admin(request.path):
             return self.get_response(request)
         with timezone.override(ops_zone()):
             return self.get_response(request)
+
+
+def is_admin(path: str) -> bool:
+    try:
+        return path.startswith(reverse("admin:index"))
+    except NoReverseMatch:  # a URLconf without the admin (a bench's) has no admin pages
+        return False
