@@ -17,6 +17,7 @@ from messaging import retention, task_names
 from messaging.broadcasts import daily, fanout, progress, schedule, states
 from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
+from messaging.providers import console
 from messaging.providers.sns import subscriptions
 from messaging.reports import analytics, rollups
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
@@ -79,6 +80,12 @@ def start_daily_broadcast(mode: str = schedule.SAME_MOMENT) -> str:
 def start_due_broadcasts() -> list[int]:
     """Start the broadcasts scheduled for a time that has come."""
     return states.start_due()
+
+
+@shared_task(name=task_names.CONSOLE_DELIVERY_REPORT, ignore_result=True)
+def console_delivery_report(provider_message_id: str) -> None:
+    """The console provider's simulated status callback, a few seconds after a send."""
+    console.report_delivery(provider_message_id)
 
 
 @shared_task(name=task_names.SWEEP_STALE_MESSAGES, ignore_result=True)
