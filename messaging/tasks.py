@@ -14,9 +14,10 @@ from celery.signals import worker_shutdown
 from django.utils import timezone
 
 from messaging import retention, task_names
-from messaging.broadcasts import daily, fanout, progress
+from messaging.broadcasts import daily, fanout, progress, schedule, states
 from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
+from messaging.providers import console
 from messaging.providers.sns import delivery_logs, subscriptions
 from messaging.reports import analytics, monitoring, rollups
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
@@ -64,14 +65,32 @@ def broadcast_progress(broadcast_id: int) -> None:
 
 
 @shared_task(name=task_names.START_DAILY_BROADCAST, ignore_result=True)
-def start_daily_broadcast() -> str:
-    """Fired by the "daily-broadcast" periodic task; idempotent per local date."""
+def start_daily_broadcast(mode: str = schedule.SAME_MOMENT) -> str:
+    """Fired by the "daily-broadcast" periodic task; idempotent per local date.
+
+    `mode` is the delivery mode the Daily schedule screen stores in the periodic
+    task's kwargs, which beat passes here.
+    """
+    log.info("daily broadcast fired (delivery mode %s)", mode)
+    schedule.record_run()
     asked_at = timezone.now()
     result = daily.start()
     began = result.broadcast.started_at if result.broadcast else None
     if began is not None and began >= asked_at:
         monitoring.broadcast_started(began)
     return result.note
+
+
+@shared_task(name=task_names.START_DUE_BROADCASTS, ignore_result=True)
+def start_due_broadcasts() -> list[int]:
+    """Start the broadcasts scheduled for a time that has come."""
+    return states.start_due()
+
+
+@shared_task(name=task_names.CONSOLE_DELIVERY_REPORT, ignore_result=True)
+def console_delivery_report(provider_message_id: str) -> None:
+    """The console provider's simulated status callback, a few seconds after a send."""
+    console.report_delivery(provider_message_id)
 
 
 @shared_task(name=task_names.SWEEP_STALE_MESSAGES, ignore_result=True)
@@ -144,6 +163,8 @@ def heartbeat() -> int:
 app.add_periodic_task(
     60.0, sweep_stale_messages.s(), name="sweep-stale-messages"
 )  # re-publish lost sends, resume stopped fan-outs, flag dead sends
+# A broadcast scheduled for a time starts within this many seconds of it.
+app.add_periodic_task(15.0, start_due_broadcasts.s(), name="start-scheduled-broadcasts")
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
 # On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve them.
 app.add_periodic_task(60.0, fetch_sns_delivery.s(), name="fetch-sns-delivery", queue=REPLIES_QUEUE)

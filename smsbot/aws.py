@@ -38,5 +38,8 @@ def _account_id(region: str, endpoint: str | None) -> str:
 
 
 def account_id() -> str:
-    """The AWS account the credentials belong to (sts:GetCallerIdentity needs no permission)."""
-    return _account_id(settings.AWS_REGION, settings.AWS_ENDPOINT_URL or None)
+    """AWS_ACCOUNT_ID, else the account the credentials belong to (sts:GetCallerIdentity
+    needs no permission)."""
+    return settings.AWS_ACCOUNT_ID or _account_id(
+        settings.AWS_REGION, settings.AWS_ENDPOINT_URL or None
+    )

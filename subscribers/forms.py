@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 
 from subscribers.models import Channel
-from subscribers.phones import InvalidPhone, normalize
+from subscribers.phones import InvalidPhone, check_signup, normalize
 
 
 class OptInForm(forms.Form):
@@ -31,9 +31,14 @@ class OptInForm(forms.Form):
 
     def clean_phone(self) -> str:
         try:
-            return normalize(self.cleaned_data["phone"])
+            phone = normalize(self.cleaned_data["phone"])
         except InvalidPhone as exc:
             raise forms.ValidationError(f"Please check the number: {exc}.") from exc
+        try:
+            check_signup(phone)
+        except InvalidPhone as exc:
+            raise forms.ValidationError(f"This number cannot be used: {exc}.") from exc
+        return phone
 
 
 class OptOutForm(forms.Form):

@@ -1,7 +1,8 @@
 """Prices per destination country: the table every estimate and the budget guard read.
 
 DevOps keep it in step with the providers' price lists; each edit is kept in the
-audit log with the prices before and after.
+audit log with the prices before and after (the portal's admin site records every
+form's changes).
 """
 
 from typing import Any
@@ -9,10 +10,8 @@ from typing import Any
 import phonenumbers
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
 
 from messaging.models import CountryPrice
-from smsbot import audit
 from subscribers.models import Channel
 
 
@@ -50,15 +49,3 @@ class CountryPriceAdmin(admin.ModelAdmin):
     @admin.display(description="destination", ordering="country")
     def destination(self, obj: CountryPrice) -> str:
         return obj.country or "every other country"
-
-    def construct_change_message(
-        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, add: bool = False
-    ) -> Any:
-        if add:
-            return super().construct_change_message(request, form, formsets, add)
-        changes = {
-            name: (form.initial.get(name), form.cleaned_data.get(name))
-            for name in form.changed_data
-            if form.initial.get(name) != form.cleaned_data.get(name)
-        }
-        return audit.describe("Changed", changes)

@@ -51,11 +51,26 @@ class Preview:
     cost_by_provider: dict[str, Decimal] = field(default_factory=dict)
 
 
-def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
-    """Recipients, segments and projected cost of sending text now."""
-    info = segments.count(text)
-    # Prices differ by country: numbers sharing their first digits (country code and
-    # area code) share one, so each such group is priced once, by one of its numbers.
+@dataclass(frozen=True)
+class ChannelPrices:
+    """A channel's audience and what one message to each of them costs, summed."""
+
+    recipients: int
+    unit_total: Decimal  # per SMS segment (or WhatsApp message), summed over recipients
+    template_total: Decimal  # the same for a WhatsApp template
+
+    def unit(self, *, template: bool = False) -> Decimal:
+        """The average unit price over the audience (its countries' own prices)."""
+        total = self.template_total if template else self.unit_total
+        return (total / self.recipients).quantize(Decimal("0.00001")) if self.recipients else total
+
+
+def prices_by_channel(channel: str = "") -> dict[str, ChannelPrices]:
+    """Per channel, the audience and its unit prices summed over the recipients' countries.
+
+    Numbers sharing their first digits (country code and area code) share a country:
+    each such group is priced once, by one of its numbers (one grouped query).
+    """
     groups = (
         audience(channel)
         .annotate(prefix=Substr("phone", 1, PRICE_GROUP_DIGITS))
@@ -63,18 +78,30 @@ def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
         .annotate(n=Count("id"), sample=Min("phone"))
         .order_by()
     )
-    by_channel: dict[str, int] = {}
-    costs: dict[str, Decimal] = {}
+    sums: dict[str, list] = {}
     for ch, _prefix, n, sample in groups:
-        by_channel[ch] = by_channel.get(ch, 0) + n
         provider = provider_for(ch)
-        unit = pricing.estimate(
-            provider, ch, text, phone=sample, template=template and ch == Channel.WHATSAPP
-        )
-        costs[provider] = costs.get(provider, Decimal("0")) + unit * n
+        row = sums.setdefault(ch, [0, Decimal("0"), Decimal("0")])
+        row[0] += n
+        row[1] += pricing.unit_price(provider, ch, sample) * n
+        row[2] += pricing.unit_price(provider, ch, sample, template=True) * n
+    return {ch: ChannelPrices(*sums[ch]) for ch in sorted(sums)}
+
+
+def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
+    """Recipients, segments and projected cost of sending text now."""
+    info = segments.count(text)
+    costs: dict[str, Decimal] = {}
+    by_channel = prices_by_channel(channel)
+    for ch, prices in by_channel.items():
+        whatsapp = ch == Channel.WHATSAPP
+        per_message = prices.template_total if template and whatsapp else prices.unit_total
+        cost = per_message if whatsapp else per_message * info.segments
+        provider = provider_for(ch)
+        costs[provider] = costs.get(provider, Decimal("0")) + cost
     return Preview(
-        recipients=sum(by_channel.values()),
-        by_channel=dict(sorted(by_channel.items())),
+        recipients=sum(p.recipients for p in by_channel.values()),
+        by_channel={ch: p.recipients for ch, p in by_channel.items()},
         encoding=info.encoding,
         segments=info.segments,
         warnings=info.warnings,
@@ -83,17 +110,20 @@ def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
     )
 
 
-def build_message(broadcast: Broadcast, subscriber: Subscriber) -> Message:
+def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = False) -> Message:
+    """The broadcast's message for one subscriber; or, with test, a test send of it
+    (a message of its own kind, linked apart, never one of the broadcast's)."""
     whatsapp = subscriber.channel == Channel.WHATSAPP
+    link = {"test_of": broadcast} if test else {"broadcast": broadcast}
     return outbound(
-        kind=MessageKind.BROADCAST,
+        kind=MessageKind.TEST if test else MessageKind.BROADCAST,
         channel=subscriber.channel,
         provider=provider_for(subscriber.channel),
         phone=subscriber.phone,
         body=broadcast.text,
         template=whatsapp and bool(broadcast.whatsapp_content_sid),
         subscriber=subscriber,
-        broadcast=broadcast,
+        **link,
         # The provider needs the template for WhatsApp outside the 24-hour window.
         content_sid=broadcast.whatsapp_content_sid if whatsapp else "",
         content_variables=broadcast.whatsapp_content_variables if whatsapp else {},

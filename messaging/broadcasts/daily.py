@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from messaging import task_names
-from messaging.broadcasts import states
+from messaging.broadcasts import schedule, states
 from messaging.models import Broadcast, BroadcastState, DailyContent
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE
@@ -36,11 +36,12 @@ class DailyResult:
 
 
 def local_today() -> date:
-    return datetime.now(ZoneInfo(settings.DAILY_SEND_TIMEZONE)).date()
+    """Today in the daily schedule's timezone: the date whose content goes out."""
+    return datetime.now(ZoneInfo(schedule.timezone_name())).date()
 
 
 def key_for(day: date) -> str:
-    return f"daily:{day.isoformat()}"
+    return f"{schedule.DAILY_KEY_PREFIX}{day.isoformat()}"
 
 
 def text_for(day: date) -> DailyText | None:

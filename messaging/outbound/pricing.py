@@ -74,7 +74,8 @@ def country_of(phone: str) -> str:
 
 
 def unit_price(provider: str, channel: str, phone: str, *, template: bool = False) -> Decimal:
-    """USD per SMS segment, or per WhatsApp message, to phone's country."""
+    """USD per SMS segment, or per WhatsApp message, to phone's country ("" for a
+    number of unknown country: the "every other country" price)."""
     if provider not in (Provider.SNS, Provider.TWILIO):
         return ZERO  # the console provider sends nothing
     country = country_of(phone)

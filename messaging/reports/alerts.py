@@ -8,17 +8,19 @@ to do it. Checks must be cheap: they run on every page that shows them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from urllib.parse import urlencode
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.core.cache import cache
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from messaging.broadcasts import daily
-from messaging.models import MessageStatus
-from messaging.outbound import budget, config_errors
+from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
+from messaging.outbound import budget, config_errors, confirmation_cap
 from messaging.reports import monitoring
-from subscribers.mirror import reconcile
+from subscribers.models import Conversation, Subscriber
 
 ERROR = "error"
 WARNING = "warning"
@@ -47,18 +49,20 @@ def active() -> list[Alert]:
     return sorted(raised, key=lambda a: a.level != ERROR)
 
 
-def _url(viewname: str, **query: str) -> str | None:
+def _url(viewname: str) -> str | None:
     try:
-        url = reverse(viewname)
+        return reverse(viewname)
     except NoReverseMatch:
         return None
-    return f"{url}?{urlencode(query)}" if query else url
 
 
 # Beat fires the heartbeat every minute: five missed runs is not a hiccup.
 HEARTBEAT_STALE = timedelta(minutes=5)
 # The banner comes before the alarm (30 minutes), while there is time to act.
 BROADCAST_LATE = timedelta(minutes=15)
+# A Twilio send whose answer was lost settles by itself when its status callback
+# comes; one that has not within an hour will not, and needs a person.
+REVIEW_AFTER = timedelta(hours=1)
 
 
 @check
@@ -113,6 +117,109 @@ def skipped_days() -> Alert | None:
     return Alert(WARNING, "Daily broadcasts skipped for lack of content: " + ", ".join(skipped))
 
 
+@check
+def messages_needing_review() -> Alert | None:
+    count = Message.objects.filter(
+        status=MessageStatus.NEEDS_REVIEW, updated_at__lt=timezone.now() - REVIEW_AFTER
+    ).count()
+    if not count:
+        return None
+    url = _url("admin:messaging_message_changelist")
+    return Alert(
+        WARNING,
+        f"{count} message(s) need review: a send ended without a clear answer and no "
+        "status report settled it within an hour, so the provider may have sent them. "
+        "Check the provider's console, then retry the ones it did not send.",
+        f"{url}?status__exact={MessageStatus.NEEDS_REVIEW}" if url else None,
+        "Messages needing review",
+    )
+
+
+@check
+def paused_broadcasts() -> Alert | None:
+    paused = list(
+        Broadcast.objects.filter(state=BroadcastState.PAUSED).values_list("name", "pause_reason")
+    )
+    if not paused:
+        return None
+    names = "; ".join(f"{name} ({reason or 'paused'})" for name, reason in paused[:3])
+    more = f" and {len(paused) - 3} more" if len(paused) > 3 else ""
+    url = _url("admin:messaging_broadcast_changelist")
+    return Alert(
+        WARNING,
+        f"Paused broadcasts: {names}{more}. Nothing more is sent until they are resumed.",
+        f"{url}?state__exact={BroadcastState.PAUSED}" if url else None,
+        "Broadcasts",
+    )
+
+
+MIRROR_ERRORS_KEY = "messaging:alerts:mirror-errors"
+# Rows with a mirror error are found by a scan (the column has no index): once a minute.
+MIRROR_ERRORS_SECONDS = 60
+
+
+@check
+def mirror_errors() -> Alert | None:
+    if not settings.DYNAMODB_SYNC_ENABLED:
+        return None
+    failed = cache.get_or_set(MIRROR_ERRORS_KEY, _mirror_failures, MIRROR_ERRORS_SECONDS)
+    if not any(n for _, n, _ in failed):
+        return None
+    counts = ", ".join(f"{n} {label}" for label, n, _ in failed if n)
+    url = next(url for _, n, url in failed if n)
+    return Alert(
+        ERROR,
+        f"The DynamoDB mirror failed to write {counts}: other systems reading DynamoDB see "
+        "old data. Fix the cause (the error is on each row), then use Re-sync to DynamoDB.",
+        url,
+        "Rows with a mirror error",
+    )
+
+
+def _mirror_failures() -> list[tuple[str, int, str | None]]:
+    found = []
+    for label, model, viewname in (
+        ("subscriber(s)", Subscriber, "admin:subscribers_subscriber_changelist"),
+        ("conversation(s)", Conversation, "admin:subscribers_conversation_changelist"),
+    ):
+        url = _url(viewname)
+        found.append(
+            (
+                label,
+                model.objects.exclude(mirror_error="").count(),
+                f"{url}?mirror_error__gt=" if url else None,
+            )
+        )
+    return found
+
+
+@check
+def confirmations_withheld() -> Alert | None:
+    trip = confirmation_cap.last_trip()
+    if trip is None:
+        return None
+    cap = settings.OPTIN_CONFIRMATIONS_PER_HOUR
+    url = _url("admin:subscribers_subscriber_changelist")
+    first, last = _local(trip.first), _local(trip.last)
+    when = f"at {first}" if first == last else f"between {first} and {last}"
+    return Alert(
+        WARNING,
+        f"Sign-up confirmations reached their cap of {cap} an hour "
+        f"(OPTIN_CONFIRMATIONS_PER_HOUR): {trip.withheld} sign-up(s) {when} got no "
+        "confirmation and stay pending. A burst of sign-ups is how SMS pumping looks: check "
+        "the pending numbers and opt out those that are not genuine; raise "
+        "OPTIN_CONFIRMATIONS_PER_HOUR only if the sign-ups are real. Confirmations resume by "
+        f"themselves once fewer than {cap} went out in the past hour.",
+        f"{url}?consent_status__exact=pending" if url else None,
+        "Pending subscribers",
+    )
+
+
+def _local(moment: datetime) -> str:
+    local = moment.astimezone(ZoneInfo(settings.DAILY_SEND_TIMEZONE))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
 def _ago(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
@@ -149,34 +256,4 @@ def daily_broadcast_late() -> Alert | None:
         "workers, or start it with manage.py send_daily (it never sends twice).",
         _url("admin:messaging_broadcast_changelist"),
         "Broadcasts",
-    )
-
-
-@check
-def messages_needing_review() -> Alert | None:
-    seen = monitoring.status()
-    if seen is None or not seen.needs_review:
-        return None
-    return Alert(
-        WARNING,
-        f"{seen.needs_review} message(s) need review: the provider may or may not have sent "
-        "them and no status report settled it within an hour. Check each with the provider, "
-        "then retry those it did not send.",
-        _url("admin:messaging_message_changelist", status__exact=MessageStatus.NEEDS_REVIEW),
-        "Messages needing review",
-    )
-
-
-@check
-def mirror_errors() -> Alert | None:
-    failing = reconcile.errors_seen()
-    if not any(failing.values()):
-        return None
-    return Alert(
-        WARNING,
-        f"The DynamoDB mirror could not write {failing.get('subscribers', 0)} subscriber(s) "
-        f"and {failing.get('conversations', 0)} conversation(s). They are retried every "
-        "5 minutes; if this stays, check DynamoDB and run manage.py sync_dynamodb --verify.",
-        _url("admin:subscribers_subscriber_changelist", mirror_error__gt=""),
-        "Subscribers not mirrored",
     )

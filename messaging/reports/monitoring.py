@@ -2,8 +2,8 @@
 
 Celery beat fires the heartbeat task every minute and a worker runs it, so each
 run proves both are alive. It keeps what the admin's banners need in the cache
-(Status: when it ran, today's broadcast, sends needing review), so showing them
-costs a page no query, and sends CloudWatch the dead-man's-switch figures the
+(Status: when it ran, today's broadcast), so showing them costs a page no
+query, and sends CloudWatch the dead-man's-switch figures the
 alarms watch: BeatHeartbeat, and DailyBroadcastPending, 1 for every minute in
 which today's broadcast is due (its send time has passed on a day with content)
 and has not begun. The worker that begins the day's broadcast sends
@@ -23,14 +23,11 @@ from django.utils import timezone
 
 from messaging.broadcasts import daily
 from messaging.broadcasts.schedule import PERIODIC_TASK_NAME
-from messaging.models import Broadcast, Message, MessageStatus
+from messaging.models import Broadcast
 from smsbot import metrics
 from smsbot.aws_names import METRIC_DAILY_PENDING, METRIC_DAILY_STARTED, METRIC_HEARTBEAT
 
 STATUS_KEY = "monitoring:status"
-# A Twilio send whose answer was lost settles by its status callback; one that has
-# not after an hour will not, and needs a person.
-REVIEW_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -94,7 +91,6 @@ class Status:
 
     at: datetime
     daily: DailyDue | None
-    needs_review: int  # sends unsettled for over REVIEW_AFTER
 
 
 def heartbeat(now: datetime | None = None) -> int:
@@ -102,10 +98,7 @@ def heartbeat(now: datetime | None = None) -> int:
     DailyBroadcastPending."""
     now = now or timezone.now()
     due = daily_due(now)
-    waiting = Message.objects.filter(
-        status=MessageStatus.NEEDS_REVIEW, updated_at__lt=now - REVIEW_AFTER
-    ).count()
-    cache.set(STATUS_KEY, Status(now, due, waiting), timeout=None)
+    cache.set(STATUS_KEY, Status(now, due), timeout=None)
     pending = int(due is not None and due.late_by(now) is not None)
     metrics.put_now({METRIC_HEARTBEAT: 1, METRIC_DAILY_PENDING: pending}, now)
     return pending

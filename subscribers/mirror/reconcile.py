@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -30,7 +29,6 @@ from subscribers.mirror.retries import TRANSIENT
 from subscribers.mirror.write import SPECS, MirrorSpec, describe_error, record_error, sync_row
 
 GRACE = timedelta(seconds=60)
-ERRORS_KEY = "mirror:errors"
 
 
 @dataclass
@@ -73,12 +71,5 @@ def reconcile(limit: int | None = None, now: datetime | None = None) -> Reconcil
     result.errors_left = {
         spec.name: spec.live().exclude(mirror_error="").count() for spec in SPECS.values()
     }
-    cache.set(ERRORS_KEY, {"at": now, **result.errors_left}, timeout=None)
     metrics.put_now({METRIC_MIRROR_ERRORS: sum(result.errors_left.values())}, now)
     return result
-
-
-def errors_seen() -> dict[str, int]:
-    """Rows carrying a mirror error at the last reconcile, per table ({} before any run)."""
-    seen = cache.get(ERRORS_KEY) or {}
-    return {name: seen[name] for name in SPECS if name in seen}

@@ -3,10 +3,11 @@
 Fixtures:
 - `browser`: one headless Chromium per session (/usr/bin/chromium, never a
   downloaded one).
-- `visitor`: a fresh page wrapped in `Visitor`, which fails the test on any
-  JavaScript error, console error, failed request or response >= 400 (page or
-  asset), and keeps a full-page screenshot of every page visited in the test's
-  artifacts folder (test-artifacts/<test name>/).
+- `visitor`: a fresh page at a laptop's 1440×900 wrapped in `Visitor`, which
+  fails the test on any JavaScript error, console error, failed request or
+  response >= 400 (page or asset), and on a page (or an admin changelist) wider
+  than the window, and keeps a full-page screenshot of every page visited in
+  the test's artifacts folder (test-artifacts/<test name>/).
 - `ops_visitor`: the same, logged in as an Operations Manager through the real
   login form.
 
@@ -35,6 +36,22 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 15_000
+LAPTOP_VIEWPORT = {"width": 1440, "height": 900}
+# The admin puts a changelist's table in a box that scrolls sideways
+# (#changelist .results), so the page itself never gets wider: measure both.
+OVERFLOW_SCRIPT = """() => {
+    const window_width = document.documentElement.clientWidth;
+    const found = [];
+    if (document.documentElement.scrollWidth > window_width) {
+        found.push(`page is ${document.documentElement.scrollWidth}px wide`);
+    }
+    for (const box of document.querySelectorAll('#changelist .results')) {
+        if (box.scrollWidth > box.clientWidth) {
+            found.push(`changelist is ${box.scrollWidth}px wide in a ${box.clientWidth}px box`);
+        }
+    }
+    return found.map(what => `${what}, window ${window_width}px`);
+}"""
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
@@ -75,7 +92,7 @@ class Visitor:
         page.on("pageerror", lambda exc: self.errors.append(f"JavaScript error: {exc}"))
         page.on("console", self._console)
         page.on("response", self._response)
-        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        page.on("requestfailed", self._failed)
         page.on("load", self._loaded)
 
     def _console(self, message: Any) -> None:
@@ -85,6 +102,12 @@ class Visitor:
     def _response(self, response: Any) -> None:
         if response.status >= 400:
             self.errors.append(f"HTTP {response.status}: {response.url}")
+
+    def _failed(self, request: Any) -> None:
+        # A page's own fetch cut short because the page was left is no failed asset.
+        if request.resource_type in ("fetch", "xhr") and request.failure == "net::ERR_ABORTED":
+            return
+        self.errors.append(f"request failed: {request.url}")
 
     def _loaded(self, _page: Any) -> None:
         self.loads += 1
@@ -103,6 +126,7 @@ class Visitor:
 
     def landed(self) -> None:
         self.screenshot()
+        self.errors += [f"too wide: {what}" for what in self.page.evaluate(OVERFLOW_SCRIPT)]
         self.check()
 
     def screenshot(self) -> Path:
@@ -136,7 +160,7 @@ def visitor(
     settings.CSRF_COOKIE_SECURE = False
     for old in artifacts_dir.glob("*.png"):
         old.unlink()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport=LAPTOP_VIEWPORT)
     page = context.new_page()
     visit = Visitor(page, live_server.url, artifacts_dir)
     try:

@@ -12,7 +12,7 @@ from messaging.models import CountryPrice
 from messaging.outbound import build, pricing
 from messaging.reports.figures import CostRow
 from subscribers.consent import change
-from tests.ops.factories import OPS_PASSWORD, ops_manager
+from tests.ops.factories import ops_manager
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ def test_the_migration_grants_devops_the_price_table():
 
 def test_devops_change_a_price_in_the_admin_and_the_change_is_audited(client):
     user = devops_user()
-    client.login(username=user.username, password=OPS_PASSWORD)
+    client.force_login(user)
     row = CountryPrice.objects.get(provider="sns", channel="sms", country="US")
     url = f"/admin/messaging/countryprice/{row.pk}/change/"
     form = {"provider": "sns", "channel": "sms", "country": "us", "price_usd": "0.00581"}
@@ -125,7 +125,7 @@ def test_devops_change_a_price_in_the_admin_and_the_change_is_audited(client):
     assert (row.country, row.price_usd) == ("US", Decimal("0.00581"))
     entry = LogEntry.objects.get(object_id=str(row.pk))
     assert entry.user == user
-    assert entry.get_change_message() == "Changed: price_usd: 0.00645 → 0.00581"
+    assert entry.get_change_message() == "Changed: Price (USD): 0.00645 → 0.00581"
     assert pricing.estimate("sns", "sms", "hi", phone=US) == Decimal("0.00581")
 
 
@@ -139,7 +139,7 @@ def test_devops_change_a_price_in_the_admin_and_the_change_is_audited(client):
 )
 def test_bad_prices_are_refused_with_a_reason(client, form, error):
     user = devops_user()
-    client.login(username=user.username, password=OPS_PASSWORD)
+    client.force_login(user)
     data = {"provider": "sns", "channel": "sms", "country": "GB", "price_usd": "0.04", **form}
     response = client.post("/admin/messaging/countryprice/add/", data)
     assert response.status_code == 200 and error in response.content.decode()
@@ -148,7 +148,7 @@ def test_bad_prices_are_refused_with_a_reason(client, form, error):
 
 def test_operations_managers_may_only_read_prices(client):
     user = ops_manager("reader", extra_permissions=("messaging.view_countryprice",))
-    client.login(username=user.username, password=OPS_PASSWORD)
+    client.force_login(user)
     assert client.get("/admin/messaging/countryprice/").status_code == 200
     assert client.get("/admin/messaging/countryprice/add/").status_code == 403
 

@@ -18,8 +18,6 @@ from messaging.models import Broadcast, DailyContent, Message
 from messaging.reports import alerts, monitoring
 from smsbot.aws import client
 from subscribers.consent import change
-from subscribers.mirror import reconcile
-from subscribers.models import Subscriber
 from tests.ops.daily_schedule import due_minutes_ago
 
 pytestmark = pytest.mark.django_db
@@ -103,21 +101,6 @@ def test_sends_needing_review_for_over_an_hour_raise_a_banner_with_their_list(ad
     assert raised.level == alerts.WARNING and raised.text.startswith("1 message(s) need review")
     listed = admin_client.get(raised.url).content.decode()
     assert f"/admin/messaging/message/{message.pk}/change/" in listed
-
-
-def test_mirror_errors_raise_a_banner_linking_to_the_rows(admin_client, aws, settings):
-    settings.DYNAMODB_SYNC_ENABLED = True
-    settings.DYNAMODB_MAX_ATTEMPTS = 1
-    subscriber = change("+13125550123", "opted_in", "import", {"file": "t.csv"}).subscriber
-    other = change("+13125550124", "opted_in", "import", {"file": "t.csv"}).subscriber
-    assert alerts.mirror_errors() is None  # no reconcile has run
-    Subscriber.objects.filter(pk=other.pk).update(mirror_synced_version=other.version)
-    reconcile.reconcile(now=timezone.now() + timedelta(minutes=2))  # no table in DynamoDB
-    raised = alerts.mirror_errors()
-    assert "could not write 1 subscriber(s) and 0 conversation(s)" in raised.text
-    listed = admin_client.get(raised.url).content.decode()
-    assert f"/admin/subscribers/subscriber/{subscriber.pk}/change/" in listed
-    assert f"/admin/subscribers/subscriber/{other.pk}/change/" not in listed
 
 
 def test_the_heartbeat_sends_the_dead_mans_switch_figures(aws, settings):

@@ -58,7 +58,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0002_issue8_rollups'),
+        ('messaging', '0005_dailycontent_history'),
         ('subscribers', '0003_i3_groups'),
     ]
 
