@@ -20,6 +20,7 @@ from messaging.broadcasts import daily
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from messaging.outbound import budget, config_errors, confirmation_cap
 from messaging.reports import monitoring
+from smsbot import timezones
 from subscribers.models import Conversation, Subscriber
 
 ERROR = "error"
@@ -252,8 +253,8 @@ def daily_broadcast_late() -> Alert | None:
     return Alert(
         ERROR,
         f"Today's broadcast ({due.day.isoformat()}) has not started: it was due at "
-        f"{due.due_at:%H:%M} {due.due_at.tzinfo}, {_ago(late)} ago. Check beat and the "
-        "workers, or start it with manage.py send_daily (it never sends twice).",
+        f"{timezones.shown(due.due_at)}, {_ago(late)} ago. Check beat and the workers, or "
+        "start it with manage.py send_daily (it never sends twice).",
         _url("admin:messaging_broadcast_changelist"),
         "Broadcasts",
     )

@@ -16,6 +16,7 @@ from messaging import tasks
 from messaging.broadcasts import schedule
 from messaging.models import Broadcast, DailyContent, Message
 from messaging.reports import alerts, monitoring
+from smsbot import timezones
 from smsbot.aws import client
 from subscribers.consent import change
 from tests.ops.daily_schedule import due_minutes_ago
@@ -57,7 +58,7 @@ def test_todays_broadcast_not_started_15_minutes_after_its_time(admin_client):
     due = due_minutes_ago(16)
     raised = alert(alerts.daily_broadcast_late)
     assert raised.level == alerts.ERROR
-    assert f"was due at {due:%H:%M} {due.tzinfo}" in raised.text and "send_daily" in raised.text
+    assert f"was due at {timezones.shown(due)}" in raised.text and "send_daily" in raised.text
     assert raised.url == reverse("admin:messaging_broadcast_changelist")
     assert "has not started" in admin_client.get("/admin/").content.decode()
 
