@@ -1,7 +1,9 @@
 """CSV import and export of subscribers, shared by the admin and import_subscribers.
 
 Every imported row goes through consent.change (source "import") with the file
-name, the row number and the row's own evidence text. Rows are numbered from 1
+name, the row number and the row's own evidence text. An optional `timezone`
+column (an IANA name) sets the subscriber's zone; without it a new subscriber
+gets its number's zone and an existing one keeps its own. Rows are numbered from 1
 for the first line after the header, as the admin's preview numbers them. When
 any row is bad, nothing is written.
 """
@@ -17,11 +19,12 @@ from import_export.results import Result
 from tablib import Dataset
 
 from subscribers.consent import ConsentError, change
+from subscribers.localtime import is_timezone
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
 from subscribers.phones import InvalidPhone, normalize
 
 REQUIRED_COLUMNS = ("phone", "evidence")
-IMPORTED_FIELDS = ("phone", "channel", "consent_status")
+IMPORTED_FIELDS = ("phone", "channel", "consent_status", "timezone")
 # Exported, and shown in the admin list, in this order.
 SUBSCRIBER_COLUMNS = (
     "phone",
@@ -38,7 +41,7 @@ SUBSCRIBER_COLUMNS = (
 class SubscriberResource(resources.ModelResource):
     class Meta:
         model = Subscriber
-        fields = SUBSCRIBER_COLUMNS
+        fields = (*SUBSCRIBER_COLUMNS, "timezone")
         import_id_fields = ("phone",)
         clean_model_instances = False
         skip_unchanged = True
@@ -72,6 +75,12 @@ class SubscriberResource(resources.ModelResource):
                 f"unknown consent status {row['consent_status']!r} "
                 f"({', '.join(ConsentStatus.values)})"
             )
+        zone = str(row.pop("timezone", None) or "").strip()
+        if zone:
+            # IANA names are spelt with capitals: kept as written, checked exactly.
+            row["timezone"] = zone
+            if not is_timezone(zone):
+                errors["timezone"] = f"unknown timezone {zone!r} (IANA, e.g. America/Chicago)"
         if not str(row.get("evidence") or "").strip():
             errors["evidence"] = "consent evidence is required (where and how consent was given)"
         if errors:
@@ -86,15 +95,19 @@ class SubscriberResource(resources.ModelResource):
             "evidence": str(row["evidence"]).strip(),
         }
         try:
-            change(
+            subscriber = change(
                 row["phone"],
                 row["consent_status"],
                 ConsentSource.IMPORT,
                 evidence,
                 channel=row["channel"],
-            )
+            ).subscriber
         except ConsentError as exc:
             raise ValidationError({"consent_status": str(exc)}) from exc
+        zone = row.get("timezone")
+        if zone and zone != subscriber.timezone:
+            subscriber.timezone = zone
+            subscriber.save(update_fields=["timezone"])
 
 
 def _cell(row: dict[str, Any], column: str) -> str:

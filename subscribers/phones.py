@@ -2,6 +2,7 @@
 
 import phonenumbers
 from django.conf import settings
+from phonenumbers import timezone as number_zones
 
 WHATSAPP_PREFIX = "whatsapp:"
 
@@ -39,3 +40,20 @@ def try_normalize(raw: str) -> str | None:
         return normalize(raw)
     except InvalidPhone:
         return None
+
+
+def timezone_for(phone: str) -> str:
+    """The IANA timezone of an E.164 number, from phonenumbers' geographic data.
+
+    A number in one zone gets that zone. A number in several (a mobile range, a
+    country spanning zones) gets DAILY_SEND_TIMEZONE when that is one of them,
+    else the first; a number in none (or not a number) gets DAILY_SEND_TIMEZONE.
+    """
+    try:
+        zones = number_zones.time_zones_for_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        zones = ()
+    known = [zone for zone in zones if zone != number_zones.UNKNOWN_TIMEZONE]
+    if not known or settings.DAILY_SEND_TIMEZONE in known:
+        return settings.DAILY_SEND_TIMEZONE
+    return known[0]

@@ -20,14 +20,23 @@ from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
 
+from smsbot import audit
 from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
+from subscribers import windows
 from subscribers.admin.search import PhoneSearchMixin
 from subscribers.consent import ConsentError, change
 from subscribers.erasure import erase
-from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm
+from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm, PauseForm
 from subscribers.importing import SUBSCRIBER_COLUMNS, SubscriberResource
 from subscribers.mirror.admin import MIRROR_ACTIONS, mirror_state
-from subscribers.models import ConsentEvent, ConsentSource, ConsentStatus, Conversation, Subscriber
+from subscribers.models import (
+    ConsentEvent,
+    ConsentSource,
+    ConsentStatus,
+    Conversation,
+    Subscriber,
+    SubscriberEvent,
+)
 
 CONSENT_FIELDS = ["consent_status", "consent_source", "opted_in_at", "opted_out_at"]
 RECORD_FIELDS = [
@@ -59,6 +68,18 @@ class ConsentEventInline(ReadOnlyMixin, admin.TabularInline):
         return super().get_queryset(request).order_by("-created_at", "-id")
 
 
+class SubscriberEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = SubscriberEvent
+    fields = ["created_at", "kind", "before", "after", "source", "evidence"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Delivery window history: pause, resume, preferred time (newest first)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).order_by("-created_at", "-id")
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.ModelAdmin):
     list_display = [*SUBSCRIBER_COLUMNS]
@@ -75,8 +96,11 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
     search_help_text = "A phone number in any format, or the last digits of one."
     ordering = ["-id"]
     list_per_page = 50
-    actions = ["opt_out", "opt_back_in", "export_csv", "erase_personal_data", *MIRROR_ACTIONS]
-    inlines = [ConsentEventInline]
+    actions = [
+        "opt_out", "opt_back_in", "pause_until", "resume", "export_csv", "erase_personal_data",
+        *MIRROR_ACTIONS,
+    ]  # fmt: skip
+    inlines = [ConsentEventInline, SubscriberEventInline]
     resource_classes = [SubscriberResource]
     fieldsets = [
         (None, {"fields": ["phone", "channel", "messages_link"]}),
@@ -88,6 +112,13 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
             },
         ),
         ("Delivery", {"fields": ["undeliverable", "undeliverable_reason"]}),
+        (
+            "Delivery window",
+            {
+                "fields": ["timezone", "preferred_time", "paused_until"],
+                "description": "Pause and resume with the list page's actions: they keep evidence.",
+            },
+        ),
         ("Conversation", {"fields": ["conversation"]}),
         (
             "Record",
@@ -101,6 +132,7 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
         "phone",
         "messages_link",
         *CONSENT_FIELDS,
+        "paused_until",
         "conversation",
         *RECORD_FIELDS,
         mirror_state,
@@ -150,6 +182,15 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
             conv.updated_at,
         )
 
+    def save_model(self, request: HttpRequest, obj: Subscriber, form: Any, change: bool) -> None:
+        # The preferred time goes through its only writer, which keeps it in the history.
+        wanted = obj.preferred_time
+        if "preferred_time" in form.changed_data:
+            obj.preferred_time = form.initial.get("preferred_time")
+        super().save_model(request, obj, form, change)
+        if "preferred_time" in form.changed_data:
+            windows.set_preferred_time(obj, wanted, ConsentSource.ADMIN, admin_evidence(request))
+
     # --- actions -----------------------------------------------------------------
 
     @admin.action(description="Opt out selected subscribers…", permissions=["change"])
@@ -179,6 +220,39 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
             return change(subscriber.phone, to_status, ConsentSource.ADMIN, evidence).changed
 
         return self._with_form(request, queryset, form_class, title, apply)
+
+    @admin.action(description="Pause until…", permissions=["change"])
+    def pause_until(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
+            restart = data["restart"]
+            evidence = admin_evidence(request, reason=data["reason"], restart=restart.isoformat())
+            result = windows.pause(subscriber, restart, ConsentSource.ADMIN, evidence)
+            if result.changed:
+                audit.record(
+                    request.user,
+                    result.subscriber,
+                    "Paused",
+                    changes={"messages start again": (result.event.before, result.event.after)},
+                    detail=data["reason"],
+                )
+            return result.changed
+
+        return self._with_form(request, queryset, PauseForm, "Pause until…", apply)
+
+    @admin.action(description="Resume selected subscribers", permissions=["change"])
+    def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
+        resumed = 0
+        for subscriber in queryset.filter(paused_until__isnull=False)[:MAX_ACTION_ROWS]:
+            result = windows.resume(subscriber, ConsentSource.ADMIN, admin_evidence(request))
+            if result.changed:
+                resumed += 1
+                audit.record(
+                    request.user,
+                    result.subscriber,
+                    "Resumed",
+                    changes={"messages start again": (result.event.before, "now")},
+                )
+        self.message_user(request, f"Resume: {resumed} subscriber(s) resumed.", messages.SUCCESS)
 
     @admin.action(
         description="Erase personal data of selected subscribers…", permissions=["change"]
