@@ -14,8 +14,8 @@ from celery.signals import worker_shutdown
 from django.utils import timezone
 
 from messaging import retention, task_names
-from messaging.broadcasts import daily, fanout, progress
-from messaging.models import Message, MessageKind
+from messaging.broadcasts import daily, fanout, progress, windows
+from messaging.models import Message, MessageKind, SendMode
 from messaging.outbound import bulk_send, dispatch, recovery
 from messaging.providers.sns import subscriptions
 from messaging.reports import analytics, rollups
@@ -64,9 +64,19 @@ def broadcast_progress(broadcast_id: int) -> None:
 
 
 @shared_task(name=task_names.START_DAILY_BROADCAST, ignore_result=True)
-def start_daily_broadcast() -> str:
-    """Fired by the "daily-broadcast" periodic task; idempotent per local date."""
+def start_daily_broadcast(mode: str = SendMode.SAME_MOMENT) -> str:
+    """Fired by the "daily-broadcast" periodic task (its kwargs carry the mode);
+    idempotent per local date. In local-time mode the minute check sends the waves."""
+    if mode == SendMode.LOCAL_TIME:
+        return "local time: the waves go out as they fall due"
     return daily.start().note
+
+
+@shared_task(name=task_names.CHECK_DELIVERY_WINDOWS, ignore_result=True)
+def check_delivery_windows() -> dict[str, int]:
+    """Start the local-time waves now due; publish messages held by quiet hours."""
+    result = windows.check()
+    return {"waves": result.waves, "released": result.released}
 
 
 @shared_task(name=task_names.SWEEP_STALE_MESSAGES, ignore_result=True)
@@ -120,6 +130,8 @@ def write_daily_analytics(self: Task, day: str | None = None) -> None:
 app.add_periodic_task(
     60.0, sweep_stale_messages.s(), name="sweep-stale-messages"
 )  # re-publish lost sends, resume stopped fan-outs, flag dead sends
+# At the start of every minute, when local send times fall (waves, quiet hours ending).
+app.add_periodic_task(crontab(minute="*"), check_delivery_windows.s(), name="delivery-windows")
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
 app.add_periodic_task(
     crontab(hour=3, minute=30), purge_old_bodies.s(), name="purge-old-message-bodies",
