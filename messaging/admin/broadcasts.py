@@ -4,18 +4,19 @@ import uuid
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportModelAdmin
 
-from messaging.broadcasts import audience, states
+from messaging.broadcasts import audience, states, windows
 from messaging.broadcasts.content_import import DailyContentResource
-from messaging.models import Broadcast, BroadcastState, DailyContent
+from messaging.models import Broadcast, BroadcastState, DailyContent, SendMode
 from messaging.outbound import budget, config_errors, segments
 from messaging.reports import alerts
 
@@ -46,7 +47,7 @@ class BroadcastAdmin(admin.ModelAdmin):
     readonly_fields = [
         "idempotency_key", "date", "state", "pause_reason", "total", "sent", "delivered",
         "failed", "skipped", "cursor", "fanout_done", "created_by", "created_at", "started_at",
-        "finished_at",
+        "finished_at", "waves",
     ]  # fmt: skip
 
     @admin.display(description="progress")
@@ -56,6 +57,28 @@ class BroadcastAdmin(admin.ModelAdmin):
             '<progress value="{}" max="{}" title="{} of {} sent"></progress> {}/{}',
             done, max(obj.total, 1), obj.sent, obj.total, obj.sent, obj.total,
         )  # fmt: skip
+
+    @admin.display(description="waves (each subscriber's local time)")
+    def waves(self, obj: Broadcast) -> str:
+        if obj.mode != SendMode.LOCAL_TIME or obj.date is None:
+            return "Sent at the same moment to everyone."
+        rows = windows.wave_rows(
+            obj.date, obj.text, template=bool(obj.whatsapp_content_sid), broadcast=obj
+        )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{} UTC</td><td>{}</td><td>{} USD</td><td>{}</td></tr>",
+            (
+                (", ".join(r.local_times), f"{r.due_at:%Y-%m-%d %H:%M}", r.recipients,
+                 f"{r.projected_cost:.4f}", r.status)
+                for r in rows
+            ),
+        )  # fmt: skip
+        return format_html(
+            '<table class="waves"><thead><tr><th>Local time</th><th>UTC</th><th>Recipients</th>'
+            "<th>Projected cost</th><th>Status</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Broadcast | None = None) -> bool:
         # Only a draft can still be edited; a started broadcast is a record.
@@ -119,6 +142,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             "broadcast": broadcast,
             "preview": p,
             "budget": budget.status(),
+            "quiet_hours": settings.QUIET_HOURS,
             "can_send": broadcast.state == BroadcastState.DRAFT
             and self.has_change_permission(request, broadcast),
         }

@@ -71,11 +71,11 @@ class Group:
     def stored(self) -> list[str | None]:
         return [self.timezone, f"{self.preferred:%H:%M}" if self.preferred else None]
 
-    def label(self, day: date, send_time: time) -> str:
-        """'10:00 Pacific/Honolulu' (the zone as written, or the default one named)."""
-        clock = self.preferred or send_time
-        zone = self.timezone or settings.DAILY_SEND_TIMEZONE
-        return f"{clock:%H:%M} {zone}"
+
+def local_times(due_at: datetime, zones: list[str]) -> list[str]:
+    """'10:00 Pacific/Honolulu' for each zone of a wave: its moment on their clocks."""
+    named = {zone or settings.DAILY_SEND_TIMEZONE for zone in zones}
+    return sorted(f"{due_at.astimezone(localtime.zone(z)):%H:%M} {z}" for z in named)
 
 
 # Group -> recipients per channel
@@ -118,9 +118,6 @@ class PlannedWave:
 
     def cost(self, text: str, *, template: bool) -> Decimal:
         return sum(costs(text, self.by_channel, template=template).values(), Decimal("0"))
-
-    def labels(self, day: date, send_time: time) -> list[str]:
-        return sorted(g.label(day, send_time) for g in self.groups)
 
 
 def plan(day: date, send_time: time, counts: Counts) -> list[PlannedWave]:
@@ -238,6 +235,51 @@ def finished(broadcast: Broadcast) -> bool:
 def wave_recipients(broadcast: Broadcast, wave: Wave) -> QuerySet:
     """Who the wave's fan-out gives a message: the audience at its moment, in its groups."""
     return audience(broadcast.channel, wave.due_at).filter(members(wave.groups))
+
+
+@dataclass(frozen=True)
+class WaveRow:
+    """One wave as an operator reads it (the broadcast's page, send_daily --dry-run)."""
+
+    due_at: datetime
+    local_times: list[str]
+    recipients: int
+    projected_cost: Decimal
+    status: str  # "started", "due" (at the next check) or "upcoming"
+
+
+def wave_rows(
+    day: date, text: str, *, template: bool, broadcast: Broadcast | None
+) -> list[WaveRow]:
+    """The day's waves: those the broadcast has started, then those still to come for
+    today's audience (with the schedule as it is now)."""
+    rows = []
+    checked = None
+    if broadcast is not None:
+        checked = broadcast.waves_checked_until
+        for wave in broadcast.waves.all():
+            zones = [zone for zone, _ in wave.groups]
+            row = WaveRow(
+                wave.due_at,
+                local_times(wave.due_at, zones),
+                wave.recipients,
+                wave.projected_cost,
+                "started",
+            )
+            rows.append(row)
+    now = timezone.now()
+    for wave in plan(day, schedule.current().send_time, audience_groups()):
+        if checked is not None and wave.due_at <= checked:
+            continue  # decided already: started above, or left for the next date
+        row = WaveRow(
+            wave.due_at,
+            local_times(wave.due_at, [g.timezone for g in wave.groups]),
+            wave.recipients,
+            wave.cost(text, template=template),
+            "due" if wave.due_at <= now else "upcoming",
+        )
+        rows.append(row)
+    return sorted(rows, key=lambda r: r.due_at)
 
 
 # --- quiet hours -----------------------------------------------------------------

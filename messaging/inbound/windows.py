@@ -43,7 +43,7 @@ def answer(
     elif command.command == Window.RESUME:
         text = _resume(subscriber, now, source, evidence)
     else:
-        text = _time(subscriber, command, now, source, evidence)
+        text = _time(subscriber, command, source, evidence)
     return text, MessageKind.REPLY
 
 
@@ -74,11 +74,7 @@ def _resume(subscriber: Subscriber, now: datetime, source: str, evidence: dict[s
 
 
 def _time(
-    subscriber: Subscriber,
-    command: WindowCommand,
-    now: datetime,
-    source: str,
-    evidence: dict[str, Any],
+    subscriber: Subscriber, command: WindowCommand, source: str, evidence: dict[str, Any]
 ) -> str:
     clock = command.clock
     assert clock is not None  # a valid TIME has one
@@ -93,10 +89,9 @@ def _time(
     windows.set_preferred_time(subscriber, clock, source, evidence)
     daily = current()
     if daily.local_time:
-        first = _next_send_date(subscriber, clock, now)
+        # Today's message may have gone already: the new time counts from the next one.
         return (
-            f"Done: your daily message will come at {localtime.spoken(clock)} your time "
-            f"({zone}), starting {spoken_date(first)}."
+            f"Done: your daily message will come at {localtime.spoken(clock)} your time ({zone})."
         )
     return (
         f"Saved: {localtime.spoken(clock)} your time ({zone}). For now everyone's daily "
