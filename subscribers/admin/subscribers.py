@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
@@ -16,6 +17,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV
@@ -115,7 +117,7 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
         (
             "Delivery window",
             {
-                "fields": ["timezone", "preferred_time", "paused_until"],
+                "fields": ["timezone", "preferred_time", "pause"],
                 "description": "Pause and resume with the list page's actions: they keep evidence.",
             },
         ),
@@ -132,7 +134,7 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
         "phone",
         "messages_link",
         *CONSENT_FIELDS,
-        "paused_until",
+        "pause",
         "conversation",
         *RECORD_FIELDS,
         mirror_state,
@@ -163,6 +165,13 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
     def messages_link(self, obj: Subscriber) -> str:
         url = reverse("admin:messaging_message_changelist") + "?phone__exact=" + quote(obj.phone)
         return format_html('<a href="{}">Messages to and from this number</a>', url)
+
+    @admin.display(description="Paused")
+    def pause(self, obj: Subscriber) -> str:
+        if not windows.is_paused(obj, timezone.now()):
+            return "No"
+        zone = obj.timezone or settings.DAILY_SEND_TIMEZONE
+        return f"Yes: messages start again on {windows.restart_day(obj, obj.paused_until)} ({zone})"
 
     @admin.display(description="Conversation")
     def conversation(self, obj: Subscriber) -> str:

@@ -198,6 +198,8 @@ def test_detail_page_shows_history_newest_first_conversation_and_messages_link(
             "consent_status": "opted_in",
             "consent_events-TOTAL_FORMS": "0",
             "consent_events-INITIAL_FORMS": "0",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
         },
     )
     sub.refresh_from_db()
