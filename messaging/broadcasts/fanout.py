@@ -93,13 +93,14 @@ def _fan_out_batch(broadcast: Broadcast, recipients: QuerySet, checkpoint: Broad
         )
         outbox.enqueue(task_names.QUEUE_SENDS, ids, queue=BULK_QUEUE)
         checkpoint.cursor = batch[-1].id
-        broadcast.total += len(batch)
     checkpoint.fanout_done = len(batch) < size
     if checkpoint is broadcast:
+        broadcast.total += len(batch)
         broadcast.save(update_fields=["cursor", "total", "fanout_done"])
     else:
+        # A wave's recipients count from its plan; the broadcast's total comes with the
+        # progress recount its first sends ask for.
         checkpoint.save(update_fields=["cursor", "fanout_done"])
-        broadcast.save(update_fields=["total"])
     return len(batch)
 
 

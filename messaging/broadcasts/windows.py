@@ -151,15 +151,22 @@ def check(now: datetime | None = None) -> CheckResult:
     now = now or timezone.now()
     released = release_held(now)
     current = schedule.current()
-    today = now.astimezone(UTC).date()
-    days = {today - timedelta(days=1), today, today + timedelta(days=1)}
-    # A date still open after its end (the check did not run) is closed here.
-    days.update(
+    open_days = set(
         Broadcast.objects.filter(
             mode=SendMode.LOCAL_TIME, state=BroadcastState.SENDING, fanout_done=False
         ).values_list("date", flat=True)
     )
+    if not open_days and not (current.enabled and current.local_time):
+        return CheckResult(0, released)  # same moment: the daily task does it all
+    today = now.astimezone(UTC).date()
     counts = audience_groups()
+    # Open dates (one past its end is closed here), and the dates that are today
+    # somewhere, if some of their groups are due.
+    days = open_days | {
+        day
+        for day in (today - timedelta(days=1), today, today + timedelta(days=1))
+        if current.enabled and current.local_time and due(day, now, current, counts)
+    }
     waves = sum(advance(day, now, current, counts) for day in sorted(days))
     return CheckResult(waves, released)
 
@@ -183,16 +190,17 @@ def advance(day: date, now: datetime, current: schedule.DailySchedule, counts: C
             return 0
         waves = due(day, now, current, counts, since=broadcast.waves_checked_until)
         template = bool(broadcast.whatsapp_content_sid)
-        for wave in waves:
-            Wave.objects.get_or_create(
+        # Under the lock and after the last look: no wave here exists yet.
+        Wave.objects.bulk_create(
+            Wave(
                 broadcast=broadcast,
                 due_at=wave.due_at,
-                defaults={
-                    "groups": [g.stored() for g in wave.groups],
-                    "recipients": wave.recipients,
-                    "projected_cost": wave.cost(broadcast.text, template=template),
-                },
+                groups=[g.stored() for g in wave.groups],
+                recipients=wave.recipients,
+                projected_cost=wave.cost(broadcast.text, template=template),
             )
+            for wave in waves
+        )
         broadcast.waves_checked_until = now
         broadcast.save(update_fields=["waves_checked_until"])
         if waves or now >= date_ends(day):
@@ -227,9 +235,9 @@ def due(
 
 
 def finished(broadcast: Broadcast) -> bool:
-    """A local-time broadcast has no wave left to come once its date has ended everywhere."""
-    checked, day = broadcast.waves_checked_until, broadcast.date
-    return day is not None and checked is not None and checked >= date_ends(day)
+    """A local-time broadcast has no wave left to come once its date has ended everywhere
+    (a group the check had not reached by then was late: its date was over)."""
+    return broadcast.date is not None and timezone.now() >= date_ends(broadcast.date)
 
 
 def wave_recipients(broadcast: Broadcast, wave: Wave) -> QuerySet:
