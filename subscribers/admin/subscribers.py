@@ -58,28 +58,29 @@ def admin_evidence(request: HttpRequest, **details: str) -> dict[str, Any]:
     return {"admin_user": request.user.get_username(), "admin_user_id": request.user.pk, **details}
 
 
-class ConsentEventInline(ReadOnlyMixin, admin.TabularInline):
+class HistoryInline(ReadOnlyMixin, admin.TabularInline):
+    """An append-only event trail on the subscriber page, newest first."""
+
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).order_by("-created_at", "-id")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return list(self.fields)
+
+
+class ConsentEventInline(HistoryInline):
     model = ConsentEvent
     fields = ["created_at", "from_status", "to_status", "source", "evidence"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "Consent history (newest first)"
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).order_by("-created_at", "-id")
 
-
-class SubscriberEventInline(ReadOnlyMixin, admin.TabularInline):
+class SubscriberEventInline(HistoryInline):
     model = SubscriberEvent
     fields = ["created_at", "kind", "before", "after", "source", "evidence"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "Delivery window history: pause, resume, preferred time (newest first)"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).order_by("-created_at", "-id")
 
 
 @admin.register(Subscriber)
