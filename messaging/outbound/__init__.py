@@ -1,7 +1,8 @@
 """Outbound: building a message and getting it to a provider at most once.
 
 It owns segments and price estimates, the claim-then-call dispatch (one
-message or a concurrent batch), the hand-written send statements, the monthly
+message or a concurrent batch, quiet hours and pauses checked at the claim),
+the hand-written send statements, the monthly
 budget, the global rate limit, operator retries, the stale-send sweep and the
 CloudWatch send metrics. It calls providers only through
 messaging.providers.registry and touches broadcasts only through their states
