@@ -117,6 +117,11 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
             w.kill()
 
 
+def overall_rate(sent_at: list[datetime]) -> float:
+    """Sends per second from the first send to the last (sorted send times)."""
+    return (len(sent_at) - 1) / (sent_at[-1] - sent_at[0]).total_seconds()
+
+
 def middle_rate(sent_at: list[datetime]) -> float:
     """Sends per second over the middle 80%: the bucket starts full or the first fan-out
     batch is awaited, and the last answers are written in a bunch."""
