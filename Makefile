@@ -1,20 +1,39 @@
 # make run   - the portal, a worker and beat on 127.0.0.1:8000 (embedded defaults)
 # make test  - the whole test suite
+# make lock  - regenerate the hash-locked requirements*.lock from requirements*.txt
+# make audit - check every locked package against known vulnerabilities (pip-audit)
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 PROCESSES := web worker beat $(if $(filter 1 true yes,$(LOCAL_AWS)),aws,)
 
-.PHONY: run test lint bench install migrate clean
+.PHONY: run test lint bench install lock audit migrate clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Every package, dependencies included, at the version and with the hashes the
+# lock names: a changed or substituted download is refused.
+$(VENV)/.installed: requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
 install: $(VENV)/.installed
+
+# requirements*.txt name what the portal needs; the locks pin the whole tree.
+# Pins already in a lock are kept (uv prefers the output file's versions): add
+# --upgrade-package NAME to LOCK_FLAGS to move one. The runtime lock takes its
+# versions from the development one, so the two always agree.
+LOCK_FLAGS ?=
+lock: install
+	$(VENV)/bin/uv pip compile requirements-dev.txt -o requirements-dev.lock $(LOCK_ARGS) $(LOCK_FLAGS)
+	$(VENV)/bin/uv pip compile requirements.txt -c requirements-dev.lock -o requirements.lock $(LOCK_ARGS) $(LOCK_FLAGS)
+LOCK_ARGS = --generate-hashes --universal --python-version 3.11 --quiet \
+	--custom-compile-command "make lock"
+
+# Asks PyPI's vulnerability data about every locked version; --strict fails when
+# a package could not be checked, so an unreachable service is not a pass.
+audit: install
+	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements-dev.lock
 
 var/secret_key:
 	mkdir -p var

@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import DecimalField
 from django.db.models.functions import Coalesce
+from django_celery_beat.models import PeriodicTask
 
+from smsbot.history import ChangesOnlyHistory
 from subscribers.models import Channel, Subscriber
 
 
@@ -27,6 +29,8 @@ class MessageKind(models.TextChoices):
     COMPLIANCE = "compliance", "STOP/HELP confirmation"
     CONFIRMATION = "confirmation", "Double opt-in confirmation"
     INBOUND = "inbound", "Inbound"
+    # One message to a staff phone before a broadcast goes out: never part of it.
+    TEST = "test", "Broadcast test"
 
 
 class MessageStatus(models.TextChoices):
@@ -80,6 +84,8 @@ class DailyContent(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Every version, with who saved it (the admin's History page lists them).
+    history = ChangesOnlyHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-date"]
@@ -136,6 +142,8 @@ class Broadcast(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When a scheduled broadcast starts; beat's due check starts it (states.start_due).
+    scheduled_for = models.DateTimeField("schedule for", null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -183,6 +191,17 @@ class Message(models.Model):
     broadcast = models.ForeignKey(
         Broadcast, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
     )
+    # A test send of a broadcast: linked apart from `broadcast`, so that it counts in
+    # neither the broadcast's progress nor its one-message-per-subscriber rule.
+    test_of = models.ForeignKey(
+        Broadcast,
+        verbose_name="test of broadcast",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="test_messages",
+        db_index=False,
+    )
     # The inbound message this one answers, if any.
     in_reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
@@ -219,6 +238,11 @@ class Message(models.Model):
             models.Index(fields=["phone", "direction", "created_at"]),
             models.Index(fields=["broadcast", "status"]),
             models.Index(fields=["provider", "channel", "created_at"]),
+            models.Index(
+                fields=["test_of"],
+                name="message_test_of_idx",
+                condition=models.Q(test_of__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -227,6 +251,24 @@ class Message(models.Model):
     @property
     def cost(self) -> Decimal:
         return self.price_actual if self.price_actual is not None else self.price_estimated
+
+
+class DailyScheduleTask(PeriodicTask):
+    """The "daily-broadcast" periodic task as the Daily schedule screen shows it.
+
+    A proxy of django-celery-beat's row (messaging.broadcasts.schedule edits it):
+    it gives the screen its place in the admin and its own view and change
+    permissions, apart from the raw Periodic tasks admin.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "daily schedule"
+        verbose_name_plural = "daily schedule"
+
+    def __str__(self) -> str:
+        # The audit log and the history page name it so, not by its cron line.
+        return "Daily schedule"
 
 
 class DeliveryEvent(models.Model):

@@ -14,8 +14,8 @@ from celery.signals import worker_shutdown
 from django.utils import timezone
 
 from messaging import retention, task_names
-from messaging.broadcasts import daily, fanout, progress, windows
-from messaging.models import Message, MessageKind, SendMode
+from messaging.broadcasts import daily, fanout, progress, schedule, states, windows
+from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
 from messaging.providers.sns import subscriptions
 from messaging.reports import analytics, rollups
@@ -64,12 +64,24 @@ def broadcast_progress(broadcast_id: int) -> None:
 
 
 @shared_task(name=task_names.START_DAILY_BROADCAST, ignore_result=True)
-def start_daily_broadcast(mode: str = SendMode.SAME_MOMENT) -> str:
-    """Fired by the "daily-broadcast" periodic task (its kwargs carry the mode);
-    idempotent per local date. In local-time mode the minute check sends the waves."""
-    if mode == SendMode.LOCAL_TIME:
+def start_daily_broadcast(mode: str = schedule.SAME_MOMENT) -> str:
+    """Fired by the "daily-broadcast" periodic task; idempotent per local date.
+
+    `mode` is the delivery mode the Daily schedule screen stores in the periodic
+    task's kwargs, which beat passes here. In local-time mode the minute check
+    (check_delivery_windows) sends the day in waves instead.
+    """
+    log.info("daily broadcast fired (delivery mode %s)", mode)
+    schedule.record_run()
+    if mode == schedule.LOCAL_TIME:
         return "local time: the waves go out as they fall due"
     return daily.start().note
+
+
+@shared_task(name=task_names.START_DUE_BROADCASTS, ignore_result=True)
+def start_due_broadcasts() -> list[int]:
+    """Start the broadcasts scheduled for a time that has come."""
+    return states.start_due()
 
 
 @shared_task(name=task_names.CHECK_DELIVERY_WINDOWS, ignore_result=True)
@@ -130,6 +142,8 @@ def write_daily_analytics(self: Task, day: str | None = None) -> None:
 app.add_periodic_task(
     60.0, sweep_stale_messages.s(), name="sweep-stale-messages"
 )  # re-publish lost sends, resume stopped fan-outs, flag dead sends
+# A broadcast scheduled for a time starts within this many seconds of it.
+app.add_periodic_task(15.0, start_due_broadcasts.s(), name="start-scheduled-broadcasts")
 # At the start of every minute, when local send times fall (waves, quiet hours ending).
 app.add_periodic_task(crontab(minute="*"), check_delivery_windows.s(), name="delivery-windows")
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)

@@ -3,9 +3,31 @@
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from simple_history.admin import SimpleHistoryAdmin
 
 from smsbot.pagination import CheapCountPaginator
+
+
+class ActionsNeedPermissionMixin:
+    """An admin action that declares no permissions= needs the change permission.
+
+    Django offers such an action to everyone who can open the list; here the
+    safe default applies instead, to third-party actions too (PortalAdminSite
+    mixes this into every ModelAdmin). Actions that only read, or that a
+    view-only role may run, say so with permissions=["view"].
+    """
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)  # type: ignore[misc]
+        if self.has_change_permission(request):  # type: ignore[attr-defined]
+            return actions
+        return {
+            name: action
+            for name, action in actions.items()
+            if getattr(action[0], "allowed_permissions", ())
+        }
 
 
 class ReadOnlyMixin:
@@ -32,3 +54,21 @@ class LargeListMixin:
 
 class ReadOnlyAdmin(ReadOnlyMixin, LargeListMixin, admin.ModelAdmin):
     """A record to read: messages, delivery events, consent events, provider calls."""
+
+
+class VersionedAdmin(SimpleHistoryAdmin):
+    """History lists the row's versions (django-simple-history), with what each changed.
+
+    Versions are read, never restored from there: a restore would be an edit that
+    skips the edit form's checks (django-simple-history's revert only asks for the
+    view permission), so its page answers GET only.
+    """
+
+    object_history_list_template = "admin/version_history_list.html"
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)

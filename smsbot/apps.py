@@ -8,7 +8,13 @@ class SmsbotConfig(AppConfig):
     verbose_name = "SMS bot core"
 
     def ready(self) -> None:
-        from smsbot import checks  # noqa: F401 - registers system checks
+        from django.contrib.admin.models import LogEntry
+        from django.db.models.signals import pre_delete, pre_save
+
+        from smsbot import audit, checks  # noqa: F401 - registers system checks
+
+        pre_save.connect(audit.refuse_update, sender=LogEntry, dispatch_uid="audit-append-only")
+        pre_delete.connect(audit.refuse_delete, sender=LogEntry, dispatch_uid="audit-append-only")
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

@@ -11,13 +11,45 @@ never edited or deleted.
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django import forms
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.http import urlencode
 
-__all__ = ["ADDITION", "CHANGE", "DELETION", "describe", "record", "record_for_model"]
+from smsbot.redaction import SECRET_KEYS
+
+__all__ = [
+    "ADDITION",
+    "CHANGE",
+    "DELETION",
+    "AppendOnlyError",
+    "AuditedEditsMixin",
+    "AuditedImportsMixin",
+    "describe",
+    "describe_form",
+    "record",
+    "record_for_model",
+]
 
 Changes = Mapping[str, tuple[Any, Any]]
+
+
+class AppendOnlyError(Exception):
+    """An audit entry was about to be changed or deleted."""
+
+
+def refuse_update(sender: type, instance: LogEntry, raw: bool = False, **kwargs: Any) -> None:
+    """pre_save of LogEntry: new entries only (on PostgreSQL a trigger refuses raw SQL too)."""
+    if not instance._state.adding:
+        raise AppendOnlyError(f"audit entry {instance.pk} cannot be changed")
+
+
+def refuse_delete(sender: type, instance: LogEntry, **kwargs: Any) -> None:
+    """pre_delete of LogEntry, also when it would go with its user: deactivate users instead."""
+    raise AppendOnlyError(f"audit entry {instance.pk} cannot be deleted")
 
 
 def _shown(value: Any) -> str:
@@ -70,3 +102,127 @@ def record_for_model(
         action_flag=flag,
         change_message=describe(verb, None, detail)[:2000],
     )
+
+
+def audit_log_url(request: HttpRequest, model_admin: Any, object_id: str) -> str:
+    """The audit log filtered on one object, for those who may read the log."""
+    if not request.user.has_perm("smsbot.view_auditentry"):
+        return ""
+    content_type = ContentType.objects.get_for_model(model_admin.model)
+    query = urlencode({"content_type__id__exact": content_type.pk, "object_id": object_id})
+    return f"{reverse('admin:smsbot_auditentry_changelist')}?{query}"
+
+
+def _is_secret(name: str, field: forms.Field | None) -> bool:
+    lowered = name.lower()
+    return (
+        (field is not None and isinstance(field.widget, forms.PasswordInput))
+        or lowered == "key"
+        or any(word in lowered for word in SECRET_KEYS)
+    )
+
+
+def _names(field: forms.ModelMultipleChoiceField, value: Any) -> set[str]:
+    items = list(value or [])
+    if items and not isinstance(items[0], models.Model):
+        items = list(field.queryset.filter(pk__in=items))
+    return {str(item) for item in items}
+
+
+def _readable(field: forms.Field, value: Any) -> Any:
+    picks_a_row = isinstance(field, forms.ModelChoiceField) and value not in (None, "")
+    if picks_a_row and not isinstance(value, models.Model):
+        return field.queryset.filter(pk=value).first()
+    return value
+
+
+def describe_form(
+    form: forms.BaseForm, formsets: Iterable[Any] | None = None, *, add: bool = False
+) -> str:
+    """What an admin form's save changed: "Changed: text: old → new; hour: 10 → 9".
+
+    Values come from the form: its initial data (the stored object) before, its
+    cleaned data after. Secrets (passwords, keys, tokens) are named, never shown;
+    many-to-many fields (a user's groups, a group's permissions) list what was
+    added and removed.
+    """
+    changes: dict[str, tuple[Any, Any]] = {}
+    details = []
+    for name in form.changed_data:
+        # A form may name a change that is no field of its own: the password forms
+        # report "password" for their two password fields.
+        field = form.fields.get(name)
+        label = str(field.label or name) if field else name
+        if _is_secret(name, field):
+            changes[label] = ("(secret)", "(new secret)")
+        elif field is None:
+            details.append(f"{label} changed")
+        elif isinstance(field, forms.ModelMultipleChoiceField):
+            before = set() if add else _names(field, form.initial.get(name))
+            after = _names(field, form.cleaned_data.get(name))
+            if after - before:
+                details.append(f"{label} added: {', '.join(sorted(after - before))}")
+            if before - after:
+                details.append(f"{label} removed: {', '.join(sorted(before - after))}")
+        else:
+            before = None if add else _readable(field, form.initial.get(name))
+            after = _readable(field, form.cleaned_data.get(name))
+            # Forms flag some unchanged values ({} typed back as "{}"): say only real changes.
+            if add or _shown(before) != _shown(after):
+                changes[label] = (before, after)
+    for formset in formsets or []:
+        kind = formset.model._meta.verbose_name
+        details += [f"added {kind} “{obj}”" for obj in formset.new_objects]
+        details += [f"changed {kind} “{obj}”" for obj, _ in formset.changed_objects]
+        details += [f"deleted {kind} “{obj}”" for obj in formset.deleted_objects]
+    if not (changes or details or add):
+        return "No fields changed."
+    return describe("Added" if add else "Changed", changes, "; ".join(details))[:2000]
+
+
+class AuditedEditsMixin:
+    """Plain admin adds and edits record before → after in the audit trail.
+
+    Django's admin writes a LogEntry for every add, change and delete made through
+    its forms, but records only which fields changed; this makes it record the
+    values. PortalAdminSite mixes it into every ModelAdmin registered with it.
+    """
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        extra = {**(extra_context or {}), "audit_log_url": audit_log_url(request, self, object_id)}
+        return super().history_view(request, object_id, extra)  # type: ignore[misc]
+
+    def construct_change_message(
+        self,
+        request: HttpRequest,
+        form: forms.BaseForm,
+        formsets: Iterable[Any] | None,
+        add: bool = False,
+    ) -> str:
+        return describe_form(form, formsets, add=add)
+
+
+class AuditedImportsMixin:
+    """A django-import-export import also records one summary entry for the whole file.
+
+    The library itself logs each imported row (added / changed through import).
+    PortalAdminSite mixes this into every import admin registered with it.
+    """
+
+    def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
+        response = super().process_result(result, request)  # type: ignore[misc]
+        record_for_model(
+            request.user,
+            self.model,  # type: ignore[attr-defined]
+            "Imported",
+            detail=self.import_summary(result, request),
+        )
+        return response
+
+    def import_summary(self, result: Any, request: HttpRequest) -> str:
+        """What the file did, in words; an import admin may say more."""
+        totals = ", ".join(f"{count} {kind}" for kind, count in result.totals.items() if count)
+        name = request.POST.get("original_file_name", "")
+        return "; ".join(part for part in (name, totals) if part)

@@ -1,7 +1,8 @@
-"""Start-up warnings for settings that are only safe in development."""
+"""System checks: start-up warnings for settings that are only safe in development,
+and `check --deploy` errors for what production must have set."""
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register()
@@ -34,3 +35,34 @@ def insecure_settings(app_configs: object, **kwargs: object) -> list[Warning]:
             )
         )
     return warnings
+
+
+@register(Tags.security, deploy=True)
+def public_doors(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """What an operator must decide before the public can reach the portal."""
+    if settings.WEBHOOK_TOKEN or settings.OPTIN_API_PUBLIC:
+        return []
+    return [
+        Error(
+            "/api/optin/ has no WEBHOOK_TOKEN: it refuses every request (401).",
+            hint="Set WEBHOOK_TOKEN and give it to the partners that call the API, or set "
+            "OPTIN_API_PUBLIC=true to let anyone sign numbers up through it (per-IP, "
+            "per-number and hourly confirmation limits still apply).",
+            id="smsbot.E001",
+        )
+    ]
+
+
+@register(deploy=True)
+def admin_login_without_second_factor(app_configs: object, **kwargs: object) -> list[Warning]:
+    """manage.py check --deploy: a production admin should ask for a TOTP code."""
+    if settings.ADMIN_2FA_REQUIRED or settings.DEBUG:
+        return []
+    return [
+        Warning(
+            "ADMIN_2FA_REQUIRED is false: staff log in to the admin with a password alone.",
+            hint="Set ADMIN_2FA_REQUIRED=true; each staff user enrols an authenticator app "
+            "at their next login.",
+            id="smsbot.W021",
+        )
+    ]

@@ -1,5 +1,11 @@
-"""Readiness checks: each one answers quickly or is reported as failing."""
+"""Readiness checks: each one answers quickly or is reported as failing.
 
+/readyz/ is public (a load balancer calls it), so its answer names the check
+that failed and nothing more: the exception can carry host names, ports or a
+database user, and goes to the log instead.
+"""
+
+import logging
 import time
 from collections.abc import Callable
 
@@ -24,6 +30,8 @@ def check_broker(timeout: float = 2.0) -> None:
         _ = conn.default_channel
 
 
+log = logging.getLogger(__name__)
+
 CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "broker": check_broker}
 
 
@@ -37,6 +45,7 @@ def run_checks() -> tuple[bool, dict[str, dict[str, object]]]:
             results[name] = {"ok": True}
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
             healthy = False
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            log.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
+            results[name] = {"ok": False, "error": "failed (the reason is in the log)"}
         results[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
     return healthy, results

@@ -1,4 +1,9 @@
+import simple_history
+from django.contrib.admin.models import LogEntry
 from django.db import models
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from smsbot.history import ChangesOnlyHistory
 
 
 class OutboxTask(models.Model):
@@ -18,3 +23,23 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} #{self.pk}"
+
+
+class AuditEntry(LogEntry):
+    """The operator audit trail (smsbot.audit): Django's admin log under its own name."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+
+
+# The daily schedule is a django-celery-beat periodic task and its crontab; their
+# versions live here, as the portal's own record of how the schedule changed.
+simple_history.register(
+    PeriodicTask,
+    app="smsbot",
+    records_class=ChangesOnlyHistory,
+    excluded_fields=["last_run_at", "total_run_count", "date_changed"],
+)
+simple_history.register(CrontabSchedule, app="smsbot", records_class=ChangesOnlyHistory)

@@ -1,6 +1,9 @@
 """Settings: everything comes from the environment (see .env.example)."""
 
+from base64 import b64encode
+from datetime import timedelta
 from decimal import Decimal
+from hashlib import sha256
 from pathlib import Path
 
 import environ
@@ -37,6 +40,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "import_export",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "simple_history",
     "smsbot",
     "subscribers",
     "messaging",
@@ -44,13 +52,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "smsbot.urls"
@@ -110,6 +123,11 @@ else:
     }
 
 # --- Auth, i18n, static --------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out user or address before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -137,6 +155,56 @@ if _proxy_header:
     # e.g. "HTTP_X_FORWARDED_PROTO,https" behind a TLS-terminating load balancer.
     _name, _, _value = _proxy_header.partition(",")
     SECURE_PROXY_SSL_HEADER = (_name.strip(), (_value or "https").strip())
+
+# Admin login: django-axes locks out a user name, and separately a client address,
+# after AXES_FAILURE_LIMIT failed logins, for AXES_COOLOFF_TIME (counted from the
+# last failure). A superuser unlocks in Admin › Axes › Access attempts.
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "smsbot.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "smsbot.login_guard.lockout_response"
+# Staff log in with a TOTP code from an authenticator app (django-otp), enrolled
+# at their first login; a superuser resets a lost device in Admin › TOTP devices.
+ADMIN_2FA_REQUIRED = env.bool("ADMIN_2FA_REQUIRED", default=False)
+OTP_TOTP_ISSUER = "smsbot"
+# The device list never shows a secret key or its QR code, not even to a superuser.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Versions (django-simple-history) are shown, never restored from the history page.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# django-import-export lets any staff user import or export unless told which
+# permission each needs: importing writes rows, exporting reads them.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# Content-Security-Policy (django-csp) on every response: scripts, styles, images
+# and fonts only from the portal itself, no inline script or style, no framing.
+# One exception, by hash: the two style attributes of django-import-export's
+# import preview, which marks inserted and deleted text with diff-match-patch's
+# diff_prettyHtml ('unsafe-hashes' admits exactly these values, nothing else).
+IMPORT_DIFF_STYLES = ("background:#e6ffe6;", "background:#ffe6e6;")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": [
+            "'unsafe-hashes'",
+            *(
+                f"'sha256-{b64encode(sha256(style.encode()).digest()).decode()}'"
+                for style in IMPORT_DIFF_STYLES
+            ),
+        ],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
@@ -172,6 +240,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "botocore": {"level": "WARNING"},
         "twilio.http_client": {"level": "WARNING"},
+        # django-axes logs every login at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 
@@ -213,6 +283,8 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
 DAILY_SEND_TIME = env.str("DAILY_SEND_TIME", default="10:00")
 DAILY_SEND_TIMEZONE = env.str("DAILY_SEND_TIMEZONE", default="America/Chicago")
+# The timezone the admin shows and takes times in (named on screen).
+OPS_TIMEZONE = env.str("OPS_TIMEZONE", default="") or DAILY_SEND_TIMEZONE
 # Recipient-local "HH:MM-HH:MM" (may wrap midnight) in which no broadcast message is
 # sent: it waits until the window opens. Empty turns quiet hours off.
 QUIET_HOURS = env.str("QUIET_HOURS", default="21:00-08:00")
@@ -223,6 +295,8 @@ WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", default="")
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
 AWS_RESOURCE_PREFIX = env.str("AWS_RESOURCE_PREFIX", default="")
+# The account whose SNS topics the portal accepts; unset asks STS (GetCallerIdentity) once.
+AWS_ACCOUNT_ID = env.str("AWS_ACCOUNT_ID", default="")
 SNS_SMS_TYPE = env.str("SNS_SMS_TYPE", default="Transactional")
 SNS_SENDER_ID = env.str("SNS_SENDER_ID", default="AIBOT")
 SNS_VERIFY_SIGNATURES = env.bool("SNS_VERIFY_SIGNATURES", default=True)
@@ -274,8 +348,8 @@ KEYWORD_REPLY_START = env.str(
 # {pause}, {resume} and {time} become the first PAUSE_KEYWORDS, RESUME_KEYWORDS and TIME_KEYWORD.
 KEYWORD_REPLY_HELP = env.str(
     "KEYWORD_REPLY_HELP",
-    default="Daily messages. Msg & data rates may apply. Reply {pause} 3 to pause 3 days, "
-    "{resume} to restart, {time} 7pm to pick your time, STOP to cancel, START to join.",
+    default="Daily messages. Msg & data rates may apply. Reply STOP to cancel, START to join, "
+    "{pause} 3 to pause 3 days, {resume} to restart, {time} 7pm to pick your time.",
 )
 # Delivery windows: words (whole message, any case, punctuation ignored) that pause,
 # resume and time a subscriber's daily messages; "PAUSE 3" pauses for 3 days.
@@ -316,10 +390,25 @@ OPTIN_CONFIRMATION_TEXT = env.str("OPTIN_CONFIRMATION_TEXT", default="") or (
 OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID = env.str(
     "OPTIN_CONFIRMATION_WHATSAPP_CONTENT_SID", default=""
 )
-# django-ratelimit rate for opt-in form submissions, per client IP.
+# django-ratelimit rates for sign-ups (the form and the API together): per client IP
+# (callers with the WEBHOOK_TOKEN are exempt), and per number (everyone).
 OPTIN_RATE_LIMIT = env.str("OPTIN_RATE_LIMIT", default="10/m")
-# Behind a proxy set e.g. HTTP_X_FORWARDED_FOR so the limit applies to the real client.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+OPTIN_NUMBER_RATE_LIMIT = env.str("OPTIN_NUMBER_RATE_LIMIT", default="5/h")
+# Without WEBHOOK_TOKEN the API answers 401, unless it is deliberately public.
+OPTIN_API_PUBLIC = env.bool("OPTIN_API_PUBLIC", default=False)
+# Regions (ISO 3166 codes, as phonenumbers names them) a sign-up may come from; "*"
+# allows any. Empty (a copied .env.example line) means the default.
+OPTIN_ALLOWED_COUNTRIES = [
+    code.strip().upper() for code in env.list("OPTIN_ALLOWED_COUNTRIES", default=[]) if code.strip()
+] or ["US", "CA"]
+# The SMS-pumping breaker: double opt-in confirmations sent per rolling hour, all doors.
+OPTIN_CONFIRMATIONS_PER_HOUR = env.int("OPTIN_CONFIRMATIONS_PER_HOUR", default=100)
+
+# --- Client IP ----------------------------------------------------------------------
+# Proxies (load balancers, CDNs) in front of the portal, each appending to
+# X-Forwarded-For; 0 ignores the header. Every per-client limit uses smsbot.client_ip.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_IP_META_KEY = "smsbot.client_ip.client_ip"
 
 # --- Operations reports ----------------------------------------------------------
 # Days (before today) the rollup task recomputes on every run, to catch late

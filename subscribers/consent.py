@@ -36,6 +36,15 @@ class ConsentError(ValueError):
     """A transition that is not allowed, or evidence that is missing."""
 
 
+class OptedOutByPhone(ConsentError):
+    """The number's last opt-out came from the phone itself: only the phone can undo it."""
+
+
+# Opt-outs the person made from the phone: a STOP keyword, or the carrier's or
+# provider's own STOP handling (reported as an opt-out error, e.g. Twilio 21610).
+PHONE_SOURCES = (ConsentSource.SMS_KEYWORD, ConsentSource.WHATSAPP_KEYWORD, ConsentSource.PROVIDER)
+
+
 @dataclass(frozen=True)
 class ConsentChange:
     subscriber: Subscriber
@@ -147,10 +156,21 @@ def request_optin(
     """Double opt-in: make the number pending (a confirmation follows).
 
     A number that is already opted in stays so and nothing is written: asking to
-    subscribe again is not a reason to demand a fresh confirmation.
+    subscribe again is not a reason to demand a fresh confirmation. A number that
+    said STOP from the phone is not texted because someone typed it into a form:
+    OptedOutByPhone, and it stays opted out until it texts START or JOIN itself.
     """
     current = Subscriber.objects.filter(phone=normalize(phone)).first()
     if current is not None and current.consent_status == ConsentStatus.OPTED_IN:
         status = current.consent_status
         return ConsentChange(current, False, status, status, None, False)
+    if (
+        current is not None
+        and current.consent_status == ConsentStatus.OPTED_OUT
+        and current.consent_source in PHONE_SOURCES
+    ):
+        raise OptedOutByPhone(
+            "this number opted out from the phone (STOP): to subscribe again it must text "
+            f"START or JOIN {settings.JOIN_KEYWORD} itself"
+        )
     return change(phone, ConsentStatus.PENDING, source, evidence, channel=channel)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from subscribers.localtime import local_date
 from subscribers.models import Channel
-from subscribers.phones import InvalidPhone, normalize
+from subscribers.phones import InvalidPhone, check_signup, normalize
 
 
 class OptInForm(forms.Form):
@@ -33,9 +33,14 @@ class OptInForm(forms.Form):
 
     def clean_phone(self) -> str:
         try:
-            return normalize(self.cleaned_data["phone"])
+            phone = normalize(self.cleaned_data["phone"])
         except InvalidPhone as exc:
             raise forms.ValidationError(f"Please check the number: {exc}.") from exc
+        try:
+            check_signup(phone)
+        except InvalidPhone as exc:
+            raise forms.ValidationError(f"This number cannot be used: {exc}.") from exc
+        return phone
 
 
 class OptOutForm(forms.Form):

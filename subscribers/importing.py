@@ -1,4 +1,9 @@
-"""CSV import and export of subscribers, shared by the admin and import_subscribers.
+"""The subscribers CSV file: its columns, import and the rows of an export.
+
+The admin's import, import_subscribers and the export job share one resource,
+so a file has the same columns both ways (phone, evidence, channel,
+consent_status, and any column the resource gains) and importing an export
+again changes nothing.
 
 Every imported row goes through consent.change (source "import") with the file
 name, the row number and the row's own evidence text. An optional `timezone`
@@ -8,49 +13,78 @@ for the first line after the header, as the admin's preview numbers them. When
 any row is bad, nothing is written.
 """
 
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from import_export import resources
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from import_export import fields, resources
 from import_export.formats.base_formats import CSV
 from import_export.results import Result
 from tablib import Dataset
 
+from smsbot.csv_safe import FormulaSafeExport
+from subscribers import hooks
 from subscribers.consent import ConsentError, change
+from subscribers.history import sentence
 from subscribers.localtime import is_timezone
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
-from subscribers.phones import InvalidPhone, normalize
+from subscribers.phones import InvalidPhone, check_subscriber, normalize
 
-REQUIRED_COLUMNS = ("phone", "evidence")
-IMPORTED_FIELDS = ("phone", "channel", "consent_status", "timezone")
-# Exported, and shown in the admin list, in this order.
-SUBSCRIBER_COLUMNS = (
-    "phone",
-    "channel",
-    "consent_status",
-    "consent_source",
-    "opted_in_at",
-    "opted_out_at",
-    "created_at",
-    "undeliverable",
-)
+EVIDENCE = "evidence"
+REQUIRED_COLUMNS = ("phone", EVIDENCE)
+# The file's columns, in order; the resource may gain more (see describe_columns).
+FILE_COLUMNS = ("phone", EVIDENCE, "channel", "consent_status", "timezone")
+
+# What a column holds and an example value. A column the resource gains without
+# an entry here is described from its model field (help text, choices, default).
+COLUMN_HELP: dict[str, tuple[str, str]] = {
+    "phone": (
+        "The number, in any format: +13125550123, (312) 555-0123, whatsapp:+13125550123.",
+        "+13125550123",
+    ),
+    EVIDENCE: (
+        "Where and how the person consented. Kept with the consent record.",
+        "paper sign-up sheet, fair of 2026-10-01",
+    ),
+    "channel": ("sms or whatsapp. Empty means sms.", "sms"),
+    "consent_status": (
+        "opted_in, opted_out or pending. Empty means opted_in. A pending row is sent a "
+        "confirmation message (Reply YES), which is paid for.",
+        "opted_in",
+    ),
+    "timezone": (
+        "The subscriber's timezone, an IANA name. Empty: a new subscriber gets their "
+        "number's zone, an existing one keeps theirs.",
+        "America/Chicago",
+    ),
+}
 
 
-class SubscriberResource(resources.ModelResource):
+class SubscriberResource(FormulaSafeExport, resources.ModelResource):
+    # Read into the consent event on import; on export, the latest event in words.
+    evidence = fields.Field(column_name=EVIDENCE, readonly=True)
+
     class Meta:
         model = Subscriber
-        fields = (*SUBSCRIBER_COLUMNS, "timezone")
+        fields = FILE_COLUMNS
         import_id_fields = ("phone",)
         clean_model_instances = False
         skip_unchanged = True
         report_skipped = True
         use_transactions = True
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # (phone, channel) of each row whose import makes the number pending.
+        self.confirmations: list[tuple[str, str]] = []
+
     def get_import_fields(self) -> list[Any]:
-        # Consent dates and source are written by consent.change, never from a file.
-        return [f for f in super().get_import_fields() if f.column_name in IMPORTED_FIELDS]
+        # Evidence goes into the consent event, never onto the subscriber row.
+        return [f for f in super().get_import_fields() if f.column_name != EVIDENCE]
 
     def before_import(self, dataset: Dataset, **kwargs: Any) -> None:
         headers = [h.strip().lower() for h in dataset.headers or []]
@@ -64,6 +98,7 @@ class SubscriberResource(resources.ModelResource):
         errors: dict[str, str] = {}
         try:
             row["phone"] = normalize(str(row.get("phone") or ""))
+            check_subscriber(row["phone"])
         except InvalidPhone as exc:
             errors["phone"] = str(exc)
         row["channel"] = _cell(row, "channel") or Channel.SMS
@@ -81,8 +116,8 @@ class SubscriberResource(resources.ModelResource):
             row["timezone"] = zone
             if not is_timezone(zone):
                 errors["timezone"] = f"unknown timezone {zone!r} (IANA, e.g. America/Chicago)"
-        if not str(row.get("evidence") or "").strip():
-            errors["evidence"] = "consent evidence is required (where and how consent was given)"
+        if not str(row.get(EVIDENCE) or "").strip():
+            errors[EVIDENCE] = "consent evidence is required (where and how consent was given)"
         if errors:
             raise ValidationError(errors)
 
@@ -92,26 +127,127 @@ class SubscriberResource(resources.ModelResource):
         evidence = {
             "file": Path(str(kwargs.get("file_name") or "")).name,
             "row": kwargs.get("row_number"),
-            "evidence": str(row["evidence"]).strip(),
+            EVIDENCE: str(row[EVIDENCE]).strip(),
         }
+        user = kwargs.get("user")
+        if user is not None:
+            evidence["imported_by"] = user.get_username()
         try:
-            subscriber = change(
+            outcome = change(
                 row["phone"],
                 row["consent_status"],
                 ConsentSource.IMPORT,
                 evidence,
                 channel=row["channel"],
-            ).subscriber
+            )
         except ConsentError as exc:
             raise ValidationError({"consent_status": str(exc)}) from exc
         zone = row.get("timezone")
-        if zone and zone != subscriber.timezone:
-            subscriber.timezone = zone
-            subscriber.save(update_fields=["timezone"])
+        if zone and zone != outcome.subscriber.timezone:
+            outcome.subscriber.timezone = zone
+            outcome.subscriber.save(update_fields=["timezone"])
+        if outcome.changed and outcome.to_status == ConsentStatus.PENDING:
+            self.confirmations.append((outcome.subscriber.phone, outcome.subscriber.channel))
+
+    def after_import(self, dataset: Dataset, result: Result, **kwargs: Any) -> None:
+        # What the admin's page shows beside import-export's own result.
+        result.problems = problems(result, dataset)
+        result.confirmations = ConfirmationForecast.of(self.confirmations)
+        result.file_name = Path(str(kwargs.get("file_name") or "")).name
+
+    def dehydrate_evidence(self, subscriber: Subscriber) -> str:
+        event = getattr(subscriber, "latest_consent_event", None)
+        if event is None and not hasattr(subscriber, "latest_consent_event"):
+            event = subscriber.consent_events.order_by("-created_at", "-id").first()
+        # In UTC: a file outlives the screen it came from.
+        return sentence(event, UTC) if event else ""
 
 
 def _cell(row: dict[str, Any], column: str) -> str:
     return str(row.get(column) or "").strip().lower()
+
+
+def money(amount: Decimal) -> str:
+    """$1,234.56, or four places under a dollar so a few messages do not show as $0.00."""
+    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
+
+
+@dataclass(frozen=True)
+class ConfirmationForecast:
+    """The double opt-in confirmations an import sends: rows that become pending."""
+
+    by_channel: dict[str, int]
+    # Estimated USD; None when no app prices confirmations.
+    cost: Decimal | None
+
+    @classmethod
+    def of(cls, recipients: list[tuple[str, str]]) -> "ConfirmationForecast":
+        prices = [hooks.confirmation_price(phone, channel) for phone, channel in recipients]
+        known = [p for p in prices if p is not None]
+        cost = sum(known, Decimal("0")) if len(known) == len(prices) else None
+        return cls(dict(Counter(channel for _, channel in recipients)), cost)
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_channel.values())
+
+    def __str__(self) -> str:
+        if not self.count:
+            return "No row asks for a confirmation message."
+        labels = dict(Channel.choices)
+        split = ", ".join(f"{n} {labels.get(c, c)}" for c, n in sorted(self.by_channel.items()))
+        cost = "unknown" if self.cost is None else money(self.cost)
+        rows = (
+            "1 pending row will be"
+            if self.count == 1
+            else f"{self.count} pending rows will each be"
+        )
+        # At most: the double opt-in's own limits (one a day per number, an hourly
+        # cap) may withhold some when they are sent.
+        return f"{rows} sent a confirmation message ({split}): projected cost up to {cost}."
+
+
+@dataclass(frozen=True)
+class ColumnHelp:
+    name: str
+    required: bool
+    meaning: str
+    example: str
+
+
+def describe_columns() -> list[ColumnHelp]:
+    """The file's columns as the resource has them, each with what it holds and an example."""
+    described = []
+    for name in SubscriberResource().get_export_headers():
+        meaning, example = COLUMN_HELP.get(name) or _from_model_field(name)
+        described.append(ColumnHelp(name, name in REQUIRED_COLUMNS, meaning, example))
+    return described
+
+
+def _from_model_field(name: str) -> tuple[str, str]:
+    try:
+        field = Subscriber._meta.get_field(name)
+    except FieldDoesNotExist:
+        return "", ""
+    meaning = str(field.help_text or field.verbose_name).rstrip(".") + "."
+    if field.choices:
+        meaning += " One of: " + ", ".join(str(value) for value, _ in field.choices) + "."
+    default = field.get_default()
+    if default not in (None, ""):
+        meaning += f" Empty means {default}."
+    example = str(default if default not in (None, "") else "")
+    if not example and field.choices:
+        example = str(field.choices[0][0])
+    return meaning, example
+
+
+def template_csv() -> str:
+    """A header and one example row: a file to fill in."""
+    columns = describe_columns()
+    dataset = Dataset(headers=[c.name for c in columns])
+    dataset.append([c.example for c in columns])
+    # Written directly (not through the export format): the cells are our own.
+    return dataset.csv
 
 
 @dataclass(frozen=True)
@@ -123,18 +259,49 @@ class ImportReport:
     def counts(self) -> dict[str, int]:
         return dict(self.result.totals)
 
+    @property
+    def confirmations(self) -> ConfirmationForecast:
+        return getattr(self.result, "confirmations", ConfirmationForecast({}, Decimal("0")))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a file cannot be imported: one bad cell, a bad row, or the file itself."""
+
+    row: int | None
+    column: str
+    message: str
+    # The row's cells as in the file (before any normalising), for the page's table.
+    cells: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.row is None:
+            return f"file: {self.message}"
+        column = f"{self.column}: " if self.column else ""
+        return f"row {self.row}: {column}{self.message}"
+
+
+def problems(result: Result, dataset: Dataset | None = None) -> list[Problem]:
+    def cells(number: int) -> tuple[str, ...]:
+        if dataset is None or not 0 < number <= len(dataset):
+            return ()
+        return tuple(str(cell if cell is not None else "") for cell in dataset[number - 1])
+
+    found = [Problem(None, "", str(error.error)) for error in result.base_errors]
+    for invalid in result.invalid_rows:
+        for field, messages in invalid.error_dict.items():
+            column = "" if field == NON_FIELD_ERRORS else field
+            for message in messages:
+                found.append(Problem(invalid.number, column, message, cells(invalid.number)))
+    for number, errors in result.row_errors():
+        for error in errors:
+            found.append(Problem(number, "", str(error.error), cells(number)))
+    return found
+
 
 def row_errors(result: Result) -> list[str]:
     """One line per problem: 'row 3: phone: not a valid phone number'."""
-    lines = [f"file: {error.error}" for error in result.base_errors]
-    for invalid in result.invalid_rows:
-        for field, messages in invalid.error_dict.items():
-            for message in messages:
-                lines.append(f"row {invalid.number}: {field}: {message}")
-    for number, errors in result.row_errors():
-        for error in errors:
-            lines.append(f"row {number}: {error.error}")
-    return lines
+    return [str(problem) for problem in getattr(result, "problems", None) or problems(result)]
 
 
 def import_csv(text: str, file_name: str, *, dry_run: bool) -> ImportReport:

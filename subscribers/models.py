@@ -1,7 +1,9 @@
-"""Subscribers, their consent evidence trail, delivery windows, and bot conversations."""
+"""Subscribers, their consent evidence trail, delivery windows, bot conversations and CSV
+exports."""
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
 
@@ -218,3 +220,50 @@ class Conversation(MirrorState):
         from smsbot.redaction import mask_phone
 
         return mask_phone(self.phone_number)
+
+
+class ExportState(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Writing"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class SubscriberExport(models.Model):
+    """A CSV file of the subscribers a filtered admin list showed, written by a worker.
+
+    The file is kept in the database (as parts), so the web process that serves
+    the download needs no disk shared with the worker that wrote it.
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The admin list's filters and search, as its URL query string, and in words.
+    query = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=8, choices=ExportState.choices, default=ExportState.QUEUED)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"subscriber export #{self.pk}"
+
+
+class SubscriberExportPart(models.Model):
+    """A run of rows of an export's CSV text; the first part starts with the header."""
+
+    export = models.ForeignKey(SubscriberExport, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["export", "number"], name="one_export_part_per_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.number} of export #{self.export_id}"

@@ -1,10 +1,33 @@
-"""Phone number parsing: every number is stored in E.164."""
+"""Phone number parsing: every number is stored in E.164.
+
+normalize() reads any number, as every webhook must (a STOP is honoured from
+whatever sender). Numbers that enter as subscribers pass check_subscriber()
+too, and public sign-ups check_signup().
+"""
+
+from collections.abc import Collection
 
 import phonenumbers
 from django.conf import settings
+from phonenumbers import PhoneNumberType
 from phonenumbers import timezone as number_zones
 
 WHATSAPP_PREFIX = "whatsapp:"
+
+# Number types that cost the sender more than a mobile number, or that no person
+# reads messages on: the numbers SMS pumping uses (phonenumbers.number_type).
+REFUSED_TYPES = {
+    PhoneNumberType.PREMIUM_RATE: "premium-rate",
+    PhoneNumberType.SHARED_COST: "shared-cost",
+    PhoneNumberType.TOLL_FREE: "toll-free",
+    PhoneNumberType.UAN: "universal access (UAN)",
+    PhoneNumberType.VOICEMAIL: "voicemail access",
+    PhoneNumberType.PAGER: "pager",
+}
+# phonenumbers' region for numbers of no country: satellite services (+870, +881),
+# international networks (+882, +883), international freephone and premium rate.
+NON_GEOGRAPHIC_REGION = "001"
+ANY_REGION = "*"
 
 
 class InvalidPhone(ValueError):
@@ -40,6 +63,28 @@ def try_normalize(raw: str) -> str | None:
         return normalize(raw)
     except InvalidPhone:
         return None
+
+
+def check_subscriber(e164: str, allowed_regions: Collection[str] = (ANY_REGION,)) -> None:
+    """Raise InvalidPhone unless the number may become a subscriber: not a type that
+    costs or misleads, not a non-geographic number, and from one of allowed_regions."""
+    parsed = phonenumbers.parse(e164)
+    refused = REFUSED_TYPES.get(phonenumbers.number_type(parsed))
+    if refused:
+        raise InvalidPhone(f"{refused} numbers cannot subscribe")
+    region = phonenumbers.region_code_for_number(parsed) or ""
+    if region == NON_GEOGRAPHIC_REGION:
+        raise InvalidPhone("satellite and other non-geographic numbers cannot subscribe")
+    if ANY_REGION not in allowed_regions and region not in allowed_regions:
+        raise InvalidPhone(
+            f"numbers from {region or 'this region'} cannot sign up here "
+            f"(allowed: {', '.join(allowed_regions)})"
+        )
+
+
+def check_signup(e164: str) -> None:
+    """check_subscriber for a sign-up from the public: OPTIN_ALLOWED_COUNTRIES apply."""
+    check_subscriber(e164, settings.OPTIN_ALLOWED_COUNTRIES)
 
 
 def timezone_for(phone: str) -> str:

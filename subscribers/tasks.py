@@ -1,11 +1,11 @@
-"""Every Celery task of the subscribers app: keeping DynamoDB in step with the database."""
+"""Every Celery task of the subscribers app: the DynamoDB mirror and CSV exports."""
 
 import logging
 
 from celery import Task, shared_task
 
 from smsbot.redaction import mask_phone
-from subscribers import task_names
+from subscribers import exporting, task_names
 from subscribers.mirror import write as mirror
 from subscribers.mirror.retries import attempt
 
@@ -60,3 +60,13 @@ def mirror_delete_subscriber(self: Task, phone: str) -> None:
 )
 def mirror_delete_conversation(self: Task, phone_number: str) -> None:
     _remove_task(self, phone_number, (mirror.CONVERSATIONS,))
+
+
+@shared_task(name=task_names.EXPORT_SUBSCRIBERS, ignore_result=True)
+def export_subscribers(export_id: int) -> None:
+    """Write a CSV export of the rows the admin list's filters select."""
+    # The admin decides which rows its filters select; loaded here, not at start-up,
+    # so a worker imports the admin only when it runs an export.
+    from subscribers.admin.exports import matching_subscribers
+
+    exporting.run(export_id, matching_subscribers)

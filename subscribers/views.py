@@ -1,25 +1,50 @@
 """The public opt-in page: a consent form and a WhatsApp join link."""
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
-from django_ratelimit.decorators import ratelimit
 
-from subscribers.consent import request_optin
+from smsbot.client_ip import client_ip
+from smsbot.redaction import mask_phone
+from smsbot.storable import clean_data
+from subscribers import limits
+from subscribers.consent import OptedOutByPhone, request_optin
 from subscribers.forms import OptInForm
 from subscribers.models import ConsentSource
+
+log = logging.getLogger(__name__)
+
+NUL_REFUSED = (
+    "The form arrived with a character no phone number or answer contains (NUL), so "
+    "nothing was stored. Please type the number again."
+)
 
 
 def client_evidence(request: HttpRequest) -> dict[str, str]:
     """Who asked: kept with every opt-in from the web."""
     return {
-        "ip": request.META.get(settings.RATELIMIT_IP_META_KEY, ""),
+        "ip": client_ip(request),
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:500],
     }
+
+
+def database_failure(request: HttpRequest, exc: DatabaseError) -> None:
+    """Log a refused write without its text: the database's message can quote the row
+    (the number, the evidence) and the log must not carry them."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or "unknown"
+    log.error(
+        "%s %s: database error %s (SQLSTATE %s); the request was not stored",
+        request.method,
+        request.path,
+        type(exc).__name__,
+        sqlstate,
+    )
 
 
 def whatsapp_join_link() -> str:
@@ -29,41 +54,73 @@ def whatsapp_join_link() -> str:
     return f"https://wa.me/{digits}?text={quote(f'JOIN {settings.JOIN_KEYWORD}')}"
 
 
-def rate_limited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    response = render(request, "subscribers/rate_limited.html", status=429)
-    response["Retry-After"] = "60"
+def problem(request: HttpRequest, title: str, text: str, status: int) -> HttpResponse:
+    return render(
+        request, "subscribers/problem.html", {"title": title, "text": text}, status=status
+    )
+
+
+def rate_limited(request: HttpRequest, limited: limits.Limited) -> HttpResponse:
+    response = problem(request, "Too many attempts", limited.reason.capitalize() + ".", 429)
+    response["Retry-After"] = str(limited.retry_after)
     return response
 
 
-def _optin_rate(group: str, request: HttpRequest) -> str:
-    return settings.OPTIN_RATE_LIMIT
-
-
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_optin_rate, method="POST", block=False)
 def optin(request: HttpRequest) -> HttpResponse:
-    if getattr(request, "limited", False):
-        return rate_limited(request)
-    form = OptInForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    form = OptInForm()
+    refusal = ""
+    if request.method == "POST":
+        if limited := limits.per_client(request):
+            return rate_limited(request, limited)
+        if _contains_nul(request.POST):
+            refusal = NUL_REFUSED
+        else:
+            form = OptInForm(request.POST)
+            if form.is_valid():
+                return _sign_up(request, form)
+    context = {
+        "form": form,
+        "refusal": refusal,
+        "whatsapp_link": whatsapp_join_link(),
+        "join_keyword": settings.JOIN_KEYWORD,
+    }
+    return render(request, "subscribers/optin.html", context, status=400 if refusal else 200)
+
+
+def _sign_up(request: HttpRequest, form: OptInForm) -> HttpResponse:
+    phone = form.cleaned_data["phone"]
+    if limited := limits.per_number(request, phone):
+        return rate_limited(request, limited)
+    try:
         request_optin(
-            form.cleaned_data["phone"],
+            phone,
             ConsentSource.WEB_FORM,
             _form_evidence(request, form),
             channel=form.cleaned_data["channel"],
         )
-        return redirect("subscribers:optin_thanks")
-    context = {
-        "form": form,
-        "whatsapp_link": whatsapp_join_link(),
-        "join_keyword": settings.JOIN_KEYWORD,
-    }
-    return render(request, "subscribers/optin.html", context)
+    except OptedOutByPhone:
+        # Answered like any sign-up, so the form tells no one that this number said
+        # STOP; the thanks page says how such a number subscribes again.
+        log.info("web sign-up of %s refused: it opted out from the phone", mask_phone(phone))
+    except DatabaseError as exc:
+        database_failure(request, exc)
+        return problem(
+            request,
+            "Please try again",
+            "Your sign-up could not be saved just now. Please try again in a few minutes.",
+            503,
+        )
+    return redirect("subscribers:optin_thanks")
 
 
 @require_GET
 def optin_thanks(request: HttpRequest) -> HttpResponse:
-    return render(request, "subscribers/optin_thanks.html")
+    return render(request, "subscribers/optin_thanks.html", {"join_keyword": settings.JOIN_KEYWORD})
+
+
+def _contains_nul(data: QueryDict) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in data.getlist(key)) for key in data)
 
 
 def _form_evidence(request: HttpRequest, form: OptInForm) -> dict[str, Any]:
@@ -74,9 +131,11 @@ def _form_evidence(request: HttpRequest, form: OptInForm) -> dict[str, Any]:
         for key, value in request.POST.items()
         if key not in ("phone", "csrfmiddlewaretoken")
     }
-    return {
-        **client_evidence(request),
-        "consent_text": settings.OPTIN_CONSENT_TEXT,
-        "form": payload,
-        "page": request.build_absolute_uri(),
-    }
+    return clean_data(
+        {
+            **client_evidence(request),
+            "consent_text": settings.OPTIN_CONSENT_TEXT,
+            "form": payload,
+            "page": request.build_absolute_uri(),
+        }
+    )

@@ -1,7 +1,9 @@
-"""The messaging screens of the admin: messages, broadcasts, daily content, costs.
+"""The messaging screens of the admin: messages, broadcasts, daily content and
+schedule, costs, and the conversation thread on the subscriber page (through
+subscribers.hooks).
 
 Importing this package registers them. It is the top of the app: it may use
 any part of messaging, and nothing imports it.
 """
 
-from messaging.admin import broadcasts, messages  # noqa: F401
+from messaging.admin import broadcasts, messages, schedule, thread  # noqa: F401

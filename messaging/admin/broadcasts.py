@@ -1,24 +1,59 @@
-"""Broadcasts and daily content in the admin: progress, actions, compose with preview."""
+"""Broadcasts and daily content in the admin.
+
+A broadcast is composed on a form with only what an operator sets, checked on
+a preview (where a test goes to the operator's phone) and then sent or
+scheduled. From then on its page is a record that shows its state, progress
+and counts, refreshing itself while it moves, with links to its messages.
+
+Who may do what: viewing needs messaging.view_broadcast; composing needs
+add_broadcast; sending, scheduling, test sends, pause, resume, cancel and
+retry need change_broadcast (Operations Managers and DevOps); deleting a
+draft needs delete_broadcast. Every state change is recorded in the audit log.
+"""
 
 import uuid
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
+from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 
-from messaging.broadcasts import audience, states, windows
+from messaging.admin import times
+from messaging.admin.compose import ComposeForm, TestSendForm
+from messaging.broadcasts import audience, progress, states, testsend, windows
 from messaging.broadcasts.content_import import DailyContentResource
-from messaging.models import Broadcast, BroadcastState, DailyContent, SendMode
+from messaging.models import (
+    BILLED_STATUSES,
+    COST,
+    Broadcast,
+    BroadcastState,
+    DailyContent,
+    Message,
+    MessageStatus,
+    Provider,
+    SendMode,
+)
 from messaging.outbound import budget, config_errors, segments
 from messaging.reports import alerts
+from smsbot import audit
+from smsbot.admin_base import VersionedAdmin
+from smsbot.redaction import mask_phone
+from subscribers.models import Channel
+
+# At most this many broadcasts in one progress request (a list page's worth).
+PROGRESS_LIMIT = 100
 
 
 def show_banners(request: HttpRequest) -> None:
@@ -28,66 +63,205 @@ def show_banners(request: HttpRequest) -> None:
         messages.add_message(request, level, alert.text)
 
 
-class ComposeForm(forms.ModelForm):
-    class Meta:
-        model = Broadcast
-        fields = ["name", "text", "channel", "whatsapp_content_sid", "whatsapp_content_variables"]
+def messages_url(broadcast: Broadcast, statuses: list[str] | None = None) -> str:
+    """The Messages list filtered to this broadcast (and these statuses)."""
+    query = {"broadcast__id__exact": broadcast.pk}
+    if statuses:
+        query["status__in"] = ",".join(statuses)
+    return f"{reverse('admin:messaging_message_changelist')}?{urlencode(query)}"
+
+
+def state_label(broadcast: Broadcast) -> str:
+    if broadcast.state == BroadcastState.SCHEDULED and broadcast.scheduled_for:
+        return f"Scheduled for {times.local(broadcast.scheduled_for)}"
+    if broadcast.state == BroadcastState.PAUSED and broadcast.pause_reason:
+        return f"Paused: {broadcast.pause_reason}"
+    return broadcast.get_state_display()
+
+
+def progress_label(broadcast: Broadcast) -> str:
+    if broadcast.state in (BroadcastState.DRAFT, BroadcastState.SCHEDULED):
+        return "Not sent yet"
+    if not broadcast.fanout_done:
+        if not broadcast.total:
+            return "Preparing the recipients…"
+        return f"{broadcast.sent} of {broadcast.total} sent (adding recipients)"
+    return f"{broadcast.sent} of {broadcast.total} sent"
+
+
+def live_fields(broadcast: Broadcast) -> dict[str, Any]:
+    """What the list and the broadcast's page show of its progress, as text.
+
+    The page renders it and broadcast_live.js refreshes the same elements from
+    the progress view, so both read one definition.
+    """
+    return {
+        "id": broadcast.pk,
+        "state": broadcast.state,
+        "live": broadcast.state in progress.LIVE_STATES,
+        "value": progress.processed(broadcast),
+        "max": max(broadcast.total, 1),
+        "text": {
+            "state": state_label(broadcast),
+            "progress": progress_label(broadcast),
+            "started": times.local(broadcast.started_at) if broadcast.started_at else "—",
+            "total": str(broadcast.total),
+            "sent": str(broadcast.sent),
+            "delivered": str(broadcast.delivered),
+            "failed": str(broadcast.failed),
+            "skipped": str(broadcast.skipped),
+        },
+    }
+
+
+def wave_rows(broadcast: Broadcast) -> list[windows.WaveRow]:
+    """A local-time daily broadcast's waves (none for one sent at the same moment)."""
+    if broadcast.mode != SendMode.LOCAL_TIME or broadcast.date is None:
+        return []
+    template = bool(broadcast.whatsapp_content_sid)
+    return windows.wave_rows(broadcast.date, broadcast.text, template=template, broadcast=broadcast)
+
+
+def can_operate(request: HttpRequest) -> bool:
+    """Send, schedule, test, pause, resume, cancel and retry broadcasts."""
+    return request.user.has_perm("messaging.change_broadcast")
+
+
+# name -> (audit verb, what it does; False when the broadcast was not in a state for it)
+Operation = Callable[[Broadcast, HttpRequest], bool]
+OPERATIONS: dict[str, tuple[str, Operation]] = {
+    "pause": ("Paused", lambda b, request: states.pause(b, f"paused by {request.user}")),
+    "resume": ("Resumed", lambda b, request: states.resume(b)),
+    "cancel": ("Cancelled", lambda b, request: states.cancel(b)),
+    "unschedule": ("Taken back to draft", lambda b, request: states.unschedule(b)),
+}
+
+
+def operate(request: HttpRequest, broadcast: Broadcast, name: str) -> bool:
+    """Pause, resume, cancel or unschedule one broadcast, and record it if it happened."""
+    verb, act = OPERATIONS[name]
+    before = broadcast.state
+    if not act(broadcast, request):
+        return False
+    broadcast.refresh_from_db()
+    audit.record(request.user, broadcast, verb, changes={"state": (before, broadcast.state)})
+    return True
+
+
+def retry_failed(request: HttpRequest, broadcast: Broadcast) -> int:
+    retried = states.retry_failed(broadcast)
+    if retried:
+        audit.record(
+            request.user, broadcast, "Retried failed messages", detail=f"{retried} queued again"
+        )
+    return retried
+
+
+def actions_for(broadcast: Broadcast) -> list[tuple[str, str]]:
+    """The buttons the broadcast's page offers in its state: (operation, label)."""
+    state = broadcast.state
+    offered = {
+        BroadcastState.SCHEDULED: [("unschedule", "Back to draft"), ("cancel", "Cancel")],
+        BroadcastState.SENDING: [("pause", "Pause"), ("cancel", "Cancel")],
+        BroadcastState.PAUSED: [("resume", "Resume"), ("cancel", "Cancel")],
+    }.get(state, [])
+    if state in (BroadcastState.DONE, BroadcastState.SENDING) and broadcast.failed:
+        offered.append(("retry_failed", "Retry failed messages"))
+    return offered
 
 
 @admin.register(Broadcast)
 class BroadcastAdmin(admin.ModelAdmin):
-    list_display = [
-        "name", "state", "progress", "total", "sent", "delivered", "failed", "skipped",
-        "pause_reason", "created_at",
-    ]  # fmt: skip
+    list_display = ["name", "state_display", "progress_display", "delivered_display",
+                    "failed_display", "when"]  # fmt: skip
     list_filter = ["state", "channel"]
     search_fields = ["name", "idempotency_key"]
     actions = ["pause_selected", "resume_selected", "cancel_selected", "retry_failed_selected"]
     form = ComposeForm
-    readonly_fields = [
-        "idempotency_key", "date", "state", "pause_reason", "total", "sent", "delivered",
-        "failed", "skipped", "cursor", "fanout_done", "created_by", "created_at", "started_at",
-        "finished_at", "waves",
-    ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["name", "text", "channel"]}),
+        (
+            "WhatsApp template",
+            {
+                "fields": ["whatsapp_content_sid", "whatsapp_content_variables"],
+                "description": "Only for WhatsApp subscribers who have not written in the "
+                "last 24 hours: WhatsApp lets a business start a conversation with an "
+                "approved template only.",
+            },
+        ),
+        ("When", {"fields": ["scheduled_for"]}),
+    ]
+
+    class Media:
+        css = {"all": ["messaging/broadcasts.css"]}
+        js = ["messaging/compose.js", "messaging/broadcast_live.js"]
+
+    # --- the list -------------------------------------------------------------------
+    def _live(self, obj: Broadcast, field: str) -> str:
+        return format_html(
+            '<span data-broadcast="{}" data-live="{}" data-state="{}">{}</span>',
+            obj.pk,
+            field,
+            obj.state,
+            live_fields(obj)["text"][field],
+        )
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, obj: Broadcast) -> str:
+        return self._live(obj, "state")
 
     @admin.display(description="progress")
-    def progress(self, obj: Broadcast) -> str:
-        done = obj.sent + obj.failed + obj.skipped
+    def progress_display(self, obj: Broadcast) -> str:
+        live = live_fields(obj)
         return format_html(
-            '<progress value="{}" max="{}" title="{} of {} sent"></progress> {}/{}',
-            done, max(obj.total, 1), obj.sent, obj.total, obj.sent, obj.total,
-        )  # fmt: skip
-
-    @admin.display(description="waves (each subscriber's local time)")
-    def waves(self, obj: Broadcast) -> str:
-        if obj.mode != SendMode.LOCAL_TIME or obj.date is None:
-            return "Sent at the same moment to everyone."
-        rows = windows.wave_rows(
-            obj.date, obj.text, template=bool(obj.whatsapp_content_sid), broadcast=obj
-        )
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{} UTC</td><td>{}</td><td>{} USD</td><td>{}</td></tr>",
-            (
-                (", ".join(r.local_times), f"{r.due_at:%Y-%m-%d %H:%M}", r.recipients,
-                 f"{r.projected_cost:.4f}", r.status)
-                for r in rows
-            ),
-        )  # fmt: skip
-        return format_html(
-            '<table class="waves"><thead><tr><th>Local time</th><th>UTC</th><th>Recipients</th>'
-            "<th>Projected cost</th><th>Status</th></tr></thead><tbody>{}</tbody></table>",
-            body,
+            '<progress data-broadcast="{}" data-live="bar" value="{}" max="{}"></progress> {}',
+            obj.pk,
+            live["value"],
+            live["max"],
+            self._live(obj, "progress"),
         )
 
+    @admin.display(description="delivered")
+    def delivered_display(self, obj: Broadcast) -> str:
+        return self._live(obj, "delivered")
+
+    @admin.display(description="failed")
+    def failed_display(self, obj: Broadcast) -> str:
+        return self._live(obj, "failed")
+
+    @admin.display(description="started", ordering="started_at")
+    def when(self, obj: Broadcast) -> str:
+        return self._live(obj, "started")
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.method == "GET":
+            show_banners(request)
+        extra_context = {
+            "title": "Broadcasts",
+            **(extra_context or {}),
+            "config_error": config_errors.current(),
+            "can_dismiss": self.has_change_permission(request),
+            "schedule_url": schedule_url(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    # --- permissions ----------------------------------------------------------------
     def has_change_permission(self, request: HttpRequest, obj: Broadcast | None = None) -> bool:
         # Only a draft can still be edited; a started broadcast is a record.
         editable = obj is None or obj.state == BroadcastState.DRAFT
         return editable and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Broadcast | None = None) -> bool:
-        return obj is not None and obj.state == BroadcastState.DRAFT and not obj.messages.exists()
+        deletable = obj is None or (obj.state == BroadcastState.DRAFT and not obj.messages.exists())
+        return deletable and super().has_delete_permission(request, obj)
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # A draft is deleted from its own page; the list's bulk delete would not ask its state.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    # --- compose --------------------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: Broadcast, form: Any, change: bool) -> None:
         if not change:
             obj.idempotency_key = f"adhoc:{uuid.uuid4()}"
@@ -95,86 +269,313 @@ class BroadcastAdmin(admin.ModelAdmin):
             obj.state = BroadcastState.DRAFT
         super().save_model(request, obj, form, change)
 
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "title": "Compose a broadcast"}
+        return super().add_view(request, form_url, extra_context)
+
     def response_add(self, request: HttpRequest, obj: Broadcast, *args: Any) -> HttpResponse:
-        return HttpResponseRedirect(reverse("admin:messaging_broadcast_preview", args=[obj.pk]))
+        if "_preview" in request.POST:
+            return HttpResponseRedirect(preview_url(obj))
+        return super().response_add(request, obj, *args)
 
     def response_change(self, request: HttpRequest, obj: Broadcast) -> HttpResponse:
-        return HttpResponseRedirect(reverse("admin:messaging_broadcast_preview", args=[obj.pk]))
+        if "_preview" in request.POST:
+            return HttpResponseRedirect(preview_url(obj))
+        return super().response_change(request, obj)
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> HttpResponse:
+        broadcast = self.get_object(request, unquote(object_id))
+        if broadcast is not None and not self.has_change_permission(request, broadcast):
+            # A broadcast that has left draft (or that this user may not edit) is a record.
+            return self.record_view(request, broadcast)
+        if broadcast is not None:
+            extra_context = {**(extra_context or {}), "title": f"Edit the draft “{broadcast}”"}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- extra pages ----------------------------------------------------------------
     def get_urls(self) -> list:
+        view = self.admin_site.admin_view
         own = [
-            path(
-                "<int:pk>/preview/",
-                self.admin_site.admin_view(self.preview_view),
-                name="messaging_broadcast_preview",
-            ),
+            path("progress/", view(self.progress_view), name="messaging_broadcast_progress"),
+            path("<int:pk>/preview/", view(self.preview_view), name="messaging_broadcast_preview"),
+            path("<int:pk>/act/", view(self.act_view), name="messaging_broadcast_act"),
             path(
                 "dismiss-configuration-error/",
-                self.admin_site.admin_view(self.dismiss_view),
+                view(self.dismiss_view),
                 name="messaging_broadcast_dismiss_config",
             ),
         ]
         return own + super().get_urls()
 
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    def _page(self, request: HttpRequest, title: str, **context: Any) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "media": self.media,
+            "title": title,
+            **context,
+        }
+
+    def record_view(self, request: HttpRequest, broadcast: Broadcast) -> HttpResponse:
+        """The broadcast's page once it has left draft: state, progress, counts, links."""
+        if not self.has_view_permission(request, broadcast):
+            raise PermissionDenied
         if request.method == "GET":
             show_banners(request)
-        extra_context = {**(extra_context or {}), "config_error": config_errors.current()}
-        return super().changelist_view(request, extra_context)
+        spent = broadcast.messages.filter(status__in=BILLED_STATUSES).aggregate(c=Sum(COST))["c"]
+        context = self._page(
+            request,
+            broadcast.name,
+            broadcast=broadcast,
+            live=live_fields(broadcast),
+            counts=[
+                (
+                    field,
+                    label,
+                    getattr(broadcast, field),
+                    messages_url(broadcast, progress.COUNTED_STATUSES[field]),
+                )
+                for field, label in [
+                    ("sent", "Sent"),
+                    ("delivered", "Delivered"),
+                    ("failed", "Failed"),
+                    ("skipped", "Skipped"),
+                ]
+            ],
+            needs_review=progress.needs_review_count(broadcast),
+            needs_review_url=messages_url(broadcast, [MessageStatus.NEEDS_REVIEW]),
+            messages_url=messages_url(broadcast),
+            spent=spent,
+            timeline=timeline(broadcast),
+            tests=test_rows(broadcast),
+            waves=wave_rows(broadcast),
+            actions=actions_for(broadcast) if can_operate(request) else [],
+            segments=segments.count(broadcast.text),
+            channel=Channel(broadcast.channel).label if broadcast.channel else "Every channel",
+        )
+        return TemplateResponse(request, "admin/messaging/broadcast/record.html", context)
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Recipients, segments, cost and spend before sending; a test; then send or schedule."""
         broadcast = get_object_or_404(Broadcast, pk=pk)
         if not self.has_view_permission(request, broadcast):
-            return HttpResponseRedirect(reverse("admin:index"))
-        if request.method == "POST" and "send" in request.POST:
-            if not self.has_change_permission(request, broadcast):
-                messages.error(request, "This broadcast has already started.")
-            elif states.start(broadcast):
-                messages.success(request, f"Sending “{broadcast.name}”.")
-            return HttpResponseRedirect(reverse("admin:messaging_broadcast_changelist"))
+            raise PermissionDenied
+        if broadcast.state not in testsend.TESTABLE_STATES:
+            return HttpResponseRedirect(change_url(broadcast))
+        test_form = TestSendForm()
+        if request.method == "POST":
+            if not can_operate(request):
+                raise PermissionDenied
+            if "test" in request.POST:
+                test_form = TestSendForm(request.POST)
+                if self._send_test(request, broadcast, test_form):
+                    return HttpResponseRedirect(preview_url(broadcast))
+            else:
+                return self._go(request, broadcast)
         p = audience.preview(
             broadcast.text, broadcast.channel, template=bool(broadcast.whatsapp_content_sid)
         )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"Preview: {broadcast.name}",
-            "broadcast": broadcast,
-            "preview": p,
-            "budget": budget.status(),
-            "quiet_hours": settings.QUIET_HOURS,
-            "can_send": broadcast.state == BroadcastState.DRAFT
-            and self.has_change_permission(request, broadcast),
-        }
+        spend = budget.status()
+        context = self._page(
+            request,
+            f"Preview: {broadcast.name}",
+            broadcast=broadcast,
+            state=state_label(broadcast),
+            preview=p,
+            by_channel=[(Channel(ch).label, n) for ch, n in p.by_channel.items()],
+            by_provider=[(Provider(pr).label, c) for pr, c in p.cost_by_provider.items()],
+            budget=spend,
+            after_send=spend.spent + p.projected_cost,
+            over_limit=spend.spent + p.projected_cost > spend.limit,
+            no_template=p.by_channel.get(Channel.WHATSAPP) and not broadcast.whatsapp_content_sid,
+            scheduled_for=times.local(broadcast.scheduled_for) if broadcast.scheduled_for else "",
+            test_form=test_form,
+            tests=test_rows(broadcast),
+            can_operate=can_operate(request),
+            can_edit=self.has_change_permission(request, broadcast),
+            zone=times.zone_label(),
+            quiet_hours=settings.QUIET_HOURS,
+        )
         return TemplateResponse(request, "admin/messaging/broadcast/preview.html", context)
 
+    def _send_test(self, request: HttpRequest, broadcast: Broadcast, form: TestSendForm) -> bool:
+        if not form.is_valid():
+            return False
+        try:
+            message = testsend.send_test(broadcast, form.cleaned_data["phone"])
+        except testsend.TestRefused as exc:
+            form.add_error("phone", str(exc))
+            return False
+        audit.record(
+            request.user,
+            broadcast,
+            "Sent a test",
+            detail=f"message {message.pk} to {mask_phone(message.phone)}",
+        )
+        link = reverse("admin:messaging_message_change", args=[message.pk])
+        messages.success(
+            request,
+            format_html(
+                'Test queued to {} (<a href="{}">message {}</a>); its status shows below.',
+                message.phone,
+                link,
+                message.pk,
+            ),
+        )
+        return True
+
+    def _go(self, request: HttpRequest, broadcast: Broadcast) -> HttpResponse:
+        """Send now, or schedule for the time the draft carries."""
+        if broadcast.state != BroadcastState.DRAFT:
+            messages.error(request, "This broadcast has already left draft.")
+            return HttpResponseRedirect(change_url(broadcast))
+        if "schedule" in request.POST:
+            when = broadcast.scheduled_for
+            if when is None or when <= timezone.now():
+                messages.error(request, "Its scheduled time has passed: edit it first.")
+                return HttpResponseRedirect(preview_url(broadcast))
+            if states.schedule_for(broadcast, when):
+                audit.record(
+                    request.user,
+                    broadcast,
+                    "Scheduled",
+                    changes={"state": (BroadcastState.DRAFT, broadcast.state)},
+                    detail=f"to start {times.local(when)}",
+                )
+                messages.success(request, f"“{broadcast.name}” will be sent {times.local(when)}.")
+        elif "send" in request.POST and states.start(broadcast):
+            audit.record(
+                request.user,
+                broadcast,
+                "Started sending",
+                changes={"state": (BroadcastState.DRAFT, broadcast.state)},
+            )
+            messages.success(request, f"Sending “{broadcast.name}”.")
+        return HttpResponseRedirect(change_url(broadcast))
+
+    def act_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The buttons of a broadcast's page: pause, resume, cancel, unschedule, retry."""
+        if request.method != "POST" or not can_operate(request):
+            raise PermissionDenied
+        broadcast = get_object_or_404(Broadcast, pk=pk)
+        name = request.POST.get("operation", "")
+        if name == "retry_failed":
+            messages.info(request, f"{retry_failed(request, broadcast)} failed message(s) queued.")
+        elif name in OPERATIONS:
+            verb = OPERATIONS[name][0]
+            if operate(request, broadcast, name):
+                messages.success(request, f"{verb}: “{broadcast.name}”.")
+            else:
+                messages.warning(request, f"Not changed: it is {broadcast.get_state_display()}.")
+        else:
+            messages.error(request, "Unknown operation.")
+        return HttpResponseRedirect(change_url(broadcast))
+
+    def progress_view(self, request: HttpRequest) -> JsonResponse:
+        """The live fields of the broadcasts a page shows, for broadcast_live.js."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            ids = [int(i) for i in request.GET.getlist("id")][:PROGRESS_LIMIT]
+        except ValueError:
+            return JsonResponse({"error": "id must be a broadcast id"}, status=400)
+        operator = can_operate(request)
+        found = Broadcast.objects.filter(pk__in=ids)
+        return JsonResponse(
+            {
+                "broadcasts": [
+                    {
+                        **live_fields(b),
+                        "actions": [op for op, _ in actions_for(b)] if operator else [],
+                    }
+                    for b in found
+                ]
+            }
+        )
+
     def dismiss_view(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and self.has_change_permission(request):
-            config_errors.dismiss()
-            messages.success(request, "Configuration error dismissed.")
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        problem = config_errors.current()
+        config_errors.dismiss()
+        if problem:
+            audit.record_for_model(
+                request.user,
+                Broadcast,
+                "Dismissed a provider configuration error",
+                detail=f"{problem['provider']} {problem['code']}",
+            )
+        messages.success(request, "Configuration error dismissed.")
         return HttpResponseRedirect(reverse("admin:messaging_broadcast_changelist"))
 
-    def _act(self, request: HttpRequest, queryset: QuerySet, verb: str, act: Any) -> None:
-        changed = sum(1 for b in queryset if act(b))
-        messages.info(request, f"{verb}: {changed} of {queryset.count()} broadcast(s).")
+    # --- list actions ---------------------------------------------------------------
+    def _act(self, request: HttpRequest, queryset: QuerySet, name: str) -> None:
+        chosen = list(queryset)
+        changed = sum(1 for b in chosen if operate(request, b, name))
+        verb = OPERATIONS[name][0]
+        messages.info(request, f"{verb}: {changed} of {len(chosen)} broadcast(s).")
 
-    @admin.action(description="Pause selected broadcasts")
+    @admin.action(description="Pause selected broadcasts", permissions=["change"])
     def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        reason = f"paused by {request.user}"
-        self._act(request, queryset, "Paused", lambda b: states.pause(b, reason))
+        self._act(request, queryset, "pause")
 
-    @admin.action(description="Resume selected broadcasts")
+    @admin.action(description="Resume selected broadcasts", permissions=["change"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._act(request, queryset, "Resumed", states.resume)
+        self._act(request, queryset, "resume")
 
-    @admin.action(description="Cancel selected broadcasts")
+    @admin.action(description="Cancel selected broadcasts", permissions=["change"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._act(request, queryset, "Cancelled", states.cancel)
+        self._act(request, queryset, "cancel")
 
-    @admin.action(description="Retry failed messages of selected broadcasts")
+    @admin.action(
+        description="Retry failed messages of selected broadcasts", permissions=["change"]
+    )
     def retry_failed_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        retried = sum(states.retry_failed(b) for b in queryset)
+        retried = sum(retry_failed(request, b) for b in queryset)
         messages.info(request, f"{retried} failed message(s) queued again.")
+
+
+def change_url(broadcast: Broadcast) -> str:
+    return reverse("admin:messaging_broadcast_change", args=[broadcast.pk])
+
+
+def preview_url(broadcast: Broadcast) -> str:
+    return reverse("admin:messaging_broadcast_preview", args=[broadcast.pk])
+
+
+def schedule_url(request: HttpRequest) -> str:
+    """The Daily schedule screen, for those who may see it."""
+    if not request.user.has_perm("messaging.view_dailyscheduletask"):
+        return ""
+    return reverse("admin:messaging_dailyscheduletask_changelist")
+
+
+def test_rows(broadcast: Broadcast) -> list[tuple[Message, str]]:
+    """Its latest test sends, each with when it was queued in the operations timezone."""
+    tests = broadcast.test_messages.order_by("-created_at", "-id")[:20]
+    return [(message, times.local(message.created_at)) for message in tests]
+
+
+def timeline(broadcast: Broadcast) -> list[tuple[str, str]]:
+    """When it was made, scheduled, started and finished, in the operations timezone."""
+    by = f" by {broadcast.created_by}" if broadcast.created_by else ""
+    rows = [("Created", f"{times.local(broadcast.created_at)}{by}")]
+    for label, moment in [
+        ("Scheduled for", broadcast.scheduled_for),
+        ("Started", broadcast.started_at),
+        ("Finished", broadcast.finished_at),
+    ]:
+        if moment:
+            rows.append((label, times.local(moment)))
+    return rows
 
 
 class DailyContentForm(forms.ModelForm):
@@ -184,12 +585,14 @@ class DailyContentForm(forms.ModelForm):
 
 
 @admin.register(DailyContent)
-class DailyContentAdmin(ImportExportModelAdmin):
+class DailyContentAdmin(VersionedAdmin, ImportExportModelAdmin):
     resource_classes = [DailyContentResource]
     form = DailyContentForm
     list_display = ["date", "excerpt", "segment_info", "whatsapp_content_sid"]
     date_hierarchy = "date"
     search_fields = ["text"]
+    # import-export's list with its Import and Export buttons, and ours around it.
+    import_export_change_list_template = "admin/messaging/dailycontent/change_list.html"
 
     @admin.display(description="text")
     def excerpt(self, obj: DailyContent) -> str:
@@ -206,6 +609,7 @@ class DailyContentAdmin(ImportExportModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.method == "GET":
             show_banners(request)
+        extra_context = {**(extra_context or {}), "schedule_url": schedule_url(request)}
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: DailyContent, form: Any, change: bool) -> None:

@@ -5,7 +5,6 @@ admin. Lists stay fast on a million rows: filters on indexed columns, no
 full COUNT(*), search by exact (normalised) number.
 """
 
-import csv
 import json
 from typing import Any
 
@@ -24,6 +23,7 @@ from messaging.delivery import error_codes
 from messaging.models import DeliveryEvent, Message, ProviderCall
 from messaging.outbound import retry as retrying
 from messaging.reports import figures as reports
+from smsbot import audit, csv_safe
 from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.redaction import redact_data
 from subscribers.admin.search import PhoneSearchMixin
@@ -95,6 +95,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
                     "phone",
                     "subscriber",
                     "broadcast",
+                    "test_of",
                     "in_reply_to",
                     "body",
                     "content_sid",
@@ -152,10 +153,14 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     def retry_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         chosen = list(queryset.select_related("subscriber")[:BULK_RETRY_LIMIT])
         if request.POST.get("confirmed"):
+            confirmed = bool(request.POST.get("confirm_not_sent"))
             retried, refused = retrying.retry_many(
-                [m.pk for m in chosen],
-                confirmed_not_sent=bool(request.POST.get("confirm_not_sent")),
+                [m.pk for m in chosen], confirmed_not_sent=confirmed
             )
+            not_retried = {pk for pk, _ in refused}
+            for m in chosen:
+                if m.pk not in not_retried:
+                    record_retry(request, m, confirmed)
             self.message_user(request, f"{retried} message(s) queued to be sent again.")
             if refused:
                 details = "; ".join(f"{pk}: {why}" for pk, why in refused[:20])
@@ -287,6 +292,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
                 except retrying.RetryRefused as exc:
                     messages.error(request, f"Not retried: {exc}")
                 else:
+                    record_retry(request, message, confirmed)
                     messages.success(request, f"Message {pk} queued to be sent again.")
                 return HttpResponseRedirect(change_url)
         context = {
@@ -318,6 +324,16 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         return TemplateResponse(request, "admin/messaging/message/cost_report.html", context)
 
 
+def record_retry(request: HttpRequest, message: Message, confirmed_not_sent: bool) -> None:
+    audit.record(
+        request.user,
+        message,
+        "Retried",
+        changes={"status": (message.status, "queued")},
+        detail="operator confirmed the provider did not send it" if confirmed_not_sent else "",
+    )
+
+
 def can_retry(request: HttpRequest) -> bool:
     # Operations Managers read the log; changing a message needs the change permission.
     return request.user.has_perm("messaging.change_message")
@@ -341,7 +357,7 @@ COST_COLUMNS = [
 def cost_report_csv(rows: list[reports.CostRow]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cost-report.csv"'
-    writer = csv.writer(response)
+    writer = csv_safe.writer(response)
     writer.writerow(COST_COLUMNS)
     for r in rows:
         writer.writerow(

@@ -53,6 +53,13 @@ class Preview:
     in_quiet_hours: int = 0
 
 
+def recipients_by_channel(channel: str = "") -> dict[str, int]:
+    """How many subscribers a broadcast would reach now, per channel (one grouped query)."""
+    return dict(
+        audience(channel).values_list("channel").annotate(n=Count("id")).order_by("channel")
+    )
+
+
 def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
     """Recipients, segments and projected cost of sending text now."""
     info = segments.count(text)
@@ -88,17 +95,20 @@ def costs(text: str, by_channel: dict[str, int], *, template: bool) -> dict[str,
     return by_provider
 
 
-def build_message(broadcast: Broadcast, subscriber: Subscriber) -> Message:
+def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = False) -> Message:
+    """The broadcast's message for one subscriber; or, with test, a test send of it
+    (a message of its own kind, linked apart, never one of the broadcast's)."""
     whatsapp = subscriber.channel == Channel.WHATSAPP
+    link = {"test_of": broadcast} if test else {"broadcast": broadcast}
     return outbound(
-        kind=MessageKind.BROADCAST,
+        kind=MessageKind.TEST if test else MessageKind.BROADCAST,
         channel=subscriber.channel,
         provider=provider_for(subscriber.channel),
         phone=subscriber.phone,
         body=broadcast.text,
         template=whatsapp and bool(broadcast.whatsapp_content_sid),
         subscriber=subscriber,
-        broadcast=broadcast,
+        **link,
         # The provider needs the template for WhatsApp outside the 24-hour window.
         content_sid=broadcast.whatsapp_content_sid if whatsapp else "",
         content_variables=broadcast.whatsapp_content_variables if whatsapp else {},

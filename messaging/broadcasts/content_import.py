@@ -5,6 +5,7 @@ from typing import Any
 from import_export import fields, resources, widgets
 
 from messaging.models import DailyContent
+from smsbot.csv_safe import FormulaSafeExport
 
 
 class VariablesWidget(widgets.JSONWidget):
@@ -19,7 +20,7 @@ class VariablesWidget(widgets.JSONWidget):
         return parsed
 
 
-class DailyContentResource(resources.ModelResource):
+class DailyContentResource(FormulaSafeExport, resources.ModelResource):
     date = fields.Field(attribute="date", column_name="date", widget=widgets.DateWidget("%Y-%m-%d"))
     whatsapp_content_variables = fields.Field(
         attribute="whatsapp_content_variables",

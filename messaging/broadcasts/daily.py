@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.broadcasts import states
+from messaging.broadcasts import schedule, states
 from messaging.models import Broadcast, BroadcastState, DailyContent, SendMode
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE
@@ -42,11 +42,12 @@ class DailyResult:
 
 
 def local_today() -> date:
-    return local_date(timezone.now(), settings.DAILY_SEND_TIMEZONE)
+    """Today in the daily schedule's timezone: the date whose content goes out."""
+    return local_date(timezone.now(), schedule.timezone_name())
 
 
 def key_for(day: date) -> str:
-    return f"daily:{day.isoformat()}"
+    return f"{schedule.DAILY_KEY_PREFIX}{day.isoformat()}"
 
 
 def text_for(day: date) -> DailyText | None:

@@ -27,6 +27,13 @@ REACHED_PROVIDER = [
     MessageStatus.READ,
     MessageStatus.UNDELIVERED,
 ]
+# Each count a broadcast keeps, and the statuses of the messages it counts.
+COUNTED_STATUSES: dict[str, list[str]] = {
+    "sent": REACHED_PROVIDER,
+    "delivered": [MessageStatus.DELIVERED, MessageStatus.READ],
+    "failed": [MessageStatus.FAILED, MessageStatus.UNDELIVERED],
+    "skipped": [MessageStatus.SKIPPED],
+}
 # The throttle key lives exactly as long as the countdown, so a send finishing
 # after a scheduled recount has run always finds the key gone and schedules another.
 PROGRESS_EVERY_SECONDS = 2
@@ -42,10 +49,10 @@ def refresh_progress(broadcast_id: int) -> None:
     )
     Broadcast.objects.filter(pk=broadcast_id).update(
         total=sum(counts.values()),
-        sent=sum(counts.get(s, 0) for s in REACHED_PROVIDER),
-        delivered=counts.get(MessageStatus.DELIVERED, 0) + counts.get(MessageStatus.READ, 0),
-        failed=counts.get(MessageStatus.FAILED, 0) + counts.get(MessageStatus.UNDELIVERED, 0),
-        skipped=counts.get(MessageStatus.SKIPPED, 0),
+        **{
+            field: sum(counts.get(status, 0) for status in statuses)
+            for field, statuses in COUNTED_STATUSES.items()
+        },
     )
     pending = Message.objects.filter(broadcast=OuterRef("pk"), status__in=PENDING_STATUSES)
     finished = (
@@ -89,3 +96,13 @@ def active_or_recent() -> QuerySet[Broadcast]:
     """Broadcasts whose counts may still move (sending, or delivery reports arriving)."""
     recent = timezone.now() - timedelta(days=2)
     return Broadcast.objects.filter(Q(state=BroadcastState.SENDING) | Q(finished_at__gte=recent))
+
+
+# States in which a broadcast's progress may still move on its own.
+LIVE_STATES = (BroadcastState.SCHEDULED, BroadcastState.SENDING)
+
+
+def processed(broadcast: Broadcast) -> int:
+    """Messages past the provider or given up (at most the total: an undelivered
+    message counts both as sent and as failed)."""
+    return min(broadcast.sent + broadcast.failed + broadcast.skipped, broadcast.total)

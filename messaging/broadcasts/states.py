@@ -1,11 +1,13 @@
 """Broadcast states: draft → sending → done, with paused and cancelled on the side.
 
-Scheduled is a draft waiting for its time. Every change is a conditional
-UPDATE from the states it may leave, so two operators (or an operator and a
-worker) cannot both make it.
+Scheduled is a draft waiting for its time: beat's due check (start_due) starts
+it, and until then it can be taken back to draft or cancelled. Every change
+is a conditional UPDATE from the states it may leave, so two operators (or an
+operator and a worker, or two beats) cannot both make it.
 """
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -35,6 +37,42 @@ def start(broadcast: Broadcast) -> bool:
             outbox.enqueue(task_names.FAN_OUT, broadcast.pk, queue=BULK_QUEUE)
     broadcast.refresh_from_db()
     return bool(started)
+
+
+def schedule_for(broadcast: Broadcast, when: datetime) -> bool:
+    """draft → scheduled, to start at `when`; False if it is no longer a draft."""
+    scheduled = Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.DRAFT).update(
+        state=BroadcastState.SCHEDULED, scheduled_for=when
+    )
+    broadcast.refresh_from_db()
+    return bool(scheduled)
+
+
+def unschedule(broadcast: Broadcast) -> bool:
+    """scheduled → draft before it starts, to edit it or send it another time."""
+    unscheduled = Broadcast.objects.filter(
+        pk=broadcast.pk, state=BroadcastState.SCHEDULED, scheduled_for__isnull=False
+    ).update(state=BroadcastState.DRAFT, scheduled_for=None)
+    broadcast.refresh_from_db()
+    return bool(unscheduled)
+
+
+def start_due(now: datetime | None = None) -> list[int]:
+    """Start every scheduled broadcast whose time has come; the ids started.
+
+    The daily broadcast is scheduled without a time (it starts as it is made),
+    so only broadcasts scheduled for a time are due here. start()'s conditional
+    update lets one caller only start each, however many checks overlap.
+    """
+    due = Broadcast.objects.filter(
+        state=BroadcastState.SCHEDULED,
+        scheduled_for__isnull=False,
+        scheduled_for__lte=now or timezone.now(),
+    ).order_by("scheduled_for", "pk")
+    started = [broadcast.pk for broadcast in due if start(broadcast)]
+    for pk in started:
+        log.info("scheduled broadcast %s started", pk)
+    return started
 
 
 def pause(broadcast: Broadcast, reason: str) -> bool:

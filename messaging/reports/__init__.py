@@ -3,6 +3,6 @@
 It owns daily rollups, the aggregate figures, the server-drawn charts, the
 admin-home dashboard, the alerts shown as banners and the nightly DynamoDB
 analytics. It reads messages, consent and the outbound state (budget, the
-last configuration error); it must not send anything or import inbound, the
-dispatcher, providers or the admin.
+last configuration error, the confirmation cap); it must not send anything or
+import inbound, the dispatcher, providers or the admin.
 """

@@ -8,11 +8,14 @@ to do it. Checks must be cheap: they run on every page that shows them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from messaging.broadcasts import daily
-from messaging.outbound import budget, config_errors
+from messaging.outbound import budget, config_errors, confirmation_cap
 
 ERROR = "error"
 WARNING = "warning"
@@ -98,3 +101,30 @@ def skipped_days() -> Alert | None:
     if not skipped:
         return None
     return Alert(WARNING, "Daily broadcasts skipped for lack of content: " + ", ".join(skipped))
+
+
+@check
+def confirmations_withheld() -> Alert | None:
+    trip = confirmation_cap.last_trip()
+    if trip is None:
+        return None
+    cap = settings.OPTIN_CONFIRMATIONS_PER_HOUR
+    url = _url("admin:subscribers_subscriber_changelist")
+    first, last = _local(trip.first), _local(trip.last)
+    when = f"at {first}" if first == last else f"between {first} and {last}"
+    return Alert(
+        WARNING,
+        f"Sign-up confirmations reached their cap of {cap} an hour "
+        f"(OPTIN_CONFIRMATIONS_PER_HOUR): {trip.withheld} sign-up(s) {when} got no "
+        "confirmation and stay pending. A burst of sign-ups is how SMS pumping looks: check "
+        "the pending numbers and opt out those that are not genuine; raise "
+        "OPTIN_CONFIRMATIONS_PER_HOUR only if the sign-ups are real. Confirmations resume by "
+        f"themselves once fewer than {cap} went out in the past hour.",
+        f"{url}?consent_status__exact=pending" if url else None,
+        "Pending subscribers",
+    )
+
+
+def _local(moment: datetime) -> str:
+    local = moment.astimezone(ZoneInfo(settings.DAILY_SEND_TIMEZONE))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

@@ -1,91 +1,88 @@
-"""Subscribers in the admin: the list, the subscriber page, consent actions, import.
+"""Subscribers in the admin: the list, the subscriber page, consent actions, import, export.
 
-Consent is only ever changed through consent.change: the page shows it
-read-only, and the opt-out / opt-in / erase actions ask for the evidence first.
+Consent is only ever changed through consent.change: the page shows it with
+buttons that ask for the reason or the evidence first, and the list's opt-out /
+opt-in / erase actions do the same for many rows at once.
 """
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
-from import_export.admin import ImportMixin
-from import_export.formats.base_formats import CSV
+from django.views.decorators.http import require_POST
 
 from smsbot import audit
 from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
 from subscribers import windows
+from subscribers.admin.consent import VERBS, admin_evidence, change_consent, offered
+from subscribers.admin.exports import SubscriberExportMixin
+from subscribers.admin.imports import SubscriberImportMixin
+from subscribers.admin.mirroring import MirrorWhenOnMixin
+from subscribers.admin.page import PageContextMixin, consent_form, subscriber_page
 from subscribers.admin.search import PhoneSearchMixin
-from subscribers.consent import ConsentError, change
+from subscribers.consent import ConsentError
 from subscribers.erasure import erase
 from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm, PauseForm
-from subscribers.importing import SUBSCRIBER_COLUMNS, SubscriberResource
+from subscribers.history import when
+from subscribers.importing import SubscriberResource
 from subscribers.mirror.admin import MIRROR_ACTIONS, mirror_state
-from subscribers.models import (
-    ConsentEvent,
-    ConsentSource,
-    ConsentStatus,
-    Conversation,
-    Subscriber,
-    SubscriberEvent,
-)
+from subscribers.models import ConsentSource, ConsentStatus, Subscriber, SubscriberEvent
 
-CONSENT_FIELDS = ["consent_status", "consent_source", "opted_in_at", "opted_out_at"]
-RECORD_FIELDS = [
-    "created_at",
-    "updated_at",
-    "erased_at",
-    "version",
-    "mirror_synced_version",
-    "mirror_synced_at",
-    "mirror_error",
-]
 # Consent actions run one consent.change per row; beyond this, use the CSV import.
 MAX_ACTION_ROWS = 500
+MIRROR_FIELDSET = ("DynamoDB mirror", {"fields": [mirror_state]})
 
 
-def admin_evidence(request: HttpRequest, **details: str) -> dict[str, Any]:
-    return {"admin_user": request.user.get_username(), "admin_user_id": request.user.pk, **details}
+def dated(moment: datetime) -> str:
+    """The day, in the zone the admin shows; the exact time with its zone on hover."""
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(),
+        when(moment),
+        timezone.localdate(moment).isoformat(),
+    )
 
 
-class HistoryInline(ReadOnlyMixin, admin.TabularInline):
-    """An append-only event trail on the subscriber page, newest first."""
+class SubscriberEventInline(ReadOnlyMixin, admin.TabularInline):
+    """Pause, resume and preferred time: append-only like the consent history."""
 
+    model = SubscriberEvent
+    fields = ["created_at", "kind", "before", "after", "source", "evidence"]
+    readonly_fields = fields
     extra = 0
     can_delete = False
+    verbose_name_plural = "Delivery window history: pause, resume, preferred time (newest first)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).order_by("-created_at", "-id")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return list(self.fields)
-
-
-class ConsentEventInline(HistoryInline):
-    model = ConsentEvent
-    fields = ["created_at", "from_status", "to_status", "source", "evidence"]
-    verbose_name_plural = "Consent history (newest first)"
-
-
-class SubscriberEventInline(HistoryInline):
-    model = SubscriberEvent
-    fields = ["created_at", "kind", "before", "after", "source", "evidence"]
-    verbose_name_plural = "Delivery window history: pause, resume, preferred time (newest first)"
-
 
 @admin.register(Subscriber)
-class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.ModelAdmin):
-    list_display = [*SUBSCRIBER_COLUMNS]
+class SubscriberAdmin(
+    MirrorWhenOnMixin,
+    PageContextMixin,
+    PhoneSearchMixin,
+    LargeListMixin,
+    SubscriberImportMixin,
+    SubscriberExportMixin,
+    admin.ModelAdmin,
+):
+    # Narrow enough for a laptop beside the admin's menu and the filters.
+    list_display = ["phone", "channel", "consent", "consent_source", "created", "delivery"]
     list_filter = [
         "consent_status",
         "channel",
@@ -103,17 +100,12 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
         "opt_out", "opt_back_in", "pause_until", "resume", "export_csv", "erase_personal_data",
         *MIRROR_ACTIONS,
     ]  # fmt: skip
-    inlines = [ConsentEventInline, SubscriberEventInline]
+    inlines = [SubscriberEventInline]
     resource_classes = [SubscriberResource]
+    import_export_change_list_template = "admin/subscribers/subscriber/change_list.html"
+    # Consent, its history and the conversation are shown around the form (page.py).
     fieldsets = [
-        (None, {"fields": ["phone", "channel", "messages_link"]}),
-        (
-            "Consent",
-            {
-                "fields": CONSENT_FIELDS,
-                "description": "Change consent with the list page's actions: they keep evidence.",
-            },
-        ),
+        (None, {"fields": ["number", "channel", "first_seen"]}),
         ("Delivery", {"fields": ["undeliverable", "undeliverable_reason"]}),
         (
             "Delivery window",
@@ -122,24 +114,9 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
                 "description": "Pause and resume with the list page's actions: they keep evidence.",
             },
         ),
-        ("Conversation", {"fields": ["conversation"]}),
-        (
-            "Record",
-            {
-                "fields": [*RECORD_FIELDS, mirror_state],
-                "classes": ["collapse"],
-            },
-        ),
+        ("Record", {"fields": ["updated_at", "erased_at"], "classes": ["collapse"]}),
     ]
-    readonly_fields = [
-        "phone",
-        "messages_link",
-        *CONSENT_FIELDS,
-        "pause",
-        "conversation",
-        *RECORD_FIELDS,
-        mirror_state,
-    ]
+    readonly_fields = ["number", "first_seen", "pause", "updated_at", "erased_at", mirror_state]
 
     # New numbers arrive through opt-in, keywords or the import; none is ever
     # deleted (the consent trail points at it): erasure anonymises instead.
@@ -149,11 +126,12 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_import_permission(self, request: HttpRequest) -> bool:
-        return self.has_change_permission(request)
-
-    def get_import_formats(self) -> list[type]:
-        return [CSV]
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        # The mirror's state means something only while the mirror runs.
+        if settings.DYNAMODB_SYNC_ENABLED:
+            fieldsets.append(MIRROR_FIELDSET)
+        return fieldsets
 
     def search_other(self, queryset: QuerySet, term: str) -> QuerySet:
         """The last digits of a number (three or more; a trigram index on PostgreSQL)."""
@@ -162,10 +140,40 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
             return queryset.none()
         return queryset.filter(phone__contains=digits)
 
-    @admin.display(description="Messages")
-    def messages_link(self, obj: Subscriber) -> str:
-        url = reverse("admin:messaging_message_changelist") + "?phone__exact=" + quote(obj.phone)
-        return format_html('<a href="{}">Messages to and from this number</a>', url)
+    @admin.display(description="Consent", ordering="consent_status")
+    def consent(self, obj: Subscriber) -> str:
+        since = {
+            ConsentStatus.OPTED_IN: obj.opted_in_at,
+            ConsentStatus.OPTED_OUT: obj.opted_out_at,
+        }.get(obj.consent_status)
+        if since is None:
+            return obj.get_consent_status_display()
+        return format_html(
+            '{}<br><span class="subscriber-quiet">since {}</span>',
+            obj.get_consent_status_display(),
+            dated(since),
+        )
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: Subscriber) -> str:
+        return dated(obj.created_at)
+
+    @admin.display(description="Delivery", ordering="undeliverable")
+    def delivery(self, obj: Subscriber) -> str:
+        if not obj.undeliverable:
+            return ""
+        return format_html(
+            '<strong class="subscriber-warning" title="{}">undeliverable</strong>',
+            obj.undeliverable_reason or "reported by the provider",
+        )
+
+    @admin.display(description="Number")
+    def number(self, obj: Subscriber) -> str:
+        return obj.phone
+
+    @admin.display(description="Created")
+    def first_seen(self, obj: Subscriber) -> str:
+        return when(obj.created_at)
 
     @admin.display(description="Paused")
     def pause(self, obj: Subscriber) -> str:
@@ -173,24 +181,6 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
             return "No"
         zone = obj.timezone or settings.DAILY_SEND_TIMEZONE
         return f"Yes: messages start again on {windows.restart_day(obj, obj.paused_until)} ({zone})"
-
-    @admin.display(description="Conversation")
-    def conversation(self, obj: Subscriber) -> str:
-        conv = Conversation.objects.filter(phone_number=obj.phone).first()
-        if conv is None:
-            return "No conversation yet."
-        return format_html(
-            "<table><tr><th>State</th><td>{}</td></tr><tr><th>Messages</th><td>{}</td></tr>"
-            "<tr><th>Last message</th><td>{}</td></tr><tr><th>Last reply</th><td>{}</td></tr>"
-            "<tr><th>Context</th><td><code>{}</code></td></tr>"
-            "<tr><th>Updated</th><td>{}</td></tr></table>",
-            conv.conversation_state,
-            conv.message_count,
-            conv.last_message,
-            conv.last_response,
-            conv.user_context,
-            conv.updated_at,
-        )
 
     def save_model(self, request: HttpRequest, obj: Subscriber, form: Any, change: bool) -> None:
         # The preferred time goes through its only writer, which keeps it in the history.
@@ -201,34 +191,90 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
         if "preferred_time" in form.changed_data:
             windows.set_preferred_time(obj, wanted, ConsentSource.ADMIN, admin_evidence(request))
 
-    # --- actions -----------------------------------------------------------------
+    # --- the subscriber page -------------------------------------------------------
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<path:object_id>/consent/",
+                self.admin_site.admin_view(self.consent_view),
+                name="subscribers_subscriber_consent",
+            ),
+            *super().get_urls(),
+        ]
+
+    def page_context(self, request: HttpRequest, obj: Subscriber) -> dict[str, Any]:
+        return subscriber_page(request, obj, self.has_change_permission(request, obj))
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        subscriber = self.get_object(request, unquote(object_id))
+        if subscriber is not None:
+            # The number in full, as on its page (the entries themselves keep it masked).
+            extra_context = {
+                "title": f"Change history: {subscriber.phone}",
+                **(extra_context or {}),
+            }
+        return super().history_view(request, object_id, extra_context)
+
+    @staticmethod
+    def _form_problem(form: Form) -> str:
+        field, errors = next(iter(form.errors.items()))
+        label = form.fields[field].label if field in form.fields else ""
+        return f"{label}: {' '.join(errors)}" if label else " ".join(errors)
+
+    @method_decorator(require_POST)
+    def consent_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The page's Opt out / Opt back in buttons: the same record as the list actions."""
+        subscriber = self.get_object(request, unquote(object_id))
+        if subscriber is None:
+            raise Http404("No such subscriber.")
+        if not self.has_change_permission(request, subscriber):
+            raise PermissionDenied
+        page = HttpResponseRedirect(
+            reverse("admin:subscribers_subscriber_change", args=[subscriber.pk])
+        )
+        to_status = request.POST.get("to_status", "")
+        if to_status not in offered(subscriber):
+            messages.error(
+                request,
+                f"Nothing changed: {subscriber.phone} is "
+                f"{subscriber.get_consent_status_display().lower()}.",
+            )
+            return page
+        form = consent_form(to_status, request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Nothing changed. {self._form_problem(form)}")
+            return page
+        try:
+            changed = change_consent(request, subscriber, to_status, form.cleaned_data)
+        except ConsentError as exc:
+            messages.error(request, f"Nothing changed: {exc}.")
+            return page
+        if changed:
+            messages.success(request, f"{subscriber.phone}: {VERBS[to_status].lower()}.")
+        return page
+
+    # --- list actions ------------------------------------------------------------------
 
     @admin.action(description="Opt out selected subscribers…", permissions=["change"])
     def opt_out(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._consent_action(
-            request, queryset, ConsentStatus.OPTED_OUT, OptOutForm, "Opt out"
-        )
+        return self._consent_action(request, queryset, ConsentStatus.OPTED_OUT, OptOutForm)
 
     @admin.action(description="Opt selected subscribers back in…", permissions=["change"])
     def opt_back_in(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._consent_action(
-            request, queryset, ConsentStatus.OPTED_IN, OptInEvidenceForm, "Opt back in"
-        )
+        return self._consent_action(request, queryset, ConsentStatus.OPTED_IN, OptInEvidenceForm)
 
     def _consent_action(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet,
-        to_status: str,
-        form_class: type[Form],
-        title: str,
+        self, request: HttpRequest, queryset: QuerySet, to_status: str, form_class: type[Form]
     ) -> HttpResponse | None:
-        """The form's answers (reason, or evidence) become the event's evidence."""
+        """The form's answers (reason, or evidence) become each event's evidence."""
 
         def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
-            evidence = admin_evidence(request, **data)
-            return change(subscriber.phone, to_status, ConsentSource.ADMIN, evidence).changed
+            return change_consent(request, subscriber, to_status, data)
 
+        title = "Opt out" if to_status == ConsentStatus.OPTED_OUT else "Opt back in"
         return self._with_form(request, queryset, form_class, title, apply)
 
     @admin.action(description="Pause until…", permissions=["change"])
@@ -269,20 +315,27 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
     )
     def erase_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
+            reference = data["request_reference"]
             evidence = admin_evidence(
-                request, reason="erasure request", request_reference=data["request_reference"]
+                request, reason="erasure request", request_reference=reference
             )
-            erase(subscriber, evidence)
-            self.log_change(request, subscriber, "Personal data erased.")
+            audit.record(
+                request.user, erase(subscriber, evidence), "Erased personal data", detail=reference
+            )
             return True
 
         return self._with_form(request, queryset, EraseForm, "Erase personal data", apply)
 
     @admin.action(description="Export selected subscribers to CSV", permissions=["view"])
-    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        dataset = SubscriberResource().export(queryset.order_by("id"))
-        response = HttpResponse(dataset.csv, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        response = self.export_now(request, queryset, "selected rows")
+        if response is None:
+            self.message_user(
+                request,
+                "Too many rows for a selection: use “Export” above the list, which "
+                "exports every row its filters select.",
+                messages.ERROR,
+            )
         return response
 
     def _with_form(
@@ -311,7 +364,7 @@ class SubscriberAdmin(PhoneSearchMixin, LargeListMixin, ImportMixin, admin.Model
                 try:
                     changed += apply(subscriber, form.cleaned_data)
                 except ConsentError as exc:
-                    refused.append(f"{subscriber}: {exc}")
+                    refused.append(f"{subscriber.phone}: {exc}")
             self.message_user(request, f"{title}: {changed} of {count} changed.", messages.SUCCESS)
             if refused:
                 self.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)

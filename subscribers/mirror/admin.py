@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from smsbot import audit
 from smsbot.celery import BULK_QUEUE
 from smsbot.outbox import enqueue
 from subscribers.mirror.write import spec_for
@@ -33,11 +34,12 @@ def resync_to_dynamodb(
         )
         return
     spec = spec_for(queryset.model)
-    pks = list(queryset.filter(**spec.live_filter).values_list("pk", flat=True))
+    rows = list(queryset.filter(**spec.live_filter))
     with transaction.atomic():
-        for pk in pks:
-            enqueue(spec.task_name, pk, queue=BULK_QUEUE)
-    modeladmin.message_user(request, f"{len(pks)} queued for DynamoDB.", messages.SUCCESS)
+        for row in rows:
+            enqueue(spec.task_name, row.pk, queue=BULK_QUEUE)
+        audit.record(request.user, rows, "Queued a re-sync to DynamoDB")
+    modeladmin.message_user(request, f"{len(rows)} queued for DynamoDB.", messages.SUCCESS)
 
 
 MIRROR_ACTIONS = [resync_to_dynamodb]

@@ -75,7 +75,7 @@ class Visitor:
         page.on("pageerror", lambda exc: self.errors.append(f"JavaScript error: {exc}"))
         page.on("console", self._console)
         page.on("response", self._response)
-        page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        page.on("requestfailed", self._failed)
         page.on("load", self._loaded)
 
     def _console(self, message: Any) -> None:
@@ -85,6 +85,12 @@ class Visitor:
     def _response(self, response: Any) -> None:
         if response.status >= 400:
             self.errors.append(f"HTTP {response.status}: {response.url}")
+
+    def _failed(self, request: Any) -> None:
+        # A page's own fetch cut short because the page was left is no failed asset.
+        if request.resource_type in ("fetch", "xhr") and request.failure == "net::ERR_ABORTED":
+            return
+        self.errors.append(f"request failed: {request.url}")
 
     def _loaded(self, _page: Any) -> None:
         self.loads += 1

@@ -16,7 +16,8 @@ def test_operations_manager_pauses_a_running_broadcast(visitor, transactional_db
         total=120,
         sent=45,
     )
-    user = ops_manager("ops")
+    # Operations Managers change broadcasts (messaging 0004): send, pause, resume, cancel.
+    user = ops_manager("ops", extra_permissions=("messaging.change_broadcast",))
     visitor.log_in(user.username, OPS_PASSWORD)
     page = visitor.page
 

@@ -80,8 +80,8 @@ def test_a_local_time_broadcast_shows_its_waves(visitor, clock, settings):
     visitor.goto(f"/admin/messaging/broadcast/{broadcast.pk}/change/")
     rows = [r.inner_text().split("\t") for r in page.locator("table.waves tbody tr").all()]
     assert rows == [
-        ["10:00 Europe/London", "2027-07-01 09:00 UTC", "1", "0.0064 USD", "started"],
-        ["10:00 America/Chicago", "2027-07-01 15:00 UTC", "1", "0.0064 USD", "started"],
-        ["10:00 Pacific/Honolulu", "2027-07-01 20:00 UTC", "1", "0.0064 USD", "upcoming"],
+        ["10:00 Europe/London", "2027-07-01 09:00 UTC", "1", "0.0065 USD", "started"],
+        ["10:00 America/Chicago", "2027-07-01 15:00 UTC", "1", "0.0065 USD", "started"],
+        ["10:00 Pacific/Honolulu", "2027-07-01 20:00 UTC", "1", "0.0065 USD", "upcoming"],
     ]
     assert page.evaluate("document.documentElement.scrollWidth") <= 1440

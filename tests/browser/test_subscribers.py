@@ -69,9 +69,14 @@ def test_operations_manager_opts_a_number_out_and_sees_it_in_the_history(visitor
 
     # The detail page's consent history shows the change, newest first.
     visitor.follow(page.locator("#result_list a", has_text="+13125550123"))
-    history = page.locator("#consent_events-group")
-    assert history.locator("td.field-to_status").first.inner_text().strip() == "Opted out"
-    assert history.locator("td.field-evidence").first.inner_text().count("ticket 42") == 1
+    newest = page.locator(".consent-history li").first
+    assert (
+        newest.locator(".consent-line")
+        .inner_text()
+        .startswith('Opted out by ops in the admin: "asked by phone, ticket 42", ')
+    )
+    newest.locator("summary").click()
+    assert newest.locator("dl").inner_text().count("ticket 42") == 1
     event = ConsentEvent.objects.filter(to_status="opted_out").get()
     assert event.evidence["reason"] == "asked by phone, ticket 42"
     assert event.evidence["admin_user"] == "ops"
@@ -93,18 +98,10 @@ def test_csv_import_with_a_bad_row_shows_its_error_and_writes_nothing(
 
     visitor.goto("/admin/subscribers/subscriber/import/")
     page.set_input_files("input[name=import_file]", str(csv))
-    if page.locator("select[name=format]").count():
-        page.select_option("select[name=format]", index=1 if _has_placeholder(page) else 0)
-    visitor.follow(page.locator("input[type=submit], button[type=submit]").last)
-    body = page.inner_text("body")
-    assert "Some rows failed to validate" in body
-    failed = page.locator("table.import-preview tbody tr, #content-main table tbody tr")
-    assert failed.count() == 1 and failed.first.locator("td").first.inner_text().strip() == "2"
-    assert "unknown channel" in page.content()
-    assert "Confirm import" not in body
+    visitor.follow(page.locator("input[type=submit][value='Check the file']"))
+    assert "Some rows need fixing" in page.inner_text("#content")
+    problems = page.locator("table.import-errors tbody tr")
+    assert problems.count() == 1 and problems.first.locator("td").first.inner_text() == "2"
+    assert "unknown channel" in problems.first.inner_text()
+    assert page.locator("input[name=confirm]").count() == 0
     assert not Subscriber.objects.exists()
-
-
-def _has_placeholder(page) -> bool:
-    first = page.locator("select[name=format] option").first
-    return not (first.get_attribute("value") or "").strip()

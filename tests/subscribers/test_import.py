@@ -3,10 +3,14 @@
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from messaging.models import Message
+from subscribers.importing import SubscriberResource, describe_columns, import_csv
 from subscribers.models import ConsentEvent, Subscriber
 
 GOOD = (
@@ -123,6 +127,7 @@ def test_admin_import_previews_then_confirms(admin_client, admin_user):
     assert Subscriber.objects.count() == 3
     event = ConsentEvent.objects.get(subscriber__phone="+13125550101")
     assert event.evidence["file"] == "fair.csv" and event.evidence["row"] == 1
+    assert event.evidence["imported_by"] == admin_user.username
 
 
 @pytest.mark.django_db
@@ -136,3 +141,132 @@ def test_admin_import_shows_row_errors_and_offers_no_confirm(admin_client):
     assert "Confirm import" not in html
     assert "consent evidence is required" in html and "unknown channel" in html
     assert not Subscriber.objects.exists()
+
+
+PENDING = (
+    "phone,evidence,channel,consent_status\n"
+    "+13125550101,web form export,sms,pending\n"
+    "+13125550102,web form export,whatsapp,pending\n"
+    "+13125550103,fair sheet,sms,opted_in\n"
+    "+13125550104,web form export,sms,pending\n"
+)
+
+
+def preview(client, text: str, name: str = "members.csv"):
+    return client.post(
+        reverse("admin:subscribers_subscriber_import"),
+        {"format": "0", "import_file": SimpleUploadedFile(name, text.encode(), "text/csv")},
+    )
+
+
+def test_the_columns_are_the_resources_each_with_an_example(monkeypatch):
+    assert [c.name for c in describe_columns()] == SubscriberResource().get_export_headers()
+    assert [(c.name, c.required) for c in describe_columns()] == [
+        ("phone", True),
+        ("evidence", True),
+        ("channel", False),
+        ("consent_status", False),
+        ("timezone", False),
+    ]
+    assert all(c.meaning and c.example for c in describe_columns())
+
+    # A column the resource gains is listed with what its model field says.
+    class Grown(SubscriberResource):
+        class Meta(SubscriberResource.Meta):
+            fields = (*SubscriberResource.Meta.fields, "undeliverable")
+
+    monkeypatch.setattr("subscribers.importing.SubscriberResource", Grown)
+    gained = describe_columns()[-1]
+    assert (gained.name, gained.required, gained.example) == ("undeliverable", False, "False")
+    assert gained.meaning.startswith("A provider reported this number cannot receive messages.")
+
+
+@pytest.mark.django_db
+def test_the_template_downloads_and_imports_cleanly(admin_client, ops_client):
+    url = reverse("admin:subscribers_subscriber_import_template")
+    response = admin_client.get(url)
+    assert response["Content-Disposition"] == 'attachment; filename="subscribers-template.csv"'
+    text = response.content.decode()
+    assert text.splitlines()[0] == "phone,evidence,channel,consent_status,timezone"
+    report = import_csv(text, "subscribers-template.csv", dry_run=True)
+    assert report.errors == [] and report.counts["new"] == 1
+    page = admin_client.get(reverse("admin:subscribers_subscriber_import")).content.decode()
+    assert url in page and "<code>evidence</code>" in page and "<strong>required</strong>" in page
+
+    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_subscriber"))
+    ops_client.force_login(viewer)
+    assert ops_client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_preview_counts_confirmations_and_their_cost(admin_client, subscribe, settings):
+    from messaging.inbound.confirmations import confirmation
+
+    settings.SMS_PROVIDER = "twilio"
+    subscribe("+13125550104", status="opted_out")  # back to pending: a confirmation too
+    response = preview(admin_client, PENDING)
+    forecast = response.context["result"].confirmations
+    assert forecast.by_channel == {"sms": 2, "whatsapp": 1}
+    expected = sum(
+        confirmation(phone, channel).price_estimated
+        for phone, channel in [
+            ("+13125550101", "sms"),
+            ("+13125550102", "whatsapp"),
+            ("+13125550104", "sms"),
+        ]
+    )
+    assert forecast.cost == expected > 0
+    html = response.content.decode()
+    assert (
+        "3 pending rows will each be sent a confirmation message (2 SMS, 1 WhatsApp): "
+        f"projected cost up to ${expected:.4f}."
+    ) in html
+    assert not Message.objects.exists()  # a preview sends nothing
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_each_problem_in_a_table(admin_client):
+    html = preview(admin_client, BAD).content.decode()
+    table = html[html.index('<table class="import-errors">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr>") == 5  # a header and one line per problem
+    assert "<code>channel</code>" in table and "unknown channel &#x27;fax&#x27;" in table
+    assert "+13125550104, fair sheet, fax" not in table  # cells are the file's own
+    assert "+13125550104, sms, opted_in, fair sheet".replace("sms", "fax") in table
+    assert "Traceback" not in html
+
+
+@pytest.mark.django_db
+def test_a_confirmation_is_all_or_nothing_too(admin_client, admin_user, subscribe):
+    page = preview(admin_client, PENDING)
+    assert page.context["confirm_form"] is not None
+    # Between the preview and the confirmation, one number opts in by SMS: the
+    # file's "pending" for it is now refused, and the whole file with it.
+    subscribe("+13125550101")
+    done = admin_client.post(
+        reverse("admin:subscribers_subscriber_process_import"),
+        page.context["confirm_form"].initial,
+        follow=True,
+    )
+    assert "Nothing imported" in done.content.decode()
+    assert list(Subscriber.objects.values_list("phone", flat=True)) == ["+13125550101"]
+    assert not Message.objects.filter(kind="confirmation").exists()
+
+    fresh = preview(admin_client, GOOD)
+    admin_client.post(
+        reverse("admin:subscribers_subscriber_process_import"),
+        fresh.context["confirm_form"].initial,
+    )
+    entry = LogEntry.objects.filter(object_id=None).get()
+    assert entry.user == admin_user
+    assert entry.change_message == (
+        "Imported (members.csv: 2 new, 0 updated, 1 unchanged; 0 confirmation messages)"
+    )
+
+
+@pytest.mark.django_db
+def test_the_command_says_what_confirmations_a_file_sends(tmp_path, capsys):
+    call_command("import_subscribers", str(write(tmp_path, PENDING)), "--dry-run")
+    out = capsys.readouterr().out
+    assert "3 pending rows will each be sent a confirmation message (2 SMS, 1 WhatsApp)" in out

@@ -130,7 +130,7 @@ def test_the_form_is_csrf_protected():
 
 @pytest.mark.django_db
 def test_submissions_are_rate_limited_per_ip(client, settings):
-    settings.OPTIN_RATE_LIMIT = "3/m"
+    settings.OPTIN_RATE_LIMIT = "3/h"
     for n in range(3):
         assert submit(client, phone=f"+1312555010{n}").status_code == 302
     blocked = submit(client, phone="+13125550109")

@@ -11,8 +11,9 @@ from subscribers.importing import import_csv
 class Command(BaseCommand):
     help = (
         "Import subscribers from a CSV file with columns phone, evidence and optionally "
-        "channel (sms|whatsapp, default sms) and consent_status (default opted_in). "
-        "Every row is checked first; if any row is bad nothing is written."
+        "channel (sms|whatsapp, default sms) and consent_status (default opted_in; pending "
+        "rows are each sent a confirmation message). Every row is checked first; if any "
+        "row is bad nothing is written."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,3 +39,4 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"{file.name}: {verb} ({summary}); dry run: {dry_run}")
         )
+        self.stdout.write(str(report.confirmations))

@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -33,5 +34,14 @@ class Command(BaseCommand):
         bar = "=" * 60
         self.stdout.write(
             f"{bar}\nDemo admin login (shown once): {DEMO_USERNAME} / {password}\n"
-            f"Open http://127.0.0.1:8000/admin/\n{bar}"
+            f"Open http://127.0.0.1:8000/admin/\n{second_factor_note()}\n{bar}"
         )
+
+
+def second_factor_note() -> str:
+    if settings.ADMIN_2FA_REQUIRED:
+        return "Two-factor login is on: at first login, scan the QR code with an authenticator app."
+    return (
+        "Two-factor login is off for this demo (ADMIN_2FA_REQUIRED=false); "
+        "set it to true in production."
+    )

@@ -143,8 +143,13 @@ def test_each_subscriber_gets_the_daily_message_at_10_local_across_dst(
 
 
 def test_a_broadcast_started_at_22_chicago_holds_chicago_and_sends_honolulu(
-    celery_worker, recording, clock, quiet
+    celery_worker, recording, clock, quiet, settings, monkeypatch
 ):
+    from messaging.providers.registry import MODULES
+
+    # The preview names the provider: SNS, recorded by the test provider.
+    monkeypatch.setitem(MODULES, "sns", recording.__name__)
+    settings.SMS_PROVIDER = "sns"
     # Friday 15 January 2027, 22:00 in Chicago: 18:00 in Honolulu.
     clock.set(datetime(2027, 1, 16, 4, 0, tzinfo=UTC))
     zones = {"+13125550111": "America/Chicago", "+13125550112": "America/Chicago",
@@ -159,6 +164,7 @@ def test_a_broadcast_started_at_22_chicago_holds_chicago_and_sends_honolulu(
             "text": "Late news",
             "channel": "",
             "whatsapp_content_variables": "{}",
+            "_preview": "1",
         },
     )
     preview = staff.get(response.url).content.decode()

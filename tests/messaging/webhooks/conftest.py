@@ -29,6 +29,11 @@ INBOUND_TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:bot-sms-inbound"
 STATUS_TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:sms-delivery-status"
 
 
+def sns_timestamp(age: dt.timedelta = dt.timedelta(0)) -> str:
+    """SNS's Timestamp for a message published age ago."""
+    return (dt.datetime.now(dt.UTC) - age).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def new_sid() -> str:
     return "SM" + uuid.uuid4().hex
 
@@ -106,7 +111,7 @@ class SnsSigner:
                 "MessageId": str(uuid.uuid4()),
                 "TopicArn": topic_arn,
                 "Message": text,
-                "Timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "Timestamp": sns_timestamp(),
                 "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
                 **more,
             }
@@ -180,6 +185,7 @@ def sns_signer(
 ) -> SnsSigner:
     """AWS_ENDPOINT_URL points at the certificate server, as it would at an emulator."""
     settings.AWS_ENDPOINT_URL = cert_server[0]
+    settings.AWS_ACCOUNT_ID = ACCOUNT
     settings.SNS_VERIFY_SIGNATURES = True
     sns_verify.certificates.clear()
     return SnsSigner(sns_key, f"/SimpleNotificationService-{uuid.uuid4().hex}.pem")

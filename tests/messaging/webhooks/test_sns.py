@@ -8,7 +8,12 @@ from messaging.models import DeliveryEvent, Message
 from smsbot.models import OutboxTask
 from subscribers.consent import change
 from subscribers.models import Conversation, Subscriber
-from tests.messaging.webhooks.conftest import INBOUND_TOPIC_ARN, STATUS_TOPIC_ARN, post_sns
+from tests.messaging.webhooks.conftest import (
+    INBOUND_TOPIC_ARN,
+    STATUS_TOPIC_ARN,
+    post_sns,
+    sns_timestamp,
+)
 
 PHONE = "+13125550123"
 pytestmark = pytest.mark.django_db
@@ -142,7 +147,7 @@ def test_subscription_confirmation_is_queued_not_called_inline(
             "TopicArn": STATUS_TOPIC_ARN,
             "Message": "You have chosen to subscribe to the topic ...",
             "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
-            "Timestamp": "2026-11-22T10:00:00.000Z",
+            "Timestamp": sns_timestamp(),
         }
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -161,7 +166,7 @@ def test_a_forged_subscription_confirmation_is_refused(client, sns_signer, publi
             "TopicArn": STATUS_TOPIC_ARN,
             "Message": "subscribe",
             "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
-            "Timestamp": "2026-11-22T10:00:00.000Z",
+            "Timestamp": sns_timestamp(),
         }
     )
     envelope["SubscribeURL"] = "https://attacker.example.com/"
@@ -176,8 +181,13 @@ def test_the_confirmation_task_confirms_at_aws(aws):
     arn = client("sns").create_topic(Name="sms-delivery-status")["TopicArn"]
     result = confirm_sns_subscription.apply(args=(arn, "token-123"))
     assert result.successful() and result.result.startswith(arn)
-    missing = confirm_sns_subscription.apply(args=(arn + "-gone", "token-123"), throw=False)
-    assert missing.failed() or missing.state == "RETRY"
+    # Ours by name and account, but not created: AWS refuses, and the task retries.
+    missing = arn.replace("sms-delivery-status", "bot-sms-inbound")
+    refused = confirm_sns_subscription.apply(args=(missing, "token-123"), throw=False)
+    assert refused.failed() or refused.state == "RETRY"
+    # Not ours: nothing is asked of AWS, and there is nothing to retry.
+    foreign = confirm_sns_subscription.apply(args=(arn + "-gone", "token-123"))
+    assert foreign.successful() and foreign.result == ""
 
 
 @pytest.fixture

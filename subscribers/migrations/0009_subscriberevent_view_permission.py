@@ -29,7 +29,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("subscribers", "0006_fill_subscriber_timezones"),
+        ("subscribers", "0008_fill_subscriber_timezones"),
         ("subscribers", "0003_i3_groups"),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0002_issue8_rollups'),
+        ('messaging', '0005_dailycontent_history'),
     ]
 
     operations = [

@@ -33,6 +33,6 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("subscribers", "0005_delivery_windows")]
+    dependencies = [("subscribers", "0007_delivery_windows")]
 
     operations = [migrations.RunPython(fill, migrations.RunPython.noop)]

@@ -28,7 +28,7 @@ DROP_APPEND_ONLY = for_subscriber_events(consent_trigger.DROP)
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscribers', '0004_i3_postgresql_trigger_and_trigram_index'),
+        ('subscribers', '0006_subscriber_exports'),
     ]
 
     operations = [

@@ -1,0 +1,260 @@
+"""The Daily schedule screen: when the daily broadcast goes out, in words, not cron.
+
+It edits the same django-celery-beat rows as the raw Periodic tasks admin
+(through messaging.broadcasts.schedule), which stays for DevOps. Seeing it
+needs messaging.view_dailyscheduletask (Operations Managers and DevOps);
+changing it needs messaging.change_dailyscheduletask (DevOps). Nothing here
+deletes, and every change is recorded in the audit log.
+"""
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import available_timezones
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from messaging.admin import times
+from messaging.broadcasts import daily, schedule
+from messaging.broadcasts.schedule import DailySchedule
+from messaging.models import Broadcast, DailyScheduleTask
+from smsbot import audit
+
+# The zones most operators pick; any other is a search away.
+COMMON_TIMEZONES = [
+    ("America/New_York", "US Eastern (New York)"),
+    ("America/Chicago", "US Central (Chicago)"),
+    ("America/Denver", "US Mountain (Denver)"),
+    ("America/Phoenix", "Arizona (Phoenix)"),
+    ("America/Los_Angeles", "US Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("Europe/London", "UK (London)"),
+    ("Europe/Berlin", "Central Europe (Berlin)"),
+    ("Asia/Kolkata", "India (Kolkata)"),
+    ("Australia/Sydney", "Australia Eastern (Sydney)"),
+    ("UTC", "UTC"),
+]
+OTHER = "other"
+MODE_CHOICES = [
+    (
+        schedule.SAME_MOMENT,
+        "Same moment for everyone: at the send time in the timezone above, wherever "
+        "each subscriber is.",
+    ),
+    (
+        schedule.LOCAL_TIME,
+        "Each subscriber's own time: at the send time in each subscriber's timezone, "
+        "in waves from east to west, never in their quiet hours.",
+    ),
+]
+# Today's run counts as missed once it is this late and today's broadcast does not exist.
+MISSED_AFTER = timedelta(minutes=5)
+
+
+class ScheduleForm(forms.Form):
+    time = forms.TimeField(
+        label="Send time",
+        input_formats=["%H:%M"],
+        widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"),
+    )
+    timezone = forms.ChoiceField(
+        label="Timezone", choices=[*COMMON_TIMEZONES, (OTHER, "Another timezone…")]
+    )
+    other_timezone = forms.CharField(
+        label="Another timezone",
+        required=False,
+        widget=forms.TextInput(
+            attrs={"list": "all-timezones", "placeholder": "Type to search, e.g. Europe/Madrid"}
+        ),
+    )
+    enabled = forms.BooleanField(label="Send the daily broadcast every day", required=False)
+    mode = forms.ChoiceField(label="Delivery", choices=MODE_CHOICES, widget=forms.RadioSelect)
+
+    @classmethod
+    def initial_from(cls, current: DailySchedule) -> dict[str, Any]:
+        common = current.timezone in dict(COMMON_TIMEZONES)
+        return {
+            "time": time(current.hour, current.minute),
+            "timezone": current.timezone if common else OTHER,
+            "other_timezone": "" if common else current.timezone,
+            "enabled": current.enabled,
+            "mode": current.mode,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("timezone") == OTHER:
+            zone = (data.get("other_timezone") or "").strip()
+            if zone not in available_timezones():
+                self.add_error(
+                    "other_timezone",
+                    "Pick a timezone from the list (a name such as Europe/Madrid).",
+                )
+            data["zone"] = zone
+        else:
+            data["zone"] = data.get("timezone", "")
+        return data
+
+
+def run_rows(current: DailySchedule, count: int = 5) -> list[dict[str, str]]:
+    """The next runs in the schedule's time and in UTC, noting a day already sent."""
+    runs = schedule.next_runs(current, count)
+    keys = [daily.key_for(run.date()) for run in runs]
+    sent = set(Broadcast.objects.filter(idempotency_key__in=keys).values_list("date", flat=True))
+    return [
+        {
+            "local": times.local(run, current.zone),
+            "utc": times.utc(run),
+            "note": "already sent that day: this run sends nothing" if run.date() in sent else "",
+        }
+        for run in runs
+    ]
+
+
+def missed_today(current: DailySchedule, now: datetime | None = None) -> bool:
+    """Today's send time has passed and today's broadcast does not exist (nor will it today)."""
+    if not current.enabled or current.custom:
+        return False
+    now = (now or timezone.now()).astimezone(current.zone)
+    today_run = datetime.combine(now.date(), time(current.hour, current.minute), current.zone)
+    if now < today_run + MISSED_AFTER:
+        return False
+    return not Broadcast.objects.filter(idempotency_key=daily.key_for(now.date())).exists()
+
+
+def describe(current: DailySchedule) -> str:
+    if current.custom:
+        return f"Custom schedule set in Periodic tasks ({current.custom})"
+    if not current.enabled:
+        return f"Off (when on: every day at {current.time} {current.timezone})"
+    return f"Every day at {current.time} {current.timezone}"
+
+
+MODE_SHORT = {schedule.SAME_MOMENT: "same moment", schedule.LOCAL_TIME: "subscriber's own time"}
+
+
+def changes(before: DailySchedule, after: DailySchedule) -> dict[str, tuple[Any, Any]]:
+    """What an operator changed, as the audit log shows it."""
+
+    def on(s: DailySchedule) -> str:
+        return "on" if s.enabled else "off"
+
+    pairs = {
+        "time": (before.time, after.time),
+        "timezone": (before.timezone, after.timezone),
+        "daily broadcast": (on(before), on(after)),
+        "delivery": (MODE_SHORT[before.mode], MODE_SHORT[after.mode]),
+    }
+    return {name: pair for name, pair in pairs.items() if pair[0] != pair[1]}
+
+
+@admin.register(DailyScheduleTask)
+class DailyScheduleAdmin(admin.ModelAdmin):
+    """One screen instead of a list: the admin's list URL shows and saves the schedule."""
+
+    actions = None
+
+    class Media:
+        css = {"all": ["messaging/broadcasts.css"]}
+        js = ["messaging/schedule.js"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [
+            path("", view(self.schedule_view), name="messaging_dailyscheduletask_changelist"),
+            # The audit log links the row it records; the row's page is this screen.
+            path(
+                "<path:object_id>/change/",
+                view(self.to_screen),
+                name="messaging_dailyscheduletask_change",
+            ),
+            path(
+                "<path:object_id>/history/",
+                view(self.history_view),
+                name="messaging_dailyscheduletask_history",
+            ),
+        ]
+
+    def to_screen(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("admin:messaging_dailyscheduletask_changelist"))
+
+    def schedule_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        can_change = self.has_change_permission(request)
+        current = schedule.current()
+        if request.method == "POST":
+            if not can_change:
+                raise PermissionDenied
+            form = ScheduleForm(request.POST)
+            if form.is_valid():
+                return self._save(request, current, form.cleaned_data)
+        else:
+            form = ScheduleForm(initial=ScheduleForm.initial_from(current))
+        last = schedule.last_daily_broadcast()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "media": self.media,
+            "title": "Daily schedule",
+            "current": current,
+            "summary": describe(current),
+            "zone_now": times.zone_label(current.zone),
+            "form": form,
+            "can_change": can_change,
+            "runs": run_rows(current) if current.enabled and not current.custom else [],
+            "next_run": current.next_run,
+            "last": last,
+            "last_started": times.local(last.started_at) if last and last.started_at else "",
+            "last_url": reverse("admin:messaging_broadcast_change", args=[last.pk]) if last else "",
+            "missed_today": missed_today(current),
+            "skipped": daily.skipped_days()[-3:],
+            "mode_label": dict(MODE_CHOICES)[current.mode],
+            "all_timezones": sorted(available_timezones()),
+            "history_url": reverse(
+                "admin:messaging_dailyscheduletask_history",
+                args=[DailyScheduleTask.objects.get(name=schedule.PERIODIC_TASK_NAME).pk],
+            ),
+            "periodic_tasks_url": reverse("admin:django_celery_beat_periodictask_changelist")
+            if request.user.has_perm("django_celery_beat.view_periodictask")
+            else "",
+        }
+        return TemplateResponse(request, "admin/messaging/dailycontent/schedule.html", context)
+
+    def _save(
+        self, request: HttpRequest, before: DailySchedule, data: dict[str, Any]
+    ) -> HttpResponse:
+        try:
+            after = schedule.update(
+                hour=data["time"].hour,
+                minute=data["time"].minute,
+                timezone=data["zone"],
+                enabled=data["enabled"],
+                mode=data["mode"],
+            )
+        except schedule.InvalidSchedule as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(request.path)
+        changed = changes(before, after)
+        if changed or before.custom:
+            task = DailyScheduleTask.objects.get(name=schedule.PERIODIC_TASK_NAME)
+            audit.record(request.user, task, "Changed the daily schedule", changes=changed)
+        text = f"Saved: {describe(after)}."
+        if after.next_run:
+            text += f" Next run {times.local(after.next_run, after.zone)}."
+        messages.success(request, text)
+        return HttpResponseRedirect(request.path)

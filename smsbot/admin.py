@@ -1,0 +1,124 @@
+"""The admin screens of the core: the audit log, and versioned schedules.
+
+- Audit log: every entry of the operator audit trail (smsbot.audit), newest
+  first, filterable by user, object type and date; nobody edits or deletes one.
+- django-celery-beat's periodic tasks and crontab schedules keep their own
+  screens, with History listing their versions (smsbot.history); the task
+  list's actions (enable, disable, toggle, run now) save each task, so they
+  are versioned and audited like an edit, and need the change permission.
+- django-axes' access attempts: a superuser unlocks someone by deleting the
+  attempt (Django logs the deletion); cleaning up expired ones is audited.
+"""
+
+from collections.abc import Callable
+from datetime import UTC
+
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from smsbot import audit
+from smsbot.admin_base import ReadOnlyAdmin, VersionedAdmin
+from smsbot.models import AuditEntry
+
+
+@admin.register(AuditEntry)
+class AuditLogAdmin(ReadOnlyAdmin):
+    list_display = ["when", "user", "object_link", "message"]
+    list_filter = [
+        ("user", admin.RelatedOnlyFieldListFilter),
+        ("content_type", admin.RelatedOnlyFieldListFilter),
+        ("action_time", admin.DateFieldListFilter),
+        "action_flag",
+    ]
+    date_hierarchy = "action_time"
+    search_fields = ["object_repr", "change_message"]
+    search_help_text = "Words of the object's name or of what was done."
+    list_select_related = ["user", "content_type"]
+    fields = ["when", "user", "object_link", "message"]
+    readonly_fields = fields
+    list_per_page = 50
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # An object's History page links here filtered on that one object.
+        return lookup == "object_id" or super().lookup_allowed(lookup, value, request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).order_by("-action_time", "-id")
+
+    @admin.display(description="when (UTC)", ordering="action_time")
+    def when(self, entry: AuditEntry) -> str:
+        return f"{entry.action_time.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="object")
+    def object_link(self, entry: AuditEntry) -> str:
+        kind = entry.content_type.name if entry.content_type else ""
+        url = entry.get_admin_url() if entry.object_id else ""
+        if url:
+            return format_html('{} <a href="{}">{}</a>', kind, url, entry.object_repr)
+        return f"{kind} {entry.object_repr}".strip()
+
+    @admin.display(description="what was done")
+    def message(self, entry: AuditEntry) -> str:
+        # Django logs a deletion without a message.
+        return entry.get_change_message() or entry.get_action_flag_display()
+
+
+class PeriodicTaskAdmin(VersionedAdmin, beat_admin.PeriodicTaskAdmin):
+    @admin.action(description="Enable selected tasks", permissions=["change"])
+    def enable_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_enabled(request, queryset, lambda task: True)
+
+    @admin.action(description="Disable selected tasks", permissions=["change"])
+    def disable_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_enabled(request, queryset, lambda task: False)
+
+    @admin.action(description="Toggle activity of selected tasks", permissions=["change"])
+    def toggle_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_enabled(request, queryset, lambda task: not task.enabled)
+
+    @admin.action(description="Run selected tasks now", permissions=["change"])
+    def run_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        tasks = list(queryset)
+        super().run_tasks(request, queryset)
+        audit.record(request.user, tasks, "Ran now")
+
+    def _set_enabled(
+        self, request: HttpRequest, queryset: QuerySet, enabled: Callable[[PeriodicTask], bool]
+    ) -> None:
+        # One save per task (not an UPDATE of all): beat sees the change through its
+        # save signal, and the task's versions and the audit trail record it.
+        changed = 0
+        for task in queryset:
+            before, task.enabled = task.enabled, enabled(task)
+            if task.enabled != before:
+                task.save(update_fields=["enabled"])
+                verb = "Enabled" if task.enabled else "Disabled"
+                audit.record(request.user, task, verb, changes={"enabled": (before, task.enabled)})
+                changed += 1
+        self.message_user(request, f"{changed} of {queryset.count()} task(s) changed.")
+
+
+class CrontabScheduleAdmin(VersionedAdmin, beat_admin.CrontabScheduleAdmin):
+    pass
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().cleanup_expired_attempts(request, queryset)
+        audit.record_for_model(request.user, AccessAttempt, "Cleaned up expired attempts")
+
+
+for model, model_admin in [
+    (PeriodicTask, PeriodicTaskAdmin),
+    (CrontabSchedule, CrontabScheduleAdmin),
+    (AccessAttempt, AccessAttemptAdmin),
+]:
+    admin.site.unregister(model)
+    admin.site.register(model, model_admin)

@@ -1,0 +1,62 @@
+"""Where other apps plug into the subscribers app, which must not import them.
+
+Messaging knows what a subscriber's messages look like and what a message
+costs; the subscribers app only shows and counts. So messaging fills these
+hooks when it is loaded, and the subscribers app asks them:
+
+- subscriber panels: each source gets (request, subscriber) and returns a
+  Panel (a template and its context) for the subscriber's admin page, or None
+  when it has nothing to show that user. Messaging adds the conversation thread.
+- the confirmation price: (phone, channel) -> the estimated USD price of one
+  double opt-in confirmation message, used by the import's preview.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+
+from subscribers.models import Subscriber
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A section of the subscriber page: `template` is rendered with `context`."""
+
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    # Static paths of the stylesheets the template needs (put in the page's head).
+    stylesheets: tuple[str, ...] = ()
+
+
+PanelSource = Callable[[HttpRequest, Subscriber], Panel | None]
+ConfirmationPricer = Callable[[str, str], Decimal]
+
+# Keyed by the function's qualified name, so a module imported twice registers once.
+_panel_sources: dict[str, PanelSource] = {}
+_pricer: ConfirmationPricer | None = None
+
+
+def add_subscriber_panel(source: PanelSource) -> PanelSource:
+    """Register a panel source (usable as a decorator); panels show in registration order."""
+    _panel_sources[f"{source.__module__}.{source.__qualname__}"] = source
+    return source
+
+
+def subscriber_panels(request: HttpRequest, subscriber: Subscriber) -> list[Panel]:
+    panels = (source(request, subscriber) for source in _panel_sources.values())
+    return [panel for panel in panels if panel is not None]
+
+
+def set_confirmation_pricer(pricer: ConfirmationPricer) -> ConfirmationPricer:
+    """The one function that prices a confirmation message (usable as a decorator)."""
+    global _pricer
+    _pricer = pricer
+    return pricer
+
+
+def confirmation_price(phone: str, channel: str) -> Decimal | None:
+    """USD for one confirmation to this number on this channel; None when nobody prices it."""
+    return None if _pricer is None else _pricer(phone, channel)

@@ -1,0 +1,55 @@
+"""Limits on the public sign-up doors, the /optin/ form and /api/optin/ together.
+
+Per client IP (smsbot.client_ip, through django-ratelimit's "ip" key) and per
+number. The counters live in the cache, which every web process shares (Redis
+in production). The hourly cap on confirmation messages is the last line, in
+messaging.inbound.confirmations.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+
+# One budget for both doors: a client cannot double it by switching door.
+CLIENT_GROUP = "subscribers.optin.client"
+NUMBER_GROUP = "subscribers.optin.number"
+
+
+@dataclass(frozen=True)
+class Limited:
+    reason: str
+    retry_after: int  # seconds until the window ends
+
+
+def per_client(request: HttpRequest) -> Limited | None:
+    """Count one sign-up attempt from this client; Limited once it is past OPTIN_RATE_LIMIT."""
+    return _count(
+        request,
+        CLIENT_GROUP,
+        "ip",
+        settings.OPTIN_RATE_LIMIT,
+        "too many sign-ups from this address",
+    )
+
+
+def per_number(request: HttpRequest, phone: str) -> Limited | None:
+    """Count one request for this number (E.164); Limited past OPTIN_NUMBER_RATE_LIMIT."""
+    return _count(
+        request,
+        NUMBER_GROUP,
+        lambda group, request: phone,
+        settings.OPTIN_NUMBER_RATE_LIMIT,
+        "too many requests for this number",
+    )
+
+
+def _count(request: HttpRequest, group: str, key: object, rate: str, reason: str) -> Limited | None:
+    usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
+    if usage is None or not usage["should_limit"]:
+        return None
+    # time_left is -1 when the cache could not count (the limit then holds anyway).
+    retry_after = usage["time_left"] if usage["time_left"] > 0 else 60
+    minutes = max(1, round(retry_after / 60))
+    return Limited(f"{reason}: try again in {minutes} minute(s)", retry_after)
