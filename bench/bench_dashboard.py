@@ -97,7 +97,7 @@ def measure(connection, messages: int, subscribers: int, days: int) -> list[str]
     baselines = {
         # The dashboard's figures aggregated from the message table, no rollups.
         "dashboard (admin home)": median_ms(
-            lambda: reports.load_facts(start, end, today=start), REPEAT
+            lambda: reports.load_facts(start, end, live_from=start), REPEAT
         ),
     }
     # Django's default list: a full COUNT(*) for the total and for pagination.
@@ -130,6 +130,8 @@ def measure(connection, messages: int, subscribers: int, days: int) -> list[str]
 
 def fill(connection, messages: int, subscribers: int, days: int) -> None:  # type: ignore[no-untyped-def]
     """Subscribers, consent events, a broadcast today, and messages spread over days."""
+    from messaging.broadcasts import daily
+
     broadcast_size = min(subscribers, max(messages // days, 1))
     with connection.cursor() as cur:
         cur.execute(
@@ -166,11 +168,12 @@ def fill(connection, messages: int, subscribers: int, days: int) -> None:  # typ
                 (idempotency_key, name, date, text, whatsapp_content_sid,
                  whatsapp_content_variables, channel, state, pause_reason, total, sent,
                  delivered, failed, skipped, cursor, fanout_done, created_at)
-            VALUES ('daily:bench', 'Daily (bench)', current_date, 'Tip', '', '{}', '',
+            VALUES (%s, 'Daily (bench)', %s, 'Tip', '', '{}', '',
                     'sending', '', %s, 0, 0, 0, 0, 0, false, now())
             RETURNING id
             """,
-            [broadcast_size],
+            # Today's daily send, as the dashboard looks it up.
+            [daily.key_for(daily.local_today()), daily.local_today(), broadcast_size],
         )
         broadcast_id = cur.fetchone()[0]
         # Most messages are spread over the period; the first `broadcast_size` are

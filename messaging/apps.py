@@ -8,9 +8,9 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # Loaded in every process: the tasks and their periodic schedule (beat reads
-        # it at start), the receiver that sends double opt-in confirmations and the
-        # one that forgets an erased number's messages.
-        from messaging import retention, tasks  # noqa: F401
+        # it at start), the receiver that sends double opt-in confirmations, the
+        # one that forgets an erased number's messages and seed_demo's messages.
+        from messaging import demo, retention, tasks  # noqa: F401
         from messaging.broadcasts.schedule import ensure_daily_schedule
         from messaging.inbound import confirmations  # noqa: F401
 

@@ -17,6 +17,7 @@ from messaging import retention, task_names
 from messaging.broadcasts import daily, fanout, progress, schedule, states, windows
 from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
+from messaging.providers import console
 from messaging.providers.sns import subscriptions
 from messaging.reports import analytics, rollups
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
@@ -89,6 +90,12 @@ def check_delivery_windows() -> dict[str, int]:
     """Start the local-time waves now due; publish messages held by quiet hours."""
     result = windows.check()
     return {"waves": result.waves, "released": result.released}
+
+
+@shared_task(name=task_names.CONSOLE_DELIVERY_REPORT, ignore_result=True)
+def console_delivery_report(provider_message_id: str) -> None:
+    """The console provider's simulated status callback, a few seconds after a send."""
+    console.report_delivery(provider_message_id)
 
 
 @shared_task(name=task_names.SWEEP_STALE_MESSAGES, ignore_result=True)

@@ -9,6 +9,7 @@ never edited or deleted.
 """
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -17,6 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from smsbot.redaction import SECRET_KEYS
@@ -133,6 +135,9 @@ def _readable(field: forms.Field, value: Any) -> Any:
     picks_a_row = isinstance(field, forms.ModelChoiceField) and value not in (None, "")
     if picks_a_row and not isinstance(value, models.Model):
         return field.queryset.filter(pk=value).first()
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        # Before and after in one zone (the admin's), named: stored values are UTC.
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S %Z}"
     return value
 
 

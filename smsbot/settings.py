@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 from hashlib import sha256
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "smsbot.timezones.OpsTimezoneMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -138,6 +140,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The admin's datetime format names the zone (smsbot/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["smsbot.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
@@ -253,6 +257,10 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
 CELERY_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+# prefork in production; make run uses threads: honcho stops a process by signalling its
+# whole process group, and prefork's pool processes dying of that signal end every
+# Ctrl-C with ERROR lines and a forced kill.
+CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="prefork")
 if CELERY_EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
@@ -283,8 +291,15 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
 DAILY_SEND_TIME = env.str("DAILY_SEND_TIME", default="10:00")
 DAILY_SEND_TIMEZONE = env.str("DAILY_SEND_TIMEZONE", default="America/Chicago")
-# The timezone the admin shows and takes times in (named on screen).
+# The admin shows times in this zone, named on screen (storage stays UTC).
 OPS_TIMEZONE = env.str("OPS_TIMEZONE", default="") or DAILY_SEND_TIMEZONE
+for _name in ("DAILY_SEND_TIMEZONE", "OPS_TIMEZONE"):
+    try:
+        ZoneInfo(globals()[_name])
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ImproperlyConfigured(
+            f"{_name} must be an IANA timezone such as America/Chicago, not {globals()[_name]!r}."
+        ) from None
 # Recipient-local "HH:MM-HH:MM" (may wrap midnight) in which no broadcast message is
 # sent: it waits until the window opens. Empty turns quiet hours off.
 QUIET_HOURS = env.str("QUIET_HOURS", default="21:00-08:00")
@@ -416,6 +431,11 @@ RATELIMIT_IP_META_KEY = "smsbot.client_ip.client_ip"
 ROLLUP_REFRESH_DAYS = env.int("ROLLUP_REFRESH_DAYS", default=3)
 
 # --- Providers -------------------------------------------------------------------
+# The console provider (sends nothing) reports each message delivered, or now and
+# then undelivered, this many seconds after "sending" it, so a demo shows delivery.
+CONSOLE_DELIVERY_REPORTS = env.bool("CONSOLE_DELIVERY_REPORTS", default=True)
+CONSOLE_DELIVERY_DELAY_SECONDS = env.float("CONSOLE_DELIVERY_DELAY_SECONDS", default=3.0)
+CONSOLE_FAILURE_PERCENT = env.float("CONSOLE_FAILURE_PERCENT", default=5.0)
 # SNS refuses to send an SMS that would cost more than this (AWS.SNS.SMS.MaxPrice).
 SNS_MAX_PRICE_USD = env.str("SNS_MAX_PRICE_USD", default="0.50")
 # Ask SNS whether a number opted out (replied STOP to AWS) before each publish.

@@ -1,8 +1,13 @@
-"""Fictional demo subscribers (555-01xx numbers), created through the consent function."""
+"""Fictional demo subscribers (555-01xx numbers), created through the consent function.
+
+Other apps add their own demo data (messages, broadcasts, daily content) when
+the subscribers exist: they listen to `seeding`.
+"""
 
 from typing import Any
 
 from django.conf import settings
+from django.dispatch import Signal
 
 from subscribers.consent import change
 from subscribers.models import Conversation, Subscriber
@@ -20,6 +25,9 @@ def _web_form() -> dict[str, Any]:
     }
 
 
+# Sent once the demo subscribers exist; each receiver returns a line saying what it did.
+seeding = Signal()
+
 # phone, channel, status, source, evidence
 DEMO_NUMBERS = [
     ("+13125550101", "sms", "opted_in", "sms_keyword", KEYWORD),
@@ -33,6 +41,24 @@ DEMO_NUMBERS = [
     ("+13125550103", "whatsapp", "opted_in", "whatsapp_keyword", KEYWORD),
     ("+13125550104", "sms", "opted_out", "admin", ADMIN),
     ("+13125550105", "whatsapp", "pending", "web_form", None),
+    # A crowd of imported numbers, one in three on WhatsApp, so the figures have some size.
+    *(
+        (
+            f"+131255501{n:02d}",
+            "whatsapp" if n % 3 == 0 else "sms",
+            "opted_in",
+            "import",
+            {"file": "demo.csv", "row": n, "evidence": "signed up at the demo stand"},
+        )
+        for n in range(6, 28)
+    ),
+    (
+        "+13125550128",
+        "sms",
+        "opted_out",
+        "sms_keyword",
+        {"text": "STOP", "message_sid": "SMdemo28"},
+    ),
 ]
 
 
@@ -53,4 +79,6 @@ def seed() -> str:
             "user_context": {"name": "demo"},
         },
     )
-    return f"Demo subscribers: {created} created, {len(DEMO_NUMBERS) - created} already there."
+    lines = [f"Demo subscribers: {created} created, {len(DEMO_NUMBERS) - created} already there."]
+    lines += [str(said) for _, said in seeding.send(sender=Subscriber) if said]
+    return "\n".join(lines)

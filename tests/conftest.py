@@ -19,6 +19,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rollup_state() -> Iterator[None]:
+    """When the reports' rollups last ran is kept in the cache, which outlives a test."""
+    yield
+    from django.core.cache import cache
+
+    from messaging.reports.rollups import LAST_RUN_KEY
+
+    cache.delete(LAST_RUN_KEY)
+
+
 @pytest.fixture
 def artifacts_dir(request: pytest.FixtureRequest) -> Path:
     path = ARTIFACTS / request.node.name.replace("/", "_")

@@ -6,31 +6,48 @@ full COUNT(*), search by exact (normalised) number.
 """
 
 import json
+from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
 from messaging.delivery import error_codes
 from messaging.models import DeliveryEvent, Message, ProviderCall
 from messaging.outbound import retry as retrying
+from messaging.reports import costs, dashboard, rollups
 from messaging.reports import figures as reports
 from smsbot import audit, csv_safe
 from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.redaction import redact_data
+from smsbot.timezones import shown
 from subscribers.admin.search import PhoneSearchMixin
 
 NO_CODE = "none"
 # One confirmation page retries at most this many messages.
 BULK_RETRY_LIMIT = 500
+# The message list's text column: enough to recognise a message.
+TEXT_CHARS = 48
+# Broadcasts the dashboard may ask about at once.
+LIVE_LIMIT = 20
 
 
 def redacted_json(data: Any) -> SafeString:
@@ -40,14 +57,25 @@ def redacted_json(data: Any) -> SafeString:
 
 
 class ErrorCodeFilter(admin.SimpleListFilter):
-    """Known provider codes with their meaning; any other code works through the URL."""
+    """Known error codes with their meaning, as one dropdown grouped by who reports them.
+
+    A list of every code would be longer than the page; any other code works
+    through the URL (?error_code=...).
+    """
 
     title = "error code"
     parameter_name = "error_code"
+    template = "admin/messaging/message/dropdown_filter.html"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        known = [(c.code, f"{c.code} – {c.meaning}") for c in error_codes.TWILIO_CODES.values()]
+        known = [(c.code, f"{c.code} – {c.meaning}") for c in error_codes.CODES.values()]
         return [(NO_CODE, "No error code"), *known]
+
+    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+        for choice, (code, _) in zip(
+            super().choices(changelist), [("", ""), *self.lookup_choices], strict=True
+        ):
+            yield {**choice, "group": reported_by(code)}
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -56,19 +84,29 @@ class ErrorCodeFilter(admin.SimpleListFilter):
         return queryset.filter(error_code="" if value == NO_CODE else value)
 
 
+def reported_by(code: str) -> str:
+    """Who reports an error code, to group the codes: the vendor, or the portal itself."""
+    if code in error_codes.TWILIO_CODES:
+        return "Twilio"
+    if code.startswith("sns:"):
+        return "AWS SNS"
+    return "The portal" if code in error_codes.CODES else ""
+
+
 @admin.register(Message)
 class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+    # Chosen to fit a laptop's 1440 px beside the filters: the kind says the direction,
+    # one column says provider and channel, the text is shortened.
     list_display = [
         "id",
         "created_at",
-        "direction",
         "kind",
-        "channel",
-        "provider",
+        "route",
         "phone",
+        "text",
         "status",
-        "error_code",
-        "segments",
+        "error",
+        "segments_display",
         "cost_display",
     ]
     list_filter = [
@@ -185,6 +223,29 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     def search_other(self, queryset: QuerySet, term: str) -> QuerySet:
         return queryset.filter(provider_message_id=term)
 
+    @admin.display(description="via", ordering="provider")
+    def route(self, obj: Message) -> str:
+        return f"{obj.get_provider_display()} {obj.get_channel_display()}"
+
+    @admin.display(description="text")
+    def text(self, obj: Message) -> str:
+        if obj.body:
+            return Truncator(obj.body).chars(TEXT_CHARS)
+        if obj.content_sid:
+            return f"WhatsApp template {obj.content_sid}"
+        return "—"
+
+    @admin.display(description="error", ordering="error_code")
+    def error(self, obj: Message) -> SafeString | str:
+        if not obj.error_code:
+            return ""
+        meaning = error_codes.meaning(obj.error_code) or "Unknown code"
+        return format_html('<abbr title="{}">{}</abbr>', meaning, obj.error_code)
+
+    @admin.display(description="segments", ordering="segments")
+    def segments_display(self, obj: Message) -> int:
+        return obj.segments
+
     @admin.display(description="cost (USD)")
     def cost_display(self, obj: Message) -> str:
         return f"{obj.cost:.4f}"
@@ -214,9 +275,9 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
             "<p>Request</p>{}<p>Response</p>{}</div>",
             (
                 (
-                    c.provider,
+                    c.get_provider_display(),
                     c.operation,
-                    c.created_at,
+                    shown(c.created_at),
                     c.outcome,
                     c.http_status or "—",
                     c.duration_ms,
@@ -237,7 +298,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    e.received_at,
+                    shown(e.received_at),
                     e.status,
                     e.error_code or "—",
                     error_codes.meaning(e.error_code) or "—",
@@ -252,11 +313,16 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
             rows,
         )
 
-    # --- extra pages: retry, cost report ------------------------------------------
+    class Media:
+        js = ["smsbot/filters.js"]
+        css = {"all": ["smsbot/ops.css"]}
+
+    # --- extra pages: retry, cost report, the dashboard's live figures -----------------
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
         return [
             path("costs/", view(self.cost_report_view), name="messaging_message_costs"),
+            path("live/", view(self.live_view), name="messaging_message_live"),
             path("<int:pk>/retry/", view(self.retry_view), name="messaging_message_retry"),
             *super().get_urls(),
         ]
@@ -311,17 +377,72 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     def cost_report_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        rows = reports.cost_report()
+        today = rollups.today()
+        chosen = "start" in request.GET or "end" in request.GET
+        form = CostRangeForm(request.GET if chosen else None, today=today)
+        refused = chosen and not form.is_valid()
+        start, last = form.range() if chosen and not refused else costs.default_range(today)
         if request.GET.get("format") == "csv":
-            return cost_report_csv(rows)
+            if refused:
+                return HttpResponseBadRequest("; ".join(form.error_sentences()))
+            return cost_report_csv(reports.cost_report(start, last + timedelta(days=1)))
+        query = urlencode({"start": start, "end": last})
         context = {
             **self.admin_site.each_context(request),
+            **costs.build(start, last),
             "opts": self.opts,
             "title": "Cost report",
-            "rows": rows,
-            "csv_url": f"{request.path}?format=csv",
+            "form": form,
+            "presets": [
+                (p, f"?{urlencode({'start': p.start, 'end': p.last})}")
+                for p in costs.presets(today)
+            ],
+            "csv_url": f"{request.path}?{query}&format=csv",
         }
+        # A wrong range shows its error above this month's report, as any admin form does.
         return TemplateResponse(request, "admin/messaging/message/cost_report.html", context)
+
+    def live_view(self, request: HttpRequest) -> HttpResponse:
+        """The dashboard's broadcasts' figures, polled by its script while they move."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        raw = [part for part in request.GET.get("ids", "").split(",") if part]
+        if len(raw) > LIVE_LIMIT or not all(part.isdigit() for part in raw):
+            return JsonResponse(
+                {"error": f"ids must be up to {LIVE_LIMIT} broadcast ids separated by commas"},
+                status=400,
+            )
+        return JsonResponse(dashboard.live([int(part) for part in raw]))
+
+
+class CostRangeForm(forms.Form):
+    """The cost report's days, first and last included (UTC days)."""
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        start, last = costs.default_range(today)
+        self.fields["start"].initial, self.fields["end"].initial = start, last
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError("The first day must not come after the last day.")
+        return data
+
+    def range(self) -> tuple[date, date]:
+        return self.cleaned_data["start"], self.cleaned_data["end"]
+
+    def error_sentences(self) -> list[str]:
+        return [
+            f"{self.fields[name].label if name in self.fields else 'range'}: {message}"
+            for name, messages_ in self.errors.items()
+            for message in messages_
+        ]
 
 
 def record_retry(request: HttpRequest, message: Message, confirmed_not_sent: bool) -> None:

@@ -12,10 +12,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import NoReverseMatch, reverse
 
 from messaging.broadcasts import daily
+from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from messaging.outbound import budget, config_errors, confirmation_cap
+from subscribers.models import Conversation, Subscriber
 
 ERROR = "error"
 WARNING = "warning"
@@ -101,6 +104,80 @@ def skipped_days() -> Alert | None:
     if not skipped:
         return None
     return Alert(WARNING, "Daily broadcasts skipped for lack of content: " + ", ".join(skipped))
+
+
+@check
+def messages_needing_review() -> Alert | None:
+    count = Message.objects.filter(status=MessageStatus.NEEDS_REVIEW).count()
+    if not count:
+        return None
+    url = _url("admin:messaging_message_changelist")
+    return Alert(
+        WARNING,
+        f"{count} message(s) need review: a send ended without a clear answer, so the "
+        "provider may have sent them. Check the provider's console, then retry the ones "
+        "it did not send.",
+        f"{url}?status__exact={MessageStatus.NEEDS_REVIEW}" if url else None,
+        "Messages needing review",
+    )
+
+
+@check
+def paused_broadcasts() -> Alert | None:
+    paused = list(
+        Broadcast.objects.filter(state=BroadcastState.PAUSED).values_list("name", "pause_reason")
+    )
+    if not paused:
+        return None
+    names = "; ".join(f"{name} ({reason or 'paused'})" for name, reason in paused[:3])
+    more = f" and {len(paused) - 3} more" if len(paused) > 3 else ""
+    url = _url("admin:messaging_broadcast_changelist")
+    return Alert(
+        WARNING,
+        f"Paused broadcasts: {names}{more}. Nothing more is sent until they are resumed.",
+        f"{url}?state__exact={BroadcastState.PAUSED}" if url else None,
+        "Broadcasts",
+    )
+
+
+MIRROR_ERRORS_KEY = "messaging:alerts:mirror-errors"
+# Rows with a mirror error are found by a scan (the column has no index): once a minute.
+MIRROR_ERRORS_SECONDS = 60
+
+
+@check
+def mirror_errors() -> Alert | None:
+    if not settings.DYNAMODB_SYNC_ENABLED:
+        return None
+    failed = cache.get_or_set(MIRROR_ERRORS_KEY, _mirror_failures, MIRROR_ERRORS_SECONDS)
+    if not any(n for _, n, _ in failed):
+        return None
+    counts = ", ".join(f"{n} {label}" for label, n, _ in failed if n)
+    url = next(url for _, n, url in failed if n)
+    return Alert(
+        ERROR,
+        f"The DynamoDB mirror failed to write {counts}: other systems reading DynamoDB see "
+        "old data. Fix the cause (the error is on each row), then use Re-sync to DynamoDB.",
+        url,
+        "Rows with a mirror error",
+    )
+
+
+def _mirror_failures() -> list[tuple[str, int, str | None]]:
+    found = []
+    for label, model, viewname in (
+        ("subscriber(s)", Subscriber, "admin:subscribers_subscriber_changelist"),
+        ("conversation(s)", Conversation, "admin:subscribers_conversation_changelist"),
+    ):
+        url = _url(viewname)
+        found.append(
+            (
+                label,
+                model.objects.exclude(mirror_error="").count(),
+                f"{url}?mirror_error__gt=" if url else None,
+            )
+        )
+    return found
 
 
 @check

@@ -48,14 +48,22 @@ def nice_ticks(top: float, target: int = 4, whole: bool = False) -> list[float]:
 class _Frame:
     """Axes, grid lines and labels shared by both chart kinds."""
 
-    def __init__(self, title: str, labels: Sequence[str], series: Sequence[Series], fmt: Callable):
+    def __init__(
+        self,
+        title: str,
+        labels: Sequence[str],
+        series: Sequence[Series],
+        fmt: Callable,
+        width: int = WIDTH,
+    ):
         self.uid = f"chart{next(_ids)}"
         self.title, self.labels, self.series, self.fmt = title, labels, series, fmt
+        self.width = width
         top = max((float(v) for s in series for v in s.values), default=0.0)
         whole = all(isinstance(v, int) for s in series for v in s.values)
         self.ticks = nice_ticks(top, whole=whole)
         self.ymax = self.ticks[-1]
-        self.plot_w = WIDTH - LEFT - RIGHT
+        self.plot_w = width - LEFT - RIGHT
         self.plot_h = HEIGHT - TOP - BOTTOM
         self.slot = self.plot_w / max(len(labels), 1)
 
@@ -74,7 +82,7 @@ class _Frame:
                     '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
                     '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>',
                     LEFT,
-                    WIDTH - RIGHT,
+                    self.width - RIGHT,
                     y,
                     y,
                     LEFT - 6,
@@ -105,7 +113,7 @@ class _Frame:
                 TOP,
                 TOP + self.plot_h,
                 LEFT,
-                WIDTH - RIGHT,
+                self.width - RIGHT,
                 TOP + self.plot_h,
                 TOP + self.plot_h,
             )
@@ -145,7 +153,7 @@ class _Frame:
             'aria-labelledby="{}-title {}-desc" xmlns="http://www.w3.org/2000/svg">'
             '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>'
             '<text class="chart-title" x="{}" y="20">{}</text>',
-            WIDTH,
+            self.width,
             HEIGHT,
             self.uid,
             self.uid,
@@ -170,9 +178,10 @@ def bar_chart(
     labels: Sequence[str],
     series: Sequence[Series],
     fmt: Callable[[Number], str] = str,
+    width: int = WIDTH,
 ) -> SafeString:
-    """Grouped bars, one group per label, one bar per series."""
-    frame = _Frame(title, labels, series, fmt)
+    """Grouped bars, one group per label, one bar per series (width: of the drawing)."""
+    frame = _Frame(title, labels, series, fmt, width)
     bar_w = frame.slot * 0.8 / max(len(series), 1)
     body = []
     for n, s in enumerate(series):
@@ -231,10 +240,12 @@ def line_chart(
 
 def money(value: Number) -> str:
     amount = Decimal(str(value))
-    if amount and abs(amount) < 1:
+    sign = "−" if amount < 0 else ""
+    amount = abs(amount)
+    if amount and amount < 1:
         # Sub-dollar axes (a quiet day) need more than two places to tell ticks apart.
-        return f"${amount:.4f}".rstrip("0").rstrip(".")
-    return f"${amount:,.2f}"
+        return f"{sign}${amount:.4f}".rstrip("0").rstrip(".")
+    return f"{sign}${amount:,.2f}"
 
 
 def integer(value: Number) -> str:

@@ -1,29 +1,51 @@
-"""The admin home as an operations dashboard: figures, charts, and links behind them.
+"""The admin home as an operations dashboard: is everything all right today?
 
 Figures come from messaging.reports.figures; this module only arranges them and
-builds, for each one, the link to the filtered admin list it summarises.
+builds, for each one, the link to the filtered admin list it summarises. Days
+and months are UTC ones, like the budget's; the daily send is shown in its own
+timezone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.timesince import timeuntil
 
-from messaging.models import BILLED_STATUSES
-from messaging.reports import alerts
+from messaging.broadcasts import daily
+from messaging.models import BILLED_STATUSES, MessageStatus
+from messaging.reports import alerts, rollups
 from messaging.reports import figures as reports
 from messaging.reports.charts import Series, bar_chart, integer, line_chart, money
-from messaging.reports.rollups import day_start, last_refreshed, month_start
+from messaging.reports.rollups import day_start, month_start
 
 CHART_DAYS = 30
 FAILURE_DAYS = 7
+CONTENT_DAYS = 7
+ADHOC_DAYS = 7
+TOP_NUMBERS = 5
+# How often the page asks for fresh figures while a broadcast moves, and while
+# today's daily send has yet to start (milliseconds).
+LIVE_POLL_MS = 2000
+WAITING_POLL_MS = 30000
 # (label, column in reports.consent_per_day rows, consent status)
 CONSENT_SERIES = (("Opt-ins", 1, "opted_in"), ("Opt-outs", 2, "opted_out"))
+# Broadcast figures the page shows and the live view updates: key, label, statuses.
+BROADCAST_FIGURES = (
+    ("messages", "Messages", None),
+    ("sent", "Sent", ("sent", *reports.SUCCESS_STATUSES)),
+    ("delivered", "Delivered", reports.SUCCESS_STATUSES),
+    ("failed", "Failed", reports.FAILURE_STATUSES),
+    ("skipped", "Skipped", ("skipped",)),
+    ("queued", "Queued", ("queued",)),
+)
 
 
 def admin_list_url(viewname: str, **params: object) -> str | None:
@@ -40,8 +62,8 @@ def _param(value: object) -> str:
     if isinstance(value, list | tuple):
         return ",".join(str(v) for v in value)
     if isinstance(value, date):
-        # The same form the admin's own date filter uses, so its choice shows as selected.
-        return str(day_start(value))
+        # A UTC day boundary, the reports' day.
+        return day_start(value).isoformat()
     return str(value)
 
 
@@ -50,7 +72,7 @@ def messages_url(**params: object) -> str | None:
 
 
 def billed_url(start: date, end: date | None = None, **params: object) -> str | None:
-    """Billed outbound messages created on days [start, end)."""
+    """Billed outbound messages created on UTC days [start, end)."""
     return messages_url(
         direction__exact="outbound",
         status__in=BILLED_STATUSES,
@@ -69,63 +91,65 @@ def consent_url(status: str, start: date, end: date) -> str | None:
     )
 
 
+def _change_url(viewname: str, *args: object) -> str | None:
+    try:
+        return reverse(viewname, args=args)
+    except NoReverseMatch:
+        return None
+
+
 @dataclass(frozen=True)
 class Linked:
     label: str
     value: Any
     url: str | None
+    key: str = ""  # names the figure for the page's live refresh
 
 
 def build() -> dict[str, Any]:
     """Everything the dashboard template shows, for a user allowed to view messages."""
-    today = timezone.localdate()
+    today = rollups.today()
     tomorrow = today + timedelta(days=1)
     chart_start = today - timedelta(days=CHART_DAYS - 1)
     first = month_start(today)
-    facts = reports.load_facts(min(first, chart_start), tomorrow, today)
-
-    spend = reports.month_to_date_spend(facts, today)
-    success = [reports.delivery_success(facts, today, days) for days in (7, 30)]
-    failures_start = today - timedelta(days=FAILURE_DAYS - 1)
-    top, top_as_of = reports.top_numbers(today)
+    covered = rollups.coverage()
+    facts = reports.load_facts(min(first, chart_start), tomorrow, covered=covered)
     labels = [f"{d:%b %d}" for d in reports.days_between(chart_start, tomorrow)]
-
-    per_day = reports.spend_per_day(facts, chart_start, tomorrow)
-    spend_chart = bar_chart(
-        f"Spend per day, last {CHART_DAYS} days (USD)",
-        labels,
-        [
-            Series(
-                "Spend",
-                [amount for _, amount in per_day],
-                [billed_url(day, day + timedelta(days=1)) for day, _ in per_day],
-            )
-        ],
-        fmt=money,
-    )
     consent = reports.consent_per_day(chart_start, tomorrow)
-    consent_chart = line_chart(
-        f"Opt-ins and opt-outs per day, last {CHART_DAYS} days",
-        labels,
-        [
-            Series(
-                name,
-                [row[column] for row in consent],
-                [consent_url(status, row[0], row[0] + timedelta(days=1)) for row in consent],
-            )
-            for name, column, status in CONSENT_SERIES
-        ],
-        fmt=integer,
-    )
+    failures_start = today - timedelta(days=FAILURE_DAYS - 1)
+    top, top_as_of = reports.top_numbers(today, limit=TOP_NUMBERS)
+    # Today and the next days: the days the missing-content alert checks.
+    upcoming = [
+        content_card(d) for d in reports.upcoming_content(daily.local_today(), CONTENT_DAYS)
+    ]
     return {
         "alerts": alerts.active(),
         "today": today,
-        "broadcast": _broadcast(today),
-        "spend": spend,
+        "daily": daily_send(daily.local_today(), upcoming[0]),
+        "upcoming": upcoming,
+        "adhoc": [
+            broadcast_card(p)
+            for p in reports.adhoc_broadcasts(timezone.now() - timedelta(days=ADHOC_DAYS))
+        ],
+        "adhoc_days": ADHOC_DAYS,
+        "subscribers": subscribers(chart_start, tomorrow, labels),
+        "spend": reports.month_to_date_spend(facts, today),
         "spend_url": billed_url(first),
-        "success": [_success(rate) for rate in success],
-        "spend_chart": spend_chart,
-        "consent_chart": consent_chart,
+        "success": [_success(reports.delivery_success(facts, today, d)) for d in (7, 30)],
+        "spend_chart": _spend_chart(facts, chart_start, tomorrow, labels),
+        "consent_chart": line_chart(
+            f"Opt-ins and opt-outs per day, last {CHART_DAYS} days",
+            labels,
+            [
+                Series(
+                    name,
+                    [row[column] for row in consent],
+                    [consent_url(status, row[0], row[0] + timedelta(days=1)) for row in consent],
+                )
+                for name, column, status in CONSENT_SERIES
+            ],
+            fmt=integer,
+        ),
         "consent_totals": [
             Linked(name, sum(r[col] for r in consent), consent_url(status, chart_start, tomorrow))
             for name, col, status in CONSENT_SERIES
@@ -149,58 +173,172 @@ def build() -> dict[str, Any]:
         ],
         "failure_days": FAILURE_DAYS,
         "chart_days": CHART_DAYS,
-        "rollups_as_of": last_refreshed(),
+        "rollups_as_of": covered.refreshed,
+        "ops_timezone": settings.OPS_TIMEZONE,
         "cost_report_url": admin_list_url("admin:messaging_message_costs"),
+        "live_url": admin_list_url("admin:messaging_message_live"),
+        "live_poll_ms": LIVE_POLL_MS,
+        "waiting_poll_ms": WAITING_POLL_MS,
     }
+
+
+def _spend_chart(facts: list[reports.Fact], start: date, end: date, labels: list[str]) -> str:
+    per_day = reports.spend_per_day(facts, start, end)
+    return bar_chart(
+        f"Spend per day, last {CHART_DAYS} days (USD)",
+        labels,
+        [
+            Series(
+                "Spend",
+                [amount for _, amount in per_day],
+                [billed_url(day, day + timedelta(days=1)) for day, _ in per_day],
+            )
+        ],
+        fmt=money,
+    )
 
 
 def _success(rate: reports.SuccessRate) -> dict[str, Any]:
+    def link(label: str, value: int, statuses: tuple[str, ...]) -> Linked:
+        return Linked(
+            label,
+            value,
+            messages_url(
+                direction__exact="outbound", status__in=statuses, created_at__gte=rate.start
+            ),
+        )
+
     return {
         "rate": rate,
-        "delivered": Linked(
-            "Delivered", rate.delivered, messages_url(
-                direction__exact="outbound", status__in=reports.SUCCESS_STATUSES,
-                created_at__gte=rate.start,
-            )
-        ),
-        "failed": Linked(
-            "Failed", rate.failed, messages_url(
-                direction__exact="outbound", status__in=reports.FAILURE_STATUSES,
-                created_at__gte=rate.start,
-            )
-        ),
-        "awaiting": Linked(
-            "Awaiting a delivery report", rate.awaiting, messages_url(
-                direction__exact="outbound", status__exact="sent", created_at__gte=rate.start,
-            )
-        ),
-    }  # fmt: skip
-
-
-def _broadcast(today: date) -> dict[str, Any] | None:
-    progress = reports.todays_broadcast(today)
-    if progress is None:
-        return None
-    pk = progress.broadcast.pk
-
-    def link(label: str, value: int, statuses: tuple[str, ...] | None) -> Linked:
-        return Linked(label, value, messages_url(broadcast__id__exact=pk, status__in=statuses))
-
-    return {
-        "progress": progress,
-        "url": _change_url("admin:messaging_broadcast_change", pk),
-        "figures": [
-            link("Messages", sum(progress.by_status.values()), None),
-            link("Sent", progress.sent, ("sent", *reports.SUCCESS_STATUSES)),
-            link("Failed", progress.failed, reports.FAILURE_STATUSES),
-            link("Skipped", progress.skipped, ("skipped",)),
-            link("Queued", progress.queued, ("queued",)),
-        ],
+        "delivered": link("Delivered", rate.delivered, reports.SUCCESS_STATUSES),
+        "failed": link("Failed", rate.failed, reports.FAILURE_STATUSES),
+        "awaiting": link("Awaiting a delivery report", rate.awaiting, (MessageStatus.SENT,)),
     }
 
 
-def _change_url(viewname: str, pk: int) -> str | None:
-    try:
-        return reverse(viewname, args=[pk])
-    except NoReverseMatch:
-        return None
+# --- Subscribers --------------------------------------------------------------------------
+def subscribers(start: date, end: date, labels: list[str]) -> dict[str, Any]:
+    trends = reports.active_subscribers(start, end)
+    subscribers_url = "admin:subscribers_subscriber_changelist"
+    return {
+        "channels": [
+            Linked(
+                t.label,
+                t.now,
+                admin_list_url(
+                    subscribers_url, consent_status__exact="opted_in", channel__exact=t.channel
+                ),
+            )
+            for t in trends
+        ],
+        "total": Linked(
+            "Opted in",
+            sum(t.now for t in trends),
+            admin_list_url(subscribers_url, consent_status__exact="opted_in"),
+        ),
+        "chart": line_chart(
+            f"Opted-in subscribers at the end of each day, last {CHART_DAYS} days",
+            labels,
+            [Series(t.label, [n for _, n in t.per_day]) for t in trends],
+            fmt=integer,
+        ),
+    }
+
+
+# --- The daily send and its content ----------------------------------------------------------
+def daily_send(day: date, content: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """Today's daily send: when, with what content (its content_card), how far it got."""
+    now = now or timezone.now()
+    task = reports.daily_task()
+    next_run = reports.next_run(task, now) if task is not None else None
+    # The time in the schedule's own zone, the one beat fires it in.
+    zone = (
+        task.crontab.timezone if task and task.crontab else ZoneInfo(settings.DAILY_SEND_TIMEZONE)
+    )
+    runs_today = next_run is not None and next_run.astimezone(zone).date() == day
+    progress = reports.daily_broadcast(day)
+    return {
+        "day": day,
+        "enabled": next_run is not None,
+        "schedule_url": _change_url("admin:django_celery_beat_periodictask_change", task.pk)
+        if task is not None
+        else None,
+        "next": _when(next_run, zone, now) if next_run else None,
+        "runs_today": runs_today,
+        "content": content,
+        "broadcast": broadcast_card(progress) if progress else None,
+        # Today's time passed and no broadcast was made: skipped for lack of content, or
+        # beat did not fire.
+        "missed": progress is None and next_run is not None and not runs_today,
+        "skipped": day.isoformat() in daily.skipped_days(),
+    }
+
+
+def _when(moment: datetime, zone: ZoneInfo, now: datetime) -> dict[str, str]:
+    """The moment in zone, zone named ("Nov 29", "10 a.m. CST"), and how long until then."""
+    local = moment.astimezone(zone)
+    return {
+        "date": formats.date_format(local, "M j"),
+        "time": formats.date_format(local, "P T"),
+        "until": timeuntil(moment, now),
+    }
+
+
+def content_card(content: reports.DayContent) -> dict[str, Any]:
+    existing = content.content
+    return {
+        "day": content.day,
+        "text": existing.text if existing else "",
+        "fallback": content.fallback,
+        "missing": content.missing,
+        "url": _change_url("admin:messaging_dailycontent_change", existing.pk)
+        if existing
+        else admin_list_url("admin:messaging_dailycontent_add", date=content.day.isoformat()),
+    }
+
+
+def broadcast_card(progress: reports.BroadcastProgress) -> dict[str, Any]:
+    """A broadcast's progress with its figures linked to its messages (see live_figures)."""
+    pk = progress.broadcast.pk
+    figures = live_figures(progress)
+    return {
+        **figures,
+        "broadcast": progress.broadcast,
+        "url": _change_url("admin:messaging_broadcast_change", pk),
+        "figures": [
+            Linked(label, figures["figures"][key], messages_url(broadcast__id__exact=pk,
+                                                                status__in=statuses), key)
+            for key, label, statuses in BROADCAST_FIGURES
+        ],
+    }  # fmt: skip
+
+
+def live_figures(progress: reports.BroadcastProgress) -> dict[str, Any]:
+    """What the page refreshes while a broadcast sends (the JSON the dashboard polls)."""
+    values = {
+        "messages": sum(progress.by_status.values()),
+        "sent": progress.sent,
+        "delivered": progress.delivered,
+        "failed": progress.failed,
+        "skipped": progress.skipped,
+        "queued": progress.queued,
+    }
+    return {
+        "id": progress.broadcast.pk,
+        "state": progress.broadcast.state,
+        "state_label": progress.broadcast.get_state_display(),
+        "percent": round(progress.percent_done),
+        "summary": f"{progress.sent} sent of {progress.total} ({progress.percent_done:.0f}% done)",
+        "figures": {key: values[key] for key, _, _ in BROADCAST_FIGURES},
+        "live": progress.live,
+    }
+
+
+def live(broadcast_ids: list[int]) -> dict[str, Any]:
+    """The live figures of these broadcasts and whether today's daily send has started."""
+    day = daily.local_today()
+    shown = [p for p in (reports.broadcast_progress(pk) for pk in broadcast_ids) if p]
+    return {
+        "broadcasts": [live_figures(p) for p in shown],
+        "daily_started": reports.daily_broadcast(day) is not None,
+    }

@@ -1,35 +1,42 @@
 """Aggregate figures for the operations views, as plain functions.
 
-Closed days come from the daily rollups; today comes straight from Message
-(the created_at index keeps one day cheap), so the figures are live without
-scanning months of messages. `load_facts` fetches both once; the functions
-below only add them up, so a page makes a handful of queries whatever the
-table size.
+Days the rollups cover come from them; today (and any day not rolled up yet,
+as on a fresh install) comes straight from Message through the created_at
+index, so the figures are live without scanning months of messages.
+`load_facts` fetches both once; the functions below only add them up, so a
+page makes a handful of queries whatever the table size. Days and months are
+UTC ones (see messaging.reports.rollups).
 """
 
 from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Count, F, Q
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
+from messaging.broadcasts import daily, schedule
 from messaging.delivery import error_codes
 from messaging.models import (
     BILLED_STATUSES,
     Broadcast,
+    BroadcastState,
+    DailyContent,
     DailyRollup,
     Direction,
+    Message,
     MessageStatus,
     PhoneMonthlySpend,
+    Provider,
 )
+from messaging.reports import rollups
 from messaging.reports.rollups import (
     DIMENSIONS,
     ZERO,
@@ -37,8 +44,9 @@ from messaging.reports.rollups import (
     measures,
     messages_between,
     month_start,
+    trunc_day,
 )
-from subscribers.models import ConsentEvent, ConsentStatus
+from subscribers.models import Channel, ConsentEvent, ConsentStatus, Subscriber
 
 SUCCESS_STATUSES = (MessageStatus.DELIVERED, MessageStatus.READ)
 FAILURE_STATUSES = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
@@ -73,20 +81,31 @@ class Fact:
         return self.direction == Direction.OUTBOUND and self.status in BILLED_STATUSES
 
 
-def load_facts(start: date, end: date, today: date | None = None) -> list[Fact]:
-    """Facts for days [start, end): rollups before today, live messages from today on."""
-    today = today or timezone.localdate()
+def load_facts(
+    start: date,
+    end: date,
+    live_from: date | None = None,
+    covered: rollups.Coverage | None = None,
+) -> list[Fact]:
+    """Facts for UTC days [start, end): the rollups where they cover, live elsewhere.
+
+    live_from forces days from that one on to be computed live; covered is the
+    rollups' coverage when the caller has it already.
+    """
+    covered = covered or rollups.coverage()
+    if live_from is not None:
+        covered = rollups.Coverage(covered.start, min(covered.end, live_from))
+    live, (rolled_start, rolled_end) = covered.split(start, end)
     facts: list[Fact] = []
-    if start < min(end, today):
-        rows = DailyRollup.objects.filter(day__gte=start, day__lt=min(end, today)).values(
+    if rolled_start < rolled_end:
+        rows = DailyRollup.objects.filter(day__gte=rolled_start, day__lt=rolled_end).values(
             "day", *DIMENSIONS, *MEASURES
         )
         facts += [Fact(**row) for row in rows]
-    live_from = max(start, today)
-    if live_from < end:
+    for live_start, live_end in live:
         groups = (
-            messages_between(live_from, end)
-            .annotate(day=TruncDate("created_at"))
+            messages_between(live_start, live_end)
+            .annotate(day=trunc_day("created_at"))
             .order_by()
             .values("day", *DIMENSIONS)
             .annotate(**measures())
@@ -247,7 +266,7 @@ def consent_per_day(start: date, end: date) -> list[tuple[date, int, int]]:
             created_at__lt=day_start(end),
             to_status__in=[ConsentStatus.OPTED_IN, ConsentStatus.OPTED_OUT],
         )
-        .annotate(day=TruncDate("created_at"))
+        .annotate(day=trunc_day("created_at"))
         .order_by()
         .values("day", "to_status")
         .annotate(n=Count("id"))
@@ -263,7 +282,7 @@ def consent_per_day(start: date, end: date) -> list[tuple[date, int, int]]:
     ]
 
 
-# --- Broadcast -------------------------------------------------------------------------
+# --- Broadcasts -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class BroadcastProgress:
     broadcast: Broadcast
@@ -274,6 +293,10 @@ class BroadcastProgress:
     def sent(self) -> int:
         """Accepted by the provider and not reported failed."""
         return sum(self.by_status.get(s, 0) for s in (*SUCCESS_STATUSES, MessageStatus.SENT))
+
+    @property
+    def delivered(self) -> int:
+        return sum(self.by_status.get(s, 0) for s in SUCCESS_STATUSES)
 
     @property
     def failed(self) -> int:
@@ -292,24 +315,146 @@ class BroadcastProgress:
         finished = self.sent + self.failed + self.skipped
         return min(100.0, finished / self.total * 100) if self.total else 0.0
 
-
-def todays_broadcast(today: date) -> BroadcastProgress | None:
-    """The latest broadcast for today (by date, or created today), with live counts."""
-    broadcast = (
-        Broadcast.objects.filter(
-            Q(date=today) | Q(date__isnull=True, created_at__gte=day_start(today))
+    @property
+    def live(self) -> bool:
+        """Its figures may still move: sending, or delivery reports still to come."""
+        return self.broadcast.state == BroadcastState.SENDING or (
+            self.broadcast.state == BroadcastState.DONE and self.by_status.get("sent", 0) > 0
         )
-        .order_by("-created_at")
-        .first()
-    )
-    if broadcast is None:
-        return None
+
+
+def progress_of(broadcast: Broadcast) -> BroadcastProgress:
+    """The broadcast with live counts of its messages by status."""
     # The (broadcast, status) index answers this without reading message rows.
     counts = {
         row["status"]: row["n"]
         for row in broadcast.messages.order_by().values("status").annotate(n=Count("id"))
     }
     return BroadcastProgress(broadcast, max(broadcast.total, sum(counts.values())), counts)
+
+
+def daily_broadcast(day: date) -> BroadcastProgress | None:
+    """The daily send of day (the send timezone's date), with live counts."""
+    broadcast = Broadcast.objects.filter(idempotency_key=daily.key_for(day)).first()
+    return progress_of(broadcast) if broadcast else None
+
+
+def broadcast_progress(pk: int) -> BroadcastProgress | None:
+    broadcast = Broadcast.objects.filter(pk=pk).first()
+    return progress_of(broadcast) if broadcast else None
+
+
+def adhoc_broadcasts(since: datetime, limit: int = 5) -> list[BroadcastProgress]:
+    """Broadcasts other than the daily send, sending or created since `since`, newest first."""
+    recent = (
+        Broadcast.objects.exclude(idempotency_key__startswith=schedule.DAILY_KEY_PREFIX)
+        .filter(Q(state=BroadcastState.SENDING) | Q(created_at__gte=since))
+        .order_by("-created_at")[:limit]
+    )
+    return [progress_of(b) for b in recent]
+
+
+def daily_task() -> PeriodicTask | None:
+    """The periodic task that starts the daily send (operators may edit or disable it)."""
+    return (
+        PeriodicTask.objects.select_related("crontab")
+        .filter(name=schedule.PERIODIC_TASK_NAME)
+        .first()
+    )
+
+
+def next_run(task: PeriodicTask, now: datetime | None = None) -> datetime | None:
+    """When beat next starts the task by its crontab, in the crontab's zone.
+
+    None when the task is disabled, is not a crontab, or would not run within a year.
+    """
+    if not task.enabled or task.crontab is None:
+        return None
+    cron = task.crontab.schedule  # celery's crontab: sets of minutes, hours, days
+    zone = task.crontab.timezone
+    now = (now or timezone.now()).astimezone(zone)
+    for offset in range(367):
+        day = now.date() + timedelta(days=offset)
+        # Celery counts weekdays from Sunday = 0.
+        if (
+            (day.weekday() + 1) % 7 not in cron.day_of_week
+            or day.day not in cron.day_of_month
+            or day.month not in cron.month_of_year
+        ):
+            continue
+        for hour in sorted(cron.hour):
+            for minute in sorted(cron.minute):
+                moment = datetime.combine(day, time(hour, minute), tzinfo=zone)
+                if moment > now:
+                    return moment
+    return None
+
+
+# --- Subscribers and daily content -------------------------------------------------------
+@dataclass(frozen=True)
+class ActiveTrend:
+    channel: str
+    label: str
+    now: int
+    per_day: list[tuple[date, int]]  # opted in at the end of each day
+
+
+def active_subscribers(start: date, end: date) -> list[ActiveTrend]:
+    """Opted-in subscribers per channel now, and at the end of each UTC day in [start, end).
+
+    Past counts are worked back from today's through the consent events since
+    start (each one that enters or leaves opted_in), by the subscriber's channel.
+    """
+    now = dict(
+        Subscriber.objects.filter(consent_status=ConsentStatus.OPTED_IN)
+        .order_by()
+        .values_list("channel")
+        .annotate(n=Count("id"))
+    )
+    changes = (
+        ConsentEvent.objects.filter(created_at__gte=day_start(start))
+        .filter(Q(to_status=ConsentStatus.OPTED_IN) | Q(from_status=ConsentStatus.OPTED_IN))
+        .exclude(from_status=F("to_status"))
+        .annotate(day=trunc_day("created_at"))
+        .order_by()
+        .values("day", "subscriber__channel", "to_status")
+        .annotate(n=Count("id"))
+    )
+    net: dict[tuple[date, str], int] = defaultdict(int)
+    for c in changes:
+        sign = 1 if c["to_status"] == ConsentStatus.OPTED_IN else -1
+        net[(c["day"], c["subscriber__channel"])] += sign * c["n"]
+    trends = []
+    for channel, label in Channel.choices:
+        count = now.get(channel, 0)
+        # Undo, newest day first, the changes made after each day's end.
+        after = sum(n for (day, ch), n in net.items() if ch == channel and day >= end)
+        per_day = []
+        for day in reversed(days_between(start, end)):
+            count_then = count - after
+            per_day.append((day, count_then))
+            after += net.get((day, channel), 0)
+        trends.append(ActiveTrend(channel, label, count, per_day[::-1]))
+    return trends
+
+
+@dataclass(frozen=True)
+class DayContent:
+    day: date
+    content: DailyContent | None
+    fallback: bool  # no content of its own, DAILY_FALLBACK_TEXT goes instead
+
+    @property
+    def missing(self) -> bool:
+        return self.content is None and not self.fallback
+
+
+def upcoming_content(first: date, days: int = 7) -> list[DayContent]:
+    """The daily content of days first … first + days - 1 (send-timezone dates)."""
+    wanted = days_between(first, first + timedelta(days=days))
+    have = {c.date: c for c in DailyContent.objects.filter(date__in=wanted)}
+    fallback = bool(settings.DAILY_FALLBACK_TEXT)
+    return [DayContent(d, have.get(d), d not in have and fallback) for d in wanted]
 
 
 # --- Cost report -------------------------------------------------------------------------
@@ -334,66 +479,76 @@ class CostRow:
         """Actual minus estimate, over the messages that have an actual price."""
         return self.actual - self.estimated_priced
 
+    @property
+    def provider_label(self) -> str:
+        return provider_label(self.provider)
 
-def cost_report(today: date | None = None) -> list[CostRow]:
+    @property
+    def channel_label(self) -> str:
+        return channel_label(self.channel)
+
+
+def provider_label(code: str) -> str:
+    """The name operators know a provider by ("AWS SNS", "Twilio")."""
+    return dict(Provider.choices).get(code, code)
+
+
+def channel_label(code: str) -> str:
+    return dict(Channel.choices).get(code, code)
+
+
+def cost_rows(facts: Iterable[Fact]) -> list[CostRow]:
     """Billed outbound messages month by month, per provider and channel, newest first."""
-    today = today or timezone.localdate()
-    billed = {"direction": Direction.OUTBOUND, "status__in": BILLED_STATUSES}
-    sums = {
-        "messages": Sum("messages"),
-        "segments": Sum("segments"),
-        "estimated": Sum("cost_estimated"),
-        "actual": Sum("cost_actual"),
-        "priced": Sum("priced"),
-        "estimated_priced": Sum("estimated_priced"),
-    }
-    totals: dict[tuple[date, str, str], dict[str, Decimal | int]] = {}
-
-    def add(month: date, provider: str, channel: str, values: dict) -> None:
-        row = totals.setdefault((month, provider, channel), dict.fromkeys(sums, 0))
-        for name in sums:
-            row[name] += values[name] or 0
-
-    closed = (
-        DailyRollup.objects.filter(day__lt=today, **billed)
-        .annotate(month=TruncMonth("day"))
-        .order_by()
-        .values("month", "provider", "channel")
-        .annotate(**sums)
-    )
-    for g in closed:
-        add(g["month"], g["provider"], g["channel"], g)
-    for f in load_facts(today, today + timedelta(days=1), today):
+    groups: dict[tuple[date, str, str], list[Fact]] = defaultdict(list)
+    for f in facts:
         if f.billed:
-            add(month_start(today), f.provider, f.channel, _fact_sums(f))
-    return [
-        CostRow(
-            month=month,
-            provider=provider,
-            channel=channel,
-            messages=int(v["messages"]),
-            segments=int(v["segments"]),
-            estimated=_decimal(v["estimated"]),
-            actual=_decimal(v["actual"]),
-            priced=int(v["priced"]),
-            estimated_priced=_decimal(v["estimated_priced"]),
-        )
-        for (month, provider, channel), v in sorted(
-            totals.items(), key=lambda kv: (-kv[0][0].toordinal(), kv[0][1], kv[0][2])
-        )
-    ]
+            groups[(month_start(f.day), f.provider, f.channel)].append(f)
+    rows = [_cost_row(month, provider, channel, group)
+            for (month, provider, channel), group in groups.items()]  # fmt: skip
+    return sorted(rows, key=lambda r: (-r.month.toordinal(), r.provider, r.channel))
 
 
-def _fact_sums(f: Fact) -> dict[str, Decimal | int]:
-    return {
-        "messages": f.messages,
-        "segments": f.segments,
-        "estimated": f.cost_estimated,
-        "actual": f.cost_actual,
-        "priced": f.priced,
-        "estimated_priced": f.estimated_priced,
-    }
+def cost_total(facts: Iterable[Fact], month: date) -> CostRow:
+    """Every billed fact added up, as one row (provider and channel "all")."""
+    return _cost_row(month, "all", "all", [f for f in facts if f.billed])
+
+
+def _cost_row(month: date, provider: str, channel: str, group: list[Fact]) -> CostRow:
+    return CostRow(
+        month=month,
+        provider=provider,
+        channel=channel,
+        messages=sum(f.messages for f in group),
+        segments=sum(f.segments for f in group),
+        estimated=_decimal(sum((f.cost_estimated for f in group), ZERO)),
+        actual=_decimal(sum((f.cost_actual for f in group), ZERO)),
+        priced=sum(f.priced for f in group),
+        estimated_priced=_decimal(sum((f.estimated_priced for f in group), ZERO)),
+    )
+
+
+def cost_report(start: date, end: date) -> list[CostRow]:
+    """The cost rows of UTC days [start, end)."""
+    return cost_rows(load_facts(start, end))
+
+
+def spend_by_provider(
+    facts: Iterable[Fact], periods: Sequence[date], period_of: Callable[[date], date]
+) -> dict[str, list[Decimal]]:
+    """Billed spend per provider in each period (period_of maps a day to its period)."""
+    index = {p: i for i, p in enumerate(periods)}
+    spend: dict[str, list[Decimal]] = {}
+    for f in facts:
+        if f.billed and period_of(f.day) in index:
+            row = spend.setdefault(f.provider, [ZERO] * len(periods))
+            row[index[period_of(f.day)]] += f.cost
+    return {p: [_decimal(v) for v in values] for p, values in sorted(spend.items())}
+
+
+def first_message_day() -> date | None:
+    first = Message.objects.order_by("created_at").values_list("created_at", flat=True).first()
+    return rollups.day_of(first) if first else None
 
 
 def days_between(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days)]
+    return [start + timedelta(days=i) for i in range(max(0, (end - start).days))]

@@ -1,10 +1,11 @@
-"""{% ops_dashboard %}: the operations dashboard on the admin home."""
+"""{% ops_dashboard %}: the operations dashboard on the admin home; money and name filters."""
 
 from typing import Any
 
 from django import template
 
 from messaging.reports import charts, dashboard
+from messaging.reports import figures as reports
 
 register = template.Library()
 
@@ -22,3 +23,14 @@ def ops_dashboard(context: template.Context) -> dict[str, Any]:
 def usd(value: object) -> str:
     """$1,234.56, or four places under a dollar so small amounts do not show as $0.00."""
     return charts.money(value) if value not in (None, "") else ""
+
+
+@register.filter
+def provider_name(code: str) -> str:
+    """ "sns" → "AWS SNS": providers by the names operators know them by."""
+    return reports.provider_label(code)
+
+
+@register.filter
+def channel_name(code: str) -> str:
+    return reports.channel_label(code)

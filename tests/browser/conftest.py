@@ -3,10 +3,11 @@
 Fixtures:
 - `browser`: one headless Chromium per session (/usr/bin/chromium, never a
   downloaded one).
-- `visitor`: a fresh page wrapped in `Visitor`, which fails the test on any
-  JavaScript error, console error, failed request or response >= 400 (page or
-  asset), and keeps a full-page screenshot of every page visited in the test's
-  artifacts folder (test-artifacts/<test name>/).
+- `visitor`: a fresh page at a laptop's 1440×900 wrapped in `Visitor`, which
+  fails the test on any JavaScript error, console error, failed request or
+  response >= 400 (page or asset), and on a page (or an admin changelist) wider
+  than the window, and keeps a full-page screenshot of every page visited in
+  the test's artifacts folder (test-artifacts/<test name>/).
 - `ops_visitor`: the same, logged in as an Operations Manager through the real
   login form.
 
@@ -35,6 +36,22 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 15_000
+LAPTOP_VIEWPORT = {"width": 1440, "height": 900}
+# The admin puts a changelist's table in a box that scrolls sideways
+# (#changelist .results), so the page itself never gets wider: measure both.
+OVERFLOW_SCRIPT = """() => {
+    const window_width = document.documentElement.clientWidth;
+    const found = [];
+    if (document.documentElement.scrollWidth > window_width) {
+        found.push(`page is ${document.documentElement.scrollWidth}px wide`);
+    }
+    for (const box of document.querySelectorAll('#changelist .results')) {
+        if (box.scrollWidth > box.clientWidth) {
+            found.push(`changelist is ${box.scrollWidth}px wide in a ${box.clientWidth}px box`);
+        }
+    }
+    return found.map(what => `${what}, window ${window_width}px`);
+}"""
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
@@ -109,6 +126,7 @@ class Visitor:
 
     def landed(self) -> None:
         self.screenshot()
+        self.errors += [f"too wide: {what}" for what in self.page.evaluate(OVERFLOW_SCRIPT)]
         self.check()
 
     def screenshot(self) -> Path:
@@ -142,7 +160,7 @@ def visitor(
     settings.CSRF_COOKIE_SECURE = False
     for old in artifacts_dir.glob("*.png"):
         old.unlink()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport=LAPTOP_VIEWPORT)
     page = context.new_page()
     visit = Visitor(page, live_server.url, artifacts_dir)
     try:

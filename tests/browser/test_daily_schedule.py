@@ -49,7 +49,8 @@ def test_devops_changes_the_daily_send_time_and_sees_the_next_runs(laptop):
     page.check("#id_mode_1")  # each subscriber's own time
     laptop.follow(page.get_by_role("button", name="Save schedule"))
 
-    assert "Saved: Every day at 07:45 Europe/Madrid." in page.locator(".messagelist").inner_text()
+    saved = page.locator(".messagelist", has_text="Saved:")
+    assert "Saved: Every day at 07:45 Europe/Madrid." in saved.inner_text()
     assert page.locator("#schedule-summary").inner_text() == "Every day at 07:45 Europe/Madrid"
     first = runs.first.inner_text()
     assert "07:45 CET" in first or "07:45 CEST" in first

@@ -30,3 +30,20 @@ def test_a_missing_asset_fails_the_test(visitor):
     )
     with pytest.raises(pytest.fail.Exception, match=r"missing\.css"):
         visitor.check()
+
+
+def test_a_page_or_changelist_wider_than_the_window_fails_the_test(visitor):
+    visitor.goto("/admin/login/")
+    # A changelist's table scrolls inside its own box: the page stays 1440 px wide.
+    visitor.page.evaluate(
+        "() => { const list = document.createElement('div'); list.id = 'changelist';"
+        " list.innerHTML = '<div class=\"results\"><table><tr><td>wide</td></tr></table></div>';"
+        " list.querySelector('.results').style.overflowX = 'auto';"
+        " list.querySelector('table').style.width = '2000px';"
+        " document.body.append(list); }"
+    )
+    with pytest.raises(pytest.fail.Exception, match=r"changelist is 20\d\dpx wide"):
+        visitor.landed()
+    visitor.page.evaluate("() => { document.body.style.width = '1600px'; }")
+    with pytest.raises(pytest.fail.Exception, match="page is 16"):
+        visitor.landed()

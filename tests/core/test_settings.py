@@ -1,5 +1,6 @@
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,14 +76,20 @@ def test_production_settings_turn_on_security_headers():
     )
 
 
-def test_debug_without_secret_key_uses_the_dev_key_and_warns():
+def test_debug_without_secret_key_uses_the_dev_key_and_warns(tmp_path):
     env = {"DJANGO_DEBUG": "true"}
     result = load_settings(env, "s.SECRET_KEY.startswith('dev-only')")
     assert result.stdout.strip() == "True"
+    # manage.py from a checkout without make run's var/secret_key (it would use that key).
+    shutil.copy(ROOT / "manage.py", tmp_path / "manage.py")
     check = subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}, **env},
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+            **env,
+            "PYTHONPATH": str(ROOT),
+        },
         capture_output=True,
         text=True,
     )

@@ -142,6 +142,8 @@ def test_verify_finds_drift_and_repair_fixes_it(tables):
     with pytest.raises(CommandError) as drift:
         call_command("sync_dynamodb", "--verify", stdout=out)
     assert drift.value.returncode == 1
+    # One sentence, as manage.py prints it (it was a Python tuple).
+    assert str(drift.value) == "DynamoDB differs from the database (fix with --repair)."
     report = out.getvalue()
     assert "BotSubscribers: 10 rows, 10 items: 1 missing, 1 extra, 3 different" in report
     assert "BotConversations: 3 rows, 3 items: 0 missing, 0 extra, 1 different" in report

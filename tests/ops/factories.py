@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from messaging.broadcasts import daily
 from messaging.models import Broadcast, DeliveryEvent, Message, ProviderCall
 from subscribers import consent
 
@@ -100,14 +101,19 @@ def delivery_event(msg: Message, status: str, **fields: Any) -> DeliveryEvent:
 
 
 def seed_operations(today: date) -> dict[str, Any]:
-    """A small, known picture: a broadcast today, spend, failures, opt-ins and an opt-out."""
+    """A small, known picture: today's daily send, spend, failures, opt-ins and an opt-out.
+
+    today is the reports' (UTC) day of the messages; the daily broadcast is the
+    send timezone's today, as the daily send makes it.
+    """
     for n in range(3):
         consent.change(f"+1312555010{n}", "opted_in", "web_form", {"form": "test"})
     consent.change("+13125550100", "opted_out", "sms_keyword", {"text": "STOP"})
+    send_day = daily.local_today()
     broadcast = Broadcast.objects.create(
-        idempotency_key=f"daily:{today}",
-        name=f"Daily {today}",
-        date=today,
+        idempotency_key=daily.key_for(send_day),
+        name=f"Daily {send_day}",
+        date=send_day,
         text="Today's tip",
         state="sending",
         total=4,

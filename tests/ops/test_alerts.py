@@ -1,10 +1,15 @@
 """Alerts: the conditions shown as banners on the admin home and the broadcast pages."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
+from messaging.models import Broadcast, Message
 from messaging.outbound import config_errors
 from messaging.reports import alerts
+from subscribers import consent
+from subscribers.models import Subscriber
+from tests.ops.factories import message
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +38,39 @@ def test_missing_daily_content_links_to_where_it_is_added(settings):
     settings.DAILY_FALLBACK_TEXT = ""
     (alert,) = [a for a in alerts.active() if "No daily content" in a.text]
     assert alert.url == reverse("admin:messaging_dailycontent_changelist")
+
+
+def test_messages_needing_review_and_paused_broadcasts_raise_warnings_with_links(admin_client):
+    message(status="needs_review")
+    message(status="needs_review")
+    Broadcast.objects.create(idempotency_key="adhoc:p", name="Spring sale", text="x",
+                             state="paused", pause_reason="budget")  # fmt: skip
+    raised = {a.link_text: a for a in alerts.active()}
+    review = raised["Messages needing review"]
+    assert review.text.startswith("2 message(s) need review")
+    assert list(admin_client.get(review.url).context["cl"].result_list) == list(
+        Message.objects.filter(status="needs_review")
+    )
+    paused = raised["Broadcasts"]
+    assert "Spring sale (budget)" in paused.text
+    assert [b.name for b in admin_client.get(paused.url).context["cl"].result_list] == [
+        "Spring sale"
+    ]
+
+
+def test_mirror_errors_are_an_error_banner_only_while_the_mirror_is_on(admin_client, settings):
+    sub = consent.change("+13125550160", "opted_in", "web_form", {"form": "test"}).subscriber
+    Subscriber.objects.filter(pk=sub.pk).update(mirror_error="AccessDeniedException")
+    cache.delete(alerts.MIRROR_ERRORS_KEY)
+    settings.DYNAMODB_SYNC_ENABLED = False
+    assert not [a for a in alerts.active() if "DynamoDB" in a.text]
+
+    settings.DYNAMODB_SYNC_ENABLED = True
+    (alert,) = [a for a in alerts.active() if "DynamoDB" in a.text]
+    assert alert.level == alerts.ERROR and "1 subscriber(s)" in alert.text
+    assert [s.phone for s in admin_client.get(alert.url).context["cl"].result_list] == [
+        "+13125550160"
+    ]
+    page = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Rows with a mirror error" in page
+    cache.delete(alerts.MIRROR_ERRORS_KEY)

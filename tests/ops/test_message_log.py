@@ -1,11 +1,15 @@
 """The message log: filters, search by number, detail page, retry, paginator."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
+from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
+from messaging.delivery import error_codes
 from messaging.models import Message
 from smsbot.models import OutboxTask
 from smsbot.pagination import CheapCountPaginator
@@ -45,6 +49,42 @@ def test_filters_by_status_provider_channel_direction_kind_error_and_date(ops_cl
     html = ops_client.get(LIST).content.decode()
     # The filter sidebar offers the known codes with their meaning.
     assert "30003 – Unreachable destination handset" in html
+
+
+def test_error_code_filter_is_one_dropdown_grouped_by_who_reports_the_code(ops_client):
+    chosen = message(status="failed", error_code="sns:OptedOut")
+    html = ops_client.get(LIST, {"error_code": "sns:OptedOut"}).content.decode()
+    dropdown = html[html.index('<select class="ops-filter-select"') :]
+    dropdown = dropdown[: dropdown.index("</select>")]
+    groups = re.findall(r'<optgroup label="([^"]+)">', dropdown)
+    assert groups == ["Twilio", "AWS SNS", "The portal"]
+    # Every known code is an option; the chosen one is selected, the others keep the query.
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', dropdown)
+    assert len(options) == 2 + len(error_codes.CODES)  # All, No error code, the codes
+    (selected,) = [label for _, flag, label in options if flag]
+    assert selected.startswith("sns:OptedOut – The number opted out")
+    href = next(unescape(v) for v, _, label in options if label.startswith("30003 "))
+    assert href == "?error_code=30003"
+    assert listed(ops_client, "error_code=sns:OptedOut") == [chosen]
+
+
+def test_list_columns_fit_a_laptop_and_show_text_error_segments_cost_and_zone(ops_client):
+    long_text = "Good morning! " + "A long daily tip that goes on and on. " * 4
+    msg = message(body=long_text, status="failed", error_code="30003", segments=2,
+                  price_estimated=Decimal("0.0166"))  # fmt: skip
+    response = ops_client.get(LIST)
+    html = response.content.decode()
+    row = html[html.index(f'href="/admin/messaging/message/{msg.pk}/change/') :]
+    row = row[: row.index("</tr>")]
+    shown_text = re.search(r'class="field-text">([^<]*)<', row).group(1)
+    assert shown_text.startswith("Good morning!") and shown_text.endswith("…")
+    assert len(shown_text) == 48
+    assert '<abbr title="Unreachable destination handset (off or out of coverage)">30003' in row
+    assert 'class="field-segments_display">2<' in row and "0.0166" in row
+    assert "Twilio SMS" in row
+    # Times in the operations timezone, the zone named (Chicago by default).
+    local = timezone.localtime(msg.created_at, ZoneInfo("America/Chicago"))
+    assert f"{local:%b} {local.day}, {local.year}," in row and re.search(r" C[SD]T<", row)
 
 
 @pytest.mark.parametrize(

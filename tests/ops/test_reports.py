@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from messaging.models import DailyRollup, PhoneMonthlySpend
+from messaging.broadcasts import daily
+from messaging.models import Broadcast, DailyContent, DailyRollup, PhoneMonthlySpend
 from messaging.reports import figures as reports
 from messaging.reports import rollups
+from subscribers import consent
 from tests.ops.factories import at, message, seed_operations
 
 pytestmark = pytest.mark.django_db
@@ -28,24 +30,30 @@ def test_empty_database_gives_empty_figures_without_errors():
     assert spend.spend == 0 and spend.projection == 0 and not spend.projected_over_limit
     assert reports.delivery_success(facts, today, 7).rate is None
     assert reports.failures_by_error_code(facts, today) == []
-    assert reports.todays_broadcast(today) is None
+    assert reports.daily_broadcast(today) is None
     assert reports.top_numbers(today) == ([], None)
-    assert reports.cost_report(today) == []
+    assert reports.cost_report(today, today + timedelta(days=1)) == []
     assert [row[1:] for row in reports.consent_per_day(today, today + timedelta(days=1))] == [
         (0, 0)
     ]
 
 
-def test_closed_days_come_from_rollups_and_today_is_live():
+def test_closed_days_come_from_rollups_and_today_is_live(django_assert_num_queries):
     today = timezone.localdate()
     yesterday = today - timedelta(days=1)
     message(at(yesterday), price_estimated=Decimal("0.0100"))
-    # Before a refresh, yesterday is not in the rollups yet: only today counts.
     message(timezone.now(), price_estimated=Decimal("0.0200"))
-    assert sum(f.messages for f in facts_for(today)) == 1
+    # Nothing rolled up yet (a fresh install): every day is counted live.
+    assert rollups.coverage().start == rollups.coverage().end
+    assert {(f.day, f.messages) for f in facts_for(today)} == {(yesterday, 1), (today, 1)}
 
-    rollups.refresh(yesterday, today)
-    facts = facts_for(today)
+    rollups.refresh_recent()
+    assert rollups.coverage() == rollups.Coverage(yesterday, today, rollups.last_refreshed())
+    # Rolled-up days come from the rollups: a message slipped into yesterday behind the
+    # rollups' back is not seen until the next refresh.
+    message(at(yesterday, 13), price_estimated=Decimal("0.0400"))
+    with django_assert_num_queries(5):  # coverage (3), the rollups, today live
+        facts = facts_for(today)
     assert {(f.day, f.messages) for f in facts} == {(yesterday, 1), (today, 1)}
     # A message written today shows at once, without another refresh.
     message(timezone.now(), price_estimated=Decimal("0.0300"))
@@ -115,10 +123,11 @@ def test_delivery_success_failures_and_broadcast_progress():
     assert [(c.code, c.messages) for c in codes] == [("30003", 1), ("30005", 1)]
     assert codes[0].meaning.startswith("Unreachable destination handset")
 
-    progress = reports.todays_broadcast(today)
+    progress = reports.daily_broadcast(daily.local_today())
     assert progress is not None and progress.broadcast == seeded["broadcast"]
-    assert (progress.total, progress.sent, progress.failed) == (4, 1, 1)
+    assert (progress.total, progress.sent, progress.delivered, progress.failed) == (4, 1, 1, 1)
     assert progress.percent_done == pytest.approx(50.0)
+    assert progress.live  # still sending
 
 
 def test_consent_per_day_counts_opt_ins_and_opt_outs():
@@ -153,11 +162,13 @@ def test_cost_report_by_month_provider_and_channel():
     message(timezone.now(), channel="whatsapp", price_estimated=Decimal("0.005"))
     message(timezone.now(), status="queued")  # not sent: not in the report
     call_command("refresh_rollups", "--since", str(last_month))
-    rows = reports.cost_report(today)
-    assert [(r.month, r.provider, r.channel, r.messages) for r in rows] == [
-        (rollups.month_start(today), "twilio", "whatsapp", 1),
-        (rollups.month_start(last_month), "sns", "sms", 2),
+    rows = reports.cost_report(last_month, today + timedelta(days=1))
+    assert [(r.month, r.provider_label, r.channel_label, r.messages) for r in rows] == [
+        (rollups.month_start(today), "Twilio", "WhatsApp", 1),
+        (rollups.month_start(last_month), "AWS SNS", "SMS", 2),
     ]
+    # A range gets only its own days.
+    assert [r.provider for r in reports.cost_report(today, today + timedelta(days=1))] == ["twilio"]
     sns = rows[1]
     assert sns.estimated == Decimal("0.01290")
     assert (sns.actual, sns.priced, sns.estimated_priced) == (
@@ -167,3 +178,71 @@ def test_cost_report_by_month_provider_and_channel():
     )
     assert sns.difference == Decimal("-0.00045")
     assert sns.cost == Decimal("0.01245")
+
+
+def test_rollups_backfill_older_history_a_stretch_per_run(settings):
+    """Imported history is rolled up by the refresh task itself, newest stretch first."""
+    settings.ROLLUP_REFRESH_DAYS = 2
+    today = rollups.today()
+    old_days = [today - timedelta(days=n) for n in (10, 45, 200)]
+    for day in old_days:
+        message(at(day))
+    message(timezone.now())
+
+    first = rollups.refresh_recent()
+    assert first["backfilled"] == rollups.BACKFILL_DAYS  # the stretch ending 10 days ago
+    assert set(DailyRollup.objects.values_list("day", flat=True)) == {today, old_days[0]}
+    rollups.refresh_recent()  # the stretch ending 45 days ago
+    rollups.refresh_recent()  # the one ending 200 days ago: empty days in between skipped
+    assert set(DailyRollup.objects.values_list("day", flat=True)) == {today, *old_days}
+    assert rollups.refresh_recent()["backfilled"] == 0
+    assert rollups.coverage().start == old_days[2]
+
+
+def test_refresh_catches_up_on_the_days_since_the_last_run(settings):
+    """Beat down for a week: the next run recomputes every day since its last run."""
+    settings.ROLLUP_REFRESH_DAYS = 1
+    today = rollups.today()
+    six_days_ago = today - timedelta(days=6)
+    message(at(six_days_ago))
+    rollups.refresh(six_days_ago, six_days_ago + timedelta(days=1))
+    DailyRollup.objects.update(refreshed_at=rollups.day_start(six_days_ago))
+    message(at(today - timedelta(days=4)))
+    result = rollups.refresh_recent()
+    assert result["days"] == 7  # six days ago through today
+    assert DailyRollup.objects.filter(day=today - timedelta(days=4)).exists()
+
+
+def test_active_subscribers_worked_back_from_consent_events():
+    today = rollups.today()
+    for n in range(3):
+        consent.change(f"+1312555014{n}", "opted_in", "web_form", {"form": "test"})
+    consent.change("+13125550143", "opted_in", "whatsapp_keyword", {"text": "JOIN"},
+                   channel="whatsapp")  # fmt: skip
+    consent.change("+13125550140", "opted_out", "sms_keyword", {"text": "STOP"})
+    consent.change("+13125550140", "opted_out", "sms_keyword", {"text": "STOP"})  # no change
+    yesterday, tomorrow = today - timedelta(days=1), today + timedelta(days=1)
+    trends = {t.channel: t for t in reports.active_subscribers(yesterday, tomorrow)}
+    assert (trends["sms"].now, trends["whatsapp"].now) == (2, 1)
+    # Everything happened today: yesterday ended with nobody, today with the current count.
+    assert trends["sms"].per_day == [(yesterday, 0), (today, 2)]
+    assert trends["whatsapp"].per_day == [(yesterday, 0), (today, 1)]
+
+
+def test_upcoming_content_and_ad_hoc_broadcasts_apart_from_the_daily_one(settings):
+    settings.DAILY_FALLBACK_TEXT = ""
+    first = daily.local_today()
+    DailyContent.objects.create(date=first, text="Today's tip")
+    days = reports.upcoming_content(first, 3)
+    assert [(d.day, d.missing) for d in days] == [
+        (first, False), (first + timedelta(days=1), True), (first + timedelta(days=2), True),
+    ]  # fmt: skip
+    settings.DAILY_FALLBACK_TEXT = "A fallback"
+    assert not any(d.missing for d in reports.upcoming_content(first, 3))
+
+    seeded = seed_operations(timezone.localdate())
+    adhoc = Broadcast.objects.create(idempotency_key="adhoc:1", name="Holiday hours", text="x",
+                                     state="sending")  # fmt: skip
+    shown = reports.adhoc_broadcasts(timezone.now() - timedelta(days=7))
+    assert [p.broadcast for p in shown] == [adhoc]
+    assert reports.daily_broadcast(first).broadcast == seeded["broadcast"]

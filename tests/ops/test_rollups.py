@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from messaging.models import DailyRollup
+from messaging.reports import rollups
 from smsbot.celery import BULK_QUEUE, app
 from tests.ops.factories import at, message
 
@@ -28,13 +29,18 @@ def test_command_all_rebuilds_every_day_since_the_first_message(capsys):
 
 
 @pytest.mark.django_db
-def test_command_default_refreshes_recent_days_only(settings):
+def test_command_default_refreshes_recent_days_and_a_stretch_of_history(settings, capsys):
     settings.ROLLUP_REFRESH_DAYS = 2
     today = timezone.localdate()
     message(at(today - timedelta(days=2)))
     message(at(today - timedelta(days=3)))
+    message(at(today - timedelta(days=3 + rollups.BACKFILL_DAYS)))  # for the next run
     call_command("refresh_rollups")
-    assert list(DailyRollup.objects.values_list("day", flat=True)) == [today - timedelta(days=2)]
+    assert "3 day(s), 1 month(s); 31 older day(s) rolled up" in capsys.readouterr().out
+    assert sorted(DailyRollup.objects.values_list("day", flat=True)) == [
+        today - timedelta(days=3),
+        today - timedelta(days=2),
+    ]
 
 
 @pytest.mark.django_db

@@ -42,9 +42,9 @@ ACCESS = {
 }
 
 
-def make_samples() -> dict[type[models.Model], models.Model]:
+def make_samples(phone: str = "+13125550123") -> dict[type[models.Model], models.Model]:
     """Every registered model -> one row of it (tests fail on a model missing here)."""
-    subscriber = consent.change("+13125550123", "opted_in", "web_form", {"form": "test"}).subscriber
+    subscriber = consent.change(phone, "opted_in", "web_form", {"form": "test"}).subscriber
     msg = message(phone=subscriber.phone, status="failed", error_code="30003")
     crontab = CrontabSchedule.objects.create(hour="10", minute="0", timezone="America/Chicago")
     user = User.objects.create_user("sample-user", password="sample-password-0123")

@@ -4,9 +4,11 @@ Each test drives the admin the way an operator does (its own URLs, forms and
 actions) and reads the entry back from the audit log (Django's LogEntry).
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
@@ -217,9 +219,13 @@ def test_user_and_group_changes_are_recorded_without_secrets():
         for key, value in page.context["adminform"].form.initial.items()
         if value is not None and key not in ("groups", "user_permissions", "password")
     }
+    # The admin shows (and reads back) times in the operations timezone.
+    joined = datetime(2026, 1, 1, tzinfo=UTC).astimezone(ZoneInfo(settings.OPS_TIMEZONE))
     form.update({"groups": [Group.objects.get(name="DevOps").pk], "is_staff": "on",
                  "is_active": "on", "last_login_0": "", "last_login_1": "",
-                 "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})  # fmt: skip
+                 "date_joined_0": f"{joined:%Y-%m-%d}", "date_joined_1": f"{joined:%H:%M:%S}",
+                 "initial-date_joined_0": f"{joined:%Y-%m-%d}",
+                 "initial-date_joined_1": f"{joined:%H:%M:%S}"})  # fmt: skip
     assert client.post(url, form).status_code == 302
     assert entries(user)[-1].get_change_message() == "Changed (Groups added: DevOps)"
 

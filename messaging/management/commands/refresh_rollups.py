@@ -3,7 +3,6 @@
 from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from messaging.models import Message
 from messaging.reports import rollups
@@ -11,8 +10,9 @@ from messaging.reports import rollups
 
 class Command(BaseCommand):
     help = (
-        "Recompute daily message rollups and per-number monthly spend. "
-        "Default: the last ROLLUP_REFRESH_DAYS days; --all: every day since the first message."
+        "Recompute daily message rollups and per-number monthly spend. Default: what the "
+        "beat task does (the last ROLLUP_REFRESH_DAYS days, the days since its last run, "
+        "and a stretch of older history); --all: every day since the first message."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,11 +21,11 @@ class Command(BaseCommand):
         group.add_argument("--all", action="store_true", help="every day with messages")
 
     def handle(self, *args: object, since: str | None, all: bool, **options: object) -> None:
-        today = timezone.localdate()
+        today = rollups.today()
         if all:
             first = Message.objects.order_by("created_at").values_list("created_at", flat=True)
             oldest = first.first()
-            start = timezone.localdate(oldest) if oldest else today
+            start = rollups.day_of(oldest) if oldest else today
         elif since:
             try:
                 start = date.fromisoformat(since)
@@ -42,4 +42,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _summary(result: dict[str, int]) -> str:
-        return f"Rollups refreshed: {result['days']} day(s), {result['months']} month(s)."
+        summary = f"Rollups refreshed: {result['days']} day(s), {result['months']} month(s)"
+        if result.get("backfilled"):
+            summary += f"; {result['backfilled']} older day(s) rolled up"
+        return summary + "."

@@ -62,7 +62,9 @@ class Command(BaseCommand):
                 else:
                     self._push(spec)
         if getattr(self, "_drift_found", False):
-            raise CommandError("DynamoDB differs from the database (fix with --repair)", DRIFT)
+            raise CommandError(
+                "DynamoDB differs from the database (fix with --repair).", returncode=DRIFT
+            )
 
     @contextmanager
     def _aws_errors(self) -> Iterator[None]:

@@ -1,0 +1,237 @@
+"""Demo messages, broadcasts and daily content for a first look (manage.py seed_demo).
+
+The past week's daily broadcasts to the demo subscribers, as if sent through
+AWS SNS (SMS) and Twilio (WhatsApp), with their delivery reports applied the
+way the providers' reports are (a few undelivered, actual prices), a few
+conversations, an ad-hoc broadcast and daily content for the coming days: every
+figure, chart and list of the dashboard has something to show. Broadcast names
+say "(demo data)"; numbers are the demo subscribers' fictional ones. Nothing
+is added twice.
+"""
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import receiver
+
+from messaging.broadcasts import daily
+from messaging.delivery.reports import Report, apply
+from messaging.models import (
+    Broadcast,
+    BroadcastState,
+    DailyContent,
+    DeliveryEvent,
+    Direction,
+    Message,
+    MessageKind,
+    MessageStatus,
+    ProviderCall,
+)
+from messaging.outbound import pricing, segments
+from messaging.reports import rollups
+from subscribers import demo
+from subscribers.models import Channel, ConsentStatus, Subscriber
+
+PAST_DAYS = 7
+# Today and the next days have content; the day after shows as missing, with its warning.
+CONTENT_DAYS = 6
+# One message in this many is reported undelivered (30003: handset unreachable).
+UNDELIVERED_EVERY = 11
+PROVIDER_FOR = {Channel.SMS: "sns", Channel.WHATSAPP: "twilio"}
+# What the providers "charged": SNS's US price per segment, Twilio's WhatsApp price.
+ACTUAL_PRICE = {"sns": Decimal("0.00581"), "twilio": Decimal("0.00500")}
+TIPS = [
+    "Good morning! Today's tip: drink a glass of water before your coffee.",
+    "Take a two-minute stretch break every hour you sit.",
+    "Write down three things that went well yesterday.",
+    "Call someone you have not spoken to in a while.",
+    "Try a ten-minute walk after lunch today.",
+    "Put your phone away for the first 30 minutes of the day.",
+    "Read one page of a book before bed tonight.",
+    "Plan tomorrow's top task before you finish today.",
+    "Say thank you to someone who helped you this week.",
+    "Spend five minutes tidying your desk.",
+    "Eat one more portion of vegetables than usual today.",
+    "Go to bed fifteen minutes earlier tonight.",
+    "Learn one new word today and use it twice.",
+]
+CONVERSATION = [
+    ("+13125550101", "TODAY", "Today's message: {tip}"),
+    ("+13125550103", "What time do the messages come?", "Every day at 10:00 Chicago time."),
+]
+
+
+@receiver(demo.seeding, dispatch_uid="messaging.demo.seed")
+def seed(sender: object, **kwargs: object) -> str:
+    today = daily.local_today()
+    content = sum(_daily_content(today + timedelta(days=n)) for n in range(CONTENT_DAYS))
+    sent = sum(_past_daily(today - timedelta(days=n)) for n in range(PAST_DAYS, 0, -1))
+    adhoc = _adhoc(today - timedelta(days=3))
+    chats = _conversation(today - timedelta(days=1))
+    # The history is backdated: roll it up now rather than at beat's next refresh.
+    rollups.refresh_recent()
+    return (
+        f"Demo messages: {sent} daily and {adhoc} ad-hoc broadcast messages over the past "
+        f"{PAST_DAYS} days, {chats} conversation messages, {content} days of daily content."
+    )
+
+
+def _tip(day: date) -> str:
+    return TIPS[day.toordinal() % len(TIPS)]
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    """A wall-clock time of day in the send timezone, as an aware datetime."""
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(settings.DAILY_SEND_TIMEZONE))
+
+
+def _daily_content(day: date) -> int:
+    _, created = DailyContent.objects.get_or_create(date=day, defaults={"text": _tip(day)})
+    return int(created)
+
+
+def _past_daily(day: date) -> int:
+    if Broadcast.objects.filter(idempotency_key=daily.key_for(day)).exists():
+        return 0
+    return _broadcast(
+        daily.key_for(day), f"Daily {day.isoformat()} (demo data)", day, _tip(day), channel=""
+    )
+
+
+def _adhoc(day: date) -> int:
+    key = "adhoc:demo-holiday-hours"
+    if Broadcast.objects.filter(idempotency_key=key).exists():
+        return 0
+    text = "Our office is closed on Monday; daily messages continue as usual."
+    return _broadcast(key, "Holiday hours (demo data)", None, text, channel=Channel.WHATSAPP)
+
+
+@transaction.atomic
+def _broadcast(key: str, name: str, day: date | None, text: str, channel: str) -> int:
+    """A finished broadcast to today's opted-in demo subscribers, reported as providers do."""
+    when = _at(day or daily.local_today() - timedelta(days=3), 10)
+    audience = Subscriber.objects.filter(consent_status=ConsentStatus.OPTED_IN).order_by("id")
+    if channel:
+        audience = audience.filter(channel=channel)
+    broadcast = Broadcast.objects.create(
+        idempotency_key=key,
+        name=name,
+        date=day,
+        text=text,
+        channel=channel,
+        state=BroadcastState.DONE,
+        fanout_done=True,
+        started_at=when,
+        finished_at=when + timedelta(minutes=1),
+    )
+    messages = [
+        _outbound(MessageKind.BROADCAST, subscriber, text, broadcast=broadcast)
+        for subscriber in audience
+    ]
+    _deliver(messages, when)
+    Broadcast.objects.filter(pk=broadcast.pk).update(
+        created_at=when - timedelta(minutes=5),
+        total=len(messages),
+        sent=len(messages),
+        delivered=sum(1 for m in messages if m.status == MessageStatus.DELIVERED),
+        failed=sum(1 for m in messages if m.status == MessageStatus.UNDELIVERED),
+    )
+    return len(messages)
+
+
+def _outbound(
+    kind: str, subscriber: Subscriber, text: str, broadcast: Broadcast | None = None
+) -> Message:
+    provider = PROVIDER_FOR[subscriber.channel]
+    info = segments.count(text)
+    return Message.objects.create(
+        direction=Direction.OUTBOUND,
+        kind=kind,
+        channel=subscriber.channel,
+        provider=provider,
+        phone=subscriber.phone,
+        subscriber=subscriber,
+        broadcast=broadcast,
+        body=text,
+        status=MessageStatus.SENT,
+        provider_message_id=f"demo-{uuid.uuid4().hex}",
+        attempts=1,
+        segments=info.segments,
+        encoding=info.encoding,
+        price_estimated=pricing.estimate(provider, subscriber.channel, text),
+    )
+
+
+def _deliver(messages: list[Message], when: datetime) -> None:
+    """The provider calls and delivery reports of sent messages, dated `when`."""
+    ProviderCall.objects.bulk_create(
+        ProviderCall(
+            message=m,
+            provider=m.provider,
+            operation="publish" if m.provider == "sns" else "messages.create",
+            request={"to": m.phone, "body": m.body},
+            response={"id": m.provider_message_id},
+            http_status=200,
+            outcome="ok",
+            duration_ms=120 + m.pk % 80,
+        )
+        for m in messages
+    )
+    for m in messages:
+        undelivered = m.pk % UNDELIVERED_EVERY == 0
+        status = "undelivered" if undelivered else "delivered"
+        apply(
+            Report(
+                provider=m.provider,
+                provider_message_id=m.provider_message_id or "",
+                status=status,
+                dedupe_key=f"demo:{m.provider_message_id}:{status}",
+                error_code="30003" if undelivered else "",
+                price=ACTUAL_PRICE[m.provider] * m.segments,
+                price_unit="USD",
+                payload={"status": status, "demo": True},
+            )
+        )
+        m.status = MessageStatus.UNDELIVERED if undelivered else MessageStatus.DELIVERED
+    ids = [m.pk for m in messages]
+    Message.objects.filter(pk__in=ids).update(created_at=when, sent_at=when, updated_at=when)
+    Message.objects.filter(pk__in=ids, status=MessageStatus.DELIVERED).update(
+        delivered_at=when + timedelta(seconds=4)
+    )
+    ProviderCall.objects.filter(message_id__in=ids).update(created_at=when)
+    # Delivery reports arrive a few seconds after the send.
+    DeliveryEvent.objects.filter(message_id__in=ids).update(received_at=when + timedelta(seconds=4))
+
+
+@transaction.atomic
+def _conversation(day: date) -> int:
+    """A question and the bot's answer from two demo subscribers."""
+    made = 0
+    for n, (phone, question, answer) in enumerate(CONVERSATION):
+        subscriber = Subscriber.objects.filter(phone=phone).first()
+        if subscriber is None or Message.objects.filter(phone=phone, body=question).exists():
+            continue
+        when = _at(day, 11 + n, 15)
+        inbound = Message.objects.create(
+            direction=Direction.INBOUND,
+            kind=MessageKind.INBOUND,
+            channel=subscriber.channel,
+            provider=PROVIDER_FOR[subscriber.channel],
+            phone=phone,
+            subscriber=subscriber,
+            body=question,
+            status=MessageStatus.RECEIVED,
+            provider_message_id=f"demo-{uuid.uuid4().hex}",
+            price_estimated=Decimal("0"),
+        )
+        reply = _outbound(MessageKind.REPLY, subscriber, answer.format(tip=_tip(day)))
+        reply.in_reply_to = inbound
+        reply.save(update_fields=["in_reply_to"])
+        _deliver([reply], when + timedelta(seconds=2))
+        Message.objects.filter(pk=inbound.pk).update(created_at=when, updated_at=when)
+        made += 2
+    return made
