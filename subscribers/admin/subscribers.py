@@ -10,11 +10,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -117,6 +119,10 @@ class SubscriberAdmin(
         ("Record", {"fields": ["updated_at", "erased_at"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["number", "first_seen", "pause", "updated_at", "erased_at", mirror_state]
+    # The preferred time is on the subscriber's clock: no "Now" from the operator's.
+    formfield_overrides = {
+        models.TimeField: {"widget": forms.TimeInput(format="%H:%M", attrs={"type": "time"})}
+    }
 
     # New numbers arrive through opt-in, keywords or the import; none is ever
     # deleted (the consent trail points at it): erasure anonymises instead.
