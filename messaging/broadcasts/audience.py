@@ -2,10 +2,12 @@
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from messaging.models import (
     Broadcast,
@@ -16,6 +18,7 @@ from messaging.models import (
 )
 from messaging.outbound import pricing, segments
 from messaging.outbound.build import outbound
+from subscribers import localtime
 from subscribers.models import Channel, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
@@ -28,11 +31,12 @@ def provider_for(channel: str) -> str:
     return settings.SMS_PROVIDER
 
 
-def audience(channel: str = "") -> QuerySet[Subscriber]:
-    """Who a broadcast goes to: opted in, deliverable, not erased (index-backed)."""
+def audience(channel: str = "", at: datetime | None = None) -> QuerySet[Subscriber]:
+    """Who a broadcast goes to at a moment (now by default): opted in, deliverable, not
+    erased (index-backed), and not paused then."""
     subscribers = Subscriber.objects.filter(
         consent_status=ConsentStatus.OPTED_IN, undeliverable=False, erased_at__isnull=True
-    )
+    ).filter(Q(paused_until__isnull=True) | Q(paused_until__lte=at or timezone.now()))
     return subscribers.filter(channel=channel) if channel else subscribers
 
 
@@ -45,6 +49,8 @@ class Preview:
     warnings: list[str]
     projected_cost: Decimal
     cost_by_provider: dict[str, Decimal] = field(default_factory=dict)
+    # Recipients whose clock is inside QUIET_HOURS now: theirs wait for the morning.
+    in_quiet_hours: int = 0
 
 
 def recipients_by_channel(channel: str = "") -> dict[str, int]:
@@ -57,21 +63,36 @@ def recipients_by_channel(channel: str = "") -> dict[str, int]:
 def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
     """Recipients, segments and projected cost of sending text now."""
     info = segments.count(text)
-    by_channel = recipients_by_channel(channel)
-    costs: dict[str, Decimal] = {}
-    for ch, n in by_channel.items():
-        provider = provider_for(ch)
-        unit = pricing.estimate(provider, ch, text, template=template and ch == Channel.WHATSAPP)
-        costs[provider] = costs.get(provider, Decimal("0")) + unit * n
+    now = timezone.now()
+    by_channel: dict[str, int] = {}
+    in_quiet_hours = 0
+    for ch, zone, n in (
+        audience(channel, now).values_list("channel", "timezone").annotate(n=Count("id")).order_by()
+    ):
+        by_channel[ch] = by_channel.get(ch, 0) + n
+        in_quiet_hours += n if localtime.held_until(zone, now) else 0
+    by_channel = dict(sorted(by_channel.items()))
+    by_provider = costs(text, by_channel, template=template)
     return Preview(
         recipients=sum(by_channel.values()),
         by_channel=by_channel,
         encoding=info.encoding,
         segments=info.segments,
         warnings=info.warnings,
-        projected_cost=sum(costs.values(), Decimal("0")),
-        cost_by_provider=costs,
+        projected_cost=sum(by_provider.values(), Decimal("0")),
+        cost_by_provider=by_provider,
+        in_quiet_hours=in_quiet_hours,
     )
+
+
+def costs(text: str, by_channel: dict[str, int], *, template: bool) -> dict[str, Decimal]:
+    """Projected cost per provider of text to so many recipients per channel."""
+    by_provider: dict[str, Decimal] = {}
+    for ch, n in by_channel.items():
+        provider = provider_for(ch)
+        unit = pricing.estimate(provider, ch, text, template=template and ch == Channel.WHATSAPP)
+        by_provider[provider] = by_provider.get(provider, Decimal("0")) + unit * n
+    return by_provider
 
 
 def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = False) -> Message:

@@ -166,6 +166,7 @@ def test_the_columns_are_the_resources_each_with_an_example(monkeypatch):
         ("evidence", True),
         ("channel", False),
         ("consent_status", False),
+        ("timezone", False),
     ]
     assert all(c.meaning and c.example for c in describe_columns())
 
@@ -186,7 +187,7 @@ def test_the_template_downloads_and_imports_cleanly(admin_client, ops_client):
     response = admin_client.get(url)
     assert response["Content-Disposition"] == 'attachment; filename="subscribers-template.csv"'
     text = response.content.decode()
-    assert text.splitlines()[0] == "phone,evidence,channel,consent_status"
+    assert text.splitlines()[0] == "phone,evidence,channel,consent_status,timezone"
     report = import_csv(text, "subscribers-template.csv", dry_run=True)
     assert report.errors == [] and report.counts["new"] == 1
     page = admin_client.get(reverse("admin:subscribers_subscriber_import")).content.decode()
