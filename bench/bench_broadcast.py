@@ -16,29 +16,29 @@ worker process (the documented single-machine setup).
 """
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.shared import (
+    IN_FLIGHT,
+    LATENCY,
+    ROOT,
+    WORKERS,
+    create_subscribers,
+    middle_rate,
+    scratch_database,
+    start_workers,
+    stop_workers,
+    worker_env,
+)
+
 SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "10000"))
-LATENCY = float(os.environ.get("BENCH_LATENCY", "0.05"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-TASK_THREADS = int(os.environ.get("BENCH_TASK_THREADS", "4"))
-IN_FLIGHT = int(os.environ.get("BENCH_IN_FLIGHT", "32"))
 LOOP_SAMPLE = int(os.environ.get("BENCH_LOOP_SAMPLE", "100"))
 RATE = float(os.environ.get("BENCH_RATE", "100"))
 RATE_SUBSCRIBERS = int(os.environ.get("BENCH_RATE_SUBSCRIBERS", "2000"))
-# 555-0100..0199 is reserved for fiction in every area code: 100 numbers per code.
-AREA_CODES = range(201, 1000)
 _ORIGINAL_DB = ""
-
-
-def fictional_phone(i: int) -> str:
-    return f"+1{AREA_CODES[i // 100]}55501{i % 100:02d}"
 
 
 def _setup() -> str:
@@ -46,42 +46,21 @@ def _setup() -> str:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     django.setup()
-    from django.db import connection
-
     from tests.messaging.pipeline import recording_provider
 
     recording_provider.register()
     global _ORIGINAL_DB
-    _ORIGINAL_DB = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = db["PASSWORD"] or ""
-    return f"postgres://{db['USER']}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    db_url, _ORIGINAL_DB = scratch_database()
+    return db_url
 
 
 def _subscribers(n: int) -> None:
-    from django.utils import timezone
-
     from messaging.models import Message
     from subscribers.models import Subscriber
 
     Message.objects.all().delete()
     Subscriber.objects.all().delete()
-    now = timezone.now()
-    Subscriber.objects.bulk_create(
-        [
-            Subscriber(
-                phone=fictional_phone(i),
-                consent_status="opted_in",
-                opted_in_at=now,
-                consent_source="import",
-            )
-            for i in range(n)
-        ],
-        batch_size=2000,
-    )
+    create_subscribers(n)
 
 
 def _loop_baseline() -> float:
@@ -100,46 +79,7 @@ def _loop_baseline() -> float:
 
 
 def _start_workers(db_url: str, count: int, rate: float, log_dir: Path) -> list[subprocess.Popen]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "SMS_PROVIDER": "recording",
-        "SMS_SEND_RATE": str(rate),
-        "RECORDING_LATENCY": str(LATENCY),
-        "WORKER_CONCURRENCY": str(TASK_THREADS),
-        "SEND_BATCH_CONCURRENCY": str(IN_FLIGHT),
-    }
-    env.pop("RECORDING_LOG", None)
-    ready = log_dir / "bench-workers-ready"
-    ready.unlink(missing_ok=True)
-    env["WORKER_READY_FILE"] = str(ready)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.messaging.pipeline.run_worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=(log_dir / f"bench-worker-{i}.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        for i in range(count)
-    ]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if ready.exists() and len(ready.read_text().split()) >= count:
-            return workers
-        time.sleep(0.1)
-    _stop(workers)
-    raise RuntimeError("the bench workers did not start within 60s")
-
-
-def _stop(workers: list[subprocess.Popen]) -> None:
-    for w in workers:
-        w.send_signal(signal.SIGTERM)
-    for w in workers:
-        try:
-            w.wait(30)
-        except subprocess.TimeoutExpired:
-            w.kill()
+    return start_workers(count, worker_env(db_url, rate), log_dir, "bench-worker")
 
 
 def _broadcast(day: date, n: int, timeout: float) -> tuple[float, list]:
@@ -186,7 +126,7 @@ def run() -> list[str]:
         try:
             elapsed, _ = _broadcast(date(2030, 1, 1), SUBSCRIBERS, timeout=600)
         finally:
-            _stop(workers)
+            stop_workers(workers)
         rate = SUBSCRIBERS / elapsed
         lines.append(
             f"pipeline ({WORKERS} worker processes, {IN_FLIGHT} sends in flight each, "
@@ -203,11 +143,8 @@ def run() -> list[str]:
         try:
             _, sent_at = _broadcast(date(2030, 1, 2), RATE_SUBSCRIBERS, timeout=600)
         finally:
-            _stop(workers)
-        # The middle 80% of the sends: the bucket starts full (a burst at the start)
-        # and the last results are recorded in a bunch, so both ends are left out.
-        first, last = len(sent_at) // 10, len(sent_at) * 9 // 10
-        sustained = (last - first) / (sent_at[last] - sent_at[first]).total_seconds()
+            stop_workers(workers)
+        sustained = middle_rate(sent_at)
         lines.append(
             f"rate-limited ({rate_workers} worker process(es), SMS_SEND_RATE={RATE:g}): "
             f"{sustained:.1f} msg/s sustained = {sustained / RATE:.1%} of the limit "

@@ -95,6 +95,13 @@ class DailyContent(models.Model):
         return f"{self.date}: {self.text[:40]}"
 
 
+class SendMode(models.TextChoices):
+    """How the daily broadcast meets the clock (the daily schedule's mode)."""
+
+    SAME_MOMENT = "same_moment", "Same moment for everyone"
+    LOCAL_TIME = "local_time", "Send time in each subscriber's timezone"
+
+
 class BroadcastState(models.TextChoices):
     DRAFT = "draft", "Draft"
     SCHEDULED = "scheduled", "Scheduled"
@@ -127,6 +134,10 @@ class Broadcast(models.Model):
     # Fan-out checkpoint: the highest subscriber id already given a message.
     cursor = models.PositiveBigIntegerField(default=0)
     fanout_done = models.BooleanField(default=False)
+    # Local time: the messages are made wave by wave (Wave); the minute check has
+    # looked for waves due up to this moment.
+    mode = models.CharField(max_length=12, choices=SendMode.choices, default=SendMode.SAME_MOMENT)
+    waves_checked_until = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -141,6 +152,31 @@ class Broadcast(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Wave(models.Model):
+    """The part of a local-time broadcast due at one moment: every (timezone, send time)
+    group whose send time on the broadcast's date falls at due_at."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="waves")
+    due_at = models.DateTimeField()
+    # [[timezone, "HH:MM" or null (the schedule's time)], ...]: who belongs to the wave.
+    groups = models.JSONField(default=list)
+    recipients = models.PositiveIntegerField(default=0)
+    projected_cost = models.DecimalField(max_digits=12, decimal_places=5, default=Decimal("0"))
+    # Fan-out checkpoint, as on Broadcast.
+    cursor = models.PositiveBigIntegerField(default=0)
+    fanout_done = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "due_at"], name="one_wave_per_moment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.broadcast} at {self.due_at:%Y-%m-%d %H:%M} UTC"
 
 
 class Message(models.Model):

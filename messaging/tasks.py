@@ -14,7 +14,7 @@ from celery.signals import worker_shutdown
 from django.utils import timezone
 
 from messaging import retention, task_names
-from messaging.broadcasts import daily, fanout, progress, schedule, states
+from messaging.broadcasts import daily, fanout, progress, schedule, states, windows
 from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
 from messaging.providers import console
@@ -69,22 +69,27 @@ def start_daily_broadcast(mode: str = schedule.SAME_MOMENT) -> str:
     """Fired by the "daily-broadcast" periodic task; idempotent per local date.
 
     `mode` is the delivery mode the Daily schedule screen stores in the periodic
-    task's kwargs, which beat passes here.
+    task's kwargs, which beat passes here. In local-time mode the minute check
+    (check_delivery_windows) sends the day in waves instead.
     """
     log.info("daily broadcast fired (delivery mode %s)", mode)
     schedule.record_run()
-    asked_at = timezone.now()
-    result = daily.start()
-    began = result.broadcast.started_at if result.broadcast else None
-    if began is not None and began >= asked_at:
-        monitoring.broadcast_started(began)
-    return result.note
+    if mode == schedule.LOCAL_TIME:
+        return "local time: the waves go out as they fall due"
+    return daily.start().note
 
 
 @shared_task(name=task_names.START_DUE_BROADCASTS, ignore_result=True)
 def start_due_broadcasts() -> list[int]:
     """Start the broadcasts scheduled for a time that has come."""
     return states.start_due()
+
+
+@shared_task(name=task_names.CHECK_DELIVERY_WINDOWS, ignore_result=True)
+def check_delivery_windows() -> dict[str, int]:
+    """Start the local-time waves now due; publish messages held by quiet hours."""
+    result = windows.check()
+    return {"waves": result.waves, "released": result.released}
 
 
 @shared_task(name=task_names.CONSOLE_DELIVERY_REPORT, ignore_result=True)
@@ -165,6 +170,8 @@ app.add_periodic_task(
 )  # re-publish lost sends, resume stopped fan-outs, flag dead sends
 # A broadcast scheduled for a time starts within this many seconds of it.
 app.add_periodic_task(15.0, start_due_broadcasts.s(), name="start-scheduled-broadcasts")
+# At the start of every minute, when local send times fall (waves, quiet hours ending).
+app.add_periodic_task(crontab(minute="*"), check_delivery_windows.s(), name="delivery-windows")
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
 # On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve them.
 app.add_periodic_task(60.0, fetch_sns_delivery.s(), name="fetch-sns-delivery", queue=REPLIES_QUEUE)

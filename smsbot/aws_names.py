@@ -23,7 +23,8 @@ METRIC_DELIVERED = "MessagesDelivered"
 METRIC_UNDELIVERED = "MessagesUndelivered"
 # The dead-man's switch: the heartbeat task (beat fires it, a worker runs it) sends
 # BeatHeartbeat every minute, and DailyBroadcastPending = 1 for each minute in which
-# today's broadcast is due but has not begun; a worker sends DailyBroadcastStarted.
+# today's broadcast is due but has not begun; the worker (or send_daily) that begins
+# a day's broadcast sends DailyBroadcastStarted.
 METRIC_HEARTBEAT = "BeatHeartbeat"
 METRIC_DAILY_PENDING = "DailyBroadcastPending"
 METRIC_DAILY_STARTED = "DailyBroadcastStarted"

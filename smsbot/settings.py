@@ -305,6 +305,9 @@ for _name in ("DAILY_SEND_TIMEZONE", "OPS_TIMEZONE"):
         raise ImproperlyConfigured(
             f"{_name} must be an IANA timezone such as America/Chicago, not {globals()[_name]!r}."
         ) from None
+# Recipient-local "HH:MM-HH:MM" (may wrap midnight) in which no broadcast message is
+# sent: it waits until the window opens. Empty turns quiet hours off.
+QUIET_HOURS = env.str("QUIET_HOURS", default="21:00-08:00")
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=None)
 WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", default="")
 
@@ -355,10 +358,18 @@ KEYWORD_REPLY_START = env.str(
     default="You are subscribed to daily messages. Msg & data rates may apply. "
     "Reply HELP for help, STOP to cancel.",
 )
+# {pause}, {resume} and {time} become the first PAUSE_KEYWORDS, RESUME_KEYWORDS and TIME_KEYWORD.
 KEYWORD_REPLY_HELP = env.str(
     "KEYWORD_REPLY_HELP",
-    default="Daily messages. Msg & data rates may apply. Reply STOP to cancel, START to join.",
+    default="Daily messages. Msg & data rates may apply. Reply STOP to cancel, START to join, "
+    "{pause} 3 to pause 3 days, {resume} to restart, {time} 7pm to pick your time.",
 )
+# Delivery windows: words (whole message, any case, punctuation ignored) that pause,
+# resume and time a subscriber's daily messages; "PAUSE 3" pauses for 3 days.
+PAUSE_KEYWORDS = env.list("PAUSE_KEYWORDS", default=["PAUSE"])
+RESUME_KEYWORDS = env.list("RESUME_KEYWORDS", default=["RESUME"])
+TIME_KEYWORD = env.str("TIME_KEYWORD", default="TIME")
+PAUSE_DEFAULT_DAYS = env.int("PAUSE_DEFAULT_DAYS", default=7)
 # A dotted path to a callable taking a messaging.inbound.bot.BotInput, returning a BotReply.
 BOT_HANDLER = env.str("BOT_HANDLER", default="messaging.inbound.bot.default_handler")
 BOT_MENU_TEXT = env.str(

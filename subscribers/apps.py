@@ -6,6 +6,9 @@ class SubscribersConfig(AppConfig):
     verbose_name = "Subscribers and consent"
 
     def ready(self) -> None:
+        from subscribers import localtime
         from subscribers.mirror import signals
 
         signals.connect()
+        # A malformed QUIET_HOURS stops start-up with its reason, not the first send.
+        localtime.quiet_hours()

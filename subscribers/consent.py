@@ -164,8 +164,20 @@ def request_optin(
     if current is not None and current.consent_status == ConsentStatus.OPTED_IN:
         status = current.consent_status
         return ConsentChange(current, False, status, status, None, False)
+    check_phone_opt_out(current, ConsentStatus.PENDING)
+    return change(phone, ConsentStatus.PENDING, source, evidence, channel=channel)
+
+
+def check_phone_opt_out(current: Subscriber | None, to_status: str) -> None:
+    """Raise OptedOutByPhone when to_status would undo an opt-out the phone itself made.
+
+    Sign-ups and imports call it: a form, a partner or an old list cannot
+    subscribe a number that texted STOP. An operator opting one number back in
+    with written evidence (the admin) and the phone's own START can.
+    """
     if (
         current is not None
+        and to_status != ConsentStatus.OPTED_OUT
         and current.consent_status == ConsentStatus.OPTED_OUT
         and current.consent_source in PHONE_SOURCES
     ):
@@ -173,4 +185,3 @@ def request_optin(
             "this number opted out from the phone (STOP): to subscribe again it must text "
             f"START or JOIN {settings.JOIN_KEYWORD} itself"
         )
-    return change(phone, ConsentStatus.PENDING, source, evidence, channel=channel)

@@ -1,8 +1,10 @@
-"""Forms: the public opt-in form and the admin's consent action forms."""
+"""Forms: the public opt-in form and the admin's consent and delivery-window action forms."""
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
+from subscribers.localtime import local_date
 from subscribers.models import Channel
 from subscribers.phones import InvalidPhone, check_signup, normalize
 
@@ -66,3 +68,23 @@ class EraseForm(forms.Form):
     confirm = forms.BooleanField(
         label="I understand the number, its messages and its conversation are erased for good."
     )
+
+
+class PauseForm(forms.Form):
+    restart = forms.DateField(
+        label="Messages start again on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="A date in each subscriber's own timezone; until then no broadcast "
+        "reaches them. They stay opted in.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept as evidence with your user name, e.g. 'asked by e-mail, ticket 88'.",
+    )
+
+    def clean_restart(self) -> object:
+        restart = self.cleaned_data["restart"]
+        if restart <= local_date(timezone.now(), settings.DAILY_SEND_TIMEZONE):
+            raise forms.ValidationError("Choose a date after today.")
+        return restart

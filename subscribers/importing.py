@@ -6,7 +6,9 @@ consent_status, and any column the resource gains) and importing an export
 again changes nothing.
 
 Every imported row goes through consent.change (source "import") with the file
-name, the row number and the row's own evidence text. Rows are numbered from 1
+name, the row number and the row's own evidence text. An optional `timezone`
+column (an IANA name) sets the subscriber's zone; without it a new subscriber
+gets its number's zone and an existing one keeps its own. Rows are numbered from 1
 for the first line after the header, as the admin's preview numbers them. When
 any row is bad, nothing is written.
 """
@@ -26,15 +28,16 @@ from tablib import Dataset
 
 from smsbot.csv_safe import FormulaSafeExport
 from subscribers import hooks
-from subscribers.consent import ConsentError, change
+from subscribers.consent import ConsentError, change, check_phone_opt_out
 from subscribers.history import sentence
+from subscribers.localtime import is_timezone
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
 from subscribers.phones import InvalidPhone, check_subscriber, normalize
 
 EVIDENCE = "evidence"
 REQUIRED_COLUMNS = ("phone", EVIDENCE)
 # The file's columns, in order; the resource may gain more (see describe_columns).
-FILE_COLUMNS = ("phone", EVIDENCE, "channel", "consent_status")
+FILE_COLUMNS = ("phone", EVIDENCE, "channel", "consent_status", "timezone")
 
 # What a column holds and an example value. A column the resource gains without
 # an entry here is described from its model field (help text, choices, default).
@@ -52,6 +55,11 @@ COLUMN_HELP: dict[str, tuple[str, str]] = {
         "opted_in, opted_out or pending. Empty means opted_in. A pending row is sent a "
         "confirmation message (Reply YES), which is paid for.",
         "opted_in",
+    ),
+    "timezone": (
+        "The subscriber's timezone, an IANA name. Empty: a new subscriber gets their "
+        "number's zone, an existing one keeps theirs.",
+        "America/Chicago",
     ),
 }
 
@@ -102,6 +110,12 @@ class SubscriberResource(FormulaSafeExport, resources.ModelResource):
                 f"unknown consent status {row['consent_status']!r} "
                 f"({', '.join(ConsentStatus.values)})"
             )
+        zone = str(row.pop("timezone", None) or "").strip()
+        if zone:
+            # IANA names are spelt with capitals: kept as written, checked exactly.
+            row["timezone"] = zone
+            if not is_timezone(zone):
+                errors["timezone"] = f"unknown timezone {zone!r} (IANA, e.g. America/Chicago)"
         if not str(row.get(EVIDENCE) or "").strip():
             errors[EVIDENCE] = "consent evidence is required (where and how consent was given)"
         if errors:
@@ -119,6 +133,9 @@ class SubscriberResource(FormulaSafeExport, resources.ModelResource):
         if user is not None:
             evidence["imported_by"] = user.get_username()
         try:
+            check_phone_opt_out(
+                Subscriber.objects.filter(phone=row["phone"]).first(), row["consent_status"]
+            )
             outcome = change(
                 row["phone"],
                 row["consent_status"],
@@ -128,6 +145,10 @@ class SubscriberResource(FormulaSafeExport, resources.ModelResource):
             )
         except ConsentError as exc:
             raise ValidationError({"consent_status": str(exc)}) from exc
+        zone = row.get("timezone")
+        if zone and zone != outcome.subscriber.timezone:
+            outcome.subscriber.timezone = zone
+            outcome.subscriber.save(update_fields=["timezone"])
         if outcome.changed and outcome.to_status == ConsentStatus.PENDING:
             self.confirmations.append((outcome.subscriber.phone, outcome.subscriber.channel))
 

@@ -1,8 +1,14 @@
-"""Subscribers, their consent evidence trail, bot conversations and CSV exports."""
+"""Subscribers, their consent evidence trail, delivery windows, bot conversations and CSV
+exports."""
+
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
+
+from subscribers.localtime import validate_send_time, validate_timezone
+from subscribers.phones import timezone_for
 
 
 class Channel(models.TextChoices):
@@ -16,6 +22,7 @@ class ConsentStatus(models.TextChoices):
     OPTED_OUT = "opted_out", "Opted out"
 
 
+# Where a change came from: of consent, and of a delivery window (SubscriberEvent).
 class ConsentSource(models.TextChoices):
     SMS_KEYWORD = "sms_keyword", "SMS keyword"
     WHATSAPP_KEYWORD = "whatsapp_keyword", "WhatsApp keyword"
@@ -63,6 +70,27 @@ class Subscriber(MirrorState):
     )
     undeliverable_reason = models.CharField(max_length=200, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Delivery windows (subscribers.windows writes the pause and the preferred time).
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="IANA name, e.g. America/Chicago. Filled from the number when the "
+        "subscriber is created; blank means DAILY_SEND_TIMEZONE.",
+    )
+    preferred_time = models.TimeField(
+        "preferred send time",
+        null=True,
+        blank=True,
+        validators=[validate_send_time],
+        help_text="Local time of the daily message when it goes out at each "
+        "subscriber's local time; blank: the schedule's time.",
+    )
+    paused_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="No broadcast reaches this subscriber before this moment (PAUSE).",
+    )
 
     class Meta:
         indexes = [
@@ -89,16 +117,42 @@ class Subscriber(MirrorState):
 
         return mask_phone(self.phone)
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and not self.timezone:
+            self.timezone = timezone_for(self.phone)
+        super().save(*args, **kwargs)
+
+
+def _append_only(model: type[models.Model]) -> PermissionDenied:
+    return PermissionDenied(f"{model._meta.verbose_name_plural.capitalize()} are append-only.")
+
 
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: object) -> int:
-        raise PermissionDenied("Consent events are append-only.")
+        raise _append_only(self.model)
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionDenied("Consent events are append-only.")
+        raise _append_only(self.model)
 
 
-class ConsentEvent(models.Model):
+class AppendOnlyEvent(models.Model):
+    """An evidence record: written once, never edited, never deleted."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise _append_only(type(self))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise _append_only(type(self))
+
+
+class ConsentEvent(AppendOnlyEvent):
     """One change of consent, with its proof. Never edited, never deleted."""
 
     subscriber = models.ForeignKey(
@@ -112,8 +166,6 @@ class ConsentEvent(models.Model):
     evidence = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-id"]
         # One per admin list filter.
@@ -125,13 +177,31 @@ class ConsentEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.from_status or '-'} → {self.to_status} ({self.source})"
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise PermissionDenied("Consent events are append-only.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise PermissionDenied("Consent events are append-only.")
+class SubscriberEventKind(models.TextChoices):
+    PAUSED = "paused", "Paused"
+    RESUMED = "resumed", "Resumed"
+    PREFERRED_TIME = "preferred_time", "Preferred send time"
+
+
+class SubscriberEvent(AppendOnlyEvent):
+    """A change of when a subscriber gets messages (pause, resume, preferred time) and
+    its proof. Not a consent change: the subscriber stays opted in throughout."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=SubscriberEventKind.choices)
+    # As the subscriber reads them: "2027-03-18" (messages start again), "19:30".
+    before = models.CharField(max_length=40, blank=True)
+    after = models.CharField(max_length=40, blank=True)
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.before or '-'} → {self.after or '-'}"
 
 
 class Conversation(MirrorState):

@@ -10,6 +10,7 @@ from collections.abc import Collection
 import phonenumbers
 from django.conf import settings
 from phonenumbers import PhoneNumberType
+from phonenumbers import timezone as number_zones
 
 WHATSAPP_PREFIX = "whatsapp:"
 
@@ -84,3 +85,20 @@ def check_subscriber(e164: str, allowed_regions: Collection[str] = (ANY_REGION,)
 def check_signup(e164: str) -> None:
     """check_subscriber for a sign-up from the public: OPTIN_ALLOWED_COUNTRIES apply."""
     check_subscriber(e164, settings.OPTIN_ALLOWED_COUNTRIES)
+
+
+def timezone_for(phone: str) -> str:
+    """The IANA timezone of an E.164 number, from phonenumbers' geographic data.
+
+    A number in one zone gets that zone. A number in several (a mobile range, a
+    country spanning zones) gets DAILY_SEND_TIMEZONE when that is one of them,
+    else the first; a number in none (or not a number) gets DAILY_SEND_TIMEZONE.
+    """
+    try:
+        zones = number_zones.time_zones_for_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        zones = ()
+    known = [zone for zone in zones if zone != number_zones.UNKNOWN_TIMEZONE]
+    if not known or settings.DAILY_SEND_TIMEZONE in known:
+        return settings.DAILY_SEND_TIMEZONE
+    return known[0]

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# The `clock` fixture: the portal's time set by the test.
+pytest_plugins = ["tests.clock"]
 
 
 def free_port() -> int:

@@ -10,6 +10,9 @@ os.environ.setdefault("PUBLIC_BASE_URL", "https://portal.example.test")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing-secret-key")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# Quiet hours follow the wall clock: a broadcast test run at night in Chicago would be
+# held. Off unless a test turns them on, with a clock it sets (tests/clock.py).
+os.environ.setdefault("QUIET_HOURS", "")
 
 TEST_TMP = Path(os.environ.setdefault("SMSBOT_TEST_TMP", tempfile.mkdtemp(prefix="smsbot-test-")))
 os.environ.setdefault("CELERY_BROKER_FOLDER", str(TEST_TMP / "broker"))

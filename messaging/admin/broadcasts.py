@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -31,7 +32,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from messaging.admin import times
 from messaging.admin.compose import ComposeForm, TestSendForm
-from messaging.broadcasts import audience, progress, states, testsend
+from messaging.broadcasts import audience, progress, states, testsend, windows
 from messaging.broadcasts.content_import import DailyContentResource
 from messaging.models import (
     BILLED_STATUSES,
@@ -42,6 +43,7 @@ from messaging.models import (
     Message,
     MessageStatus,
     Provider,
+    SendMode,
 )
 from messaging.outbound import budget, config_errors, segments
 from messaging.reports import alerts
@@ -110,6 +112,14 @@ def live_fields(broadcast: Broadcast) -> dict[str, Any]:
             "skipped": str(broadcast.skipped),
         },
     }
+
+
+def wave_rows(broadcast: Broadcast) -> list[windows.WaveRow]:
+    """A local-time daily broadcast's waves (none for one sent at the same moment)."""
+    if broadcast.mode != SendMode.LOCAL_TIME or broadcast.date is None:
+        return []
+    template = bool(broadcast.whatsapp_content_sid)
+    return windows.wave_rows(broadcast.date, broadcast.text, template=template, broadcast=broadcast)
 
 
 def can_operate(request: HttpRequest) -> bool:
@@ -346,6 +356,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             spent=spent,
             timeline=timeline(broadcast),
             tests=test_rows(broadcast),
+            waves=wave_rows(broadcast),
             actions=actions_for(broadcast) if can_operate(request) else [],
             segments=segments.count(broadcast.text),
             channel=Channel(broadcast.channel).label if broadcast.channel else "Every channel",
@@ -391,6 +402,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             can_operate=can_operate(request),
             can_edit=self.has_change_permission(request, broadcast),
             zone=times.zone_label(),
+            quiet_hours=settings.QUIET_HOURS,
         )
         return TemplateResponse(request, "admin/messaging/broadcast/preview.html", context)
 

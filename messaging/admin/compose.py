@@ -9,6 +9,7 @@ the server computes, stays the authority.
 
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -20,7 +21,7 @@ from django.utils.safestring import SafeString
 from messaging.admin import times
 from messaging.broadcasts import audience
 from messaging.models import Broadcast
-from messaging.outbound import pricing, segments
+from messaging.outbound import segments
 from subscribers.models import Channel
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -56,20 +57,20 @@ def counter_data() -> dict[str, Any]:
     rates = []
     for channel in Channel:
         provider = audience.provider_for(channel)
-        # No recipient yet: the price for a number of any country.
-        nobody = audience.ChannelPrices(
-            0,
-            pricing.unit_price(provider, channel, ""),
-            pricing.unit_price(provider, channel, "", template=True),
+        prices = priced.get(channel.value)
+        unit, template_unit = (
+            audience.average_unit(prices, provider, channel, template=template).quantize(
+                Decimal("0.00001")  # the models' precision
+            )
+            for template in (False, True)
         )
-        prices = priced.get(channel.value, nobody)
         rates.append(
             {
                 "channel": channel.value,
                 "label": channel.label,
-                "recipients": prices.recipients,
-                "unit": str(prices.unit()),
-                "template_unit": str(prices.unit(template=True)),
+                "recipients": prices.recipients if prices else 0,
+                "unit": str(unit),
+                "template_unit": str(template_unit),
                 # SMS is charged per segment, WhatsApp per message.
                 "per_segment": channel != Channel.WHATSAPP,
             }

@@ -2,11 +2,13 @@
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import Substr
+from django.utils import timezone
 
 from messaging.models import (
     Broadcast,
@@ -17,6 +19,7 @@ from messaging.models import (
 )
 from messaging.outbound import pricing, segments
 from messaging.outbound.build import outbound
+from subscribers import localtime
 from subscribers.models import Channel, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
@@ -32,11 +35,12 @@ def provider_for(channel: str) -> str:
     return settings.SMS_PROVIDER
 
 
-def audience(channel: str = "") -> QuerySet[Subscriber]:
-    """Who a broadcast goes to: opted in, deliverable, not erased (index-backed)."""
+def audience(channel: str = "", at: datetime | None = None) -> QuerySet[Subscriber]:
+    """Who a broadcast goes to at a moment (now by default): opted in, deliverable, not
+    erased (index-backed), and not paused then."""
     subscribers = Subscriber.objects.filter(
         consent_status=ConsentStatus.OPTED_IN, undeliverable=False, erased_at__isnull=True
-    )
+    ).filter(Q(paused_until__isnull=True) | Q(paused_until__lte=at or timezone.now()))
     return subscribers.filter(channel=channel) if channel else subscribers
 
 
@@ -49,6 +53,8 @@ class Preview:
     warnings: list[str]
     projected_cost: Decimal
     cost_by_provider: dict[str, Decimal] = field(default_factory=dict)
+    # Recipients whose clock is inside QUIET_HOURS now: theirs wait for the morning.
+    in_quiet_hours: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,6 @@ class ChannelPrices:
     recipients: int
     unit_total: Decimal  # per SMS segment (or WhatsApp message), summed over recipients
     template_total: Decimal  # the same for a WhatsApp template
-
-    def unit(self, *, template: bool = False) -> Decimal:
-        """The average unit price over the audience (its countries' own prices)."""
-        total = self.template_total if template else self.unit_total
-        return (total / self.recipients).quantize(Decimal("0.00001")) if self.recipients else total
 
 
 def prices_by_channel(channel: str = "") -> dict[str, ChannelPrices]:
@@ -91,23 +92,61 @@ def prices_by_channel(channel: str = "") -> dict[str, ChannelPrices]:
 def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
     """Recipients, segments and projected cost of sending text now."""
     info = segments.count(text)
-    costs: dict[str, Decimal] = {}
-    by_channel = prices_by_channel(channel)
-    for ch, prices in by_channel.items():
-        whatsapp = ch == Channel.WHATSAPP
-        per_message = prices.template_total if template and whatsapp else prices.unit_total
-        cost = per_message if whatsapp else per_message * info.segments
-        provider = provider_for(ch)
-        costs[provider] = costs.get(provider, Decimal("0")) + cost
+    now = timezone.now()
+    by_channel: dict[str, int] = {}
+    in_quiet_hours = 0
+    for ch, zone, n in (
+        audience(channel, now).values_list("channel", "timezone").annotate(n=Count("id")).order_by()
+    ):
+        by_channel[ch] = by_channel.get(ch, 0) + n
+        in_quiet_hours += n if localtime.held_until(zone, now) else 0
+    by_channel = dict(sorted(by_channel.items()))
+    by_provider = costs(text, by_channel, template=template, prices=prices_by_channel(channel))
     return Preview(
-        recipients=sum(p.recipients for p in by_channel.values()),
-        by_channel={ch: p.recipients for ch, p in by_channel.items()},
+        recipients=sum(by_channel.values()),
+        by_channel=by_channel,
         encoding=info.encoding,
         segments=info.segments,
         warnings=info.warnings,
-        projected_cost=sum(costs.values(), Decimal("0")),
-        cost_by_provider=costs,
+        projected_cost=sum(by_provider.values(), Decimal("0")),
+        cost_by_provider=by_provider,
+        in_quiet_hours=in_quiet_hours,
     )
+
+
+def costs(
+    text: str,
+    by_channel: dict[str, int],
+    *,
+    template: bool,
+    prices: dict[str, ChannelPrices] | None = None,
+) -> dict[str, Decimal]:
+    """Projected cost per provider of text to so many recipients per channel.
+
+    Each channel is priced at its audience's average unit price (prices_by_channel,
+    or the one given): every recipient's country at its own price.
+    """
+    prices = prices_by_channel() if prices is None else prices
+    parts = segments.count(text).segments
+    by_provider: dict[str, Decimal] = {}
+    for ch, n in by_channel.items():
+        provider = provider_for(ch)
+        whatsapp = ch == Channel.WHATSAPP
+        per_message = average_unit(prices.get(ch), provider, ch, template=template and whatsapp)
+        cost = per_message * n * (1 if whatsapp else parts)
+        by_provider[provider] = by_provider.get(provider, Decimal("0")) + cost
+    return by_provider
+
+
+def average_unit(
+    prices: ChannelPrices | None, provider: str, channel: str, *, template: bool = False
+) -> Decimal:
+    """A channel's unit price averaged over its audience's countries."""
+    if prices is None or not prices.recipients:
+        # Nobody there now: the price for a number of any country.
+        return pricing.unit_price(provider, channel, "", template=template)
+    total = prices.template_total if template else prices.unit_total
+    return total / prices.recipients
 
 
 def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = False) -> Message:

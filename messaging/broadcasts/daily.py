@@ -1,19 +1,26 @@
-"""The daily broadcast: one per local date, whoever triggers it and however often."""
+"""The daily broadcast: one per local date, whoever triggers it and however often.
+
+In same-moment mode it is made and fanned out to everyone at once; in local-time
+mode it is made when its first wave falls due, and messaging.broadcasts.windows
+adds the waves.
+"""
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from messaging import task_names
 from messaging.broadcasts import schedule, states
-from messaging.models import Broadcast, BroadcastState, DailyContent
-from smsbot import outbox
+from messaging.models import Broadcast, BroadcastState, DailyContent, SendMode
+from smsbot import metrics, outbox
+from smsbot.aws_names import METRIC_DAILY_STARTED
 from smsbot.celery import BULK_QUEUE
+from subscribers.localtime import local_date
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,7 @@ class DailyResult:
 
 def local_today() -> date:
     """Today in the daily schedule's timezone: the date whose content goes out."""
-    return datetime.now(ZoneInfo(schedule.timezone_name())).date()
+    return local_date(timezone.now(), schedule.timezone_name())
 
 
 def key_for(day: date) -> str:
@@ -56,13 +63,13 @@ def text_for(day: date) -> DailyText | None:
     return None
 
 
-def start(day: date | None = None) -> DailyResult:
+def start(day: date | None = None, mode: str = SendMode.SAME_MOMENT) -> DailyResult:
     """Create (once) and start the broadcast for day, or continue an unfinished fan-out."""
     day = day or local_today()
     content = text_for(day)
     if content is None:
-        _remember_skipped(day)
-        log.warning("no daily content for %s and DAILY_FALLBACK_TEXT is empty: day skipped", day)
+        if _remember_skipped(day):  # the minute check asks again: say so once
+            log.warning("no daily content for %s and DAILY_FALLBACK_TEXT is empty: skipped", day)
         return DailyResult(None, False, f"no content for {day}: skipped")
     # The unique key turns a second beat, a restarted beat or a manual run into a no-op.
     broadcast, created = Broadcast.objects.get_or_create(
@@ -74,9 +81,13 @@ def start(day: date | None = None) -> DailyResult:
             "whatsapp_content_sid": content.content_sid,
             "whatsapp_content_variables": content.content_variables or {},
             "state": BroadcastState.SCHEDULED,
+            "mode": mode,
         },
     )
     if states.start(broadcast):
+        # The dead-man's switch hears that the day's broadcast began (the alarm
+        # smsbot-daily-broadcast-missed).
+        metrics.put_now({METRIC_DAILY_STARTED: 1}, timezone.now())
         return DailyResult(broadcast, created, "started")
     if broadcast.state == BroadcastState.SENDING and not broadcast.fanout_done:
         with transaction.atomic():
@@ -85,10 +96,14 @@ def start(day: date | None = None) -> DailyResult:
     return DailyResult(broadcast, created, f"already {broadcast.state}")
 
 
-def _remember_skipped(day: date) -> None:
+def _remember_skipped(day: date) -> bool:
+    """Note the day for the admin's warning; True the first time."""
     skipped = set(cache.get(SKIPPED_DAYS_KEY) or [])
+    if day.isoformat() in skipped:
+        return False
     skipped.add(day.isoformat())
     cache.set(SKIPPED_DAYS_KEY, sorted(skipped)[-30:], timeout=60 * 24 * 3600)
+    return True
 
 
 def skipped_days() -> list[str]:

@@ -1,10 +1,11 @@
 """Fan-out: one message per recipient, created in checkpointed batches.
 
-Fan-out walks the sendable subscribers in id order from broadcast.cursor,
-creating one message per subscriber and moving the cursor in the same
-transaction, so a crash resumes after the last committed batch and the unique
-(broadcast, subscriber) constraint keeps a replayed batch from making a
-second message.
+Fan-out walks the sendable subscribers in id order from a cursor, creating one
+message per subscriber and moving the cursor in the same transaction, so a
+crash resumes after the last committed batch and the unique (broadcast,
+subscriber) constraint keeps a replayed batch from making a second message.
+A same-moment broadcast has one cursor, on the broadcast; a local-time one has
+one per wave (messaging.broadcasts.windows), fanned out as each falls due.
 """
 
 import logging
@@ -12,9 +13,10 @@ import time
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from messaging import task_names
+from messaging.broadcasts import windows
 from messaging.broadcasts.audience import audience, build_message
 from messaging.broadcasts.progress import refresh_progress
 from messaging.models import (
@@ -22,6 +24,8 @@ from messaging.models import (
     BroadcastState,
     Message,
     MessageStatus,
+    SendMode,
+    Wave,
 )
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE, app
@@ -43,11 +47,12 @@ def fan_out(broadcast_id: int, slice_seconds: float = FANOUT_SLICE_SECONDS) -> i
             # (SQLite), so two fan-outs of one broadcast take turns per batch.
             Broadcast.objects.filter(pk=broadcast_id).update(cursor=F("cursor"))
             broadcast = Broadcast.objects.get(pk=broadcast_id)
-            if broadcast.state != BroadcastState.SENDING or broadcast.fanout_done:
+            if broadcast.state != BroadcastState.SENDING:
                 return created
-            created += _fan_out_batch(broadcast)
-            if broadcast.fanout_done:
+            checkpoint = _next(broadcast)
+            if checkpoint is None:
                 break
+            created += _fan_out_batch(broadcast, *checkpoint)
             if time.monotonic() > deadline:
                 # Hand over to a new task in the same transaction as the checkpoint.
                 outbox.enqueue(task_names.FAN_OUT, broadcast_id, queue=BULK_QUEUE)
@@ -56,9 +61,25 @@ def fan_out(broadcast_id: int, slice_seconds: float = FANOUT_SLICE_SECONDS) -> i
     return created
 
 
-def _fan_out_batch(broadcast: Broadcast) -> int:
+def _next(broadcast: Broadcast) -> tuple[QuerySet, Broadcast | Wave] | None:
+    """Who is still to be given a message, and the checkpoint that walks them; None
+    when nothing is left for now (a local-time broadcast's date may still be open)."""
+    if broadcast.fanout_done:
+        return None
+    if broadcast.mode == SendMode.SAME_MOMENT:
+        return audience(broadcast.channel), broadcast
+    wave = broadcast.waves.filter(fanout_done=False).order_by("due_at").first()
+    if wave is not None:
+        return windows.wave_recipients(broadcast, wave), wave
+    if windows.finished(broadcast):
+        broadcast.fanout_done = True
+        broadcast.save(update_fields=["fanout_done"])
+    return None
+
+
+def _fan_out_batch(broadcast: Broadcast, recipients: QuerySet, checkpoint: Broadcast | Wave) -> int:
     size = settings.BROADCAST_BATCH_SIZE
-    batch = list(audience(broadcast.channel).filter(id__gt=broadcast.cursor).order_by("id")[:size])
+    batch = list(recipients.filter(id__gt=checkpoint.cursor).order_by("id")[:size])
     if batch:
         Message.objects.bulk_create(
             [build_message(broadcast, s) for s in batch], ignore_conflicts=True
@@ -66,16 +87,20 @@ def _fan_out_batch(broadcast: Broadcast) -> int:
         ids = list(
             Message.objects.filter(
                 broadcast=broadcast,
-                subscriber_id__gt=broadcast.cursor,
-                subscriber_id__lte=batch[-1].id,
+                subscriber_id__in=[s.id for s in batch],
                 status=MessageStatus.QUEUED,
             ).values_list("id", flat=True)
         )
         outbox.enqueue(task_names.QUEUE_SENDS, ids, queue=BULK_QUEUE)
-        broadcast.cursor = batch[-1].id
+        checkpoint.cursor = batch[-1].id
+    checkpoint.fanout_done = len(batch) < size
+    if checkpoint is broadcast:
         broadcast.total += len(batch)
-    broadcast.fanout_done = len(batch) < size
-    broadcast.save(update_fields=["cursor", "total", "fanout_done"])
+        broadcast.save(update_fields=["cursor", "total", "fanout_done"])
+    else:
+        # A wave's recipients count from its plan; the broadcast's total comes with the
+        # progress recount its first sends ask for.
+        checkpoint.save(update_fields=["cursor", "fanout_done"])
     return len(batch)
 
 

@@ -31,15 +31,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.models import Broadcast
+from messaging.models import Broadcast, SendMode
+from subscribers import localtime
 
 PERIODIC_TASK_NAME = "daily-broadcast"
 DAILY_KEY_PREFIX = "daily:"
 
 # Everyone gets the broadcast at the send time in the schedule's timezone (one moment).
-SAME_MOMENT = "same_moment"
-# Each subscriber gets it at the send time in their own timezone (delivery windows).
-LOCAL_TIME = "local_time"
+SAME_MOMENT = SendMode.SAME_MOMENT
+# Each subscriber gets it at the send time in their own timezone (delivery windows,
+# messaging.broadcasts.windows); a broadcast remembers which it was sent in.
+LOCAL_TIME = SendMode.LOCAL_TIME
 MODES = (SAME_MOMENT, LOCAL_TIME)
 
 
@@ -69,6 +71,14 @@ class DailySchedule:
     @property
     def time(self) -> str:
         return f"{self.hour:02d}:{self.minute:02d}"
+
+    @property
+    def send_time(self) -> time:
+        return time(self.hour, self.minute)
+
+    @property
+    def local_time(self) -> bool:
+        return self.mode == LOCAL_TIME
 
 
 def parse_send_time(value: str) -> tuple[int, int]:
@@ -280,3 +290,19 @@ def last_daily_broadcast() -> Broadcast | None:
         .order_by("-date", "-created_at")
         .first()
     )
+
+
+def next_send(zone_name: str, preferred: time | None, after: datetime) -> datetime | None:
+    """The first daily send after a moment for a subscriber in zone_name (UTC), or None
+    while the schedule is off. In local-time mode it is their own send time (preferred,
+    else the schedule's) on their clock; otherwise the schedule's moment."""
+    schedule = current()
+    if not schedule.enabled:
+        return None
+    if schedule.local_time:
+        zone, clock = zone_name, preferred or schedule.send_time
+    else:
+        zone, clock = schedule.timezone, schedule.send_time
+    day = localtime.local_date(after, zone)
+    moment = localtime.at(day, clock, zone)
+    return moment if moment > after else localtime.at(day + timedelta(days=1), clock, zone)

@@ -1,8 +1,9 @@
 """The inbound pipeline shared by every provider's webhook.
 
 An inbound message is recorded once (its provider id is unique), then it is
-either a consent keyword (answered with a confirmation) or a line of the bot
-conversation (answered by the bot handler). The reply is recorded as an
+a consent keyword (answered with a confirmation), a delivery-window keyword
+(PAUSE, RESUME, TIME: answered with the date or time it sets) or a line of the
+bot conversation (answered by the bot handler). The reply is recorded as an
 outbound Message linked to the inbound, so a provider's retry gets the same
 answer without doing anything twice.
 """
@@ -14,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.inbound import keywords
+from messaging.inbound import keywords, windows
 from messaging.inbound.conversation import converse
 from messaging.models import Direction, Message, MessageKind, MessageStatus, Provider
 from messaging.outbound import segments
@@ -81,10 +82,11 @@ def receive(inbound: Inbound) -> Outcome:
 
 def _record(
     inbound: Inbound, message_id: str, phone: str, channel: str, text: str
-) -> tuple[Message, Message | None, keywords.Keyword | None]:
+) -> tuple[Message, Message | None, str | None]:
     """In one transaction: the inbound, what it does, and the reply."""
     info = segments.count(text)
     keyword = keywords.match(text)
+    command = None if keyword else keywords.window_command(text)
     changes_consent = keyword is not None and keyword != keywords.Keyword.HELP
     with transaction.atomic():
         if changes_consent:
@@ -92,6 +94,10 @@ def _record(
             # in already linked. A retried MessageSid fails the insert below and
             # rolls the whole transaction back, this change included.
             subscriber = _apply_keyword(keyword, inbound, phone, channel, text, message_id)
+            if keyword == keywords.Keyword.OPT_IN:
+                windows.end_pause(
+                    subscriber, _source(channel), _window_evidence(inbound, text, message_id)
+                )
         else:
             subscriber = Subscriber.objects.filter(phone=phone).first()
         message = Message.objects.create(
@@ -109,6 +115,9 @@ def _record(
         )
         if keyword is not None:
             reply_text, kind = keywords.reply_text(keyword), MessageKind.COMPLIANCE
+        elif command is not None:
+            evidence = _window_evidence(inbound, text, message_id)
+            reply_text, kind = windows.answer(command, subscriber, _source(channel), evidence)
         else:
             status = subscriber.consent_status if subscriber else ""
             reply_text = converse(
@@ -116,7 +125,7 @@ def _record(
             ).text
             kind = MessageKind.REPLY
         reply = _record_reply(message, reply_text, kind) if reply_text else None
-    return message, reply, keyword
+    return message, reply, keyword or (command and command.command)
 
 
 def _replay(message_id: str) -> Outcome | None:
@@ -139,9 +148,7 @@ def _apply_keyword(
     to_status = (
         ConsentStatus.OPTED_OUT if keyword == keywords.Keyword.OPT_OUT else ConsentStatus.OPTED_IN
     )
-    source = (
-        ConsentSource.WHATSAPP_KEYWORD if channel == Channel.WHATSAPP else ConsentSource.SMS_KEYWORD
-    )
+    source = _source(channel)
     # The message from the phone itself is the consent, and its proof.
     evidence = {
         "text": text,
@@ -151,6 +158,23 @@ def _apply_keyword(
         "provider": inbound.provider,
     }
     return consent.change(phone, to_status, source, evidence, channel=channel).subscriber
+
+
+def _source(channel: str) -> str:
+    return (
+        ConsentSource.WHATSAPP_KEYWORD if channel == Channel.WHATSAPP else ConsentSource.SMS_KEYWORD
+    )
+
+
+def _window_evidence(inbound: Inbound, text: str, message_id: str) -> dict[str, str]:
+    """The message itself, without the sender's number: a delivery window is no legal
+    record, so it keeps nothing erasure would have to find."""
+    return {
+        "text": text,
+        "message_id": message_id,
+        "to": clean_text(inbound.recipient),
+        "provider": inbound.provider,
+    }
 
 
 def _record_reply(inbound: Message, text: str, kind: str) -> Message:

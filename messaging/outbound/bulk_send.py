@@ -8,14 +8,15 @@ message is still claimed on its own, just before its call (dispatch.prepare),
 so a STOP is honoured up to that moment. The answers are written as they come,
 RECORD_EVERY at a time (or after RECORD_WITHIN) in one transaction: a worker
 killed mid-batch leaves in doubt the calls in flight and at most
-RECORD_EVERY - 1 answered but unwritten per task.
+RECORD_EVERY - 1 answered but unwritten per task. Messages whose recipients
+are inside their quiet hours are held in one statement per moment they end.
 """
 
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from messaging.broadcasts import states
 from messaging.models import Broadcast, Message, MessageStatus
 from messaging.outbound import budget, dispatch
 from smsbot.celery import BULK_QUEUE, app
+from subscribers import localtime
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +74,23 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
     """Send the batch's queued messages; returns how many ended in each outcome."""
     now = timezone.now()
     ready = []
-    for message in (
-        Message.objects.select_related("broadcast")
-        .filter(pk__in=message_ids, status=MessageStatus.QUEUED)
-        .order_by("id")
+    quiet: dict[datetime, list[int]] = {}  # when their quiet hours end -> messages
+    for message in dispatch.loaded(
+        Message.objects.filter(pk__in=message_ids, status=MessageStatus.QUEUED).order_by("id")
     ):
         if message.next_attempt_at and message.next_attempt_at > now:
-            continue  # its retry is already scheduled
-        if not dispatch.held_by_broadcast(message):
+            continue  # its retry is already scheduled, or it waits for the morning
+        if dispatch.held_by_broadcast(message):
+            continue
+        until = localtime.held_until(message.recipient_timezone, now)
+        if until is None:
             ready.append(message)
+        else:
+            quiet.setdefault(until, []).append(message.pk)
     tally: dict[str, int] = {}
+    for until, held in quiet.items():
+        dispatch.hold(held, until)
+        tally[dispatch.QUIET_HOURS] = tally.get(dispatch.QUIET_HOURS, 0) + len(held)
     ready, over_budget = _within_budget(ready)
     answered: list[dispatch.Attempt] = []
 

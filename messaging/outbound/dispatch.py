@@ -7,6 +7,10 @@ send. Whatever happens after the claim, the message never goes back to the
 provider unless the provider itself said it was not sent (a retryable error):
 a timeout after the request went out, an unexpected error or a worker that
 died mid-call leave it "needs review" for an operator.
+
+A broadcast message is not sent inside its recipient's quiet hours, checked
+just before the claim: it is held (left queued until they end, when the
+minute check publishes it again), never dropped. Replies are exempt.
 """
 
 import logging
@@ -17,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from messaging.broadcasts import progress, states
@@ -28,6 +32,7 @@ from messaging.outbound import budget, config_errors, metrics, pricing, ratelimi
 from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
 from smsbot.redaction import redact, redact_data
+from subscribers import localtime
 from subscribers.models import ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
@@ -40,15 +45,23 @@ class Outcome:
     retry_in: float | None = None
 
 
+def loaded(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """Messages as the senders read them: with the broadcast, and the recipient's zone
+    for the quiet-hours check (recipient_timezone; None without a subscriber)."""
+    return messages.select_related("broadcast").annotate(
+        recipient_timezone=F("subscriber__timezone")
+    )
+
+
 def send(message_id: int) -> Outcome:
     """Try to send one queued message; the task retries when retry_in is set."""
-    message = Message.objects.select_related("broadcast").filter(pk=message_id).first()
+    message = loaded(Message.objects.filter(pk=message_id)).first()
     if message is None or message.status != MessageStatus.QUEUED:
         return Outcome("not-queued")
     now = timezone.now()
     if message.next_attempt_at and message.next_attempt_at > now:
         return Outcome("early", (message.next_attempt_at - now).total_seconds())
-    held = held_by_broadcast(message)
+    held = held_by_broadcast(message) or held_by_quiet_hours(message, now)
     if held:
         return Outcome(held)
 
@@ -76,7 +89,11 @@ def prepare(message: Message) -> Outcome | None:
     except ratelimit.RateLimited as exc:
         budget.release(cost)
         return Outcome("rate-limited", exc.retry_in)
-    if bulk and claim_if_sendable(message):
+    now = timezone.now()  # after the wait for a rate token: the clock the claim reads
+    if held_by_quiet_hours(message, now):
+        budget.release(cost)
+        return Outcome(QUIET_HOURS)
+    if bulk and claim_if_sendable(message, now):
         return None
     # The slow path: claim, then say why it must not go (or send a non-bulk message).
     if not claim(message):
@@ -87,6 +104,13 @@ def prepare(message: Message) -> Outcome | None:
         budget.release(cost)
         finish(message, MessageStatus.SKIPPED, error_message=reason)
         return Outcome(MessageStatus.SKIPPED)
+    if bulk:
+        # The zone read before the claim may be out of date: the fresh one decides.
+        until = localtime.held_until(message.subscriber.timezone, now)
+        if until:
+            budget.release(cost)
+            hold([message.pk], until, claimed=True)
+            return Outcome(QUIET_HOURS)
     return None
 
 
@@ -99,17 +123,17 @@ def claim(message: Message) -> bool:
     return _claimed(message, bool(won), now)
 
 
-def claim_if_sendable(message: Message) -> bool:
+def claim_if_sendable(message: Message, now: datetime) -> bool:
     """Claim a broadcast message only if its subscriber may receive it, in one statement.
 
-    The consent test runs inside the claiming UPDATE, so it sees the state at
-    the moment of the claim. False means taken elsewhere or not sendable:
-    the caller finds out which with claim() and skip_reason().
+    The consent and pause tests run inside the claiming UPDATE, so they see the
+    state at the moment of the claim. False means taken elsewhere or not
+    sendable: the caller finds out which with claim() and skip_reason().
     """
     if not message.subscriber_id:
         return False
-    now = timezone.now()
-    return _claimed(message, statements.claim_sendable(message.pk, now), now)
+    won = statements.claim_sendable(message.pk, now, message.recipient_timezone)
+    return _claimed(message, won, now)
 
 
 def _claimed(message: Message, won: bool, now: datetime) -> bool:
@@ -145,6 +169,10 @@ def skip_reason(message: Message) -> str:
         return ""  # the double opt-in question goes to a number that has not confirmed yet
     if status != ConsentStatus.OPTED_IN:
         return f"consent is {status or 'unknown'}, not opted_in"
+    paused_until = subscriber.paused_until
+    if message.kind == MessageKind.BROADCAST and paused_until and paused_until > timezone.now():
+        restart = localtime.local_date(paused_until, subscriber.timezone)
+        return f"subscriber paused: messages start again on {restart}"
     return ""
 
 
@@ -163,6 +191,30 @@ def held_by_broadcast(message: Message) -> str:
     if broadcast.state != BroadcastState.SENDING:
         return "paused"  # stays queued; resume publishes it again
     return ""
+
+
+QUIET_HOURS = "quiet-hours"
+
+
+def held_by_quiet_hours(message: Message, now: datetime) -> str:
+    """Hold a broadcast message whose recipient's clock is inside the quiet hours."""
+    if message.kind != MessageKind.BROADCAST:
+        return ""  # replies to the subscriber's own message go at once
+    until = localtime.held_until(message.recipient_timezone, now)
+    if until is None:
+        return ""
+    hold([message.pk], until)
+    return QUIET_HOURS
+
+
+def hold(message_ids: list[int], until: datetime, *, claimed: bool = False) -> None:
+    """Keep messages queued until their recipient's quiet hours end (the minute check
+    publishes them then); a claimed one is handed back, its attempt not counted."""
+    fields: dict[str, object] = {"next_attempt_at": until, "updated_at": timezone.now()}
+    if claimed:
+        fields.update(status=MessageStatus.QUEUED, attempts=F("attempts") - 1)
+    from_status = MessageStatus.SENDING if claimed else MessageStatus.QUEUED
+    Message.objects.filter(pk__in=message_ids, status=from_status).update(**fields)
 
 
 @dataclass(frozen=True)

@@ -16,18 +16,21 @@ from messaging.models import Message, MessageStatus
 from subscribers.models import ConsentStatus, Subscriber
 
 
-def claim_sendable(message_id: int, now: datetime) -> bool:
+def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
     """queued → sending, only while its subscriber may receive it; True if won.
 
     The consent test runs inside the claiming UPDATE, so it sees the state at
-    the moment of the claim: a STOP committed before it stops the send.
+    the moment of the claim: a STOP committed before it stops the send, and so
+    does a PAUSE. The caller has found the recipient outside quiet hours on the
+    clock of zone; a subscriber whose zone changed since does not match.
     """
     m, s = _table(Message), _table(Subscriber)
     sql = (
         f"UPDATE {m} SET status = %s, attempts = attempts + 1, updated_at = %s"  # noqa: S608
         f" WHERE id = %s AND status = %s AND EXISTS (SELECT 1 FROM {s}"
         f" WHERE {s}.id = {m}.subscriber_id AND {s}.consent_status = %s"
-        f" AND {s}.undeliverable = %s AND {s}.erased_at IS NULL)"
+        f" AND {s}.undeliverable = %s AND {s}.erased_at IS NULL"
+        f" AND ({s}.paused_until IS NULL OR {s}.paused_until <= %s) AND {s}.timezone = %s)"
     )
     params = [
         MessageStatus.SENDING,
@@ -36,6 +39,8 @@ def claim_sendable(message_id: int, now: datetime) -> bool:
         MessageStatus.QUEUED,
         ConsentStatus.OPTED_IN,
         False,
+        _value(Subscriber, "paused_until", now),
+        zone,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

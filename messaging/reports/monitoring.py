@@ -6,12 +6,14 @@ run proves both are alive. It keeps what the admin's banners need in the cache
 query, and sends CloudWatch the dead-man's-switch figures the
 alarms watch: BeatHeartbeat, and DailyBroadcastPending, 1 for every minute in
 which today's broadcast is due (its send time has passed on a day with content)
-and has not begun. The worker that begins the day's broadcast sends
-DailyBroadcastStarted.
+and has not begun. Whatever begins a day's broadcast sends DailyBroadcastStarted
+(messaging.broadcasts.daily).
 
 "Due" is read from the daily-broadcast periodic task as operators left it (its
 crontab and timezone, so DST and admin edits are followed) and from the content:
 a day with neither daily content nor DAILY_FALLBACK_TEXT is skipped on purpose.
+In local-time mode the day's broadcast begins with its first wave, when the send
+time comes on the clock of the subscribers whose day starts first.
 """
 
 from dataclasses import dataclass
@@ -21,11 +23,11 @@ from zoneinfo import ZoneInfo
 from django.core.cache import cache
 from django.utils import timezone
 
-from messaging.broadcasts import daily
+from messaging.broadcasts import daily, schedule, windows
 from messaging.broadcasts.schedule import PERIODIC_TASK_NAME
 from messaging.models import Broadcast
 from smsbot import metrics
-from smsbot.aws_names import METRIC_DAILY_PENDING, METRIC_DAILY_STARTED, METRIC_HEARTBEAT
+from smsbot.aws_names import METRIC_DAILY_PENDING, METRIC_HEARTBEAT
 
 STATUS_KEY = "monitoring:status"
 
@@ -77,6 +79,12 @@ def daily_due(now: datetime | None = None) -> DailyDue | None:
     due_at = first_run_on(task.crontab, day, zone)
     if due_at is None or daily.text_for(day) is None:
         return None
+    current = schedule.current()
+    if current.local_time:
+        waves = windows.plan(day, current.send_time, windows.audience_groups())
+        if not waves:
+            return None  # nobody to send to: nothing can begin
+        due_at = waves[0].due_at
     started_at = (
         Broadcast.objects.filter(idempotency_key=daily.key_for(day))
         .values_list("started_at", flat=True)
@@ -107,8 +115,3 @@ def heartbeat(now: datetime | None = None) -> int:
 def status() -> Status | None:
     """What the last heartbeat found; None when none has run."""
     return cache.get(STATUS_KEY)
-
-
-def broadcast_started(now: datetime | None = None) -> None:
-    """A worker began a day's broadcast: the signal that resets the missed-broadcast alarm."""
-    metrics.put_now({METRIC_DAILY_STARTED: 1}, now or timezone.now())

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -26,7 +28,8 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from smsbot import audit
-from smsbot.admin_base import LargeListMixin
+from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
+from subscribers import windows
 from subscribers.admin.consent import VERBS, admin_evidence, change_consent, offered
 from subscribers.admin.exports import SubscriberExportMixin
 from subscribers.admin.imports import SubscriberImportMixin
@@ -35,11 +38,11 @@ from subscribers.admin.page import PageContextMixin, consent_form, subscriber_pa
 from subscribers.admin.search import PhoneSearchMixin
 from subscribers.consent import ConsentError
 from subscribers.erasure import erase
-from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm
+from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm, PauseForm
 from subscribers.history import when
 from subscribers.importing import SubscriberResource
 from subscribers.mirror.admin import MIRROR_ACTIONS, mirror_state
-from subscribers.models import ConsentStatus, Subscriber
+from subscribers.models import ConsentSource, ConsentStatus, Subscriber, SubscriberEvent
 
 # Consent actions run one consent.change per row; beyond this, use the CSV import.
 MAX_ACTION_ROWS = 500
@@ -54,6 +57,20 @@ def dated(moment: datetime) -> str:
         when(moment),
         timezone.localdate(moment).isoformat(),
     )
+
+
+class SubscriberEventInline(ReadOnlyMixin, admin.TabularInline):
+    """Pause, resume and preferred time: append-only like the consent history."""
+
+    model = SubscriberEvent
+    fields = ["created_at", "kind", "before", "after", "source", "evidence"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Delivery window history: pause, resume, preferred time (newest first)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).order_by("-created_at", "-id")
 
 
 @admin.register(Subscriber)
@@ -81,16 +98,31 @@ class SubscriberAdmin(
     search_help_text = "A phone number in any format, or the last digits of one."
     ordering = ["-id"]
     list_per_page = 50
-    actions = ["opt_out", "opt_back_in", "export_csv", "erase_personal_data", *MIRROR_ACTIONS]
+    actions = [
+        "opt_out", "opt_back_in", "pause_until", "resume", "export_csv", "erase_personal_data",
+        *MIRROR_ACTIONS,
+    ]  # fmt: skip
+    inlines = [SubscriberEventInline]
     resource_classes = [SubscriberResource]
     import_export_change_list_template = "admin/subscribers/subscriber/change_list.html"
     # Consent, its history and the conversation are shown around the form (page.py).
     fieldsets = [
         (None, {"fields": ["number", "channel", "first_seen"]}),
         ("Delivery", {"fields": ["undeliverable", "undeliverable_reason"]}),
+        (
+            "Delivery window",
+            {
+                "fields": ["timezone", "preferred_time", "pause"],
+                "description": "Pause and resume with the list page's actions: they keep evidence.",
+            },
+        ),
         ("Record", {"fields": ["updated_at", "erased_at"], "classes": ["collapse"]}),
     ]
-    readonly_fields = ["number", "first_seen", "updated_at", "erased_at", mirror_state]
+    readonly_fields = ["number", "first_seen", "pause", "updated_at", "erased_at", mirror_state]
+    # The preferred time is on the subscriber's clock: no "Now" from the operator's.
+    formfield_overrides = {
+        models.TimeField: {"widget": forms.TimeInput(format="%H:%M", attrs={"type": "time"})}
+    }
 
     # New numbers arrive through opt-in, keywords or the import; none is ever
     # deleted (the consent trail points at it): erasure anonymises instead.
@@ -148,6 +180,22 @@ class SubscriberAdmin(
     @admin.display(description="Created")
     def first_seen(self, obj: Subscriber) -> str:
         return when(obj.created_at)
+
+    @admin.display(description="Paused")
+    def pause(self, obj: Subscriber) -> str:
+        if not windows.is_paused(obj, timezone.now()):
+            return "No"
+        zone = obj.timezone or settings.DAILY_SEND_TIMEZONE
+        return f"Yes: messages start again on {windows.restart_day(obj, obj.paused_until)} ({zone})"
+
+    def save_model(self, request: HttpRequest, obj: Subscriber, form: Any, change: bool) -> None:
+        # The preferred time goes through its only writer, which keeps it in the history.
+        wanted = obj.preferred_time
+        if "preferred_time" in form.changed_data:
+            obj.preferred_time = form.initial.get("preferred_time")
+        super().save_model(request, obj, form, change)
+        if "preferred_time" in form.changed_data:
+            windows.set_preferred_time(obj, wanted, ConsentSource.ADMIN, admin_evidence(request))
 
     # --- the subscriber page -------------------------------------------------------
 
@@ -234,6 +282,39 @@ class SubscriberAdmin(
 
         title = "Opt out" if to_status == ConsentStatus.OPTED_OUT else "Opt back in"
         return self._with_form(request, queryset, form_class, title, apply)
+
+    @admin.action(description="Pause until…", permissions=["change"])
+    def pause_until(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
+            restart = data["restart"]
+            evidence = admin_evidence(request, reason=data["reason"], restart=restart.isoformat())
+            result = windows.pause(subscriber, restart, ConsentSource.ADMIN, evidence)
+            if result.changed:
+                audit.record(
+                    request.user,
+                    result.subscriber,
+                    "Paused",
+                    changes={"messages start again": (result.event.before, result.event.after)},
+                    detail=data["reason"],
+                )
+            return result.changed
+
+        return self._with_form(request, queryset, PauseForm, "Pause until…", apply)
+
+    @admin.action(description="Resume selected subscribers", permissions=["change"])
+    def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
+        resumed = 0
+        for subscriber in queryset.filter(paused_until__isnull=False)[:MAX_ACTION_ROWS]:
+            result = windows.resume(subscriber, ConsentSource.ADMIN, admin_evidence(request))
+            if result.changed:
+                resumed += 1
+                audit.record(
+                    request.user,
+                    result.subscriber,
+                    "Resumed",
+                    changes={"messages start again": (result.event.before, "now")},
+                )
+        self.message_user(request, f"Resume: {resumed} subscriber(s) resumed.", messages.SUCCESS)
 
     @admin.action(
         description="Erase personal data of selected subscribers…", permissions=["change"]

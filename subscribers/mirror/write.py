@@ -69,6 +69,10 @@ def subscriber_item(sub: Subscriber) -> dict[str, Any]:
             "timestamp_iso": iso(sub.updated_at),
             "opted_in_at": iso(sub.opted_in_at),
             "opted_out_at": iso(sub.opted_out_at),
+            # Delivery windows: the zone, "19:30" local, and when a pause ends.
+            "timezone": sub.timezone or None,
+            "preferred_time": f"{sub.preferred_time:%H:%M}" if sub.preferred_time else None,
+            "paused_until": iso(sub.paused_until),
             "version": sub.version,
         }
     )

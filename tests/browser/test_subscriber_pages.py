@@ -229,13 +229,13 @@ def test_import_a_csv_with_a_bad_row_then_fix_it(visitor, transactional_db, tmp_
     visitor.goto("/admin/subscribers/subscriber/")
     visitor.follow(page.locator("a.import_link"))
     columns = page.locator(".import-columns-table tbody tr td:first-child").all_inner_texts()
-    assert columns == ["phone", "evidence", "channel", "consent_status"]
+    assert columns == ["phone", "evidence", "channel", "consent_status", "timezone"]
     assert "required" in page.locator(".import-columns-table tbody tr").nth(1).inner_text()
 
     with page.expect_download() as download:
         page.locator("a", has_text="Download a template").click()
     template = Path(download.value.path()).read_text()
-    assert template.splitlines()[0] == "phone,evidence,channel,consent_status"
+    assert template.splitlines()[0] == "phone,evidence,channel,consent_status,timezone"
 
     bad = tmp_path / "signups.csv"
     bad.write_text(
@@ -324,7 +324,7 @@ def test_export_filtered_subscribers_and_import_the_file_again(
         ready.click()
     exported = Path(download.value.path()).read_text()
     header, *rows = csv.reader(io.StringIO(exported))
-    assert header == ["phone", "evidence", "channel", "consent_status"]
+    assert header == ["phone", "evidence", "channel", "consent_status", "timezone"]
     assert sorted(r[0] for r in rows) == [f"+1312555014{n}" for n in range(5)]
     assert {(r[2], r[3]) for r in rows} == {("whatsapp", "opted_in")}
 

@@ -17,7 +17,8 @@ DESIGN_VARIABLES = [
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM",
     "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_WHATSAPP_NUMBER", "TWILIO_API_BASE_URL",
     "TWILIO_VALIDATE_SIGNATURES", "SNS_VERIFY_SIGNATURES", "WEBHOOK_TOKEN",
-    "DAILY_SEND_TIME", "DAILY_SEND_TIMEZONE", "ALERT_EMAILS", "ALERT_FAILURE_RATE",
+    "DAILY_SEND_TIME", "DAILY_SEND_TIMEZONE", "QUIET_HOURS", "PAUSE_DEFAULT_DAYS",
+    "ALERT_EMAILS", "ALERT_FAILURE_RATE",
 ]  # fmt: skip
 
 
@@ -107,3 +108,21 @@ def test_debug_without_secret_key_uses_the_dev_key_and_warns(tmp_path):
         text=True,
     )
     assert "DJANGO_SECRET_KEY is unset" in check.stderr + check.stdout
+
+
+def test_env_example_gives_the_delivery_window_defaults(monkeypatch):
+    monkeypatch.delenv("QUIET_HOURS")  # the test settings turn them off
+    result = load_settings(
+        {"DJANGO_DEBUG": "true"},
+        "s.QUIET_HOURS, s.PAUSE_DEFAULT_DAYS, s.PAUSE_KEYWORDS, s.RESUME_KEYWORDS, "
+        "s.TIME_KEYWORD, '{pause}' in s.KEYWORD_REPLY_HELP",
+        env_file=ROOT / ".env.example",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "('21:00-08:00', 7, ['PAUSE'], ['RESUME'], 'TIME', True)"
+
+
+def test_malformed_quiet_hours_stop_start_up_with_the_reason():
+    result = load_settings({"DJANGO_DEBUG": "true", "QUIET_HOURS": "9pm-8am"}, "s.QUIET_HOURS")
+    assert result.returncode != 0
+    assert "QUIET_HOURS must be HH:MM-HH:MM" in result.stderr

@@ -14,13 +14,14 @@ from messaging.broadcasts.schedule import PERIODIC_TASK_NAME, ensure_daily_sched
 
 def daytime_zone(now: datetime) -> ZoneInfo:
     """A fixed-offset zone (Etc/GMT±N) in which it is daytime at now."""
-    for hours in range(-12, 15):
+    # Offsets -11 to +13 cover every hour of the day and leave a neighbour on each side.
+    for hours in range(-11, 14):
         # POSIX-style names: Etc/GMT+5 is five hours behind UTC.
         name = "Etc/GMT" if hours == 0 else f"Etc/GMT{-hours:+d}"
         zone = ZoneInfo(name)
         if 6 <= now.astimezone(zone).hour < 18:
             return zone
-    raise AssertionError("no daytime zone")  # cannot happen: offsets span 26 hours
+    raise AssertionError("no daytime zone")  # cannot happen: offsets span 25 hours
 
 
 def due_minutes_ago(minutes: int, now: datetime | None = None) -> datetime:
@@ -35,3 +36,9 @@ def due_minutes_ago(minutes: int, now: datetime | None = None) -> datetime:
     )  # fmt: skip
     PeriodicTask.objects.filter(name=PERIODIC_TASK_NAME).update(crontab=crontab, enabled=True)
     return due
+
+
+def neighbour_zone(zone: ZoneInfo, hours: int) -> str:
+    """The Etc/GMT zone `hours` east (+) or west (-) of a fixed-offset zone."""
+    offset = int(datetime.now(UTC).astimezone(zone).utcoffset().total_seconds() // 3600) + hours
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"

@@ -22,6 +22,7 @@ VIEW_PERMISSIONS = [
     "messaging.view_dailycontent",
     "subscribers.view_subscriber",
     "subscribers.view_consentevent",
+    "subscribers.view_subscriberevent",
 ]
 
 

@@ -4,6 +4,7 @@ Each condition is a red (or amber) banner on the admin home linking to what to d
 the heartbeat also sends the figures the dead-man's-switch alarms watch.
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,8 @@ from messaging.reports import alerts, monitoring
 from smsbot import timezones
 from smsbot.aws import client
 from subscribers.consent import change
-from tests.ops.daily_schedule import due_minutes_ago
+from subscribers.models import Subscriber
+from tests.ops.daily_schedule import due_minutes_ago, neighbour_zone
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +78,23 @@ def test_a_broadcast_that_began_or_a_day_without_content_raises_nothing(settings
     assert monitoring.daily_due() is None and alert(alerts.daily_broadcast_late) is None
     DailyContent.objects.create(date=day, text="Today's word")
     assert alert(alerts.daily_broadcast_late) is not None
+
+
+def test_in_local_time_mode_the_day_begins_with_its_first_wave(settings):
+    due = due_minutes_ago(20)
+    PeriodicTask.objects.filter(name=schedule.PERIODIC_TASK_NAME).update(
+        kwargs=json.dumps({"mode": "local_time"})
+    )
+    west = change("+13125550141", "opted_in", "import", {"file": "t.csv"}).subscriber
+    Subscriber.objects.filter(pk=west.pk).update(timezone=neighbour_zone(due.tzinfo, -1))
+    # Their send time comes an hour after the schedule's own clock: not late yet.
+    assert monitoring.daily_due().due_at == due + timedelta(hours=1)
+    assert alert(alerts.daily_broadcast_late) is None
+    east = change("+13125550142", "opted_in", "import", {"file": "t.csv"}).subscriber
+    Subscriber.objects.filter(pk=east.pk).update(timezone=neighbour_zone(due.tzinfo, 1))
+    # Someone whose day began an hour earlier: the first wave was 80 minutes ago.
+    assert monitoring.daily_due().due_at == due - timedelta(hours=1)
+    assert "80 minutes ago" in alert(alerts.daily_broadcast_late).text
 
 
 def test_a_schedule_turned_off_or_not_for_today_expects_nothing():

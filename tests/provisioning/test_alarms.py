@@ -155,7 +155,7 @@ def test_a_broadcast_that_begins_keeps_the_alarm_ok(aws, settings):
         idempotency_key=f"daily:{monitoring.daily_due(now).day.isoformat()}", name="Daily",
         text="A word", state="sending", started_at=began,
     )  # fmt: skip
-    monitoring.broadcast_started(began)
+    put_now({"DailyBroadcastStarted": 1}, began)  # what daily.start sends
     beat_every_minute(began, now)
     state, points = evaluate_alarm(client("cloudwatch"), missed, end=now)
     assert state == "OK" and {value for _, value, _ in points} == {0.0}

@@ -56,8 +56,9 @@ def _arguments(
     unnamed = regex.groups - len(named)
     if unnamed:
         # django-simple-history's version page: (object id, version id).
-        history = getattr(model, model._meta.simple_history_manager_attribute)
-        positional = [sample.pk, history.filter(pk=sample.pk).latest("history_date").pk][:unnamed]
+        # The instance's own history manager: a version's pk is its history_id.
+        versions = getattr(sample, model._meta.simple_history_manager_attribute)
+        positional = [sample.pk, versions.latest("history_date").pk][:unnamed]
     return positional, {name: values[name] for name in named}
 
 

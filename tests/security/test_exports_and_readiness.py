@@ -82,7 +82,7 @@ def test_the_cost_report_csv_is_inert(admin_client, probe):
     Message.objects.create(
         direction="outbound",
         kind="broadcast",
-        provider='=HYPERLINK("http://evil.example")',
+        provider="=SUM(A1)",  # Message.provider holds 10 characters
         channel="sms",
         phone="+13125550123",
         body="Daily",
@@ -92,7 +92,7 @@ def test_the_cost_report_csv_is_inert(admin_client, probe):
     response = admin_client.get("/admin/messaging/message/costs/?format=csv")
     header, *body = rows(response.content)
     providers = [row[header.index("provider")] for row in body]
-    assert providers == ['\'=HYPERLINK("http://evil.example")']
+    assert providers == ["'=SUM(A1)"]
     probe.record(200, refused=True)
 
 

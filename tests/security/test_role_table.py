@@ -163,6 +163,8 @@ TABLE: dict[str, Any] = {
     "action:subscribers.Subscriber:delete_selected": NOBODY,
     "action:subscribers.Subscriber:opt_out": VIEWERS,
     "action:subscribers.Subscriber:opt_back_in": VIEWERS,
+    "action:subscribers.Subscriber:pause_until": VIEWERS,
+    "action:subscribers.Subscriber:resume": VIEWERS,
     "action:subscribers.Subscriber:erase_personal_data": VIEWERS,
     "action:subscribers.Subscriber:export_csv": VIEWERS,
     "action:subscribers.Subscriber:resync_to_dynamodb": VIEWERS,

@@ -165,10 +165,10 @@ def test_export_selected_writes_the_import_columns(admin_client, subscribe):
     response = run_action(admin_client, "export_csv", [a])
     assert response["Content-Type"].startswith("text/csv")
     header, *rows = csv.reader(io.StringIO(response.content.decode()))
-    assert header == ["phone", "evidence", "channel", "consent_status"]
+    assert header == ["phone", "evidence", "channel", "consent_status", "timezone"]
     assert len(rows) == 1
-    phone, evidence, channel, status = rows[0]
-    assert (phone, channel, status) == ("+13125550101", "sms", "opted_in")
+    phone, evidence, channel, status, zone = rows[0]
+    assert (phone, channel, status, zone) == ("+13125550101", "sms", "opted_in", "America/Chicago")
     assert re.fullmatch(r"Opted in by SMS keyword JOIN, \d{4}-\d\d-\d\d \d\d:\d\d UTC", evidence)
 
 
@@ -183,7 +183,12 @@ def test_detail_page_keeps_consent_read_only_and_the_events_untouchable(admin_cl
     # Consent is not a field of the form: a forged POST cannot change it.
     admin_client.post(
         reverse("admin:subscribers_subscriber_change", args=[sub.pk]),
-        {"channel": "sms", "consent_status": "opted_in"},
+        {
+            "channel": "sms",
+            "consent_status": "opted_in",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
+        },
     )
     sub.refresh_from_db()
     assert sub.consent_status == "opted_out"

@@ -87,7 +87,7 @@ def test_a_small_filtered_set_downloads_at_once_in_the_import_columns(admin_clie
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="subscribers-')
     header, *lines = rows(response.content.decode())
-    assert header == ["phone", "evidence", "channel", "consent_status"]
+    assert header == ["phone", "evidence", "channel", "consent_status", "timezone"]
     assert [(r[0], r[2], r[3]) for r in lines] == [
         *[(f"+1312555010{n}", "whatsapp", "opted_in") for n in range(4)],
         ("+13125550110", "whatsapp", "opted_out"),

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from messaging.models import Message
+from subscribers.consent import change
 from subscribers.importing import SubscriberResource, describe_columns, import_csv
 from subscribers.models import ConsentEvent, Subscriber
 
@@ -99,6 +100,26 @@ def test_a_disallowed_transition_fails_the_row(tmp_path, subscribe):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("source", ["sms_keyword", "provider"])
+def test_an_import_cannot_resubscribe_a_number_that_texted_stop(tmp_path, subscribe, source):
+    subscribe("+13125550101")
+    change("+13125550101", "opted_out", source, {"text": "STOP"})
+    for status in ("opted_in", "pending"):
+        text = f"phone,consent_status,evidence\n+13125550101,{status},old list\n"
+        with pytest.raises(
+            CommandError, match=r"row 1: consent_status: .*opted out from the phone"
+        ):
+            call_command("import_subscribers", str(write(tmp_path, text)))
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.consent_status, subscriber.consent_source) == ("opted_out", source)
+    # An operator's opt-out, by contrast, may be undone by an import with its evidence.
+    change("+13125550102", "opted_out", "admin", {"reason": "asked by email"})
+    text = "phone,consent_status,evidence\n+13125550102,opted_in,signed paper form\n"
+    call_command("import_subscribers", str(write(tmp_path, text)))
+    assert Subscriber.objects.get(phone="+13125550102").consent_status == "opted_in"
+
+
+@pytest.mark.django_db
 def test_missing_evidence_column_and_unreadable_file(tmp_path):
     with pytest.raises(CommandError, match="missing column"):
         call_command("import_subscribers", str(write(tmp_path, "phone\n+13125550101\n")))
@@ -166,6 +187,7 @@ def test_the_columns_are_the_resources_each_with_an_example(monkeypatch):
         ("evidence", True),
         ("channel", False),
         ("consent_status", False),
+        ("timezone", False),
     ]
     assert all(c.meaning and c.example for c in describe_columns())
 
@@ -186,7 +208,7 @@ def test_the_template_downloads_and_imports_cleanly(admin_client, ops_client):
     response = admin_client.get(url)
     assert response["Content-Disposition"] == 'attachment; filename="subscribers-template.csv"'
     text = response.content.decode()
-    assert text.splitlines()[0] == "phone,evidence,channel,consent_status"
+    assert text.splitlines()[0] == "phone,evidence,channel,consent_status,timezone"
     report = import_csv(text, "subscribers-template.csv", dry_run=True)
     assert report.errors == [] and report.counts["new"] == 1
     page = admin_client.get(reverse("admin:subscribers_subscriber_import")).content.decode()
@@ -203,7 +225,8 @@ def test_the_preview_counts_confirmations_and_their_cost(admin_client, subscribe
     from messaging.inbound.confirmations import confirmation
 
     settings.SMS_PROVIDER = "twilio"
-    subscribe("+13125550104", status="opted_out")  # back to pending: a confirmation too
+    # An operator's opt-out goes back to pending: a confirmation too.
+    change("+13125550104", "opted_out", "admin", {"reason": "asked by email"})
     response = preview(admin_client, PENDING)
     forecast = response.context["result"].confirmations
     assert forecast.by_channel == {"sms": 2, "whatsapp": 1}

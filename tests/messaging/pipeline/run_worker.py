@@ -19,6 +19,11 @@ from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app  # noqa: E402
 from tests.messaging.pipeline import recording_provider  # noqa: E402
 
 recording_provider.register()
+if os.environ.get("TEST_CLOCK_FILE"):
+    # The portal's time as the test or benchmark sets it (tests/clock.py).
+    from tests.clock import follow_file
+
+    follow_file(os.environ["TEST_CLOCK_FILE"])
 
 
 @worker_ready.connect

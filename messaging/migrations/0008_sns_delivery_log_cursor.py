@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0006_country_prices'),
+        ('messaging', '0007_country_prices'),
     ]
 
     operations = [

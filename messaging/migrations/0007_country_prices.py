@@ -58,7 +58,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0005_dailycontent_history'),
+        ('messaging', '0006_local_time_waves'),
         ('subscribers', '0003_i3_groups'),
     ]
 
