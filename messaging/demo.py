@@ -162,7 +162,9 @@ def _outbound(
         attempts=1,
         segments=info.segments,
         encoding=info.encoding,
-        price_estimated=pricing.estimate(provider, subscriber.channel, text),
+        price_estimated=pricing.estimate(
+            provider, subscriber.channel, text, phone=subscriber.phone
+        ),
     )
 
 

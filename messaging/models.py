@@ -373,3 +373,72 @@ class PhoneMonthlySpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.cost}"
+
+
+# --- Price estimates ------------------------------------------------------------------
+class CountryPrice(models.Model):
+    """What one provider charges to one destination country: the basis of every estimate.
+
+    DevOps keep it in step with the providers' price lists in the admin. A blank
+    country is the price for every country without a row of its own.
+    """
+
+    provider = models.CharField(
+        max_length=10, choices=[(Provider.SNS, "AWS SNS"), (Provider.TWILIO, "Twilio")]
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        help_text="ISO 3166 code of the destination (e.g. US, CA, GB); "
+        "blank: every country without a row of its own.",
+    )
+    price_usd = models.DecimalField(
+        "price (USD)",
+        max_digits=10,
+        decimal_places=5,
+        help_text="Per SMS segment; for WhatsApp, per message inside the 24-hour window.",
+    )
+    template_price_usd = models.DecimalField(
+        "template price (USD)",
+        max_digits=10,
+        decimal_places=5,
+        null=True,
+        blank=True,
+        help_text="WhatsApp only: per approved-template message (outside the 24-hour window).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "channel", "country"]
+        verbose_name = "price per country"
+        verbose_name_plural = "prices per country"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "channel", "country"], name="countryprice_one_per_destination"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.channel} {self.country or 'other countries'}"
+
+
+class DeliveryLogCursor(models.Model):
+    """How far the portal has read one of SNS's SMS delivery log groups in CloudWatch Logs.
+
+    position_ms is the event time of the newest line read; recent_ids maps the id
+    of every line read at or after position_ms minus the late-line window to its
+    event time, so a line re-read in that window is recognised and a late one is not
+    missed. Counters add up what every run found.
+    """
+
+    log_group = models.CharField(max_length=512, unique=True)
+    position_ms = models.BigIntegerField(default=0)
+    recent_ids = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    applied = models.PositiveBigIntegerField(default=0)
+    not_ours = models.PositiveBigIntegerField(default=0)
+    malformed = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.log_group

@@ -18,8 +18,8 @@ from messaging.broadcasts import daily, fanout, progress, schedule, states, wind
 from messaging.models import Message, MessageKind
 from messaging.outbound import bulk_send, dispatch, recovery
 from messaging.providers import console
-from messaging.providers.sns import subscriptions
-from messaging.reports import analytics, rollups
+from messaging.providers.sns import delivery_logs, subscriptions
+from messaging.reports import analytics, monitoring, rollups
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
 from subscribers.mirror import retries
 from subscribers.mirror.write import describe_error
@@ -144,6 +144,25 @@ def write_daily_analytics(self: Task, day: str | None = None) -> None:
     retries.attempt(self, lambda: analytics.write_daily(when), give_up)
 
 
+@shared_task(name=task_names.FETCH_SNS_DELIVERY, ignore_result=True)
+def fetch_sns_delivery() -> dict[str, int]:
+    """Apply the SMS delivery statuses and prices SNS logged since the last run."""
+    if not delivery_logs.wanted():
+        return {}
+    try:
+        result = delivery_logs.fetch()
+    except delivery_logs.DeliveryLogError as exc:
+        log.warning("SNS delivery logs not read: %s", exc)
+        return {}
+    return {name: result.total(name) for name in ("lines", "applied", "not_ours", "malformed")}
+
+
+@shared_task(name=task_names.HEARTBEAT, ignore_result=True)
+def heartbeat() -> int:
+    """Beat fires it, a worker runs it: proof that both are alive (the dead-man's switch)."""
+    return monitoring.heartbeat()
+
+
 # Maintenance; the daily broadcast itself is a database row operators edit
 # (messaging.broadcasts.schedule). django-celery-beat copies these at start.
 app.add_periodic_task(
@@ -154,6 +173,10 @@ app.add_periodic_task(15.0, start_due_broadcasts.s(), name="start-scheduled-broa
 # At the start of every minute, when local send times fall (waves, quiet hours ending).
 app.add_periodic_task(crontab(minute="*"), check_delivery_windows.s(), name="delivery-windows")
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
+# On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve them.
+app.add_periodic_task(60.0, fetch_sns_delivery.s(), name="fetch-sns-delivery", queue=REPLIES_QUEUE)
+# A heartbeat that waited out a broker outage proves nothing about now: it expires.
+app.add_periodic_task(60.0, heartbeat.s(), name="heartbeat", queue=REPLIES_QUEUE, expires=55)
 app.add_periodic_task(
     crontab(hour=3, minute=30), purge_old_bodies.s(), name="purge-old-message-bodies",
     queue=BULK_QUEUE,

@@ -30,3 +30,16 @@ def client(service: str, *, retry_mode: str = "standard", attempts: int = 5) -> 
     """A cached boto3 client for service. AWS_ENDPOINT_URL points it at an emulator."""
     endpoint = settings.AWS_ENDPOINT_URL or None
     return _client(service, settings.AWS_REGION, endpoint, retry_mode, attempts)
+
+
+@lru_cache(maxsize=8)
+def _account_id(region: str, endpoint: str | None) -> str:
+    return str(client("sts").get_caller_identity()["Account"])
+
+
+def account_id() -> str:
+    """AWS_ACCOUNT_ID, else the account the credentials belong to (sts:GetCallerIdentity
+    needs no permission)."""
+    return settings.AWS_ACCOUNT_ID or _account_id(
+        settings.AWS_REGION, settings.AWS_ENDPOINT_URL or None
+    )

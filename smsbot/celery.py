@@ -1,4 +1,4 @@
-"""The Celery app: two queues, replies served ahead of bulk, late acks."""
+"""The Celery app: replies served ahead of the mirror's reconcile and bulk, late acks."""
 
 import os
 
@@ -10,6 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsbot.settings")
 
 REPLIES_QUEUE = "replies"
 BULK_QUEUE = "bulk"
+# The DynamoDB mirror's periodic reconcile: workers take it after replies and before
+# bulk, so a broadcast cannot hold back the mirror's healing for its whole length.
+MIRROR_QUEUE = "mirror"
 
 # The embedded broker writes message files atomically (see smsbot/broker_fs.py).
 TRANSPORT_ALIASES["filesystem"] = "smsbot.broker_fs:Transport"
@@ -20,7 +23,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     broker_connection_retry_on_startup=True,
     task_ignore_result=True,
-    task_queues=(Queue(REPLIES_QUEUE), Queue(BULK_QUEUE)),
+    task_queues=(Queue(REPLIES_QUEUE), Queue(MIRROR_QUEUE), Queue(BULK_QUEUE)),
     task_default_queue=REPLIES_QUEUE,
     task_acks_late=True,
     task_reject_on_worker_lost=True,

@@ -61,20 +61,22 @@ def redact(text: str) -> str:
     return mask_phone(redact_secrets(text))
 
 
-def redact_data(data: Any) -> Any:
+def redact_data(data: Any, secrets: list[str] | None = None) -> Any:
     """Redact a JSON-like structure: secret-named keys are blanked, strings masked."""
+    if secrets is None:
+        secrets = _secret_values()  # once per structure, not once per string
     if isinstance(data, dict):
         out = {}
         for key, value in data.items():
             if isinstance(key, str) and key.lower().replace("-", "_") in _secret_key_set():
                 out[key] = "[redacted]"
             else:
-                out[key] = redact_data(value)
+                out[key] = redact_data(value, secrets)
         return out
     if isinstance(data, list | tuple):
-        return [redact_data(v) for v in data]
+        return [redact_data(v, secrets) for v in data]
     if isinstance(data, str):
-        return redact(data)
+        return mask_phone(redact_secrets(data, secrets))
     return data
 
 

@@ -261,6 +261,19 @@ CELERY_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
 # whole process group, and prefork's pool processes dying of that signal end every
 # Ctrl-C with ERROR lines and a forced kill.
 CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="prefork")
+# Redis (and any broker but the embedded one).
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    # Strict order: a waiting reply is always taken before the next bulk send.
+    "queue_order_strategy": "priority",
+    # Unacknowledged tasks of a killed worker come back after this many seconds.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A dead broker must fail fast: webhooks publish after commit (smsbot.outbox).
+    # Without max_retries kombu reconnects for about 6 s before it gives up; workers
+    # and beat reconnect on their own (broker_connection_retry, retry policies).
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 0,
+}
 if CELERY_EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
@@ -273,15 +286,7 @@ if CELERY_EMBEDDED_BROKER:
         "polling_interval": env.float("CELERY_BROKER_POLL_SECONDS", default=0.05),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Strict order: a waiting reply is always taken before the next bulk send.
-        "queue_order_strategy": "priority",
-        # Unacknowledged tasks of a killed worker come back after this many seconds.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-        # A dead broker must fail fast: webhooks publish after commit.
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 
 # --- Messaging -------------------------------------------------------------------
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="console")
@@ -329,22 +334,15 @@ TWILIO_WHATSAPP_NUMBER = env.str("TWILIO_WHATSAPP_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
 TWILIO_VALIDATE_SIGNATURES = env.bool("TWILIO_VALIDATE_SIGNATURES", default=True)
 
-# --- Prices (USD per segment, or per WhatsApp message) used for estimates ---------
-PRICE_SNS_SMS_USD = env.get_value("PRICE_SNS_SMS_USD", cast=Decimal, default=Decimal("0.00645"))
-PRICE_TWILIO_SMS_USD = env.get_value(
-    "PRICE_TWILIO_SMS_USD", cast=Decimal, default=Decimal("0.0083")
-)
-PRICE_TWILIO_WHATSAPP_USD = env.get_value(
-    "PRICE_TWILIO_WHATSAPP_USD", cast=Decimal, default=Decimal("0.005")
-)
-PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = env.get_value(
-    "PRICE_TWILIO_WHATSAPP_TEMPLATE_USD", cast=Decimal, default=Decimal("0.0250")
-)
-
 # --- AWS provisioning (provision_aws / verify_aws / teardown_aws) -----------------
 AWS_ENVIRONMENT = env.str("AWS_ENVIRONMENT", default="production")
 BUDGET_ALERT_EMAIL = env.str("BUDGET_ALERT_EMAIL", default="")
 SMS_WORKER_FAILURE_ALARM_THRESHOLD = env.int("SMS_WORKER_FAILURE_ALARM_THRESHOLD", default=10)
+# Addresses subscribed to the alerts topic every alarm notifies (comma-separated);
+# unset: no alerts topic, and the alarms notify nobody.
+ALERT_EMAILS = [a.strip() for a in env.list("ALERT_EMAILS", default=[]) if a.strip()]
+# % of delivery reports in an hour saying undelivered that raises the failure-rate alarm.
+ALERT_FAILURE_RATE = env.float("ALERT_FAILURE_RATE", default=10.0)
 # Read TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN from the Secrets Manager secret
 # "<AWS_RESOURCE_PREFIX>smsbot/twilio" when they are not set here (smsbot.secrets).
 TWILIO_CREDENTIALS_FROM_AWS = env.bool("TWILIO_CREDENTIALS_FROM_AWS", default=False)
@@ -388,6 +386,8 @@ DYNAMODB_MIRROR_RETRIES = env.int("DYNAMODB_MIRROR_RETRIES", default=6)
 DYNAMODB_MIRROR_RETRY_DELAY = env.float("DYNAMODB_MIRROR_RETRY_DELAY", default=10.0)
 # BatchWriteItem (backfill, analytics): rounds for throttling and UnprocessedItems.
 DYNAMODB_BATCH_ROUNDS = env.int("DYNAMODB_BATCH_ROUNDS", default=10)
+# Rows the 5-minute reconcile writes per task (a full batch queues the next at once).
+DYNAMODB_RECONCILE_BATCH = env.int("DYNAMODB_RECONCILE_BATCH", default=1000)
 
 # --- Opt-in page, API and double opt-in ------------------------------------------
 # The exact wording beside the consent box; it is stored as evidence with each opt-in.

@@ -3,9 +3,12 @@
 import logging
 
 from celery import Task, shared_task
+from django.conf import settings
 
+from smsbot.celery import MIRROR_QUEUE, app
 from smsbot.redaction import mask_phone
 from subscribers import exporting, task_names
+from subscribers.mirror import reconcile
 from subscribers.mirror import write as mirror
 from subscribers.mirror.retries import attempt
 
@@ -70,3 +73,21 @@ def export_subscribers(export_id: int) -> None:
     from subscribers.admin.exports import matching_subscribers
 
     exporting.run(export_id, matching_subscribers)
+
+
+@shared_task(name=task_names.RECONCILE_MIRROR, ignore_result=True)
+def reconcile_mirror() -> dict[str, int]:
+    """Write the rows the live mirror missed; a full batch queues the next at once."""
+    if not settings.DYNAMODB_SYNC_ENABLED:
+        return {}
+    result = reconcile.reconcile()
+    if result.error:
+        log.warning("DynamoDB mirror reconcile stopped: %s", result.error)
+    if result.more:
+        app.send_task(task_names.RECONCILE_MIRROR, queue=MIRROR_QUEUE)
+    return {"written": result.written, **result.errors_left}
+
+
+app.add_periodic_task(
+    300.0, reconcile_mirror.s(), name="dynamodb-mirror-reconcile", queue=MIRROR_QUEUE
+)

@@ -3,7 +3,7 @@
 import contextlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,11 +38,11 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
 
 
 def purge_queues() -> None:
-    from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+    from smsbot.celery import BULK_QUEUE, MIRROR_QUEUE, REPLIES_QUEUE, app
 
     with app.connection_for_write() as conn:
         channel = conn.default_channel
-        for queue in (REPLIES_QUEUE, BULK_QUEUE):
+        for queue in (REPLIES_QUEUE, MIRROR_QUEUE, BULK_QUEUE):
             # A queue that does not exist yet is empty.
             with contextlib.suppress(Exception):
                 channel.queue_purge(queue)
@@ -50,14 +50,14 @@ def purge_queues() -> None:
 
 @pytest.fixture
 def celery_worker(transactional_db: None) -> Iterator[object]:
-    """A real Celery worker on the configured broker, serving both queues.
+    """A real Celery worker on the configured broker, serving every queue.
 
     Tasks run in a thread of this process against the same test database, so
     tests using it need committed data (the fixture implies transactional_db).
     """
     from celery.contrib.testing.worker import start_worker
 
-    from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+    from smsbot.celery import BULK_QUEUE, MIRROR_QUEUE, REPLIES_QUEUE, app
 
     purge_queues()
     with start_worker(
@@ -65,7 +65,7 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
         pool="threads",
         concurrency=2,
         perform_ping_check=False,
-        queues=[REPLIES_QUEUE, BULK_QUEUE],
+        queues=[REPLIES_QUEUE, MIRROR_QUEUE, BULK_QUEUE],
         shutdown_timeout=30,
         loglevel="WARNING",
     ) as worker:
@@ -102,9 +102,24 @@ def aws(moto_server: str, settings: object) -> Iterator[str]:
     yield moto_server
 
 
+@pytest.fixture(autouse=True)
+def _outbox_breaker_closed() -> None:
+    """Each test starts with the broker trusted: a failure in one must not hold the next."""
+    from smsbot import outbox
+
+    outbox.breaker.reset()
+
+
 @pytest.fixture
-def broker_down() -> Iterator[None]:
-    """Point the Celery app at a broker address nothing listens on, then restore it."""
+def broker_down() -> Iterator[Callable[[], None]]:
+    """Point the Celery app at a broker address nothing listens on, then restore it.
+
+    The transport options are the production ones for Redis, so what is measured
+    is what a deployment does. Yields back(): the broker answers again.
+    """
+    from django.conf import settings as django_settings
+
+    from smsbot import outbox
     from smsbot.celery import app
 
     def reset_pools() -> None:
@@ -112,16 +127,21 @@ def broker_down() -> Iterator[None]:
         app._pool = None
         app.amqp._producer_pool = None
 
+    def back() -> None:
+        reset_pools()
+        app.conf.broker_write_url = app.conf.broker_read_url = None
+        app.conf.broker_transport_options = saved
+        outbox.breaker.reset()
+
     # broker_url itself cannot be overridden while CELERY_BROKER_URL is in the
     # environment (Celery reads the variable first); the read/write URLs can.
     saved = dict(app.conf.broker_transport_options or {})
     reset_pools()
+    outbox.breaker.reset()
     dead = f"redis://127.0.0.1:{free_port()}/0"
     app.conf.broker_write_url = app.conf.broker_read_url = dead
-    app.conf.broker_transport_options = {"socket_connect_timeout": 1, "max_retries": 0}
+    app.conf.broker_transport_options = dict(django_settings.REDIS_BROKER_TRANSPORT_OPTIONS)
     try:
-        yield
+        yield back
     finally:
-        reset_pools()
-        app.conf.broker_write_url = app.conf.broker_read_url = None
-        app.conf.broker_transport_options = saved
+        back()

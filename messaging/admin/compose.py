@@ -9,6 +9,7 @@ the server computes, stays the authority.
 
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -20,7 +21,7 @@ from django.utils.safestring import SafeString
 from messaging.admin import times
 from messaging.broadcasts import audience
 from messaging.models import Broadcast
-from messaging.outbound import pricing, segments
+from messaging.outbound import segments
 from subscribers.models import Channel
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -47,18 +48,29 @@ class OpsDateTimeField(forms.DateTimeField):
 
 
 def counter_data() -> dict[str, Any]:
-    """What the live counter needs: the GSM-7 tables, and recipients and prices per channel."""
-    recipients = audience.recipients_by_channel()
+    """What the live counter needs: the GSM-7 tables, and recipients and prices per channel.
+
+    A channel's unit price is its audience's average: each recipient's country has
+    its own price (messaging.outbound.pricing).
+    """
+    priced = audience.prices_by_channel()
     rates = []
     for channel in Channel:
         provider = audience.provider_for(channel)
+        prices = priced.get(channel.value)
+        unit, template_unit = (
+            audience.average_unit(prices, provider, channel, template=template).quantize(
+                Decimal("0.00001")  # the models' precision
+            )
+            for template in (False, True)
+        )
         rates.append(
             {
                 "channel": channel.value,
                 "label": channel.label,
-                "recipients": recipients.get(channel.value, 0),
-                "unit": str(pricing.unit_price(provider, channel)),
-                "template_unit": str(pricing.unit_price(provider, channel, template=True)),
+                "recipients": prices.recipients if prices else 0,
+                "unit": str(unit),
+                "template_unit": str(template_unit),
                 # SMS is charged per segment, WhatsApp per message.
                 "per_segment": channel != Channel.WHATSAPP,
             }

@@ -6,7 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from messaging.models import (
@@ -22,6 +23,9 @@ from subscribers import localtime
 from subscribers.models import Channel, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
+
+# "+1312", "+4420": the country code and the digits after it that pick the country.
+PRICE_GROUP_DIGITS = 5
 
 
 def provider_for(channel: str) -> str:
@@ -53,11 +57,36 @@ class Preview:
     in_quiet_hours: int = 0
 
 
-def recipients_by_channel(channel: str = "") -> dict[str, int]:
-    """How many subscribers a broadcast would reach now, per channel (one grouped query)."""
-    return dict(
-        audience(channel).values_list("channel").annotate(n=Count("id")).order_by("channel")
+@dataclass(frozen=True)
+class ChannelPrices:
+    """A channel's audience and what one message to each of them costs, summed."""
+
+    recipients: int
+    unit_total: Decimal  # per SMS segment (or WhatsApp message), summed over recipients
+    template_total: Decimal  # the same for a WhatsApp template
+
+
+def prices_by_channel(channel: str = "") -> dict[str, ChannelPrices]:
+    """Per channel, the audience and its unit prices summed over the recipients' countries.
+
+    Numbers sharing their first digits (country code and area code) share a country:
+    each such group is priced once, by one of its numbers (one grouped query).
+    """
+    groups = (
+        audience(channel)
+        .annotate(prefix=Substr("phone", 1, PRICE_GROUP_DIGITS))
+        .values_list("channel", "prefix")
+        .annotate(n=Count("id"), sample=Min("phone"))
+        .order_by()
     )
+    sums: dict[str, list] = {}
+    for ch, _prefix, n, sample in groups:
+        provider = provider_for(ch)
+        row = sums.setdefault(ch, [0, Decimal("0"), Decimal("0")])
+        row[0] += n
+        row[1] += pricing.unit_price(provider, ch, sample) * n
+        row[2] += pricing.unit_price(provider, ch, sample, template=True) * n
+    return {ch: ChannelPrices(*sums[ch]) for ch in sorted(sums)}
 
 
 def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
@@ -72,7 +101,7 @@ def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
         by_channel[ch] = by_channel.get(ch, 0) + n
         in_quiet_hours += n if localtime.held_until(zone, now) else 0
     by_channel = dict(sorted(by_channel.items()))
-    by_provider = costs(text, by_channel, template=template)
+    by_provider = costs(text, by_channel, template=template, prices=prices_by_channel(channel))
     return Preview(
         recipients=sum(by_channel.values()),
         by_channel=by_channel,
@@ -85,14 +114,39 @@ def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
     )
 
 
-def costs(text: str, by_channel: dict[str, int], *, template: bool) -> dict[str, Decimal]:
-    """Projected cost per provider of text to so many recipients per channel."""
+def costs(
+    text: str,
+    by_channel: dict[str, int],
+    *,
+    template: bool,
+    prices: dict[str, ChannelPrices] | None = None,
+) -> dict[str, Decimal]:
+    """Projected cost per provider of text to so many recipients per channel.
+
+    Each channel is priced at its audience's average unit price (prices_by_channel,
+    or the one given): every recipient's country at its own price.
+    """
+    prices = prices_by_channel() if prices is None else prices
+    parts = segments.count(text).segments
     by_provider: dict[str, Decimal] = {}
     for ch, n in by_channel.items():
         provider = provider_for(ch)
-        unit = pricing.estimate(provider, ch, text, template=template and ch == Channel.WHATSAPP)
-        by_provider[provider] = by_provider.get(provider, Decimal("0")) + unit * n
+        whatsapp = ch == Channel.WHATSAPP
+        per_message = average_unit(prices.get(ch), provider, ch, template=template and whatsapp)
+        cost = per_message * n * (1 if whatsapp else parts)
+        by_provider[provider] = by_provider.get(provider, Decimal("0")) + cost
     return by_provider
+
+
+def average_unit(
+    prices: ChannelPrices | None, provider: str, channel: str, *, template: bool = False
+) -> Decimal:
+    """A channel's unit price averaged over its audience's countries."""
+    if prices is None or not prices.recipients:
+        # Nobody there now: the price for a number of any country.
+        return pricing.unit_price(provider, channel, "", template=template)
+    total = prices.template_total if template else prices.unit_total
+    return total / prices.recipients
 
 
 def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = False) -> Message:

@@ -17,7 +17,8 @@ from django.utils import timezone
 from messaging import task_names
 from messaging.broadcasts import schedule, states
 from messaging.models import Broadcast, BroadcastState, DailyContent, SendMode
-from smsbot import outbox
+from smsbot import metrics, outbox
+from smsbot.aws_names import METRIC_DAILY_STARTED
 from smsbot.celery import BULK_QUEUE
 from subscribers.localtime import local_date
 
@@ -84,6 +85,9 @@ def start(day: date | None = None, mode: str = SendMode.SAME_MOMENT) -> DailyRes
         },
     )
     if states.start(broadcast):
+        # The dead-man's switch hears that the day's broadcast began (the alarm
+        # smsbot-daily-broadcast-missed).
+        metrics.put_now({METRIC_DAILY_STARTED: 1}, timezone.now())
         return DailyResult(broadcast, created, "started")
     if broadcast.state == BroadcastState.SENDING and not broadcast.fanout_done:
         with transaction.atomic():

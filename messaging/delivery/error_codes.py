@@ -49,13 +49,15 @@ _TWILIO = [
 
 # Our own codes: SNS answers, incomplete settings, network failures
 # (Message.error_code holds 20 characters at most).
+_SNS_INVALID_NUMBER = ErrorCode(
+    "sns:InvalidParameter", "SNS refused the phone number as invalid", Action.UNDELIVERABLE
+)
+_SNS_OPTED_OUT = ErrorCode(
+    "sns:OptedOut", "The number opted out of SMS at AWS (replied STOP to SNS)", Action.OPT_OUT
+)
 _SNS = [
-    ErrorCode(
-        "sns:InvalidParameter", "SNS refused the phone number as invalid", Action.UNDELIVERABLE
-    ),
-    ErrorCode(
-        "sns:OptedOut", "The number opted out of SMS at AWS (replied STOP to SNS)", Action.OPT_OUT
-    ),
+    _SNS_INVALID_NUMBER,
+    _SNS_OPTED_OUT,
     ErrorCode("sns:BadRequest", "SNS refused the request (message or attributes invalid)"),
     ErrorCode(
         "sns:AuthError",
@@ -65,6 +67,35 @@ _SNS = [
     ErrorCode("sns:Throttling", "SNS is throttling: the SMS rate quota is exceeded"),
     ErrorCode("sns:ServerError", "SNS internal error"),
 ]
+# SNS's delivery log gives a failure's reason as providerResponse text, as AWS documents
+# under "SMS delivery failure reasons" (older accounts say "blacklisted" where newer
+# ones say "on a blocked list").
+_DEST_BLOCKED = ErrorCode("sns:DestBlocked", "The destination is on a blocked list")
+_PHONE_BLOCKED = ErrorCode("sns:PhoneBlocked", "The phone is on a blocked list")
+_SNS_DELIVERY = {
+    "Blocked as spam by phone carrier": ErrorCode("sns:Spam", "The carrier blocked it as spam"),
+    "Destination is blacklisted": _DEST_BLOCKED,
+    "Destination is on a blocked list": _DEST_BLOCKED,
+    "Invalid phone number": _SNS_INVALID_NUMBER,
+    "Message body is invalid": ErrorCode("sns:InvalidBody", "The message body is invalid"),
+    "Phone carrier has blocked this message":
+        ErrorCode("sns:CarrierBlocked", "The carrier blocked this message"),
+    "Phone carrier is currently unreachable/unavailable":
+        ErrorCode("sns:CarrierDown", "The carrier is unreachable or unavailable"),
+    "Phone has blocked SMS": ErrorCode("sns:PhoneBlocksSms", "The phone blocks SMS"),
+    "Phone is blacklisted": _PHONE_BLOCKED,
+    "Phone is on a blocked list": _PHONE_BLOCKED,
+    "Phone is currently unreachable/unavailable":
+        ErrorCode("sns:Unreachable", "The phone is unreachable (off or out of coverage)"),
+    "Phone number is opted out": _SNS_OPTED_OUT,
+    "This delivery would exceed max price":
+        ErrorCode("sns:MaxPrice", "It would have cost more than SNS_MAX_PRICE_USD: not sent"),
+    "Unknown error attempting to reach phone":
+        ErrorCode("sns:Unknown", "Unknown error attempting to reach the phone"),
+}  # fmt: skip
+SNS_DELIVERY_FAILED = ErrorCode("sns:Failed", "SNS could not deliver the message")
+_SNS_BY_RESPONSE = {text.lower(): code.code for text, code in _SNS_DELIVERY.items()}
+
 _PORTAL = [
     ErrorCode("config", "The provider's settings are incomplete", Action.CONFIGURATION),
     ErrorCode("net:connect", "Could not reach the provider: nothing was sent"),
@@ -72,7 +103,9 @@ _PORTAL = [
 ]
 
 TWILIO_CODES: dict[str, ErrorCode] = {e.code: e for e in _TWILIO}
-CODES: dict[str, ErrorCode] = {e.code: e for e in [*_TWILIO, *_SNS, *_PORTAL]}
+CODES: dict[str, ErrorCode] = {
+    e.code: e for e in [*_TWILIO, *_SNS, *_SNS_DELIVERY.values(), SNS_DELIVERY_FAILED, *_PORTAL]
+}
 
 
 def describe(code: str | int | None) -> ErrorCode | None:
@@ -86,3 +119,9 @@ def describe(code: str | int | None) -> ErrorCode | None:
 def meaning(code: str | int | None) -> str:
     known = describe(code)
     return known.meaning if known else ""
+
+
+def sns_delivery_code(provider_response: str) -> str:
+    """Our code for a failed SNS delivery, from the providerResponse of its log line."""
+    text = provider_response.strip().rstrip(".").lower()
+    return _SNS_BY_RESPONSE.get(text, SNS_DELIVERY_FAILED.code)

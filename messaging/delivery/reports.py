@@ -1,12 +1,14 @@
-"""Delivery reports (Twilio status callbacks, SNS delivery status) applied to messages.
+"""Delivery reports (Twilio status callbacks, SNS delivery log lines) applied to messages.
 
 Every report is kept once as a DeliveryEvent; the message's status only moves
-forward (STATUS_RANK), so a late "sent" never overwrites "delivered".
+forward (STATUS_RANK), so a late "sent" never overwrites "delivered". One
+callback or a page of 10,000 log lines takes the same path (apply_many).
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,6 +18,8 @@ from django.utils import timezone
 
 from messaging.delivery import actions, error_codes
 from messaging.models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
+from smsbot import metrics
+from smsbot.aws_names import METRIC_DELIVERED, METRIC_UNDELIVERED
 from smsbot.redaction import redact_data
 from smsbot.storable import clean_data
 
@@ -42,6 +46,9 @@ class Report:
     price: Decimal | None = None
     price_unit: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    # The portal's own id of the message, where the provider echoes it back (Twilio's
+    # status callback URL carries it): it finds a send whose answer was lost.
+    message_id: int | None = None
 
     @classmethod
     def from_event(cls, event: DeliveryEvent) -> "Report":
@@ -76,35 +83,204 @@ def our_status(word: str) -> str | None:
     return word if word in STATUS_RANK else None
 
 
+@dataclass
+class Applied:
+    """What apply_many did with a batch of reports."""
+
+    applied: int = 0  # recorded, and applied to a message of ours
+    repeated: int = 0  # recorded before (the same dedupe key): nothing done
+    unknown: int = 0  # for no message of ours (kept only when keep_unknown)
+    events: list[DeliveryEvent] = field(default_factory=list)
+
+
 def apply(report: Report) -> DeliveryEvent | None:
-    """Record the report and move its message forward; None for a repeated report."""
+    """Record the report and move its message forward; None for a repeated report.
+
+    A report for a message not (yet) written is kept, so that the sweep can join
+    it once the send is written (adopt_early_reports).
+    """
+    applied = apply_many([report], keep_unknown=True)
+    return applied.events[0] if applied.events else None
+
+
+def apply_many(reports: Sequence[Report], *, keep_unknown: bool) -> Applied:
+    """Apply a batch in a few statements: the path every delivery report takes.
+
+    Each report is recorded once (its dedupe key) as a DeliveryEvent, and its
+    message moves forward only. The batch's messages are read and locked in one
+    query (so a concurrent copy of a report waits, then finds it recorded), the
+    events written in one bulk insert and the messages in one bulk update.
+    Reports for no message of ours are counted, and kept only when keep_unknown.
+    """
+    result = Applied()
+    unique: dict[str, Report] = {}
+    for report in reports:
+        unique.setdefault(report.dedupe_key[:200], report)
+    result.repeated = len(reports) - len(unique)
     with transaction.atomic():
-        message = _locked_message(provider_message_id=report.provider_message_id)
+        messages = _locked_messages({r.provider_message_id for r in unique.values()})
+        now = timezone.now()
+        for report in unique.values():
+            key = (report.provider, report.provider_message_id)
+            if report.message_id is not None and key not in messages:
+                settled = _settle_lost_answer(report, now)
+                if settled is not None:
+                    messages[key] = settled
+        seen = _recorded_keys(list(unique))
+        before: dict[int, str] = {}
+        changes: dict[int, dict[str, Any]] = {}
+        events: list[DeliveryEvent] = []
+        for key, report in unique.items():
+            if key in seen:
+                result.repeated += 1
+                continue
+            message = messages.get((report.provider, report.provider_message_id))
+            if message is not None:
+                before.setdefault(message.pk, message.status)
+                changes.setdefault(message.pk, {}).update(_advance(message, report, now))
+                result.applied += 1
+            else:
+                result.unknown += 1
+                if not keep_unknown:
+                    continue
+                log.warning(
+                    "delivery report for unknown %s message %s",
+                    report.provider,
+                    report.provider_message_id,
+                )
+            events.append(_event(report, message))
+        result.events = _insert_events(events, result)
+        _write_changes(changes)
+        for event in result.events:
+            if event.message is not None and event.error_code:
+                _act_on_error(event.message, event)
+    _count_outcomes([(m, before[m.pk]) for m in messages.values() if m.pk in before])
+    return result
+
+
+def _write_changes(changes: dict[int, dict[str, Any]]) -> None:
+    """One UPDATE per set of identical changes: a page of reports mostly says the same.
+
+    (Django's bulk_update builds a CASE per row and field, which costs seconds per
+    thousand rows; these groups are few: a status, the time, a price per country.)
+    """
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    for pk, fields in changes.items():
+        groups.setdefault(tuple(sorted(fields.items())), []).append(pk)
+    for fields, pks in groups.items():
+        for start in range(0, len(pks), _CHUNK):
+            Message.objects.filter(pk__in=pks[start : start + _CHUNK]).update(**dict(fields))
+
+
+# Parameters per query, well inside SQLite's and PostgreSQL's limits.
+_CHUNK = 2000
+
+
+def _recorded_keys(keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        found.update(
+            DeliveryEvent.objects.filter(dedupe_key__in=chunk).values_list("dedupe_key", flat=True)
+        )
+    return found
+
+
+def _locked_messages(provider_ids: set[str]) -> dict[tuple[str, str], Message]:
+    """The messages the reports are about, locked for this transaction in id order."""
+    ids = sorted(provider_ids)
+    found: dict[tuple[str, str], Message] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = (
+            Message.objects.select_for_update(of=("self",))
+            .filter(provider_message_id__in=ids[start : start + _CHUNK])
+            .only(*_READ_FIELDS)
+            .order_by("pk")
+        )
+        found.update({(m.provider, m.provider_message_id): m for m in rows})
+    return found
+
+
+# What applying a report reads of a message (the rest is never loaded).
+_READ_FIELDS = (
+    "provider", "provider_message_id", "status", "sent_at", "delivered_at", "phone", "channel",
+)  # fmt: skip
+
+
+def _settle_lost_answer(report: Report, now: datetime) -> Message | None:
+    """The message this report names by our own id, if its send's answer was lost.
+
+    A send that timed out after the request went out, or whose worker died mid-call,
+    is "sending" or "needs review" with no provider id. The provider's callback
+    proves it took the message: it takes the provider's id and counts as sent (never
+    sent again), and the report then applies as to any other message.
+    """
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .filter(
+            pk=report.message_id,
+            provider=report.provider,
+            provider_message_id__isnull=True,
+            status__in=[MessageStatus.SENDING, MessageStatus.NEEDS_REVIEW],
+        )
+        .only(*_READ_FIELDS)
+        .first()
+    )
+    if message is None:
+        return None
+    settled = {
+        "provider_message_id": report.provider_message_id,
+        "status": MessageStatus.SENT,
+        "sent_at": message.sent_at or now,
+        "error_code": "",
+        "error_message": "",
+        "updated_at": now,
+    }
+    Message.objects.filter(pk=message.pk).update(**settled)
+    for name, value in settled.items():
+        setattr(message, name, value)
+    log.info("message %s: its lost send was settled by the provider's callback", message.pk)
+    return message
+
+
+def _event(report: Report, message: Message | None) -> DeliveryEvent:
+    return DeliveryEvent(
+        message=message,
+        provider=report.provider,
+        provider_message_id=report.provider_message_id,
+        dedupe_key=report.dedupe_key[:200],
+        status=report.status[:20],
+        error_code=report.error_code[:20],
+        price=report.price,
+        price_unit=report.price_unit[:3],
+        payload=clean_data(redact_data(report.payload)),
+    )
+
+
+def _insert_events(events: list[DeliveryEvent], result: Applied) -> list[DeliveryEvent]:
+    """Insert the events in bulk.
+
+    Reports about a message of ours were checked under that message's lock; one
+    about an unknown message may have been recorded by a concurrent request
+    meanwhile, and is then skipped here as repeated.
+    """
+    try:
+        with transaction.atomic():
+            return DeliveryEvent.objects.bulk_create(events, batch_size=1000)
+    except IntegrityError:
+        pass
+    kept = []
+    for event in events:
         try:
             with transaction.atomic():
-                event = DeliveryEvent.objects.create(
-                    message=message,
-                    provider=report.provider,
-                    provider_message_id=report.provider_message_id,
-                    dedupe_key=report.dedupe_key[:200],
-                    status=report.status[:20],
-                    error_code=report.error_code[:20],
-                    price=report.price,
-                    price_unit=report.price_unit[:3],
-                    payload=clean_data(redact_data(report.payload)),
-                )
+                event.save()
         except IntegrityError:
-            log.info("delivery report %s already recorded", report.dedupe_key)
-            return None
-        if message is None:
-            log.warning(
-                "delivery report for unknown %s message %s",
-                report.provider,
-                report.provider_message_id,
-            )
-            return event
-        _apply_to(message, report)
-    return event
+            log.info("delivery report %s already recorded", event.dedupe_key)
+            result.repeated += 1
+            result.unknown -= 1
+            continue
+        kept.append(event)
+    return kept
 
 
 def adopt_early_reports(within: timedelta = timedelta(days=1)) -> int:
@@ -146,30 +322,70 @@ def _locked_message(**lookup: str) -> Message | None:
 
 
 def _apply_to(message: Message, report: Report) -> None:
-    _update_message(message, report)
+    before = message.status
+    message.save(update_fields=list(_advance(message, report, timezone.now())))
     if report.error_code:
-        actions.act_on_error(
-            phone=message.phone,
-            code=report.error_code,
-            provider=report.provider,
-            provider_message_id=report.provider_message_id,
-            message_id=message.pk,
-        )
+        _act_on_error(message, report)
+    _count_outcomes([(message, before)])
 
 
-def _update_message(message: Message, report: Report) -> None:
+def _act_on_error(message: Message, report: Report | DeliveryEvent) -> None:
+    actions.act_on_error(
+        phone=message.phone,
+        code=report.error_code,
+        provider=report.provider,
+        provider_message_id=report.provider_message_id,
+        message_id=message.pk,
+    )
+
+
+def _advance(message: Message, report: Report, now: datetime) -> dict[str, Any]:
+    """Move the message forward with what the report says, in memory; returns the
+    fields that changed, for the caller to write."""
+    changes: dict[str, Any] = {"updated_at": now}
     status = our_status(report.status)
     if status is not None and STATUS_RANK[status] > STATUS_RANK.get(message.status, -1):
-        message.status = status
-        now = timezone.now()
+        changes["status"] = status
         if STATUS_RANK[status] >= STATUS_RANK[MessageStatus.SENT] and message.sent_at is None:
-            message.sent_at = now
+            changes["sent_at"] = now
         if status in (MessageStatus.DELIVERED, MessageStatus.READ) and not message.delivered_at:
-            message.delivered_at = now
+            changes["delivered_at"] = now
     if report.error_code or report.error_message:
-        message.error_code = report.error_code[:20]
-        message.error_message = report.error_message or error_codes.meaning(report.error_code)
+        changes["error_code"] = report.error_code[:20]
+        changes["error_message"] = report.error_message or error_codes.meaning(report.error_code)
     if report.price is not None:
-        message.price_actual = report.price
-        message.price_unit = (report.price_unit or "USD")[:3].upper()
-    message.save()
+        changes["price_actual"] = report.price
+        changes["price_unit"] = (report.price_unit or "USD")[:3].upper()
+    for name, value in changes.items():
+        setattr(message, name, value)
+    return changes
+
+
+_DELIVERED = {MessageStatus.DELIVERED, MessageStatus.READ}
+_UNDELIVERED = {MessageStatus.UNDELIVERED, MessageStatus.FAILED}
+
+
+def _count_outcomes(moved: list[tuple[Message, str]]) -> None:
+    """Count messages reaching their delivery outcome, for the failure-rate alarm.
+
+    One data point per metric, provider and channel however many messages a
+    page moved: the metric's Sum is the count.
+    """
+    counts: dict[tuple[str, str, str], int] = {}
+    for message, before in moved:
+        if message.status == before or before in _DELIVERED | _UNDELIVERED:
+            continue
+        if message.status in _DELIVERED:
+            name = METRIC_DELIVERED
+        elif message.status in _UNDELIVERED:
+            name = METRIC_UNDELIVERED
+        else:
+            continue
+        key = (name, message.provider, message.channel)
+        counts[key] = counts.get(key, 0) + 1
+    totals: dict[str, int] = {}
+    for (name, provider, channel), n in counts.items():
+        metrics.record(name, n, Provider=provider, Channel=channel)
+        totals[name] = totals.get(name, 0) + n
+    for name, n in totals.items():
+        metrics.record(name, n)

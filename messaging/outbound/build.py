@@ -29,6 +29,6 @@ def outbound(
         # WhatsApp is charged per message, not per segment.
         segments=1 if channel == Channel.WHATSAPP else info.segments,
         encoding=info.encoding,
-        price_estimated=pricing.estimate(provider, channel, body, template=template),
+        price_estimated=pricing.estimate(provider, channel, body, phone=phone, template=template),
         **fields,
     )

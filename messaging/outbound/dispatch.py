@@ -389,7 +389,9 @@ def _requeue_as_template(message: Message, exc: ProviderError) -> bool:
     variables = message.content_variables or (
         broadcast.whatsapp_content_variables if broadcast else {}
     )
-    price = pricing.estimate(message.provider, message.channel, "", template=True)
+    price = pricing.estimate(
+        message.provider, message.channel, "", phone=message.phone, template=True
+    )
     resent = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
         status=MessageStatus.QUEUED,
         body="",

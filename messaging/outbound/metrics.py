@@ -1,108 +1,16 @@
-"""CloudWatch metrics (namespace SMSBot): sent, failed and spend, buffered per process.
+"""The send figures workers publish to CloudWatch: sent, failed and spend.
 
-Workers call `message_sent` / `message_failed` (or `record`) as they go; the
-data points are summed in memory per metric and dimensions, and go to
-CloudWatch in one PutMetricData call when CLOUDWATCH_METRICS_BATCH points were
-recorded, or at the end of a Celery task once the oldest is
-CLOUDWATCH_METRICS_FLUSH_SECONDS old, and when the worker stops. Without AWS
-configured every call is a no-op. A CloudWatch failure is logged and the
-batch dropped: metrics never hold up sending.
+Each figure goes out twice, per provider and channel and as the undimensioned
+total that the provisioned dashboard and the worker-failure alarm watch
+(CloudWatch alarms cannot add up dimensions). smsbot.metrics buffers and sends.
 """
 
-import logging
-import threading
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from celery.signals import task_postrun, worker_shutdown
-from django.conf import settings
-
-from smsbot import aws
-from smsbot.aws_names import METRIC_FAILED, METRIC_SENT, METRIC_SPEND, METRICS_NAMESPACE
-
-log = logging.getLogger(__name__)
-
-# PutMetricData takes up to 1000 data points a call.
-MAX_PER_CALL = 1000
+from smsbot.aws_names import METRIC_FAILED, METRIC_SENT, METRIC_SPEND
+from smsbot.metrics import record
 
 
-def enabled() -> bool:
-    """AWS is configured: SNS is the provider, an endpoint is set, or metrics are on."""
-    return bool(
-        settings.CLOUDWATCH_METRICS_ENABLED
-        or settings.SMS_PROVIDER == "sns"
-        or settings.AWS_ENDPOINT_URL
-    )
-
-
-@dataclass
-class _Stats:
-    """CloudWatch's StatisticValues for one metric and set of dimensions."""
-
-    timestamp: datetime
-    count: int = 0
-    total: float = 0.0
-    minimum: float = float("inf")
-    maximum: float = float("-inf")
-
-    def add(self, value: float) -> None:
-        self.count += 1
-        self.total += value
-        self.minimum = min(self.minimum, value)
-        self.maximum = max(self.maximum, value)
-
-
-Key = tuple[str, str, tuple[tuple[str, str], ...]]
-
-
-class _Buffer:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stats: dict[Key, _Stats] = {}
-        self._recorded = 0
-        self._oldest = 0.0
-
-    def add(self, key: Key, value: float) -> bool:
-        """Buffer one data point; True when a batch is full."""
-        with self._lock:
-            if not self._stats:
-                self._oldest = time.monotonic()
-            stats = self._stats.setdefault(key, _Stats(datetime.now(UTC)))
-            stats.add(value)
-            self._recorded += 1
-            return self._recorded >= settings.CLOUDWATCH_METRICS_BATCH
-
-    def age(self) -> float:
-        with self._lock:
-            return time.monotonic() - self._oldest if self._stats else 0.0
-
-    def take(self) -> dict[Key, _Stats]:
-        with self._lock:
-            taken, self._stats, self._recorded = self._stats, {}, 0
-            return taken
-
-
-_buffer = _Buffer()
-
-
-def record(
-    name: str, value: float | Decimal = 1, *, unit: str = "Count", **dimensions: str
-) -> None:
-    """Buffer one data point of metric name; sends the batch when it is full."""
-    if not enabled():
-        return
-    key = (name, unit, tuple(sorted(dimensions.items())))
-    if _buffer.add(key, float(value)):
-        flush()
-
-
-# Each figure goes out twice: per provider and channel, and as the undimensioned
-# total that the provisioned dashboard and worker-failure alarm watch (CloudWatch
-# alarms cannot add up dimensions).
 def message_sent(provider: str, channel: str, cost: Decimal) -> None:
     record(METRIC_SENT)
     record(METRIC_SENT, Provider=provider, Channel=channel)
@@ -113,47 +21,3 @@ def message_sent(provider: str, channel: str, cost: Decimal) -> None:
 def message_failed(provider: str, channel: str) -> None:
     record(METRIC_FAILED)
     record(METRIC_FAILED, Provider=provider, Channel=channel)
-
-
-def _datum(key: Key, stats: _Stats) -> dict[str, Any]:
-    name, unit, dimensions = key
-    return {
-        "MetricName": name,
-        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions],
-        "Timestamp": stats.timestamp,
-        "StatisticValues": {
-            "SampleCount": stats.count,
-            "Sum": stats.total,
-            "Minimum": stats.minimum,
-            "Maximum": stats.maximum,
-        },
-        "Unit": unit,
-    }
-
-
-def flush() -> int:
-    """Send every buffered data point to CloudWatch; returns how many metrics went."""
-    data = [_datum(key, stats) for key, stats in _buffer.take().items()]
-    if not data:
-        return 0
-    client = aws.client("cloudwatch", attempts=2)
-    try:
-        for start in range(0, len(data), MAX_PER_CALL):
-            client.put_metric_data(
-                Namespace=METRICS_NAMESPACE, MetricData=data[start : start + MAX_PER_CALL]
-            )
-    except (BotoCoreError, ClientError) as exc:
-        log.warning("CloudWatch metrics dropped (%d metrics): %s", len(data), exc)
-        return 0
-    return len(data)
-
-
-@task_postrun.connect
-def _flush_after_task(**kwargs: Any) -> None:
-    if _buffer.age() >= settings.CLOUDWATCH_METRICS_FLUSH_SECONDS:
-        flush()
-
-
-@worker_shutdown.connect
-def _flush_at_shutdown(**kwargs: Any) -> None:
-    flush()

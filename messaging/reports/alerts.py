@@ -8,16 +8,19 @@ to do it. Checks must be cheap: they run on every page that shows them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from messaging.broadcasts import daily
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from messaging.outbound import budget, config_errors, confirmation_cap
+from messaging.reports import monitoring
+from smsbot import timezones
 from subscribers.models import Conversation, Subscriber
 
 ERROR = "error"
@@ -52,6 +55,15 @@ def _url(viewname: str) -> str | None:
         return reverse(viewname)
     except NoReverseMatch:
         return None
+
+
+# Beat fires the heartbeat every minute: five missed runs is not a hiccup.
+HEARTBEAT_STALE = timedelta(minutes=5)
+# The banner comes before the alarm (30 minutes), while there is time to act.
+BROADCAST_LATE = timedelta(minutes=15)
+# A Twilio send whose answer was lost settles by itself when its status callback
+# comes; one that has not within an hour will not, and needs a person.
+REVIEW_AFTER = timedelta(hours=1)
 
 
 @check
@@ -108,15 +120,17 @@ def skipped_days() -> Alert | None:
 
 @check
 def messages_needing_review() -> Alert | None:
-    count = Message.objects.filter(status=MessageStatus.NEEDS_REVIEW).count()
+    count = Message.objects.filter(
+        status=MessageStatus.NEEDS_REVIEW, updated_at__lt=timezone.now() - REVIEW_AFTER
+    ).count()
     if not count:
         return None
     url = _url("admin:messaging_message_changelist")
     return Alert(
         WARNING,
-        f"{count} message(s) need review: a send ended without a clear answer, so the "
-        "provider may have sent them. Check the provider's console, then retry the ones "
-        "it did not send.",
+        f"{count} message(s) need review: a send ended without a clear answer and no "
+        "status report settled it within an hour, so the provider may have sent them. "
+        "Check the provider's console, then retry the ones it did not send.",
         f"{url}?status__exact={MessageStatus.NEEDS_REVIEW}" if url else None,
         "Messages needing review",
     )
@@ -205,3 +219,42 @@ def confirmations_withheld() -> Alert | None:
 def _local(moment: datetime) -> str:
     local = moment.astimezone(ZoneInfo(settings.DAILY_SEND_TIMEZONE))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def _ago(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
+
+
+@check
+def beat_heartbeat() -> Alert | None:
+    seen = monitoring.status()
+    now = timezone.now()
+    if seen is not None and now - seen.at < HEARTBEAT_STALE:
+        return None
+    when = f"for {_ago(now - seen.at)}" if seen else "since the portal started"
+    return Alert(
+        ERROR,
+        f"No heartbeat from Celery beat and the workers {when}: nothing scheduled runs "
+        "(the daily broadcast, delivery reports, retries). Check that the beat and worker "
+        "processes are running and can reach the broker.",
+        _url("admin:django_celery_beat_periodictask_changelist"),
+        "Periodic tasks",
+    )
+
+
+@check
+def daily_broadcast_late() -> Alert | None:
+    seen = monitoring.status()
+    due = seen.daily if seen else None
+    late = due.late_by(timezone.now()) if due else None
+    if due is None or late is None or late < BROADCAST_LATE:
+        return None
+    return Alert(
+        ERROR,
+        f"Today's broadcast ({due.day.isoformat()}) has not started: it was due at "
+        f"{timezones.shown(due.due_at)}, {_ago(late)} ago. Check beat and the workers, or "
+        "start it with manage.py send_daily (it never sends twice).",
+        _url("admin:messaging_broadcast_changelist"),
+        "Broadcasts",
+    )

@@ -480,6 +480,20 @@ class CostRow:
         return self.actual - self.estimated_priced
 
     @property
+    def unpriced(self) -> int:
+        """Messages whose cost is still our estimate: no price reported yet."""
+        return self.messages - self.priced
+
+    @property
+    def basis(self) -> str:
+        """Whether the cost is the providers' prices, our estimates, or some of each."""
+        if not self.unpriced:
+            return "actual"
+        if not self.priced:
+            return "estimated"
+        return f"{self.unpriced} of {self.messages} estimated"
+
+    @property
     def provider_label(self) -> str:
         return provider_label(self.provider)
 

@@ -42,6 +42,7 @@ class Action(enum.Enum):
     UPDATE = "update"
     UNCHANGED = "unchanged"
     SKIP = "skipped"
+    DELETE = "delete"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     # What the plan observed, so apply need not ask AWS again.
     current: Any = None
+    # Nothing to say (a retired resource already gone): not printed, not counted.
+    quiet: bool = False
 
     @classmethod
     def compare(cls, current: dict[str, object], desired: dict[str, object], **kw: Any) -> Plan:
@@ -70,7 +73,7 @@ class Plan:
 
     @property
     def pending(self) -> bool:
-        return self.action in (Action.CREATE, Action.UPDATE)
+        return self.action in (Action.CREATE, Action.UPDATE, Action.DELETE)
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,41 @@ class Group(Resource):
         return "; ".join(results)
 
 
+class Retired(Resource):
+    """Something older versions created and the portal no longer uses: deleted when found.
+
+    Planned as "delete" while it exists and not mentioned once gone, so a second
+    run still changes nothing; verify notes a leftover without failing.
+    """
+
+    def __init__(self, resource: Resource, why: str) -> None:
+        self.resource, self.why = resource, why
+        self.kind = f"retired {resource.kind}"
+
+    @property
+    def name(self) -> str:
+        return self.resource.name
+
+    def _exists(self, ctx: Context) -> bool:
+        return self.resource.plan(ctx).action is not Action.CREATE
+
+    def plan(self, ctx: Context) -> Plan:
+        if not self._exists(ctx):
+            return Plan(Action.UNCHANGED, quiet=True)
+        return Plan(Action.DELETE, [Change("state", "exists", f"deleted ({self.why})")])
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        self.resource.teardown(ctx, delete_data=False)
+
+    def verify(self, ctx: Context) -> list[Check]:
+        if not self._exists(ctx):
+            return []
+        return [Check(None, f"{self.label}: still exists ({self.why}); provision_aws deletes it")]
+
+    def teardown(self, ctx: Context, *, delete_data: bool) -> str:
+        return self.resource.teardown(ctx, delete_data=delete_data)
+
+
 # --- AWS clients and errors ------------------------------------------------------
 
 
@@ -266,6 +304,8 @@ def provision(
             plan = resource.plan(ctx)
             if plan.pending and not dry_run:
                 resource.apply(ctx, plan)
+        if plan.quiet:
+            continue
         out.write(_plan_line(resource, plan, time.monotonic() - started) + "\n")
         for warning in plan.warnings:
             out.write(f"          warning: {warning}\n")

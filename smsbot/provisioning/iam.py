@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from smsbot.aws import resource_name
-from smsbot.aws_names import METRICS_NAMESPACE
+from smsbot.aws_names import METRICS_NAMESPACE, sns_sms_log_groups
 from smsbot.provisioning import logs
 from smsbot.provisioning.core import (
     Action,
@@ -65,10 +65,7 @@ def sns_logs_policy(ctx: Context) -> PolicyDocument:
             {
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [
-                    ctx.arn("logs", sns_groups),
-                    ctx.arn("logs", f"log-group:{logs.sns_delivery_log_group()}:*"),
-                ],
+                "Resource": ctx.arn("logs", sns_groups),
             }
         ],
     }
@@ -103,6 +100,16 @@ def portal_policy(ctx: Context) -> PolicyDocument:
                 "Effect": "Allow",
                 "Action": TABLE_ACTIONS,
                 "Resource": [ctx.arn("dynamodb", f"table/{name}") for name in table_names()],
+            },
+            {
+                # SNS's SMS delivery logs: statuses and actual prices (fetch_sns_delivery).
+                "Sid": "ReadSmsDeliveryLogs",
+                "Effect": "Allow",
+                "Action": "logs:FilterLogEvents",
+                "Resource": [
+                    ctx.arn("logs", f"log-group:{group}:*")
+                    for group in sns_sms_log_groups(ctx.region, ctx.account_id)
+                ],
             },
             {
                 "Sid": "OwnLogs",

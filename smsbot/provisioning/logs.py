@@ -1,19 +1,36 @@
-"""CloudWatch log groups: SNS's SMS delivery log and the portal's own, with retention."""
+"""CloudWatch log groups: SNS's SMS delivery logs and the portal's own, with retention.
+
+SNS names its SMS delivery log groups itself (sns/<region>/<account>/
+DirectPublishToPhoneNumber and .../Failure) and creates them on first use with
+no retention, so they would keep every line forever: creating them ahead of SNS
+gives them RETENTION_DAYS. The portal reads them (fetch_sns_delivery).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from smsbot import aws
 from smsbot.aws import resource_name
-from smsbot.provisioning.core import Action, Check, Context, Plan, Resource, client
+from smsbot.aws_names import METRIC_SENT, METRICS_NAMESPACE, sns_sms_log_groups
+from smsbot.provisioning.core import Action, Check, Context, Plan, Resource, Retired, client
 
 RETENTION_DAYS = 30
 
 
-def sns_delivery_log_group() -> str:
-    return f"/aws/sns/{resource_name('sms-delivery')}"
+def sns_log_groups() -> tuple[str, str]:
+    return sns_sms_log_groups(settings.AWS_REGION, aws.account_id())
 
 
 def portal_log_group() -> str:
     return f"/smsbot/{resource_name('portal')}"
+
+
+def retired_delivery_log_group() -> str:
+    """Where older versions expected SNS's delivery logs; SNS never wrote there."""
+    return f"/aws/sns/{resource_name('sms-delivery')}"
 
 
 class LogGroup(Resource):
@@ -57,5 +74,80 @@ class LogGroup(Resource):
         return "deleted"
 
 
+class SnsLogGroup(LogGroup):
+    """One of SNS's SMS delivery log groups; its name holds the account id."""
+
+    def __init__(self, *, failures: bool) -> None:
+        self.failures = failures
+
+    @property
+    def name(self) -> str:
+        successes, failures = sns_log_groups()
+        return failures if self.failures else successes
+
+
 def resources() -> list[Resource]:
-    return [LogGroup(sns_delivery_log_group()), LogGroup(portal_log_group())]
+    return [
+        SnsLogGroup(failures=False),
+        SnsLogGroup(failures=True),
+        LogGroup(portal_log_group()),
+        Retired(LogGroup(retired_delivery_log_group()), "SNS never writes there"),
+    ]
+
+
+FLOWING_WITHIN = timedelta(days=1)
+
+
+def newest_delivery_line() -> datetime | None:
+    """When SNS last wrote a delivery line to either group (None: never, or no group).
+
+    lastEventTimestamp of the busiest-recent stream; AWS updates it within about
+    an hour of ingestion, which is well inside the day this check allows.
+    """
+    logs = client("logs")
+    newest = None
+    for group in sns_log_groups():
+        try:
+            streams = logs.describe_log_streams(
+                logGroupName=group, orderBy="LastEventTime", descending=True, limit=1
+            )["logStreams"]
+        except logs.exceptions.ResourceNotFoundException:
+            continue
+        stamp = streams[0].get("lastEventTimestamp") if streams else None
+        if stamp:
+            moment = datetime.fromtimestamp(stamp / 1000, tz=UTC)
+            newest = max(newest, moment) if newest else moment
+    return newest
+
+
+def sns_sms_sent(since: datetime, until: datetime) -> int:
+    """SMS the portal's workers sent through SNS in [since, until), from their own metric."""
+    answer = client("cloudwatch").get_metric_statistics(
+        Namespace=METRICS_NAMESPACE,
+        MetricName=METRIC_SENT,
+        Dimensions=[{"Name": "Channel", "Value": "sms"}, {"Name": "Provider", "Value": "sns"}],
+        StartTime=since,
+        EndTime=until,
+        Period=3600,
+        Statistics=["Sum"],
+    )
+    return int(sum(point["Sum"] for point in answer["Datapoints"]))
+
+
+def delivery_logs_flowing(now: datetime | None = None) -> Check:
+    """verify_aws's "CloudWatch logs flowing": a delivery line within a day of SMS sent."""
+    now = now or datetime.now(UTC)
+    label = "CloudWatch logs flowing"
+    # Up to a minute ahead, so that points stamped this very second count too.
+    sent = sns_sms_sent(now - FLOWING_WITHIN, now + timedelta(minutes=1))
+    newest = newest_delivery_line()
+    seen = f"newest delivery line {newest:%Y-%m-%d %H:%M} UTC" if newest else "no delivery line yet"
+    if newest and now - newest < FLOWING_WITHIN:
+        return Check(True, f"{label}: {seen}")
+    if not sent:
+        return Check(None, f"{label}: no SMS sent through SNS in the last day; {seen}")
+    return Check(
+        False,
+        f"{label}: {sent} SMS sent through SNS in the last day but {seen} — check the "
+        "DeliveryStatusIAMRole SMS setting and the sns-sms-logs role",
+    )

@@ -1,4 +1,11 @@
-"""SNS: the account's SMS settings, the two topics, and their HTTPS subscriptions."""
+"""SNS: the account's SMS settings, the portal's topics, and their subscriptions.
+
+The inbound topic (two-way SMS) is subscribed to /webhooks/sns/ over HTTPS. The
+alerts topic, made when ALERT_EMAILS names someone, e-mails them whatever alarm
+fires or clears. The sms-delivery-status topic of older versions is deleted:
+SNS never publishes SMS delivery statuses to a topic (they come from CloudWatch
+Logs, see logs.py).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,19 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from smsbot.aws import resource_name
-from smsbot.aws_names import DELIVERY_STATUS_TOPIC, INBOUND_TOPIC
+from smsbot.aws_names import ALERTS_TOPIC, DELIVERY_STATUS_TOPIC, INBOUND_TOPIC
 from smsbot.provisioning import iam
-from smsbot.provisioning.core import Action, Check, Context, Plan, Resource, client, try_get
+from smsbot.provisioning.core import (
+    Action,
+    Change,
+    Check,
+    Context,
+    Plan,
+    Resource,
+    Retired,
+    client,
+    try_get,
+)
 
 WEBHOOK_PATH = "/webhooks/sns/"
 # What SNS lists instead of an ARN until the endpoint confirms.
@@ -107,6 +124,83 @@ class Topic(Resource):
         # Deleting a topic deletes its subscriptions too.
         client("sns").delete_topic(TopicArn=topic_arn(ctx, self.base_name))
         return "deleted"
+
+
+class AlertTopic(Topic):
+    """The topic every alarm notifies, with an e-mail subscription per ALERT_EMAILS address.
+
+    SNS e-mails each new address a confirmation link; until it is followed the
+    subscription is pending (and cannot be removed, it lapses after three days).
+    """
+
+    kind = "SNS alerts topic"
+
+    def __init__(self) -> None:
+        super().__init__(ALERTS_TOPIC)
+
+    def _subscribed(self, ctx: Context) -> dict[str, str]:
+        """E-mail address -> subscription ARN (or PendingConfirmation)."""
+        sns = client("sns")
+        arn = topic_arn(ctx, self.base_name)
+        pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
+        return {
+            s["Endpoint"]: s["SubscriptionArn"]
+            for page in pages
+            for s in page["Subscriptions"]
+            if s["Protocol"] == "email"
+        }
+
+    def plan(self, ctx: Context) -> Plan:
+        wanted = set(settings.ALERT_EMAILS)
+        if not wanted:
+            return Plan(
+                Action.SKIP,
+                warnings=["ALERT_EMAILS is not set: the alarms notify nobody"],
+            )
+        if not self._exists(ctx):
+            return Plan(Action.CREATE)
+        have = self._subscribed(ctx)
+        changes = [
+            Change(address, "not subscribed", "subscribe") for address in sorted(wanted - set(have))
+        ]
+        changes += [
+            Change(address, "subscribed", "unsubscribe")
+            for address in sorted(set(have) - wanted)
+            if have[address] != PENDING
+        ]
+        return Plan(Action.UPDATE if changes else Action.UNCHANGED, changes, current=have)
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        sns = client("sns")
+        arn = topic_arn(ctx, self.base_name)
+        if plan.action is Action.CREATE:
+            super().apply(ctx, plan)
+        have = plan.current or {}
+        for address in sorted(set(settings.ALERT_EMAILS) - set(have)):
+            sns.subscribe(TopicArn=arn, Protocol="email", Endpoint=address)
+        for address, subscription in have.items():
+            if address not in settings.ALERT_EMAILS and subscription != PENDING:
+                sns.unsubscribe(SubscriptionArn=subscription)
+
+    def verify(self, ctx: Context) -> list[Check]:
+        if not settings.ALERT_EMAILS:
+            return [Check(None, f"{self.label}: ALERT_EMAILS is not set: the alarms notify nobody")]
+        if not self._exists(ctx):
+            return [Check(False, f"{self.label}: missing")]
+        have = self._subscribed(ctx)
+        checks = []
+        for address in settings.ALERT_EMAILS:
+            if address not in have:
+                checks.append(Check(False, f"{self.label}: {address} not subscribed"))
+            elif have[address] == PENDING:
+                checks.append(
+                    Check(
+                        None, f"{self.label}: {address} has not confirmed the e-mail from AWS yet"
+                    )
+                )
+            else:
+                checks.append(Check(True, f"{self.label}: {address} subscribed"))
+        return checks
 
 
 def webhook_url() -> str:
@@ -212,9 +306,10 @@ def settings_resources() -> list[Resource]:
     return [
         SmsAttributes(delivery_settings),
         Topic(INBOUND_TOPIC),
-        Topic(DELIVERY_STATUS_TOPIC),
+        Retired(Topic(DELIVERY_STATUS_TOPIC), "SNS never publishes SMS statuses to a topic"),
+        AlertTopic(),
     ]
 
 
 def subscription_resources() -> list[Resource]:
-    return [Subscription(INBOUND_TOPIC), Subscription(DELIVERY_STATUS_TOPIC)]
+    return [Subscription(INBOUND_TOPIC)]

@@ -3,11 +3,11 @@ import threading
 import pytest
 from celery.signals import task_postrun
 
-from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+from smsbot.celery import BULK_QUEUE, MIRROR_QUEUE, REPLIES_QUEUE, app
 
 
 def test_queues_and_delivery_guarantees_are_configured():
-    assert {q.name for q in app.conf.task_queues} == {REPLIES_QUEUE, BULK_QUEUE}
+    assert {q.name for q in app.conf.task_queues} == {REPLIES_QUEUE, MIRROR_QUEUE, BULK_QUEUE}
     assert app.conf.task_default_queue == REPLIES_QUEUE
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True

@@ -43,6 +43,17 @@ def test_compose_runs_the_procfile_processes_with_the_same_commands():
             assert in_compose == command
 
 
+def test_workers_serve_every_declared_queue_replies_first():
+    from smsbot.celery import app
+
+    command = procfile()["worker"]
+    queues = command[command.index("--queues") + 1].split(",")
+    assert set(queues) == {q.name for q in app.conf.task_queues}
+    # Redis serves a worker's queues in the order given: replies, then the mirror's
+    # reconcile (a broadcast must not hold it back for hours), then bulk.
+    assert queues == ["replies", "mirror", "bulk"]
+
+
 def test_compose_has_the_backing_services_and_health_checks():
     services = compose()["services"]
     assert {"web", "worker", "beat", "redis", "postgres"} <= set(services)

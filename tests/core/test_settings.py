@@ -18,6 +18,7 @@ DESIGN_VARIABLES = [
     "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_WHATSAPP_NUMBER", "TWILIO_API_BASE_URL",
     "TWILIO_VALIDATE_SIGNATURES", "SNS_VERIFY_SIGNATURES", "WEBHOOK_TOKEN",
     "DAILY_SEND_TIME", "DAILY_SEND_TIMEZONE", "QUIET_HOURS", "PAUSE_DEFAULT_DAYS",
+    "ALERT_EMAILS", "ALERT_FAILURE_RATE",
 ]  # fmt: skip
 
 
@@ -51,6 +52,19 @@ def test_env_example_as_dotenv_loads_with_its_comments():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "('console', 20.0, 'America/Chicago', None, True, True)"
+
+
+def test_alert_settings_default_to_nobody_and_ten_percent():
+    env = {"DJANGO_DEBUG": "true"}
+    copied = load_settings(
+        env, "s.ALERT_EMAILS, s.ALERT_FAILURE_RATE", env_file=ROOT / ".env.example"
+    )
+    assert copied.stdout.strip() == "([], 10.0)", copied.stderr
+    listed = load_settings(
+        {**env, "ALERT_EMAILS": "ops@example.com, oncall@example.com,", "ALERT_FAILURE_RATE": "5"},
+        "s.ALERT_EMAILS, s.ALERT_FAILURE_RATE",
+    )
+    assert listed.stdout.strip() == "(['ops@example.com', 'oncall@example.com'], 5.0)"
 
 
 def test_missing_secret_key_stops_start_up_with_a_clear_error():

@@ -9,6 +9,7 @@ import pytest
 
 from messaging.outbound import metrics
 from smsbot import aws as aws_clients
+from smsbot import metrics as buffered
 from smsbot.celery import app
 from tests.conftest import free_port
 
@@ -20,9 +21,9 @@ def record_a_sent_message() -> None:
 
 @pytest.fixture(autouse=True)
 def empty_buffer() -> Iterator[None]:
-    metrics._buffer.take()
+    buffered._buffer.take()
     yield
-    metrics._buffer.take()
+    buffered._buffer.take()
 
 
 def statistics(name: str, **dimensions: str) -> dict:
@@ -50,7 +51,7 @@ def test_nothing_is_buffered_when_aws_is_not_configured(settings):
 
     metrics.message_sent("console", "sms", Decimal("0"))
 
-    assert metrics.flush() == 0
+    assert buffered.flush() == 0
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_nothing_is_buffered_when_aws_is_not_configured(settings):
 def test_aws_counts_as_configured(settings, provider, endpoint, flag):
     settings.SMS_PROVIDER, settings.AWS_ENDPOINT_URL = provider, endpoint
     settings.CLOUDWATCH_METRICS_ENABLED = flag
-    assert metrics.enabled()
+    assert buffered.enabled()
 
 
 def test_a_full_batch_goes_in_one_call_with_statistic_sets(aws, settings):
@@ -85,7 +86,7 @@ def test_a_full_batch_goes_in_one_call_with_statistic_sets(aws, settings):
     listed = aws_clients.client("cloudwatch").list_metrics(Namespace="SMSBot")["Metrics"]
     totals = {m["MetricName"] for m in listed if not m.get("Dimensions")}
     assert totals == {"MessagesSent", "MessagesFailed", "SpendUSD"}
-    assert metrics.flush() == 0  # nothing left over
+    assert buffered.flush() == 0  # nothing left over
 
 
 def test_a_worker_flushes_at_the_end_of_a_task(aws, settings, celery_worker):
@@ -107,5 +108,5 @@ def test_cloudwatch_down_drops_the_batch_without_raising(settings, caplog):
     settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
     metrics.message_failed("twilio", "whatsapp")
 
-    assert metrics.flush() == 0
+    assert buffered.flush() == 0
     assert "CloudWatch metrics dropped" in caplog.text

@@ -40,9 +40,10 @@ def test_genuine_unicode_is_not_called_a_stray_character():
     assert segments.count("שלום ’").forcing_ucs2 == ()
 
 
-def test_estimates_cost_segments_times_the_unit_price(settings):
-    settings.PRICE_SNS_SMS_USD = Decimal("0.00645")
-    assert pricing.estimate("sns", "sms", "a" * 161) == Decimal("0.01290")
-    assert pricing.estimate("console", "sms", "hi") == Decimal("0")
-    settings.PRICE_TWILIO_WHATSAPP_TEMPLATE_USD = Decimal("0.025")
-    assert pricing.estimate("twilio", "whatsapp", "a" * 500, template=True) == Decimal("0.025")
+@pytest.mark.django_db
+def test_estimates_cost_segments_times_the_unit_price():
+    us = "+13125550123"
+    assert pricing.estimate("sns", "sms", "a" * 161, phone=us) == Decimal("0.01290")
+    assert pricing.estimate("console", "sms", "hi", phone=us) == Decimal("0")
+    whatsapp = pricing.estimate("twilio", "whatsapp", "a" * 500, phone=us, template=True)
+    assert whatsapp == Decimal("0.025")

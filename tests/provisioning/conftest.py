@@ -47,9 +47,10 @@ def provision(*args: str) -> Run:
 
 @pytest.fixture
 def aws(aws: str, settings: Any) -> str:
-    # A public https URL, so the SNS subscriptions are created, and an alert address.
+    # A public https URL, so the SNS subscription is created, and alert addresses.
     settings.PUBLIC_BASE_URL = "https://portal.example.com"
     settings.BUDGET_ALERT_EMAIL = "ops@example.com"
+    settings.ALERT_EMAILS = ["ops@example.com", "oncall@example.com"]
     return aws
 
 

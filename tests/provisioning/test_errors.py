@@ -23,7 +23,7 @@ def test_access_denied_names_the_resource_and_the_missing_permission(aws, deny):
         "authorized (CreateTable))"
     )
     # Everything before the table in the dependency order is done; nothing after it.
-    assert "create    SNS topic sms-delivery-status" in result.out
+    assert "create    SNS alerts topic smsbot-alerts" in result.out
     assert "DynamoDB" not in result.out
     assert len(client("iam").list_roles()["Roles"]) == 2
     assert client("cloudwatch").list_dashboards()["DashboardEntries"] == []
@@ -41,7 +41,7 @@ def test_verify_reports_an_unreadable_item_and_goes_on(aws, deny):
     provision()
     deny("DescribeContinuousBackups")
     result = run("verify_aws")
-    assert result.error == "3 of 21 checks failed."
+    assert result.error == "3 of 27 checks failed."
     assert (
         "✗ DynamoDB table BotAnalytics: could not check — AccessDeniedException — missing "
         "permission dynamodb:DescribeContinuousBackups" in result.out

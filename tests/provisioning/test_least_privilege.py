@@ -46,13 +46,21 @@ def test_portal_role_is_least_privilege(aws):
         "dynamodb:DescribeTable",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "logs:FilterLogEvents",
         "cloudwatch:PutMetricData",
         "secretsmanager:GetSecretValue",
     }
     for action, statement in by_action.items():
         if action.startswith("dynamodb:"):
             assert set(as_list(statement["Resource"])) == TABLE_ARNS
-        if action.startswith("logs:"):
+        if action == "logs:FilterLogEvents":
+            # SNS's two SMS delivery log groups, read for statuses and prices.
+            sns_groups = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:sns/us-east-1/{ACCOUNT}"
+            assert as_list(statement["Resource"]) == [
+                f"{sns_groups}/DirectPublishToPhoneNumber:*",
+                f"{sns_groups}/DirectPublishToPhoneNumber/Failure:*",
+            ]
+        elif action.startswith("logs:"):
             assert as_list(statement["Resource"]) == [
                 f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/smsbot/portal:*"
             ]

@@ -64,21 +64,24 @@ def test_sns_settings_topics_and_subscriptions(aws):
         "DeliveryStatusSuccessSamplingRate": "100",
     }
     topics = {t["TopicArn"].rsplit(":", 1)[1] for t in sns.list_topics()["Topics"]}
-    assert topics == {"bot-sms-inbound", "sms-delivery-status"}
+    assert topics == {"bot-sms-inbound", "smsbot-alerts"}
     subscriptions = sns.list_subscriptions()["Subscriptions"]
     assert sorted(
         (s["TopicArn"].rsplit(":", 1)[1], s["Protocol"], s["Endpoint"]) for s in subscriptions
     ) == [
         ("bot-sms-inbound", "https", "https://portal.example.com/webhooks/sns/"),
-        ("sms-delivery-status", "https", "https://portal.example.com/webhooks/sns/"),
+        ("smsbot-alerts", "email", "oncall@example.com"),
+        ("smsbot-alerts", "email", "ops@example.com"),
     ]
 
 
 def test_log_groups_dashboard_alarms_and_budget(aws):
     provision()
     groups = client("logs").describe_log_groups()["logGroups"]
+    # SNS's own delivery log groups, made ahead of SNS so that they keep 30 days, not forever.
     assert {(g["logGroupName"], g["retentionInDays"]) for g in groups} == {
-        ("/aws/sns/sms-delivery", 30),
+        ("sns/us-east-1/123456789012/DirectPublishToPhoneNumber", 30),
+        ("sns/us-east-1/123456789012/DirectPublishToPhoneNumber/Failure", 30),
         ("/smsbot/portal", 30),
     }
     cw = client("cloudwatch")
@@ -92,15 +95,25 @@ def test_log_groups_dashboard_alarms_and_budget(aws):
         ("SMSBot", "MessagesSent"),
         ("SMSBot", "MessagesFailed"),
         ("SMSBot", "SpendUSD"),
+        ("SMSBot", "MessagesDelivered"),
+        ("SMSBot", "MessagesUndelivered"),
+        ("SMSBot", "BeatHeartbeat"),
+        ("SMSBot", "DailyBroadcastPending"),
+        ("SMSBot", "DailyBroadcastStarted"),
+        ("SMSBot", "MirrorErrors"),
     }
     alarms = {
-        a["AlarmName"]: (a["MetricName"], a["ComparisonOperator"], a["Threshold"])
+        a["AlarmName"]: (a.get("MetricName"), a["ComparisonOperator"], a["Threshold"])
         for a in cw.describe_alarms()["MetricAlarms"]
     }
     assert alarms == {
         "sms-spend-80pct": ("SMSMonthToDateSpentUSD", "GreaterThanOrEqualToThreshold", 80.0),
         "sms-success-rate-low": ("SMSSuccessRate", "LessThanThreshold", 0.9),
         "smsbot-worker-failures": ("MessagesFailed", "GreaterThanThreshold", 10.0),
+        "smsbot-delivery-failure-rate": (None, "GreaterThanThreshold", 10.0),
+        "smsbot-beat-heartbeat": (None, "LessThanThreshold", 1.0),
+        "smsbot-daily-broadcast-missed": (None, "GreaterThanOrEqualToThreshold", 1.0),
+        "smsbot-mirror-errors": ("MirrorErrors", "GreaterThanThreshold", 0.0),
     }
     budgets = client("budgets")
     budget = budgets.describe_budget(AccountId="123456789012", BudgetName="smsbot-monthly-sms")
@@ -130,9 +143,14 @@ def test_every_name_takes_the_prefix(aws, settings):
         "stg-BotAnalytics",
     }
     topics = {t["TopicArn"].rsplit(":", 1)[1] for t in client("sns").list_topics()["Topics"]}
-    assert topics == {"stg-bot-sms-inbound", "stg-sms-delivery-status"}
+    assert topics == {"stg-bot-sms-inbound", "stg-smsbot-alerts"}
     groups = {g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]}
-    assert groups == {"/aws/sns/stg-sms-delivery", "/smsbot/stg-portal"}
+    # SNS names its own log groups: no prefix there.
+    assert groups == {
+        "sns/us-east-1/123456789012/DirectPublishToPhoneNumber",
+        "sns/us-east-1/123456789012/DirectPublishToPhoneNumber/Failure",
+        "/smsbot/stg-portal",
+    }
     cw = client("cloudwatch")
     assert [d["DashboardName"] for d in cw.list_dashboards()["DashboardEntries"]] == [
         "stg-SMS-Bot-Operations"
@@ -174,7 +192,7 @@ def test_drift_is_planned_as_updates_saying_what_changes_and_then_repaired(aws, 
     assert "DynamoDB table BotConversations (point-in-time recovery: DISABLED → ENABLED)" in updates
     assert "IAM role sns-sms-logs (trust: differs → sns.amazonaws.com)" in updates
     assert (
-        "CloudWatch dashboard SMS-Bot-Operations (body: differs → rewritten (5 widgets))" in updates
+        "CloudWatch dashboard SMS-Bot-Operations (body: differs → rewritten (8 widgets))" in updates
     )
     assert "SNS SMS attributes (DefaultSenderID: AIBOT → NEWBOT)" in updates
 
@@ -201,16 +219,17 @@ def test_subscriptions_are_skipped_with_a_warning_when_the_url_is_not_public(aws
     settings.PUBLIC_BASE_URL = "http://localhost:8000"
     result = provision()
     skipped = result.lines("skipped")
-    assert len(skipped) == 2
+    assert len(skipped) == 1
     assert (
         "warning: subscription skipped: PUBLIC_BASE_URL http://localhost:8000 is not a "
         "public https URL (it is not https)" in result.out
     )
-    assert client("sns").list_subscriptions()["Subscriptions"] == []
+    subscriptions = client("sns").list_subscriptions()["Subscriptions"]
+    assert [s for s in subscriptions if s["Protocol"] == "https"] == []
 
     verified = run("verify_aws")
     assert verified.error is None
-    assert len(verified.checks("–")) == 2
+    assert [line for line in verified.checks("–") if "webhooks/sns" in line]
 
 
 def test_budget_without_alert_address_warns_then_gains_the_alert(aws, settings):

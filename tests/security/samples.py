@@ -21,6 +21,7 @@ from messaging import task_names
 from messaging.broadcasts import schedule
 from messaging.models import (
     Broadcast,
+    CountryPrice,
     DailyContent,
     DailyScheduleTask,
     DeliveryEvent,
@@ -58,6 +59,10 @@ def make_samples(phone: str = "+13125550123") -> dict[type[models.Model], models
             idempotency_key="adhoc:sample", name="Sample", text="Hello", state="draft"
         ),
         DailyContent: lambda: DailyContent.objects.create(date=date(2027, 1, 1), text="Hi"),
+        # A country of its own: the migration's rows do not survive a flushed database.
+        CountryPrice: lambda: CountryPrice.objects.create(
+            provider="sns", channel="sms", country="AU", price_usd="0.03950"
+        ),
         Message: lambda: msg,
         DeliveryEvent: lambda: delivery_event(msg, "failed"),
         ProviderCall: lambda: provider_call(msg),

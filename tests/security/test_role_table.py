@@ -133,6 +133,8 @@ TABLE: dict[str, Any] = {
     "messaging_dailycontent_import": (DEV, DEV),
     "messaging_dailycontent_process_import": (NOBODY, DEV),  # POST only
     "messaging_dailycontent_export": (VIEWERS, VIEWERS),
+    # --- prices per country: read by both groups, changed by DevOps
+    **model_pages("messaging_countryprice", VIEWERS, add=DEV, change=DEV, delete=SU),
     # --- the message log: read-only records; retrying needs the change permission
     **model_pages("messaging_message", VIEWERS),
     "messaging_message_costs": (VIEWERS, VIEWERS),
@@ -175,6 +177,7 @@ TABLE: dict[str, Any] = {
     "action:messaging.Broadcast:cancel_selected": VIEWERS,
     "action:messaging.Broadcast:retry_failed_selected": VIEWERS,
     "action:messaging.DailyContent:delete_selected": SU,
+    "action:messaging.CountryPrice:delete_selected": SU,
     "action:messaging.Message:delete_selected": NOBODY,
     "action:messaging.Message:retry_selected": SU,
     "action:messaging.DeliveryEvent:delete_selected": NOBODY,

@@ -1,5 +1,7 @@
 """The public opt-in page, through HTTP requests."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -77,7 +79,7 @@ def test_submission_makes_the_number_pending_with_evidence_and_queues_a_confirma
     )
     assert (message.phone, message.channel, message.provider) == ("+13125550123", "sms", "twilio")
     assert message.body.startswith("Reply YES to confirm")
-    assert message.segments == 1 and message.price_estimated == settings.PRICE_TWILIO_SMS_USD
+    assert message.segments == 1 and message.price_estimated == Decimal("0.0083")
     task = OutboxTask.objects.get()
     assert (task.task_name, task.args, task.queue) == (
         "messaging.send_message",

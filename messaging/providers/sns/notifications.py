@@ -1,5 +1,8 @@
-"""What a verified SNS message does: confirm a subscription, take an inbound SMS,
-or apply a delivery status."""
+"""What a verified SNS message does: confirm a subscription or take an inbound SMS.
+
+SMS delivery statuses never come this way: SNS writes them to CloudWatch Logs,
+which delivery_logs.py reads.
+"""
 
 import json
 import logging
@@ -8,17 +11,14 @@ from typing import Any
 from django.db import transaction
 
 from messaging import task_names
-from messaging.delivery import reports as delivery
 from messaging.inbound import pipeline as inbound
-from messaging.models import MessageStatus, Provider
+from messaging.models import Provider
 from messaging.providers.sns.verification import topic_kind
 from smsbot import outbox
 from smsbot.aws_names import INBOUND_TOPIC
 from smsbot.storable import clean_text
 
 log = logging.getLogger(__name__)
-
-_SNS_STATUSES = {"SUCCESS": MessageStatus.DELIVERED, "FAILURE": MessageStatus.FAILED}
 
 
 def handle(envelope: dict[str, Any]) -> None:
@@ -31,46 +31,19 @@ def handle(envelope: dict[str, Any]) -> None:
                 task_names.CONFIRM_SNS_SUBSCRIPTION, envelope["TopicArn"], envelope["Token"]
             )
         log.info("SNS subscription to %s: confirmation queued", envelope["TopicArn"])
-    elif kind == "Notification":
+    elif kind == "Notification" and topic_kind(envelope["TopicArn"]) == INBOUND_TOPIC:
         payload = _json_object(envelope["Message"])
-        if topic_kind(envelope["TopicArn"]) == INBOUND_TOPIC:
-            inbound.receive(
-                inbound.Inbound(
-                    provider=Provider.SNS,
-                    message_id=_text(payload, "inboundMessageId"),
-                    sender=_text(payload, "originationNumber"),
-                    recipient=_text(payload, "destinationNumber"),
-                    text=_text(payload, "messageBody"),
-                )
+        inbound.receive(
+            inbound.Inbound(
+                provider=Provider.SNS,
+                message_id=_text(payload, "inboundMessageId"),
+                sender=_text(payload, "originationNumber"),
+                recipient=_text(payload, "destinationNumber"),
+                text=_text(payload, "messageBody"),
             )
-        else:
-            delivery.apply(_delivery_report(envelope, payload))
+        )
     else:
         log.info("SNS %s for %s: nothing to do", kind, envelope.get("TopicArn"))
-
-
-def _delivery_report(envelope: dict[str, Any], payload: dict[str, Any]) -> delivery.Report:
-    """An SNS SMS delivery status log: notification.messageId is the publish MessageId."""
-    notification = payload.get("notification")
-    details = payload.get("delivery")
-    notification = notification if isinstance(notification, dict) else {}
-    details = details if isinstance(details, dict) else {}
-    message_id = _text(notification, "messageId")
-    if not message_id or len(message_id) > inbound.MAX_ID_LENGTH:
-        raise inbound.InvalidInbound("delivery status without notification.messageId")
-    word = _text(payload, "status").upper()
-    status = _SNS_STATUSES.get(word, word.lower())
-    price = details.get("priceInUSD")
-    return delivery.Report(
-        provider=Provider.SNS,
-        provider_message_id=message_id,
-        status=status,
-        dedupe_key=f"sns:{_text(envelope, 'MessageId')}",
-        error_message=_text(details, "providerResponse") if status == MessageStatus.FAILED else "",
-        price=None if price is None else delivery.parse_price(price),
-        price_unit="USD" if price is not None else "",
-        payload=payload,
-    )
 
 
 def _json_object(text: str) -> dict[str, Any]:

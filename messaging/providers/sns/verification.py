@@ -42,7 +42,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from smsbot.aws import client, resource_name
-from smsbot.aws_names import DELIVERY_STATUS_TOPIC, INBOUND_TOPIC
+from smsbot.aws_names import INBOUND_TOPIC
 
 # https://sns.<region>.amazonaws.com[.cn]/<name>.pem and nothing else: no userinfo,
 # no port, no query, one path segment.
@@ -165,15 +165,20 @@ def _partition(region: str) -> str:
 
 
 def portal_topics() -> dict[str, str]:
-    """The full ARN of each topic the portal provisions, and its kind."""
+    """The full ARN of each topic the portal subscribes to, and its kind.
+
+    Only the inbound topic: SNS never publishes SMS delivery statuses to a topic
+    (they come from CloudWatch Logs, delivery_logs.py), so the sms-delivery-status
+    topic of older versions is not the portal's any more.
+    """
     region = settings.AWS_REGION
     account = settings.AWS_ACCOUNT_ID or accounts.get((settings.AWS_ENDPOINT_URL, region))
     prefix = f"arn:{_partition(region)}:sns:{region}:{account}:"
-    return {prefix + resource_name(kind): kind for kind in (INBOUND_TOPIC, DELIVERY_STATUS_TOPIC)}
+    return {prefix + resource_name(INBOUND_TOPIC): INBOUND_TOPIC}
 
 
 def topic_kind(topic_arn: str) -> str:
-    """INBOUND_TOPIC or DELIVERY_STATUS_TOPIC; raises for a topic the portal did not create."""
+    """INBOUND_TOPIC, the one topic the portal subscribes to; raises for any other."""
     kind = portal_topics().get(topic_arn)
     if kind is None:
         raise ForeignTopic(f"topic {topic_arn[:200]!r} is not one the portal provisioned")

@@ -1,4 +1,4 @@
-"""The SNS HTTP(S) subscription endpoint: two-way SMS and delivery status."""
+"""The SNS HTTP(S) subscription endpoint of the portal's inbound topic: two-way SMS."""
 
 import json
 import logging

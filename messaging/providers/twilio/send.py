@@ -4,6 +4,7 @@ import json
 import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -20,6 +21,9 @@ from smsbot.secrets import TwilioCredentials, twilio_credentials
 from subscribers.models import Channel
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status/"
+# The portal's own message id rides on the callback URL (Twilio signs the whole URL,
+# query included), so a send whose answer was lost is still known by its callback.
+MESSAGE_ID_PARAM = "message"
 OUTSIDE_WINDOW = "63016"
 THROTTLED = "20429"
 MAYBE_SENT = "20500"
@@ -47,9 +51,14 @@ def _whatsapp(number: str) -> str:
     return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
 
 
+def status_callback(message: Message) -> str:
+    query = urlencode({MESSAGE_ID_PARAM: message.pk})
+    return f"{settings.PUBLIC_BASE_URL}{STATUS_CALLBACK_PATH}?{query}"
+
+
 def _params(message: Message) -> dict[str, str]:
     """The Messages API form for message (Twilio's parameter names)."""
-    params = {"StatusCallback": settings.PUBLIC_BASE_URL + STATUS_CALLBACK_PATH}
+    params = {"StatusCallback": status_callback(message)}
     if message.channel == Channel.WHATSAPP:
         if not settings.TWILIO_WHATSAPP_NUMBER:
             raise _config_error("TWILIO_WHATSAPP_NUMBER is not set")

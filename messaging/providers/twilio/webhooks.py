@@ -7,6 +7,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from messaging.delivery import reports as delivery
 from messaging.inbound import pipeline as inbound
 from messaging.models import Provider
+from messaging.providers.twilio.send import MESSAGE_ID_PARAM
 from messaging.providers.twilio.signature import form, twilio_webhook
 
 
@@ -42,6 +43,9 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     status = data.get("MessageStatus") or data.get("SmsStatus", "")
     if not sid or len(sid) > inbound.MAX_ID_LENGTH or not status:
         raise BadRequest("MessageSid and MessageStatus are required")
+    ours = request.GET.get(MESSAGE_ID_PARAM, "")
+    if ours and not ours.isdigit():
+        return HttpResponseBadRequest(f"{MESSAGE_ID_PARAM} must be a message id")
     error = data.get("ErrorCode", "")[:20]
     price = data.get("Price", "")
     delivery.apply(
@@ -54,6 +58,7 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
             price=delivery.parse_price(price) if price else None,
             price_unit=data.get("PriceUnit", ""),
             payload=data,
+            message_id=int(ours) if ours else None,
         )
     )
     return HttpResponse(status=204)

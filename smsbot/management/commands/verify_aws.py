@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from smsbot import provisioning
+from smsbot.provisioning import logs
 from smsbot.provisioning.core import Check, Context, client, describe_error, verify
 from smsbot.redaction import mask_phone
 
@@ -29,6 +30,9 @@ class Command(BaseCommand):
         checks = verify(
             provisioning.resources(with_secrets=bool(options["with_secrets"])), ctx, self.stdout
         )
+        flowing = self._logs_flowing()
+        self.stdout.write(f"{flowing}\n")
+        checks.append(flowing)
         if number:
             check = self._send_test(number)
             self.stdout.write(f"{check}\n")
@@ -48,6 +52,12 @@ class Command(BaseCommand):
         if parsed is None or not phonenumbers.is_valid_number(parsed):
             raise CommandError(f"--test-number: {raw!r} is not a valid phone number")
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    def _logs_flowing(self) -> Check:
+        try:
+            return logs.delivery_logs_flowing()
+        except (ClientError, BotoCoreError) as exc:
+            return Check(False, f"CloudWatch logs flowing: could not check — {describe_error(exc)}")
 
     def _send_test(self, number: str) -> Check:
         what = f"test SMS to {mask_phone(number)}"

@@ -115,8 +115,9 @@ def test_the_compose_form_has_only_what_an_operator_sets_and_the_counters_data(o
     assert rates == [
         {"channel": "sms", "label": "SMS", "recipients": 2, "unit": "0.00645",
          "template_unit": "0.00645", "per_segment": True},
-        {"channel": "whatsapp", "label": "WhatsApp", "recipients": 1, "unit": "0.005",
-         "template_unit": "0.0250", "per_segment": False},
+        # The average over the audience's countries (prices per country, seeded).
+        {"channel": "whatsapp", "label": "WhatsApp", "recipients": 1, "unit": "0.00500",
+         "template_unit": "0.02500", "per_segment": False},
     ]  # fmt: skip
     assert set(data("gsm-extended")) == segments.GSM7_EXTENDED
     assert set(data("gsm-basic")) == segments.GSM7_BASIC

@@ -257,7 +257,7 @@ def test_progress_counts_and_done(recording, settings):
 
 
 def test_sends_and_final_failures_are_counted_for_cloudwatch(recording, aws, settings):
-    from messaging.outbound import metrics
+    from smsbot import metrics
     from smsbot.aws import client
 
     settings.CLOUDWATCH_METRICS_ENABLED = True

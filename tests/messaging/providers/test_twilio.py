@@ -15,7 +15,7 @@ from tests.conftest import free_port
 from tests.messaging.providers.conftest import SMS_FROM, WHATSAPP_FROM, refusal, send
 
 PHONE = "+13125550123"
-CALLBACK = "https://portal.example.test/webhooks/twilio/status/"
+CALLBACK = "https://portal.example.test/webhooks/twilio/status/?message={pk}"
 
 
 def assert_no_secret(twilio_server, *records: dict) -> None:
@@ -39,7 +39,8 @@ def inbound_whatsapp(phone: str, hours_ago: float) -> None:
 
 
 def test_sms_from_number_with_status_callback(twilio_server, outbound):
-    sent = send(outbound(PHONE))
+    message = outbound(PHONE)
+    sent = send(message)
 
     [request] = twilio_server.requests
     assert request.authorized
@@ -48,7 +49,7 @@ def test_sms_from_number_with_status_callback(twilio_server, outbound):
         "To": PHONE,
         "From": SMS_FROM,
         "Body": "Good morning! Today's tip: drink water.",
-        "StatusCallback": CALLBACK,
+        "StatusCallback": CALLBACK.format(pk=message.pk),
     }
     [accepted] = twilio_server.messages
     assert sent.provider_message_id == accepted["sid"]
@@ -67,12 +68,13 @@ def test_price_reported_by_twilio_is_kept_as_a_positive_decimal(twilio_server, o
 
 def test_sms_through_a_messaging_service(twilio_server, outbound, settings):
     settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "0" * 32
-    send(outbound(PHONE))
+    message = outbound(PHONE)
+    send(message)
 
     [request] = twilio_server.requests
     assert request.form["MessagingServiceSid"] == "MG" + "0" * 32
     assert "From" not in request.form
-    assert request.form["StatusCallback"] == CALLBACK
+    assert request.form["StatusCallback"] == CALLBACK.format(pk=message.pk)
 
 
 def test_whatsapp_inside_the_window_sends_the_text(twilio_server, outbound):

@@ -45,7 +45,7 @@ def test_an_inbound_keyword_is_acted_on_and_the_reply_goes_out_through_sns(
     reply = inbound.replies.get()
     assert (reply.provider, reply.kind, reply.status) == ("sns", "compliance", "queued")
     assert reply.body == settings.KEYWORD_REPLY_STOP
-    assert reply.segments == 1 and reply.price_estimated == settings.PRICE_SNS_SMS_USD
+    assert reply.segments == 1 and reply.price_estimated == Decimal("0.00645")
     assert published == [("messaging.send_message", [reply.id], "replies")]
     assert not OutboxTask.objects.exists()
 
@@ -144,7 +144,7 @@ def test_subscription_confirmation_is_queued_not_called_inline(
             "Type": "SubscriptionConfirmation",
             "MessageId": "a1b2c3",
             "Token": "token-123",
-            "TopicArn": STATUS_TOPIC_ARN,
+            "TopicArn": INBOUND_TOPIC_ARN,
             "Message": "You have chosen to subscribe to the topic ...",
             "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
             "Timestamp": sns_timestamp(),
@@ -153,7 +153,7 @@ def test_subscription_confirmation_is_queued_not_called_inline(
     with django_capture_on_commit_callbacks(execute=True):
         assert post_sns(client, envelope).status_code == 200
     assert published == [
-        ("messaging.confirm_sns_subscription", [STATUS_TOPIC_ARN, "token-123"], "replies")
+        ("messaging.confirm_sns_subscription", [INBOUND_TOPIC_ARN, "token-123"], "replies")
     ]
 
 
@@ -163,7 +163,7 @@ def test_a_forged_subscription_confirmation_is_refused(client, sns_signer, publi
             "Type": "SubscriptionConfirmation",
             "MessageId": "a1b2c3",
             "Token": "token-123",
-            "TopicArn": STATUS_TOPIC_ARN,
+            "TopicArn": INBOUND_TOPIC_ARN,
             "Message": "subscribe",
             "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
             "Timestamp": sns_timestamp(),
@@ -178,74 +178,30 @@ def test_the_confirmation_task_confirms_at_aws(aws):
     from messaging.tasks import confirm_sns_subscription
     from smsbot.aws import client
 
-    arn = client("sns").create_topic(Name="sms-delivery-status")["TopicArn"]
+    arn = client("sns").create_topic(Name="bot-sms-inbound")["TopicArn"]
     result = confirm_sns_subscription.apply(args=(arn, "token-123"))
     assert result.successful() and result.result.startswith(arn)
-    # Ours by name and account, but not created: AWS refuses, and the task retries.
-    missing = arn.replace("sms-delivery-status", "bot-sms-inbound")
-    refused = confirm_sns_subscription.apply(args=(missing, "token-123"), throw=False)
+    # Ours by name and account, but gone: AWS refuses, and the task retries.
+    client("sns").delete_topic(TopicArn=arn)
+    refused = confirm_sns_subscription.apply(args=(arn, "token-123"), throw=False)
     assert refused.failed() or refused.state == "RETRY"
     # Not ours: nothing is asked of AWS, and there is nothing to retry.
     foreign = confirm_sns_subscription.apply(args=(arn + "-gone", "token-123"))
     assert foreign.successful() and foreign.result == ""
 
 
-@pytest.fixture
-def sns_sent() -> Message:
+def test_the_retired_delivery_status_topic_is_refused(client, sns_signer):
+    """SNS never posts SMS delivery statuses to a topic; they come from CloudWatch Logs."""
     subscriber = change(PHONE, "opted_in", "web_form", {"form": "test"}).subscriber
-    return Message.objects.create(
+    message = Message.objects.create(
         direction="outbound", kind="broadcast", provider="sns", phone=PHONE,
-        subscriber=subscriber, body="Daily", status="sent",
-        provider_message_id="5f6a7b8c-0000-4000-8000-000000000001",
+        subscriber=subscriber, body="Daily", status="sent", provider_message_id="5f6a7b8c-0001",
     )  # fmt: skip
-
-
-def delivery_log(message_id: str, status: str, **delivery: object) -> dict:
-    return {
-        "notification": {"messageId": message_id, "timestamp": "2026-11-22 16:00:01.123"},
-        "delivery": {
-            "phoneCarrier": "Example Wireless",
-            "mnc": 1,
-            "mcc": 310,
-            "destination": PHONE,
-            "smsType": "Transactional",
-            "dwellTimeMs": 123,
-            **delivery,
-        },
-        "status": status,
-    }
-
-
-def test_delivery_success_updates_the_message(client, sns_signer, sns_sent):
-    payload = delivery_log(
-        sns_sent.provider_message_id,
-        "SUCCESS",
-        priceInUSD=0.00645,
-        providerResponse="Message has been accepted by phone carrier",
-    )
-    envelope = sns_signer.notification(STATUS_TOPIC_ARN, payload)
-    assert post_sns(client, envelope).status_code == 200
-    assert post_sns(client, envelope).status_code == 200  # SNS redelivers: kept once
-    sns_sent.refresh_from_db()
-    assert sns_sent.status == "delivered" and sns_sent.price_actual == Decimal("0.00645")
-    event = DeliveryEvent.objects.get()
-    assert event.payload["delivery"]["phoneCarrier"] == "Example Wireless"
-    assert event.payload["delivery"]["destination"] == "+1******0123"
-
-
-def test_delivery_failure_records_the_reason(client, sns_signer, sns_sent):
-    payload = delivery_log(
-        sns_sent.provider_message_id, "FAILURE", providerResponse="Phone is currently unreachable"
-    )
-    post_sns(client, sns_signer.notification(STATUS_TOPIC_ARN, payload))
-    sns_sent.refresh_from_db()
-    assert sns_sent.status == "failed"
-    assert sns_sent.error_message == "Phone is currently unreachable"
-
-
-def test_a_delivery_status_without_message_id_is_a_400(client, sns_signer):
-    envelope = sns_signer.notification(STATUS_TOPIC_ARN, {"status": "SUCCESS"})
-    assert post_sns(client, envelope).status_code == 400
+    status = {"notification": {"messageId": message.provider_message_id}, "status": "SUCCESS"}
+    envelope = sns_signer.notification(STATUS_TOPIC_ARN, status)
+    assert post_sns(client, envelope).status_code == 403
+    message.refresh_from_db()
+    assert message.status == "sent" and not DeliveryEvent.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

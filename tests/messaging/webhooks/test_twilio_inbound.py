@@ -1,4 +1,5 @@
 import logging
+from decimal import Decimal
 from xml.etree import ElementTree
 
 import pytest
@@ -116,7 +117,7 @@ def test_the_confirmation_is_recorded_as_a_sent_compliance_reply(twilio, setting
         "outbound", "compliance", "twilio", "sent",
     )  # fmt: skip
     assert reply.body == settings.KEYWORD_REPLY_STOP and reply.sent_at is not None
-    assert reply.price_estimated == settings.PRICE_TWILIO_SMS_USD
+    assert reply.price_estimated == Decimal("0.0083")
 
 
 def test_stop_from_an_unknown_number_records_an_opt_out(twilio):
