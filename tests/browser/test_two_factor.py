@@ -10,15 +10,17 @@ from base64 import b32decode
 import pytest
 from django.conf import settings
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.ops.factories import OPS_PASSWORD, ops_manager
 
 pytestmark = pytest.mark.browser
 
 
-def code(secret: str, steps_ahead: int = 0) -> str:
+def code(secret: str, step: int | None = None) -> str:
+    """The code of a time step (default: now), as an authenticator app shows it."""
     totp = TOTP(b32decode(secret.replace(" ", "")))
-    totp.time = time.time() + 30 * steps_ahead
+    totp.time = time.time() if step is None else step * totp.step
     return f"{totp.token():06d}"
 
 
@@ -53,7 +55,10 @@ def test_a_staff_user_enrols_an_authenticator_and_logs_in_with_its_codes(
     password(visitor, user.username, OPS_PASSWORD)
     assert page.inner_text("h1") == "Two-factor login"
     assert page.locator(".two-factor-qr").count() == 0  # the secret is not shown again
-    page.fill("#id_code", code(secret, steps_ahead=1))
+    # A code is good once: the next one is the step after the last used. (django-otp
+    # follows the phone's clock drift, so "now + 30 s" may fall outside its window.)
+    used = TOTPDevice.objects.get(user=user).last_t
+    page.fill("#id_code", code(secret, step=used + 1))
     visitor.follow(page.locator("#two-factor-form input[type=submit]"))
     assert page.url.endswith("/admin/")
 
