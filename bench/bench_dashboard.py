@@ -139,12 +139,12 @@ def fill(connection, messages: int, subscribers: int, days: int) -> None:  # typ
             INSERT INTO subscribers_subscriber
                 (phone, channel, consent_status, consent_source, opted_in_at, opted_out_at,
                  created_at, updated_at, undeliverable, undeliverable_reason, version,
-                 mirror_synced_version, mirror_error)
+                 mirror_synced_version, mirror_error, timezone)
             SELECT '+999' || lpad(i::text, 9, '0'),
                    CASE WHEN i %% 5 = 0 THEN 'whatsapp' ELSE 'sms' END,
                    CASE WHEN i %% 10 = 0 THEN 'opted_out' ELSE 'opted_in' END,
                    'web_form', t, CASE WHEN i %% 10 = 0 THEN t + interval '3 days' END,
-                   t, t, false, '', 1, 0, ''
+                   t, t, false, '', 1, 0, '', 'America/Chicago'
             FROM (SELECT i, now() - random() * %s * interval '1 day' AS t
                   FROM generate_series(1, %s) AS i) AS g
             """,
@@ -167,9 +167,9 @@ def fill(connection, messages: int, subscribers: int, days: int) -> None:  # typ
             INSERT INTO messaging_broadcast
                 (idempotency_key, name, date, text, whatsapp_content_sid,
                  whatsapp_content_variables, channel, state, pause_reason, total, sent,
-                 delivered, failed, skipped, cursor, fanout_done, created_at)
+                 delivered, failed, skipped, cursor, fanout_done, mode, created_at)
             VALUES (%s, 'Daily (bench)', %s, 'Tip', '', '{}', '',
-                    'sending', '', %s, 0, 0, 0, 0, 0, false, now())
+                    'sending', '', %s, 0, 0, 0, 0, 0, false, 'same_moment', now())
             RETURNING id
             """,
             # Today's daily send, as the dashboard looks it up.

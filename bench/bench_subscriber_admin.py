@@ -85,13 +85,15 @@ def fill(connection, total: int) -> None:  # type: ignore[no-untyped-def]
         # Every tenth row opted out, every fourth on WhatsApp: filters have work to do.
         columns = (
             "phone, channel, consent_status, consent_source, created_at, updated_at, "
-            "undeliverable, undeliverable_reason, version, mirror_synced_version, mirror_error"
+            "undeliverable, undeliverable_reason, version, mirror_synced_version, mirror_error, "
+            "timezone"
         )
         values = (
             "'+999' || substr('000000000' || n, -9, 9), "
             "CASE WHEN n %% 4 = 0 THEN 'whatsapp' ELSE 'sms' END, "
             "CASE WHEN n %% 10 = 0 THEN 'opted_out' ELSE 'opted_in' END, "
-            "'import', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, false, '', 1, 0, ''"
+            "'import', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, false, '', 1, 0, '', "
+            "'America/Chicago'"
         )
         if connection.vendor == "postgresql":
             values = values.replace("substr('000000000' || n, -9, 9)", "lpad(n::text, 9, '0')")
