@@ -1,5 +1,6 @@
 """What the subscriber page shows beside its form: consent and its buttons, the
-consent history in words, the conversation, and the panels other apps add."""
+pause of the daily messages and its buttons, the consent history in words, the
+conversation, and the panels other apps add."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from subscribers import hooks
 from subscribers.admin.consent import BUTTONS, CONSENT_FORMS, offered
+from subscribers.admin.pausing import pause_buttons
 from subscribers.history import HistoryLine, evidence_items, history_line, sentence, when
 from subscribers.models import ConsentStatus, Conversation, Subscriber
 
@@ -105,6 +107,8 @@ def subscriber_page(
         "subtitle": None,
         "consent": consent_summary(subscriber, can_change),
         "consent_url": reverse("admin:subscribers_subscriber_consent", args=[subscriber.pk]),
+        "pause": pause_buttons(subscriber, can_change),
+        "pause_url": reverse("admin:subscribers_subscriber_pause", args=[subscriber.pk]),
         "history": history,
         "all_events_url": all_events,
         "conversation": conversation,

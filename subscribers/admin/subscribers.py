@@ -35,11 +35,18 @@ from subscribers.admin.exports import SubscriberExportMixin
 from subscribers.admin.imports import SubscriberImportMixin
 from subscribers.admin.mirroring import MirrorWhenOnMixin
 from subscribers.admin.page import PageContextMixin, consent_form, subscriber_page
+from subscribers.admin.pausing import (
+    pause_buttons,
+    pause_form,
+    pause_state,
+    pause_subscriber,
+    resume_subscriber,
+)
 from subscribers.admin.search import PhoneSearchMixin
 from subscribers.consent import ConsentError
 from subscribers.erasure import erase
 from subscribers.forms import EraseForm, OptInEvidenceForm, OptOutForm, PauseForm
-from subscribers.history import when
+from subscribers.history import evidence_items, when
 from subscribers.importing import SubscriberResource
 from subscribers.mirror.admin import MIRROR_ACTIONS, mirror_state
 from subscribers.models import ConsentSource, ConsentStatus, Subscriber, SubscriberEvent
@@ -63,7 +70,7 @@ class SubscriberEventInline(ReadOnlyMixin, admin.TabularInline):
     """Pause, resume and preferred time: append-only like the consent history."""
 
     model = SubscriberEvent
-    fields = ["created_at", "kind", "before", "after", "source", "evidence"]
+    fields = ["moment", "kind", "before", "after", "source", "evidence_text"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -71,6 +78,14 @@ class SubscriberEventInline(ReadOnlyMixin, admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).order_by("-created_at", "-id")
+
+    @admin.display(description="When")
+    def moment(self, obj: SubscriberEvent) -> str:
+        return when(obj.created_at)
+
+    @admin.display(description="Evidence")
+    def evidence_text(self, obj: SubscriberEvent) -> str:
+        return "; ".join(f"{key}: {value}" for key, value in evidence_items(obj.evidence))
 
 
 @admin.register(Subscriber)
@@ -113,7 +128,8 @@ class SubscriberAdmin(
             "Delivery window",
             {
                 "fields": ["timezone", "preferred_time", "pause"],
-                "description": "Pause and resume with the list page's actions: they keep evidence.",
+                "description": "Pause and resume with the buttons at the top of the page: "
+                "they keep evidence.",
             },
         ),
         ("Record", {"fields": ["updated_at", "erased_at"], "classes": ["collapse"]}),
@@ -131,6 +147,12 @@ class SubscriberAdmin(
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list:
+        # An empty history would show as a bare header row.
+        if obj is None or not obj.events.exists():
+            return []
+        return super().get_inline_instances(request, obj)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
         fieldsets = list(super().get_fieldsets(request, obj))
@@ -183,10 +205,7 @@ class SubscriberAdmin(
 
     @admin.display(description="Paused")
     def pause(self, obj: Subscriber) -> str:
-        if not windows.is_paused(obj, timezone.now()):
-            return "No"
-        zone = obj.timezone or settings.DAILY_SEND_TIMEZONE
-        return f"Yes: messages start again on {windows.restart_day(obj, obj.paused_until)} ({zone})"
+        return pause_state(obj)
 
     def save_model(self, request: HttpRequest, obj: Subscriber, form: Any, change: bool) -> None:
         # The preferred time goes through its only writer, which keeps it in the history.
@@ -205,6 +224,11 @@ class SubscriberAdmin(
                 "<path:object_id>/consent/",
                 self.admin_site.admin_view(self.consent_view),
                 name="subscribers_subscriber_consent",
+            ),
+            path(
+                "<path:object_id>/pause/",
+                self.admin_site.admin_view(self.pause_view),
+                name="subscribers_subscriber_pause",
             ),
             *super().get_urls(),
         ]
@@ -230,17 +254,25 @@ class SubscriberAdmin(
         label = form.fields[field].label if field in form.fields else ""
         return f"{label}: {' '.join(errors)}" if label else " ".join(errors)
 
-    @method_decorator(require_POST)
-    def consent_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The page's Opt out / Opt back in buttons: the same record as the list actions."""
+    def _changeable(self, request: HttpRequest, object_id: str) -> Subscriber:
         subscriber = self.get_object(request, unquote(object_id))
         if subscriber is None:
             raise Http404("No such subscriber.")
         if not self.has_change_permission(request, subscriber):
             raise PermissionDenied
-        page = HttpResponseRedirect(
+        return subscriber
+
+    @staticmethod
+    def _page(subscriber: Subscriber) -> HttpResponseRedirect:
+        return HttpResponseRedirect(
             reverse("admin:subscribers_subscriber_change", args=[subscriber.pk])
         )
+
+    @method_decorator(require_POST)
+    def consent_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The page's Opt out / Opt back in buttons: the same record as the list actions."""
+        subscriber = self._changeable(request, object_id)
+        page = self._page(subscriber)
         to_status = request.POST.get("to_status", "")
         if to_status not in offered(subscriber):
             messages.error(
@@ -260,6 +292,35 @@ class SubscriberAdmin(
             return page
         if changed:
             messages.success(request, f"{subscriber.phone}: {VERBS[to_status].lower()}.")
+        return page
+
+    @method_decorator(require_POST)
+    def pause_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The page's Pause until… / Resume buttons: the same record as the list actions."""
+        subscriber = self._changeable(request, object_id)
+        page = self._page(subscriber)
+        offered_now = pause_buttons(subscriber, can_change=True)
+        if request.POST.get("operation") == "resume" and offered_now.can_resume:
+            resume_subscriber(request, subscriber)
+            messages.success(request, f"{subscriber.phone}: resumed; messages start again now.")
+            return page
+        if request.POST.get("operation") != "pause" or offered_now.pause_form is None:
+            messages.error(
+                request,
+                f"Nothing changed: {subscriber.phone} is "
+                f"{subscriber.get_consent_status_display().lower()} and "
+                f"{'paused' if offered_now.can_resume else 'not paused'}.",
+            )
+            return page
+        form = pause_form(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Nothing changed. {self._form_problem(form)}")
+            return page
+        restart, reason = form.cleaned_data["restart"], form.cleaned_data["reason"]
+        if pause_subscriber(request, subscriber, restart, reason):
+            messages.success(
+                request, f"{subscriber.phone}: paused; messages start again on {restart}."
+            )
         return page
 
     # --- list actions ------------------------------------------------------------------
@@ -286,18 +347,7 @@ class SubscriberAdmin(
     @admin.action(description="Pause until…", permissions=["change"])
     def pause_until(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
-            restart = data["restart"]
-            evidence = admin_evidence(request, reason=data["reason"], restart=restart.isoformat())
-            result = windows.pause(subscriber, restart, ConsentSource.ADMIN, evidence)
-            if result.changed:
-                audit.record(
-                    request.user,
-                    result.subscriber,
-                    "Paused",
-                    changes={"messages start again": (result.event.before, result.event.after)},
-                    detail=data["reason"],
-                )
-            return result.changed
+            return pause_subscriber(request, subscriber, data["restart"], data["reason"])
 
         return self._with_form(request, queryset, PauseForm, "Pause until…", apply)
 
@@ -305,15 +355,7 @@ class SubscriberAdmin(
     def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
         resumed = 0
         for subscriber in queryset.filter(paused_until__isnull=False)[:MAX_ACTION_ROWS]:
-            result = windows.resume(subscriber, ConsentSource.ADMIN, admin_evidence(request))
-            if result.changed:
-                resumed += 1
-                audit.record(
-                    request.user,
-                    result.subscriber,
-                    "Resumed",
-                    changes={"messages start again": (result.event.before, "now")},
-                )
+            resumed += resume_subscriber(request, subscriber)
         self.message_user(request, f"Resume: {resumed} subscriber(s) resumed.", messages.SUCCESS)
 
     @admin.action(

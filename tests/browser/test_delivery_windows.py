@@ -1,5 +1,6 @@
-"""Delivery windows in a real browser: pausing and resuming a subscriber from the list,
-the subscriber's window and its history, a local-time broadcast's waves."""
+"""Delivery windows in a real browser: pausing and resuming a subscriber from the list
+and from its page, the subscriber's window and its history, a local-time broadcast's
+waves."""
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
@@ -55,6 +56,54 @@ def test_an_operator_pauses_a_subscriber_until_a_date_then_resumes_them(visitor,
     assert [e.change_message for e in LogEntry.objects.order_by("id")] == [
         "Paused: messages start again: (empty) → 2027-06-15 (on holiday, asked by e-mail)",
         "Resumed: messages start again: 2027-06-15 → now",
+    ]
+
+
+@pytest.mark.browser
+def test_an_operator_pauses_and_resumes_a_subscriber_from_its_page(visitor, clock):
+    clock.set(datetime(2027, 6, 1, 17, 0, tzinfo=UTC))
+    subscriber = change("+13125550124", "opted_in", "web_form", {"form": "x"}).subscriber
+    user = ops_manager("ops", extra_permissions=PERMISSIONS)
+    visitor.log_in(user.username, OPS_PASSWORD)
+    page = visitor.page
+
+    visitor.goto(f"/admin/subscribers/subscriber/{subscriber.pk}/change/")
+    consent = page.locator(".subscriber-consent")
+    assert "Daily messages: not paused." in consent.inner_text()
+    # Nothing paused yet: no empty history table.
+    assert page.locator("#events-group").count() == 0
+    assert page.locator("#pause-resume").count() == 0
+    page.click("#pause-until > summary")
+    page.fill("#pause-until input[name=pause-restart]", "2027-06-01")
+    page.fill("#pause-until textarea[name=pause-reason]", "asked by phone")
+    visitor.follow(page.locator("#pause-until input[type=submit]"))
+    assert "Nothing changed. Messages start again on: Choose a date after today." in (
+        page.inner_text(".messagelist")
+    )
+    assert Subscriber.objects.get().paused_until is None
+
+    page.click("#pause-until > summary")
+    page.fill("#pause-until input[name=pause-restart]", "2027-06-04")
+    page.fill("#pause-until textarea[name=pause-reason]", "asked by phone")
+    visitor.follow(page.locator("#pause-until input[type=submit]"))
+    assert "+13125550124: paused; messages start again on 2027-06-04." in (
+        page.inner_text(".messagelist")
+    )
+    assert (
+        "Daily messages paused: messages start again on 2027-06-04 (America/Chicago)."
+        in consent.inner_text()
+    )
+    assert consent.locator(".consent-badge").inner_text() == "Opted in"
+    history = page.locator("#events-group")
+    assert history.locator("td.field-kind").first.inner_text().strip() == "Paused"
+
+    visitor.follow(page.locator("#pause-resume input[type=submit]"))
+    assert "+13125550124: resumed; messages start again now." in page.inner_text(".messagelist")
+    assert "Daily messages: not paused." in consent.inner_text()
+    assert Subscriber.objects.get().paused_until is None
+    assert [e.change_message for e in LogEntry.objects.order_by("id")] == [
+        "Paused: messages start again: (empty) → 2027-06-04 (asked by phone)",
+        "Resumed: messages start again: 2027-06-04 → now",
     ]
 
 

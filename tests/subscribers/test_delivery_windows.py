@@ -261,6 +261,34 @@ def test_pause_until_and_resume_from_the_admin_are_audited(ops_client, subscribe
 
 
 @pytest.mark.django_db
+def test_the_page_buttons_refuse_what_they_do_not_offer(ops_client, subscribe):
+    tomorrow = localtime.local_date(timezone.now(), "America/Chicago") + timedelta(days=1)
+    out = subscribe("+13125550103", status="opted_out")
+    live = subscribe("+13125550104")
+
+    def post(subscriber, **data):
+        url = reverse("admin:subscribers_subscriber_pause", args=[subscriber.pk])
+        response = ops_client.post(url, data, follow=True)
+        return " ".join(str(m) for m in response.context["messages"])
+
+    pause = {"operation": "pause", "pause-restart": str(tomorrow), "pause-reason": "asked"}
+    assert "Nothing changed: +13125550103 is opted out and not paused." in post(out, **pause)
+    assert "Nothing changed: +13125550104 is opted in and not paused." in post(
+        live, operation="resume"
+    )
+    assert "Nothing changed" in post(live, operation="delete")
+    assert "Reason: This field is required." in post(live, **{**pause, "pause-reason": ""})
+    assert "Messages start again on: Enter a valid date." in post(
+        live, **{**pause, "pause-restart": "2027-02-30\x00"}
+    )
+    assert not SubscriberEvent.objects.exists() and not LogEntry.objects.exists()
+    assert (
+        ops_client.get(reverse("admin:subscribers_subscriber_pause", args=[live.pk])).status_code
+        == 405
+    )
+
+
+@pytest.mark.django_db
 def test_the_subscriber_page_edits_timezone_and_preferred_time(subscribe, admin_client, settings):
     settings.QUIET_HOURS = "21:00-08:00"
     sub = subscribe("+13125550123")
