@@ -73,21 +73,21 @@ def test_an_operator_pauses_and_resumes_a_subscriber_from_its_page(visitor, cloc
     # Nothing paused yet: no empty history table.
     assert page.locator("#events-group").count() == 0
     assert page.locator("#pause-resume").count() == 0
-    page.click("#pause-until > summary")
-    page.fill("#pause-until input[name=pause-restart]", "2027-06-01")
-    page.fill("#pause-until textarea[name=pause-reason]", "asked by phone")
-    visitor.follow(page.locator("#pause-until input[type=submit]"))
+
+    def pause_until(restart: str) -> str:
+        page.click("#pause-until > summary")
+        page.fill("#pause-until input[name=pause-restart]", restart)
+        page.fill("#pause-until textarea[name=pause-reason]", "asked by phone")
+        visitor.follow(page.locator("#pause-until input[type=submit]"))
+        return page.inner_text(".messagelist")
+
     assert "Nothing changed. Messages start again on: Choose a date after today." in (
-        page.inner_text(".messagelist")
+        pause_until("2027-06-01")
     )
     assert Subscriber.objects.get().paused_until is None
 
-    page.click("#pause-until > summary")
-    page.fill("#pause-until input[name=pause-restart]", "2027-06-04")
-    page.fill("#pause-until textarea[name=pause-reason]", "asked by phone")
-    visitor.follow(page.locator("#pause-until input[type=submit]"))
     assert "+13125550124: paused; messages start again on 2027-06-04." in (
-        page.inner_text(".messagelist")
+        pause_until("2027-06-04")
     )
     assert (
         "Daily messages paused: messages start again on 2027-06-04 (America/Chicago)."
