@@ -212,6 +212,27 @@ def timezone_name() -> str:
     return str(zone) if zone else settings.DAILY_SEND_TIMEZONE
 
 
+def content_zone(subscriber_zone: str) -> str:
+    """The zone whose date picks the daily content a subscriber gets: their own when
+    the daily send goes out at each subscriber's local time, the schedule's otherwise.
+
+    One query: the bot asks this on a webhook.
+    """
+    from django_celery_beat.models import PeriodicTask
+
+    task = (
+        PeriodicTask.objects.filter(name=PERIODIC_TASK_NAME)
+        .only("kwargs", "crontab__timezone")
+        .select_related("crontab")
+        .first()
+    )
+    if task is not None and _mode(task) == LOCAL_TIME and subscriber_zone:
+        return subscriber_zone
+    if task is not None and task.crontab is not None:
+        return str(task.crontab.timezone)
+    return settings.DAILY_SEND_TIMEZONE
+
+
 def validate(hour: int, minute: int, zone: str, mode: str) -> None:
     if not (0 <= hour < 24 and 0 <= minute < 60):
         raise InvalidSchedule(f"{hour:02d}:{minute:02d} is not a time of day.")

@@ -7,17 +7,18 @@ fast and call no provider; it may read the database.
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from messaging.broadcasts import schedule
 from messaging.inbound.keywords import normalize
 from messaging.models import DailyContent
+from subscribers.localtime import local_date
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class BotInput:
     context: dict[str, Any]  # Conversation.user_context before this message
     message_count: int  # messages received before this one
     consent_status: str  # "" for a number with no subscriber record
+    # The subscriber's IANA timezone; "" for a number with no subscriber record.
+    timezone: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,15 @@ class BotReply:
     context: dict[str, Any] | None = field(default=None)
 
 
-def today_local() -> datetime:
-    return timezone.now().astimezone(ZoneInfo(settings.DAILY_SEND_TIMEZONE))
+def content_today(message: BotInput) -> date:
+    """The date of the daily content this number gets today (schedule.content_zone)."""
+    return local_date(timezone.now(), schedule.content_zone(message.timezone))
 
 
 def default_handler(message: BotInput) -> BotReply:
     """TODAY answers with today's daily content; anything else gets the menu."""
     if normalize(message.text) == "today":
-        content = DailyContent.objects.filter(date=today_local().date()).first()
+        content = DailyContent.objects.filter(date=content_today(message)).first()
         text = content.text if content else "There is no message for today yet."
         return BotReply(text, state="today")
     return BotReply(settings.BOT_MENU_TEXT, state="menu")

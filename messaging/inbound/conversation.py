@@ -28,12 +28,18 @@ def _lock(phone: str) -> Conversation:
 
 
 def converse(
-    phone: str, channel: str, text: str, consent_status: str, *, silent: bool = False
+    phone: str,
+    channel: str,
+    text: str,
+    consent_status: str,
+    *,
+    zone: str = "",
+    silent: bool = False,
 ) -> BotReply:
     """Ask the bot for a reply and record the exchange; call inside a transaction.
 
-    silent records the message without asking the bot (a number that opted out
-    is not answered).
+    zone is the subscriber's timezone ("" without one). silent records the message
+    without asking the bot (a number that opted out is not answered).
     """
     conversation = _lock(phone)
     if silent:
@@ -48,6 +54,7 @@ def converse(
                 context=dict(conversation.user_context or {}),
                 message_count=conversation.message_count,
                 consent_status=consent_status,
+                timezone=zone,
             )
         )
     conversation.message_count += 1

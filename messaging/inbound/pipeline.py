@@ -121,7 +121,12 @@ def _record(
         else:
             status = subscriber.consent_status if subscriber else ""
             reply_text = converse(
-                phone, channel, text, status, silent=status == ConsentStatus.OPTED_OUT
+                phone,
+                channel,
+                text,
+                status,
+                zone=subscriber.timezone if subscriber else "",
+                silent=status == ConsentStatus.OPTED_OUT,
             ).text
             kind = MessageKind.REPLY
         reply = _record_reply(message, reply_text, kind) if reply_text else None

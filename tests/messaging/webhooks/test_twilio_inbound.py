@@ -1,3 +1,4 @@
+import datetime as dt
 import logging
 from decimal import Decimal
 from xml.etree import ElementTree
@@ -5,7 +6,8 @@ from xml.etree import ElementTree
 import pytest
 from django.utils import timezone
 
-from messaging.inbound.bot import BotInput, BotReply, today_local
+from messaging.broadcasts import schedule
+from messaging.inbound.bot import BotInput, BotReply
 from messaging.models import DailyContent, Message
 from subscribers.consent import change
 from subscribers.models import ConsentEvent, Conversation, Subscriber
@@ -200,9 +202,35 @@ def test_a_conversation_retry_does_not_count_twice(twilio):
 # --- conversation ---------------------------------------------------------------
 
 
-def test_today_answers_with_todays_content_in_the_send_timezone(twilio):
-    DailyContent.objects.create(date=today_local().date(), text="Today's thought")
-    assert reply_of(twilio.inbound("today")) == "Today's thought"
+def content_for(*days: str) -> None:
+    for day in days:
+        DailyContent.objects.create(date=dt.date.fromisoformat(day), text=f"Thought of {day}")
+
+
+def test_today_answers_with_the_content_of_the_schedules_date(twilio, clock):
+    # 20:00 UTC: 1 June in Chicago (the default schedule), already 2 June in Auckland.
+    clock.set(dt.datetime(2027, 6, 1, 20, 0, tzinfo=dt.UTC))
+    content_for("2027-06-01", "2027-06-02")
+    assert reply_of(twilio.inbound("today")) == "Thought of 2027-06-01"
+    # The operator moves the daily send to Auckland on the Daily schedule screen.
+    schedule.update(
+        hour=10, minute=0, timezone="Pacific/Auckland", enabled=True, mode="same_moment"
+    )
+    assert reply_of(twilio.inbound("today")) == "Thought of 2027-06-02"
+
+
+def test_in_local_time_mode_today_is_the_subscribers_own_date(twilio, clock):
+    clock.set(dt.datetime(2027, 6, 1, 20, 0, tzinfo=dt.UTC))
+    content_for("2027-06-01", "2027-06-02")
+    schedule.update(hour=10, minute=0, timezone="America/Chicago", enabled=True, mode="local_time")
+    sydney = "+61491570006"
+    subscriber = change(sydney, "opted_in", "sms_keyword", {"text": "JOIN"}).subscriber
+    subscriber.timezone = "Australia/Sydney"
+    subscriber.save(update_fields=["timezone"])
+    # 06:00 on 2 June in Sydney: the content that reaches Sydney today.
+    assert reply_of(twilio.inbound("today", sender=sydney)) == "Thought of 2027-06-02"
+    # A number with no subscriber record goes by the schedule's date.
+    assert reply_of(twilio.inbound("today")) == "Thought of 2027-06-01"
 
 
 def test_today_without_content_says_so(twilio):
