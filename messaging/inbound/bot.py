@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from messaging.broadcasts import schedule
+from messaging.broadcasts.schedule import content_zone
 from messaging.inbound.keywords import normalize
 from messaging.models import DailyContent
 from subscribers.localtime import local_date
@@ -45,8 +45,8 @@ class BotReply:
 
 
 def content_today(message: BotInput) -> date:
-    """The date of the daily content this number gets today (schedule.content_zone)."""
-    return local_date(timezone.now(), schedule.content_zone(message.timezone))
+    """The date of the daily content this number gets today (see content_zone)."""
+    return local_date(timezone.now(), content_zone(message.timezone))
 
 
 def default_handler(message: BotInput) -> BotReply:
