@@ -4,7 +4,8 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from subscribers.localtime import local_date
+from subscribers import hooks
+from subscribers.localtime import local_date, validate_send_time
 from subscribers.models import Channel
 from subscribers.phones import InvalidPhone, check_signup, normalize
 
@@ -21,6 +22,14 @@ class OptInForm(forms.Form):
         initial=Channel.SMS,
         widget=forms.RadioSelect,
     )
+    preferred_time = forms.TimeField(
+        label="Preferred time for the message (optional)",
+        required=False,
+        input_formats=["%H:%M"],
+        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
+        help_text="Your local time; leave empty for the usual time.",
+        error_messages={"invalid": "Please give a time as HH:MM, e.g. 07:30."},
+    )
     consent = forms.BooleanField(
         required=True,
         error_messages={"required": "Please tick the box to agree before subscribing."},
@@ -30,6 +39,15 @@ class OptInForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Read per request, so the wording shown is the wording stored as evidence.
         self.fields["consent"].label = settings.OPTIN_CONSENT_TEXT
+        # A preferred time means something only when each subscriber gets the
+        # message at their own local time.
+        if not hooks.local_delivery():
+            del self.fields["preferred_time"]
+
+    def clean_preferred_time(self) -> object:
+        value = self.cleaned_data["preferred_time"]
+        validate_send_time(value)
+        return value
 
     def clean_phone(self) -> str:
         try:

@@ -9,6 +9,8 @@ hooks when it is loaded, and the subscribers app asks them:
   when it has nothing to show that user. Messaging adds the conversation thread.
 - the confirmation price: (phone, channel) -> the estimated USD price of one
   double opt-in confirmation message, used by the import's preview.
+- local delivery: () -> whether the daily message goes out at each subscriber's
+  own local time; the opt-in form asks for a preferred time only then.
 """
 
 from collections.abc import Callable, Mapping
@@ -33,10 +35,12 @@ class Panel:
 
 PanelSource = Callable[[HttpRequest, Subscriber], Panel | None]
 ConfirmationPricer = Callable[[str, str], Decimal]
+LocalDeliveryCheck = Callable[[], bool]
 
 # Keyed by the function's qualified name, so a module imported twice registers once.
 _panel_sources: dict[str, PanelSource] = {}
 _pricer: ConfirmationPricer | None = None
+_local_delivery: LocalDeliveryCheck | None = None
 
 
 def add_subscriber_panel(source: PanelSource) -> PanelSource:
@@ -60,3 +64,14 @@ def set_confirmation_pricer(pricer: ConfirmationPricer) -> ConfirmationPricer:
 def confirmation_price(phone: str, channel: str) -> Decimal | None:
     """USD for one confirmation to this number on this channel; None when nobody prices it."""
     return None if _pricer is None else _pricer(phone, channel)
+
+
+def set_local_delivery_check(check: LocalDeliveryCheck) -> LocalDeliveryCheck:
+    """The one function that says whether delivery follows each subscriber's clock."""
+    global _local_delivery
+    _local_delivery = check
+    return check
+
+
+def local_delivery() -> bool:
+    return _local_delivery is not None and _local_delivery()

@@ -1,11 +1,12 @@
 """The public opt-in page: a consent form and a WhatsApp join link."""
 
 import logging
+from datetime import time
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,10 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from smsbot.client_ip import client_ip
 from smsbot.redaction import mask_phone
 from smsbot.storable import clean_data
-from subscribers import limits
+from subscribers import limits, windows
 from subscribers.consent import OptedOutByPhone, request_optin
 from subscribers.forms import OptInForm
-from subscribers.models import ConsentSource
+from subscribers.models import ConsentSource, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,15 @@ def _sign_up(request: HttpRequest, form: OptInForm) -> HttpResponse:
     phone = form.cleaned_data["phone"]
     if limited := limits.per_number(request, phone):
         return rate_limited(request, limited)
+    evidence = _form_evidence(request, form)
     try:
-        request_optin(
-            phone,
-            ConsentSource.WEB_FORM,
-            _form_evidence(request, form),
-            channel=form.cleaned_data["channel"],
-        )
+        with transaction.atomic():
+            outcome = request_optin(
+                phone, ConsentSource.WEB_FORM, evidence, channel=form.cleaned_data["channel"]
+            )
+            _set_preferred_time(
+                outcome.subscriber, form.cleaned_data.get("preferred_time"), evidence
+            )
     except OptedOutByPhone:
         # Answered like any sign-up, so the form tells no one that this number said
         # STOP; the thanks page says how such a number subscribes again.
@@ -112,6 +115,16 @@ def _sign_up(request: HttpRequest, form: OptInForm) -> HttpResponse:
             503,
         )
     return redirect("subscribers:optin_thanks")
+
+
+def _set_preferred_time(subscriber: Subscriber, clock: time | None, evidence: dict) -> None:
+    """The time asked for on the form, for a sign-up still to be confirmed by its phone.
+
+    A subscriber who already confirmed keeps their time: the form proves nothing
+    about who typed the number.
+    """
+    if clock is not None and subscriber.consent_status == ConsentStatus.PENDING:
+        windows.set_preferred_time(subscriber, clock, ConsentSource.WEB_FORM, evidence)
 
 
 @require_GET

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from messaging import task_names
 from messaging.models import Broadcast, SendMode
-from subscribers import localtime
+from subscribers import hooks, localtime
 
 PERIODIC_TASK_NAME = "daily-broadcast"
 DAILY_KEY_PREFIX = "daily:"
@@ -231,6 +231,15 @@ def content_zone(subscriber_zone: str) -> str:
     if task is not None and task.crontab is not None:
         return str(task.crontab.timezone)
     return settings.DAILY_SEND_TIMEZONE
+
+
+@hooks.set_local_delivery_check
+def delivers_at_local_time() -> bool:
+    """Whether the daily broadcast goes out at each subscriber's own local time."""
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.filter(name=PERIODIC_TASK_NAME).only("kwargs").first()
+    return task is not None and _mode(task) == LOCAL_TIME
 
 
 def validate(hour: int, minute: int, zone: str, mode: str) -> None:

@@ -1,9 +1,11 @@
 """Consent work in a real browser: the public opt-in page, the admin opt-out, the CSV import."""
 
+from datetime import time
 from pathlib import Path
 
 import pytest
 
+from messaging.broadcasts import schedule
 from subscribers.consent import change
 from subscribers.models import ConsentEvent, Subscriber
 from tests.browser.conftest import Visitor
@@ -48,6 +50,26 @@ def test_optin_on_a_phone_without_javascript(phone_visitor, settings):
     sub = Subscriber.objects.get()
     assert (sub.phone, sub.channel, sub.consent_status) == ("+13125550123", "whatsapp", "pending")
     assert "HeadlessChrome" in ConsentEvent.objects.get().evidence["user_agent"]
+
+
+@pytest.mark.browser
+def test_optin_with_local_time_delivery_asks_for_a_time(phone_visitor, settings):
+    settings.QUIET_HOURS = "21:00-08:00"
+    schedule.update(hour=10, minute=0, timezone="America/Chicago", enabled=True, mode="local_time")
+    page = phone_visitor.page
+    phone_visitor.goto("/optin/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
+    page.fill("input[name=phone]", "(312) 555-0123")
+    page.fill("input[name=preferred_time]", "06:30")
+    page.check("input[type=checkbox]")
+    phone_visitor.follow(page.locator("button[type=submit]"))
+    assert "inside the quiet hours (21:00-08:00)" in page.inner_text("#time-error")
+    assert not Subscriber.objects.exists()
+
+    page.fill("input[name=preferred_time]", "08:15")
+    phone_visitor.follow(page.locator("button[type=submit]"))
+    assert "Check your phone" in page.inner_text("h1")
+    assert Subscriber.objects.get().preferred_time == time(8, 15)
 
 
 @pytest.mark.browser

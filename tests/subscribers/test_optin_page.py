@@ -1,13 +1,17 @@
 """The public opt-in page, through HTTP requests."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from messaging.broadcasts import schedule
 from messaging.models import Message
 from smsbot.models import OutboxTask
+from subscribers import windows
+from subscribers.consent import change
 from subscribers.models import ConsentEvent, Subscriber
 
 URL = reverse("subscribers:optin")
@@ -146,3 +150,62 @@ def test_submissions_are_rate_limited_per_ip(client, settings):
     )
     assert other_ip.status_code == 302
     assert client.get(URL).status_code == 200  # reading the page is never limited
+
+
+# --- a preferred time, when delivery follows each subscriber's clock -------------------
+
+
+def deliver_at_local_time() -> None:
+    schedule.update(hour=10, minute=0, timezone="America/Chicago", enabled=True, mode="local_time")
+
+
+@pytest.mark.django_db
+def test_with_one_moment_for_everyone_the_form_asks_no_time_and_ignores_one(client):
+    assert b'name="preferred_time"' not in client.get(URL).content
+    assert submit(client, preferred_time="07:30").status_code == 302
+    assert Subscriber.objects.get().preferred_time is None
+
+
+@pytest.mark.django_db
+def test_with_local_time_delivery_a_sign_up_chooses_its_time(client):
+    deliver_at_local_time()
+    html = client.get(URL).content.decode()
+    assert 'type="time" name="preferred_time"' in html
+    assert "Preferred time for the message (optional)" in html
+    assert submit(client, preferred_time="07:30").status_code == 302
+    sub = Subscriber.objects.get()
+    assert (sub.consent_status, sub.preferred_time) == ("pending", dt.time(7, 30))
+    event = sub.events.get()
+    assert (event.kind, event.after, event.source) == ("preferred_time", "07:30", "web_form")
+    # Left empty: the schedule's time.
+    assert submit(client, phone="+13125550124").status_code == 302
+    assert Subscriber.objects.get(phone="+13125550124").preferred_time is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("22:30", "22:30 is inside the quiet hours (21:00-08:00): choose a time from 08:00"),
+        ("25:99", "Please give a time as HH:MM, e.g. 07:30."),
+        ("7pm", "Please give a time as HH:MM, e.g. 07:30."),
+    ],
+)
+def test_a_time_that_cannot_be_used_is_explained_and_nothing_stored(
+    client, settings, value, problem
+):
+    settings.QUIET_HOURS = "21:00-08:00"
+    deliver_at_local_time()
+    response = submit(client, preferred_time=value)
+    assert response.status_code == 200
+    assert problem in response.content.decode()
+    assert not Subscriber.objects.exists() and not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_confirmed_subscriber_keeps_their_time_whatever_the_form_says(client):
+    deliver_at_local_time()
+    sub = change("+13125550123", "opted_in", "sms_keyword", {"text": "JOIN"}).subscriber
+    windows.set_preferred_time(sub, dt.time(9, 0), "sms_keyword", {"text": "TIME 9"})
+    assert submit(client, preferred_time="07:30").status_code == 302
+    assert Subscriber.objects.get().preferred_time == dt.time(9, 0)
