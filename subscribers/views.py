@@ -69,7 +69,7 @@ def rate_limited(request: HttpRequest, limited: limits.Limited) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def optin(request: HttpRequest) -> HttpResponse:
-    form = OptInForm()
+    form = None
     refusal = ""
     if request.method == "POST":
         if limited := limits.per_client(request):
@@ -81,7 +81,8 @@ def optin(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 return _sign_up(request, form)
     context = {
-        "form": form,
+        # Built once: a form asks the schedule whether to offer a preferred time.
+        "form": form or OptInForm(),
         "refusal": refusal,
         "whatsapp_link": whatsapp_join_link(),
         "join_keyword": settings.JOIN_KEYWORD,
