@@ -2,8 +2,10 @@
 
 Callers record data points as they go (`record`); they are summed in memory per
 metric and dimensions and go to CloudWatch in one PutMetricData call once
-CLOUDWATCH_METRICS_BATCH points were recorded, at the end of a Celery task once
-the oldest is CLOUDWATCH_METRICS_FLUSH_SECONDS old, and when the worker stops.
+CLOUDWATCH_METRICS_BATCH points were recorded or the oldest is
+CLOUDWATCH_METRICS_FLUSH_SECONDS old (checked at each new point, so a web process,
+where no Celery signal fires, sends its delivery counts too), at the end of a
+Celery task once the oldest is that old, and when the worker stops.
 Gauges that must carry their own minute (the heartbeat's) go at once with
 `put_now`. Without AWS configured every call is a no-op. A CloudWatch failure
 is logged and the batch dropped: metrics never hold up the work they describe.
@@ -67,18 +69,24 @@ class _Buffer:
         self._oldest = 0.0
 
     def add(self, key: Key, value: float) -> bool:
-        """Buffer one data point; True when a batch is full."""
+        """Buffer one data point; True when the batch is full or old enough to send."""
         with self._lock:
             if not self._stats:
                 self._oldest = time.monotonic()
             stats = self._stats.setdefault(key, _Stats(datetime.now(UTC)))
             stats.add(value)
             self._recorded += 1
-            return self._recorded >= settings.CLOUDWATCH_METRICS_BATCH
+            return (
+                self._recorded >= settings.CLOUDWATCH_METRICS_BATCH
+                or self._age() >= settings.CLOUDWATCH_METRICS_FLUSH_SECONDS
+            )
+
+    def _age(self) -> float:
+        return time.monotonic() - self._oldest if self._stats else 0.0
 
     def age(self) -> float:
         with self._lock:
-            return time.monotonic() - self._oldest if self._stats else 0.0
+            return self._age()
 
     def take(self) -> dict[Key, _Stats]:
         with self._lock:
@@ -92,7 +100,7 @@ _buffer = _Buffer()
 def record(
     name: str, value: float | Decimal = 1, *, unit: str = "Count", **dimensions: str
 ) -> None:
-    """Buffer one data point of metric name; sends the batch when it is full."""
+    """Buffer one data point of metric name; sends the batch when it is full or old."""
     if not enabled():
         return
     key = (name, unit, tuple(sorted(dimensions.items())))
