@@ -7,6 +7,8 @@ import boto3
 from botocore.config import Config
 from django.conf import settings
 
+from smsbot.aws_names import sns_sms_log_groups
+
 
 def resource_name(name: str) -> str:
     """Every AWS resource the portal creates carries AWS_RESOURCE_PREFIX."""
@@ -34,7 +36,8 @@ def client(service: str, *, retry_mode: str = "standard", attempts: int = 5) -> 
 
 @lru_cache(maxsize=8)
 def _account_id(region: str, endpoint: str | None) -> str:
-    return str(client("sts").get_caller_identity()["Account"])
+    # Two attempts: a webhook verifying its topic waits on this when nothing is cached.
+    return str(client("sts", attempts=2).get_caller_identity()["Account"])
 
 
 def account_id() -> str:
@@ -43,3 +46,8 @@ def account_id() -> str:
     return settings.AWS_ACCOUNT_ID or _account_id(
         settings.AWS_REGION, settings.AWS_ENDPOINT_URL or None
     )
+
+
+def sns_log_groups() -> tuple[str, str]:
+    """This account's SNS SMS delivery log groups: (successes, failures)."""
+    return sns_sms_log_groups(settings.AWS_REGION, account_id())

@@ -9,6 +9,12 @@ def clean_text(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
+def field_text(data: dict[str, Any], key: str) -> str:
+    """A scalar field of a JSON object as storable text; "" when absent or not a scalar."""
+    value = data.get(key)
+    return "" if value is None or isinstance(value, dict | list) else clean_text(str(value))
+
+
 def clean_data(data: Any) -> Any:
     """clean_text for every string of a JSON-like structure (keys too); NaN becomes None."""
     if isinstance(data, dict):

@@ -10,18 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
-
 from smsbot import aws
 from smsbot.aws import resource_name
-from smsbot.aws_names import METRIC_SENT, METRICS_NAMESPACE, sns_sms_log_groups
+from smsbot.aws_names import METRIC_SENT, METRICS_NAMESPACE
 from smsbot.provisioning.core import Action, Check, Context, Plan, Resource, Retired, client
 
 RETENTION_DAYS = 30
-
-
-def sns_log_groups() -> tuple[str, str]:
-    return sns_sms_log_groups(settings.AWS_REGION, aws.account_id())
 
 
 def portal_log_group() -> str:
@@ -82,7 +76,7 @@ class SnsLogGroup(LogGroup):
 
     @property
     def name(self) -> str:
-        successes, failures = sns_log_groups()
+        successes, failures = aws.sns_log_groups()
         return failures if self.failures else successes
 
 
@@ -106,7 +100,7 @@ def newest_delivery_line() -> datetime | None:
     """
     logs = client("logs")
     newest = None
-    for group in sns_log_groups():
+    for group in aws.sns_log_groups():
         try:
             streams = logs.describe_log_streams(
                 logGroupName=group, orderBy="LastEventTime", descending=True, limit=1

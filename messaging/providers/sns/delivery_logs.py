@@ -35,10 +35,10 @@ from django.utils import timezone
 
 from messaging.delivery import error_codes
 from messaging.delivery import reports as delivery
+from messaging.inbound import pipeline as inbound
 from messaging.models import DeliveryLogCursor, Message, MessageStatus, Provider
 from smsbot import aws
-from smsbot.aws_names import sns_sms_log_groups
-from smsbot.storable import clean_text
+from smsbot.storable import field_text
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ PAGE_SIZE = 10_000  # FilterLogEvents' largest page
 # botocore's standard retry mode retries ThrottlingException (and 5xx, dropped
 # connections) with exponential back-off and jitter, up to this many attempts.
 MAX_ATTEMPTS = 8
-MAX_ID_LENGTH = 100
 
 _STATUSES = {"SUCCESS": MessageStatus.DELIVERED, "FAILURE": MessageStatus.UNDELIVERED}
 
@@ -78,10 +77,6 @@ class FetchResult:
         return sum(getattr(g, name) for g in self.groups)
 
 
-def log_groups() -> tuple[str, str]:
-    return sns_sms_log_groups(settings.AWS_REGION, aws.account_id())
-
-
 def wanted(now: datetime | None = None) -> bool:
     """Whether a periodic read is worth it: SNS is the provider or sent in the last 72 hours."""
     if settings.SMS_PROVIDER == Provider.SNS:
@@ -95,7 +90,7 @@ def fetch(since: datetime | None = None, *, now: datetime | None = None) -> Fetc
     now = now or timezone.now()
     result = FetchResult()
     try:
-        for group in log_groups():
+        for group in aws.sns_log_groups():
             result.groups.append(_fetch_group(group, since, now))
     except BotoCoreError as exc:
         raise DeliveryLogError(f"CloudWatch Logs cannot be read: {exc}") from exc
@@ -110,6 +105,7 @@ def fetch(since: datetime | None = None, *, now: datetime | None = None) -> Fetc
 def _fetch_group(group: str, since: datetime | None, now: datetime) -> GroupResult:
     result = GroupResult(group)
     cursor, _ = DeliveryLogCursor.objects.get_or_create(log_group=group)
+    result.newest = _time(cursor.position_ms) if cursor.position_ms else None
     if since is not None:
         start_ms = _ms(since)
     elif cursor.position_ms:
@@ -122,8 +118,6 @@ def _fetch_group(group: str, since: datetime | None, now: datetime) -> GroupResu
     except _MissingGroup:
         result.found = False
     DeliveryLogCursor.objects.filter(pk=cursor.pk).update(read_at=now)
-    position = DeliveryLogCursor.objects.get(pk=cursor.pk).position_ms
-    result.newest = _time(position) if position else None
     return result
 
 
@@ -141,30 +135,27 @@ def _pages(group: str, start_ms: int, end_ms: int) -> Iterator[list[dict[str, An
     interleaved is deprecated and ignored by AWS, which always merges the streams
     in event-time order; it makes moto's server do the same.
     """
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {
-            "logGroupName": group,
-            "startTime": start_ms,
-            "endTime": end_ms,
-            "limit": PAGE_SIZE,
-            "interleaved": True,
-        }
-        if token:
-            kwargs["nextToken"] = token
-        try:
-            answer = _client().filter_log_events(**kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ResourceNotFoundException":
-                raise _MissingGroup from exc
-            message = exc.response.get("Error", {}).get("Message", "")
-            raise DeliveryLogError(f"{group}: {code} {message}".strip()) from exc
-        # A page may be empty and still carry a token: AWS searches on with it.
-        yield answer.get("events", [])
-        token = answer.get("nextToken")
-        if not token:
-            return
+    pages = (
+        _client()
+        .get_paginator("filter_log_events")
+        .paginate(
+            logGroupName=group,
+            startTime=start_ms,
+            endTime=end_ms,
+            interleaved=True,
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+    )
+    try:
+        # A page may be empty and still carry a token: the paginator follows it.
+        for page in pages:
+            yield page.get("events", [])
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise _MissingGroup from exc
+        message = exc.response.get("Error", {}).get("Message", "")
+        raise DeliveryLogError(f"{group}: {code} {message}".strip()) from exc
 
 
 def _apply_page(group: str, events: list[dict[str, Any]], result: GroupResult) -> None:
@@ -193,6 +184,7 @@ def _apply_page(group: str, events: list[dict[str, Any]], result: GroupResult) -
         cursor.not_ours += applied.unknown
         cursor.malformed += len(malformed)
         cursor.save(update_fields=["recent_ids", "position_ms", "applied", "not_ours", "malformed"])
+    result.newest = _time(position) if position else None
     result.lines += new_lines
     result.applied += applied.applied
     result.repeated += applied.repeated
@@ -219,11 +211,11 @@ def parse(text: str, *, group: str = "", event_id: str = "") -> delivery.Report 
     if not isinstance(notification, dict) or not isinstance(details, dict | None):
         return None
     details = details or {}
-    message_id = _text(notification, "messageId")
-    status = _STATUSES.get(_text(line, "status").upper())
-    if not message_id or len(message_id) > MAX_ID_LENGTH or status is None:
+    message_id = field_text(notification, "messageId")
+    status = _STATUSES.get(field_text(line, "status").upper())
+    if not message_id or len(message_id) > inbound.MAX_ID_LENGTH or status is None:
         return None
-    response = _text(details, "providerResponse")
+    response = field_text(details, "providerResponse")
     failed = status == MessageStatus.UNDELIVERED
     price = details.get("priceInUSD")
     return delivery.Report(
@@ -238,11 +230,6 @@ def parse(text: str, *, group: str = "", event_id: str = "") -> delivery.Report 
         price_unit="USD" if price is not None else "",
         payload={**line, "cloudWatch": {"logGroup": group, "eventId": event_id}},
     )
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    return "" if value is None or isinstance(value, dict | list) else clean_text(str(value))
 
 
 def _ms(moment: datetime) -> int:

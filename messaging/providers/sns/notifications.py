@@ -16,7 +16,7 @@ from messaging.models import Provider
 from messaging.providers.sns.verification import topic_kind
 from smsbot import outbox
 from smsbot.aws_names import INBOUND_TOPIC
-from smsbot.storable import clean_text
+from smsbot.storable import field_text
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,10 @@ def handle(envelope: dict[str, Any]) -> None:
         inbound.receive(
             inbound.Inbound(
                 provider=Provider.SNS,
-                message_id=_text(payload, "inboundMessageId"),
-                sender=_text(payload, "originationNumber"),
-                recipient=_text(payload, "destinationNumber"),
-                text=_text(payload, "messageBody"),
+                message_id=field_text(payload, "inboundMessageId"),
+                sender=field_text(payload, "originationNumber"),
+                recipient=field_text(payload, "destinationNumber"),
+                text=field_text(payload, "messageBody"),
             )
         )
     else:
@@ -54,8 +54,3 @@ def _json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise inbound.InvalidInbound("Message is not a JSON object")
     return value
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    return "" if value is None or isinstance(value, dict | list) else clean_text(str(value))

@@ -41,7 +41,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 from django.utils import timezone
 
-from smsbot.aws import client, resource_name
+from smsbot import aws
+from smsbot.aws import resource_name
 from smsbot.aws_names import INBOUND_TOPIC
 
 # https://sns.<region>.amazonaws.com[.cn]/<name>.pem and nothing else: no userinfo,
@@ -120,9 +121,10 @@ class _Memo:
 
 
 def _caller_account(key: tuple[str, str]) -> str:
-    """The account STS says we are in; key (endpoint, region) only tells the memo apart."""
+    """The account STS says we are in (smsbot.aws.account_id, which keeps it); the memo
+    adds a short memory of failures. key (endpoint, region) only tells the memo apart."""
     try:
-        return client("sts", attempts=2).get_caller_identity()["Account"]
+        return aws.account_id()
     # Whatever fails (no credentials, no network, an answer botocore cannot parse),
     # no topic can be proven ours: the message is refused, not answered with a 500.
     except Exception as exc:
