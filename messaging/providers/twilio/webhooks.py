@@ -44,7 +44,8 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     if not sid or len(sid) > inbound.MAX_ID_LENGTH or not status:
         raise BadRequest("MessageSid and MessageStatus are required")
     ours = request.GET.get(MESSAGE_ID_PARAM, "")
-    if ours and not ours.isdigit():
+    # ASCII digits only ("²".isdigit() is True) and within a bigint.
+    if ours and not (ours.isascii() and ours.isdigit() and len(ours) <= 18):
         return HttpResponseBadRequest(f"{MESSAGE_ID_PARAM} must be a message id")
     error = data.get("ErrorCode", "")[:20]
     price = data.get("Price", "")

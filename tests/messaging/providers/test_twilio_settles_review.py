@@ -127,3 +127,12 @@ def test_a_message_id_that_is_not_a_number_is_a_400(client, settings, lost_answe
     bad = url.split("?")[0] + "?message=abc"
     response = callback(client, settings, bad, sid, "sent")
     assert response.status_code == 400 and b"message must be a message id" in response.content
+
+
+@pytest.mark.parametrize("value", ["%C2%B2", "%D9%A3", "9" * 30])
+def test_digits_that_are_not_an_id_are_a_400_too(client, settings, lost_answer, value):
+    # "²" and Arabic-Indic "٣" are digits to str.isdigit but not to int(); 30 nines
+    # overflow the database's integer.
+    _, url, sid = lost_answer
+    response = callback(client, settings, url.split("?")[0] + f"?message={value}", sid, "sent")
+    assert response.status_code == 400 and b"message must be a message id" in response.content
