@@ -32,16 +32,6 @@ from subscribers.models import Channel, ConsentStatus, Subscriber
 
 TESTABLE_STATES = (BroadcastState.DRAFT, BroadcastState.SCHEDULED)
 
-_TYPE = phonenumbers.PhoneNumberType
-REFUSED_NUMBER_TYPES = {
-    _TYPE.PREMIUM_RATE: "a premium-rate number",
-    _TYPE.SHARED_COST: "a shared-cost number",
-    _TYPE.TOLL_FREE: "a toll-free number",
-    _TYPE.UAN: "a universal access number",
-    _TYPE.VOICEMAIL: "a voicemail number",
-    _TYPE.PAGER: "a pager number",
-}
-
 
 class TestRefused(ValueError):
     """Why a test cannot go, in one sentence for the operator."""
@@ -74,9 +64,9 @@ def _recipient(raw_phone: str) -> Subscriber:
         phone = phones.normalize(raw_phone)
     except phones.InvalidPhone as exc:
         raise TestRefused(f"“{raw_phone.strip()}”: {exc}.") from None
-    refused = REFUSED_NUMBER_TYPES.get(phonenumbers.number_type(phonenumbers.parse(phone)))
+    refused = phones.REFUSED_TYPES.get(phonenumbers.number_type(phonenumbers.parse(phone)))
     if refused:
-        raise TestRefused(f"{phone} is {refused}: the portal never sends to one.")
+        raise TestRefused(f"{phone} is a {refused} number: the portal never sends to one.")
     subscriber = Subscriber.objects.filter(phone=phone, erased_at__isnull=True).first()
     if subscriber is None:
         raise TestRefused(

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from messaging import task_names
 from messaging.broadcasts import daily, schedule
-from messaging.broadcasts.audience import audience, costs
+from messaging.broadcasts.audience import ChannelPrices, audience, costs, prices_by_channel
 from messaging.models import (
     Broadcast,
     BroadcastState,
@@ -116,8 +116,12 @@ class PlannedWave:
     def recipients(self) -> int:
         return sum(self.by_channel.values())
 
-    def cost(self, text: str, *, template: bool) -> Decimal:
-        return sum(costs(text, self.by_channel, template=template).values(), Decimal("0"))
+    def cost(
+        self, text: str, *, template: bool, prices: dict[str, ChannelPrices] | None = None
+    ) -> Decimal:
+        """At the audience's prices: pass prices_by_channel() once for many waves."""
+        projected = costs(text, self.by_channel, template=template, prices=prices)
+        return sum(projected.values(), Decimal("0"))
 
 
 def plan(day: date, send_time: time, counts: Counts) -> list[PlannedWave]:
@@ -190,6 +194,7 @@ def advance(day: date, now: datetime, current: schedule.DailySchedule, counts: C
             return 0
         waves = due(day, now, current, counts, since=broadcast.waves_checked_until)
         template = bool(broadcast.whatsapp_content_sid)
+        prices = prices_by_channel() if waves else {}
         # Under the lock and after the last look: no wave here exists yet.
         Wave.objects.bulk_create(
             Wave(
@@ -197,7 +202,7 @@ def advance(day: date, now: datetime, current: schedule.DailySchedule, counts: C
                 due_at=wave.due_at,
                 groups=[g.stored() for g in wave.groups],
                 recipients=wave.recipients,
-                projected_cost=wave.cost(broadcast.text, template=template),
+                projected_cost=wave.cost(broadcast.text, template=template, prices=prices),
             )
             for wave in waves
         )
@@ -276,6 +281,7 @@ def wave_rows(
             )
             rows.append(row)
     now = timezone.now()
+    prices = prices_by_channel()
     for wave in plan(day, schedule.current().send_time, audience_groups()):
         if checked is not None and wave.due_at <= checked:
             continue  # decided already: started above, or left for the next date
@@ -283,7 +289,7 @@ def wave_rows(
             wave.due_at,
             local_times(wave.due_at, [g.timezone for g in wave.groups]),
             wave.recipients,
-            wave.cost(text, template=template),
+            wave.cost(text, template=template, prices=prices),
             "due" if wave.due_at <= now else "upcoming",
         )
         rows.append(row)
