@@ -217,7 +217,6 @@ class DailyScheduleAdmin(admin.ModelAdmin):
             "form": form,
             "can_change": can_change,
             "runs": run_rows(current) if current.enabled and not current.custom else [],
-            "next_run": current.next_run,
             "last": last,
             "last_started": times.local(last.started_at) if last and last.started_at else "",
             "last_url": reverse("admin:messaging_broadcast_change", args=[last.pk]) if last else "",

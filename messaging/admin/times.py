@@ -3,11 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-
-
-def ops_zone() -> ZoneInfo:
-    return ZoneInfo(settings.OPS_TIMEZONE)
+from smsbot.timezones import ops_zone
 
 
 def abbreviation(moment: datetime) -> str:

@@ -9,7 +9,6 @@ to do it. Checks must be cheap: they run on every page that shows them.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -217,7 +216,8 @@ def confirmations_withheld() -> Alert | None:
 
 
 def _local(moment: datetime) -> str:
-    local = moment.astimezone(ZoneInfo(settings.DAILY_SEND_TIMEZONE))
+    # The zone every other admin time is shown in.
+    local = moment.astimezone(timezones.ops_zone())
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 

@@ -260,9 +260,8 @@ def daily_send(day: date, content: dict[str, Any], now: datetime | None = None) 
     return {
         "day": day,
         "enabled": next_run is not None,
-        "schedule_url": _change_url("admin:django_celery_beat_periodictask_change", task.pk)
-        if task is not None
-        else None,
+        # The Daily schedule screen, not the periodic task's raw form.
+        "schedule_url": _change_url("admin:messaging_dailyscheduletask_changelist"),
         "next": _when(next_run, zone, now) if next_run else None,
         "runs_today": runs_today,
         "content": content,

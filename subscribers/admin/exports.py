@@ -90,9 +90,6 @@ class SubscriberExportMixin(ExportMixin):
 
     export_template_name = "admin/subscribers/subscriber/export.html"
 
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
-
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
         return [

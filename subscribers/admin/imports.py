@@ -29,9 +29,6 @@ class SubscriberImportMixin(AuditedImportsMixin, ImportMixin):
     # and each number's consent event names the file, the row and who imported it.
     skip_admin_log = True
 
-    def has_import_permission(self, request: HttpRequest) -> bool:
-        return self.has_change_permission(request)
-
     def get_import_formats(self) -> list[type]:
         return [CSV]
 
