@@ -67,11 +67,14 @@ def change(
     evidence: dict[str, Any],
     *,
     channel: str | None = None,
+    respect_phone_opt_out: bool = False,
 ) -> ConsentChange:
     """Move the number's consent to to_status, recording the evidence.
 
     A number with no record is created (on channel, SMS by default). Asking for
     the state the number already has changes nothing and writes no event.
+    respect_phone_opt_out: sign-ups and imports, which raise OptedOutByPhone for a
+    number that texted STOP (see phone_opt_out_refusal), judged under the row's lock.
     """
     if to_status not in ConsentStatus.values:
         raise ConsentError(f"unknown consent status {to_status!r}")
@@ -94,9 +97,14 @@ def change(
         from_status = "" if created else subscriber.consent_status
         if not created and from_status == to_status:
             return ConsentChange(subscriber, False, from_status, to_status, None, False)
-        if to_status in ALLOWED[from_status]:
+        refusal = (
+            phone_opt_out_refusal(None if created else subscriber, to_status)
+            if respect_phone_opt_out
+            else None
+        )
+        if refusal is None and to_status in ALLOWED[from_status]:
             return _apply(subscriber, created, from_status, to_status, source, evidence, channel)
-    raise ConsentError(f"cannot change consent from {from_status} to {to_status}")
+    raise refusal or ConsentError(f"cannot change consent from {from_status} to {to_status}")
 
 
 def _apply(
@@ -164,16 +172,18 @@ def request_optin(
     if current is not None and current.consent_status == ConsentStatus.OPTED_IN:
         status = current.consent_status
         return ConsentChange(current, False, status, status, None, False)
-    check_phone_opt_out(current, ConsentStatus.PENDING)
-    return change(phone, ConsentStatus.PENDING, source, evidence, channel=channel)
+    return change(
+        phone, ConsentStatus.PENDING, source, evidence, channel=channel, respect_phone_opt_out=True
+    )
 
 
-def check_phone_opt_out(current: Subscriber | None, to_status: str) -> None:
-    """Raise OptedOutByPhone when to_status would undo an opt-out the phone itself made.
+def phone_opt_out_refusal(current: Subscriber | None, to_status: str) -> OptedOutByPhone | None:
+    """OptedOutByPhone when to_status would undo an opt-out the phone itself made.
 
-    Sign-ups and imports call it: a form, a partner or an old list cannot
-    subscribe a number that texted STOP. An operator opting one number back in
-    with written evidence (the admin) and the phone's own START can.
+    Sign-ups and imports are held to it (change's respect_phone_opt_out): a form, a
+    partner or an old list cannot subscribe a number that texted STOP. An operator
+    opting one number back in with written evidence (the admin) and the phone's own
+    START can.
     """
     if (
         current is not None
@@ -181,7 +191,8 @@ def check_phone_opt_out(current: Subscriber | None, to_status: str) -> None:
         and current.consent_status == ConsentStatus.OPTED_OUT
         and current.consent_source in PHONE_SOURCES
     ):
-        raise OptedOutByPhone(
+        return OptedOutByPhone(
             "this number opted out from the phone (STOP): to subscribe again it must text "
             f"START or JOIN {settings.JOIN_KEYWORD} itself"
         )
+    return None

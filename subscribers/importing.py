@@ -28,7 +28,7 @@ from tablib import Dataset
 
 from smsbot.csv_safe import FormulaSafeExport
 from subscribers import hooks
-from subscribers.consent import ConsentError, change, check_phone_opt_out
+from subscribers.consent import ConsentError, change
 from subscribers.history import sentence
 from subscribers.localtime import is_timezone
 from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
@@ -133,15 +133,13 @@ class SubscriberResource(FormulaSafeExport, resources.ModelResource):
         if user is not None:
             evidence["imported_by"] = user.get_username()
         try:
-            check_phone_opt_out(
-                Subscriber.objects.filter(phone=row["phone"]).first(), row["consent_status"]
-            )
             outcome = change(
                 row["phone"],
                 row["consent_status"],
                 ConsentSource.IMPORT,
                 evidence,
                 channel=row["channel"],
+                respect_phone_opt_out=True,
             )
         except ConsentError as exc:
             raise ValidationError({"consent_status": str(exc)}) from exc
