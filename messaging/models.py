@@ -243,6 +243,13 @@ class Message(models.Model):
                 name="message_test_of_idx",
                 condition=models.Q(test_of__isnull=False),
             ),
+            # The confirmation cap counts the last hour's confirmations on every
+            # sign-up: without this it reads every message of that hour.
+            models.Index(
+                fields=["created_at"],
+                name="message_confirmation_idx",
+                condition=models.Q(kind="confirmation"),
+            ),
         ]
 
     def __str__(self) -> str:
