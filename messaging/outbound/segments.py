@@ -7,6 +7,7 @@ figures the estimate and the budget use; both follow the one rule in _part_ends.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # GSM 03.38 basic character set.
 GSM7_BASIC = frozenset(
@@ -100,6 +101,8 @@ def split(text: str) -> list[str]:
     return parts
 
 
+# A fan-out prices one text for every recipient (build and its estimate each ask).
+@lru_cache(maxsize=64)
 def count(text: str) -> SegmentInfo:
     """How many segments text needs: 160/153 for GSM-7, 70/67 for UCS-2, no pair split."""
     encoding, widths = _unit_widths(text)
