@@ -21,9 +21,9 @@ The delivery mode rides in the task's kwargs ({"mode": "same_moment"} or
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -245,7 +245,7 @@ def delivers_at_local_time() -> bool:
 def validate(hour: int, minute: int, zone: str, mode: str) -> None:
     if not (0 <= hour < 24 and 0 <= minute < 60):
         raise InvalidSchedule(f"{hour:02d}:{minute:02d} is not a time of day.")
-    if zone not in available_timezones():
+    if not localtime.is_timezone(zone):
         raise InvalidSchedule(f"“{zone}” is not a timezone name (such as America/Chicago).")
     if mode not in MODES:
         raise InvalidSchedule(f"“{mode}” is not a delivery mode ({' or '.join(MODES)}).")
@@ -306,8 +306,7 @@ def next_runs(
     runs: list[datetime] = []
     day = after.date()
     while len(runs) < count:
-        wall = datetime.combine(day, time(schedule.hour, schedule.minute), tzinfo=zone)
-        at = wall.astimezone(UTC).astimezone(zone)
+        at = localtime.at(day, schedule.send_time, schedule.timezone).astimezone(zone)
         if at > after:
             runs.append(at)
         day += timedelta(days=1)
