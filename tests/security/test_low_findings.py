@@ -2,6 +2,10 @@
 cross-site sign-ups on a public API, timings in /readyz/, a world-readable database."""
 
 import json
+import os
+import stat
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -177,3 +181,57 @@ def test_readyz_names_each_check_and_its_state_only(client, probe):
         "checks": {"database": {"ok": True}, "broker": {"ok": True}},
     }
     probe.record(response.status_code, refused="ms" not in response.content.decode())
+
+
+# --- the demo's database and folders are private -----------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_migrate_on_a_fresh_var_creates_private_files_whatever_the_umask(tmp_path, probe):
+    var = tmp_path / "var"
+    database, broker = var / "db.sqlite3", var / "broker"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CELERY_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="smsbot.settings",
+        DJANGO_SECRET_KEY="k" * 60,
+        DATABASE_URL=f"sqlite:///{database}",
+        CELERY_BROKER_FOLDER=str(broker),
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        # The usual umask: left alone, SQLite would create a world-readable file.
+        preexec_fn=lambda: os.umask(0o022),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert database.stat().st_size > 0  # migrated, not just created
+    private = {var: 0o700, broker: 0o700, database: 0o600}
+    private |= {path: 0o600 for path in var.glob("db.sqlite3-*")}  # -wal, -shm if left
+    for path, expected in private.items():
+        assert mode(path) == expected, (path, oct(mode(path)))
+        probe.record(200, refused=not mode(path) & 0o077)
+
+
+def test_a_database_left_world_readable_is_tightened_at_start(tmp_path, probe):
+    from smsbot.private_files import private_database
+
+    database = tmp_path / "old" / "db.sqlite3"
+    database.parent.mkdir(mode=0o755)
+    database.touch()
+    os.chmod(database, 0o644)
+    private_database(database)
+    assert mode(database) == 0o600
+    # The operator's own folder is left as it was.
+    assert mode(database.parent) == 0o755
+    probe.record(200, refused=mode(database) == 0o600)
