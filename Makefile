@@ -40,10 +40,11 @@ LOCK_ARGS = --generate-hashes --universal --python-version 3.11 --quiet \
 audit: install
 	$(VENV)/bin/pip-audit --strict --require-hashes --disable-pip -r requirements-dev.lock
 
+# Private from the first byte: var/ 0700, the key 0600 (smsbot/private_files.py does
+# the same for the database and the broker's folder).
 var/secret_key:
-	mkdir -p var
-	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
-	chmod 600 $@
+	mkdir -p -m 700 var
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 # Local runs are plain HTTP on loopback: cookies cannot be marked secure there.
 run: export SESSION_COOKIE_SECURE ?= false

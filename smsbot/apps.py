@@ -12,6 +12,10 @@ class SmsbotConfig(AppConfig):
         from django.db.models.signals import pre_delete, pre_save
 
         from smsbot import audit, checks  # noqa: F401 - registers system checks
+        from smsbot.private_files import secure_local_files
+
+        # Every process starts here before it opens the database or the broker's folder.
+        secure_local_files()
 
         pre_save.connect(audit.refuse_update, sender=LogEntry, dispatch_uid="audit-append-only")
         pre_delete.connect(audit.refuse_delete, sender=LogEntry, dispatch_uid="audit-append-only")

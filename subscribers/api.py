@@ -4,11 +4,19 @@ The API is closed (401) unless WEBHOOK_TOKEN is set or OPTIN_API_PUBLIC is
 chosen; unsubscribing always needs the token. Anonymous callers are limited
 per client IP, everyone per number. A body that could not be stored as it is
 (NUL, unpaired surrogates, NaN, deep nesting) is refused with a reason.
+
+The body must be declared application/json. A browser sends another site's
+form or a "simple" fetch only as form data or text/plain; JSON needs a CORS
+preflight, which the portal never grants. With OPTIN_API_PUBLIC a text/plain
+POST from any web page would otherwise sign numbers up from its visitors'
+addresses. Browsers also say where a request comes from (Sec-Fetch-Site,
+Origin): without the token, one from another site is refused outright.
 """
 
 import hmac
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -27,6 +35,10 @@ MAX_BODY_BYTES = 10 * 1024
 # The documented body is a flat object; partners may add a little structure.
 MAX_DEPTH = 8
 ACTIONS = ("subscribe", "unsubscribe")
+JSON = "application/json"
+# Sec-Fetch-Site values of a request a browser did not make for another site: the
+# portal's own page, or a person typing the address.
+OWN_SITE = ("same-origin", "none")
 
 
 class BadRequest(ValueError):
@@ -35,6 +47,10 @@ class BadRequest(ValueError):
 
 class Unauthorized(ValueError):
     """The caller may not do this; str(exc) says what is missing."""
+
+
+class CrossSite(ValueError):
+    """A browser sent the request for another web site; str(exc) says how we know."""
 
 
 def authenticate(request: HttpRequest) -> bool:
@@ -58,6 +74,24 @@ def authenticate(request: HttpRequest) -> bool:
         "the opt-in API is closed: the operator has set neither WEBHOOK_TOKEN nor "
         "OPTIN_API_PUBLIC=true"
     )
+
+
+def check_origin(request: HttpRequest) -> None:
+    """Raise CrossSite when the browser says another site made this request."""
+    fetch_site = request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    if fetch_site and fetch_site not in OWN_SITE:
+        raise CrossSite(f"Sec-Fetch-Site is {fetch_site[:20]!r}")
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.strip().lower() not in _own_origins(request):
+        raise CrossSite(f"Origin {origin[:100]!r} is not the portal's")
+
+
+def _own_origins(request: HttpRequest) -> set[str]:
+    public = urlsplit(settings.PUBLIC_BASE_URL)
+    return {
+        f"{public.scheme}://{public.netloc}".lower(),
+        f"{request.scheme}://{request.get_host()}".lower(),
+    }
 
 
 def parse(request: HttpRequest) -> dict[str, Any]:
@@ -146,6 +180,16 @@ def optin_api(request: HttpRequest) -> JsonResponse:
         partner = authenticate(request)
     except Unauthorized as exc:
         return JsonResponse({"error": str(exc)}, status=401)
+    if request.content_type.lower() != JSON:
+        return JsonResponse({"error": f"send the body as Content-Type: {JSON}"}, status=415)
+    if not partner:
+        try:
+            check_origin(request)
+        except CrossSite as exc:
+            return JsonResponse(
+                {"error": f"sign-ups from another web site need the token ({exc})"},
+                status=403,
+            )
     # Partners are known by their token; anonymous callers by their address.
     if not partner and (limited := limits.per_client(request)):
         return _too_many(limited)

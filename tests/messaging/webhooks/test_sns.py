@@ -1,5 +1,6 @@
 import json
 import logging
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -139,11 +140,14 @@ def test_verification_can_be_switched_off_but_the_topic_is_still_checked(
 def test_subscription_confirmation_is_queued_not_called_inline(
     client, sns_signer, published, django_capture_on_commit_callbacks
 ):
+    # A token of its own: a confirmation is queued once per topic and token, and the
+    # cache that remembers it may outlive the test (Redis).
+    token = f"token-{uuid.uuid4().hex}"
     envelope = sns_signer.sign(
         {
             "Type": "SubscriptionConfirmation",
             "MessageId": "a1b2c3",
-            "Token": "token-123",
+            "Token": token,
             "TopicArn": INBOUND_TOPIC_ARN,
             "Message": "You have chosen to subscribe to the topic ...",
             "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription",
@@ -153,7 +157,7 @@ def test_subscription_confirmation_is_queued_not_called_inline(
     with django_capture_on_commit_callbacks(execute=True):
         assert post_sns(client, envelope).status_code == 200
     assert published == [
-        ("messaging.confirm_sns_subscription", [INBOUND_TOPIC_ARN, "token-123"], "replies")
+        ("messaging.confirm_sns_subscription", [INBOUND_TOPIC_ARN, token], "replies")
     ]
 
 
