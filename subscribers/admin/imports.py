@@ -71,6 +71,9 @@ class SubscriberImportMixin(AuditedImportsMixin, ImportMixin):
             return HttpResponseRedirect(reverse("admin:subscribers_subscriber_import"))
         return super().process_result(result, request)
 
+    def preview_notes(self, result: Result) -> list[str]:
+        return [str(result.confirmations)]
+
     def import_summary(self, result: Result, request: HttpRequest) -> str:
         totals = result.totals
         return (
