@@ -1,7 +1,9 @@
 """GuardedImportsMixin: the preview and confirmation of every import in the admin.
 
-PortalAdminSite mixes it into each django-import-export ImportMixin admin, in
-front of the admin's own class. Over the library's flow it changes:
+PortalAdminSite mixes it into each django-import-export ImportMixin admin that
+does not already name it, in front of the admin's own class; an admin that
+overrides one of its hooks (preview_notes) names it among its bases instead.
+Over the library's flow it changes:
 
 - the preview checks the file first (smsbot.imports.checks), stores it in the
   private directory under a name of the server's, and hands the page a signed
