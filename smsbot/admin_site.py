@@ -6,7 +6,9 @@
   django-celery-beat, auth, django-axes and django-otp alike — is given:
   before → after values in the audit trail for plain adds and edits
   (smsbot.audit.AuditedEditsMixin), a summary entry per import
-  (smsbot.audit.AuditedImportsMixin), and the change permission as the
+  (smsbot.audit.AuditedImportsMixin), imports that cannot be steered
+  (smsbot.imports.admin.GuardedImportsMixin: checked files in a private
+  directory, a signed token to confirm), and the change permission as the
   requirement of any action that declares no permissions=
   (smsbot.admin_base.ActionsNeedPermissionMixin).
 """
@@ -29,6 +31,7 @@ from import_export.admin import ImportMixin
 from smsbot import two_factor
 from smsbot.admin_base import ActionsNeedPermissionMixin
 from smsbot.audit import AuditedEditsMixin, AuditedImportsMixin
+from smsbot.imports.admin import GuardedImportsMixin
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -50,7 +53,7 @@ class PortalAdminSite(admin.AdminSite):
         admin_class = admin_class or admin.ModelAdmin
         wanted = [AuditedEditsMixin, ActionsNeedPermissionMixin]
         if issubclass(admin_class, ImportMixin):
-            wanted.append(AuditedImportsMixin)
+            wanted += [AuditedImportsMixin, GuardedImportsMixin]
         mixins = tuple(m for m in wanted if not issubclass(admin_class, m))
         if mixins:
             names = {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__}

@@ -229,5 +229,5 @@ class AuditedImportsMixin:
     def import_summary(self, result: Any, request: HttpRequest) -> str:
         """What the file did, in words; an import admin may say more."""
         totals = ", ".join(f"{count} {kind}" for kind, count in result.totals.items() if count)
-        name = request.POST.get("original_file_name", "")
+        name = getattr(result, "file_name", "")
         return "; ".join(part for part in (name, totals) if part)

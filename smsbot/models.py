@@ -1,4 +1,5 @@
 import simple_history
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.db import models
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -43,3 +44,42 @@ simple_history.register(
     excluded_fields=["last_run_at", "total_run_count", "date_changed"],
 )
 simple_history.register(CrontabSchedule, app="smsbot", records_class=ChangesOnlyHistory)
+
+
+class ImportPreviewState(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Checking rows"
+    DONE = "done", "Checked"
+    FAILED = "failed", "Failed"
+
+
+class ImportPreview(models.Model):
+    """A large import file being checked by a worker (smsbot.imports.previews).
+
+    The file is copied here so that the worker needs no disk shared with the web
+    process; the copy is emptied once the check is done. The confirmation still
+    goes through the token and the private directory, like any preview.
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    # The admin's model, "app_label.model_name".
+    admin = models.CharField(max_length=200)
+    stored_name = models.CharField(max_length=32)
+    original_name = models.CharField(max_length=255)
+    format = models.PositiveSmallIntegerField(default=0)
+    resource = models.PositiveSmallIntegerField(default=0)
+    data = models.BinaryField(default=b"")
+    state = models.CharField(
+        max_length=8, choices=ImportPreviewState.choices, default=ImportPreviewState.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0)
+    # What the preview found: totals, problems and notes (smsbot.imports.previews.summary).
+    summary = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"import preview #{self.pk}"

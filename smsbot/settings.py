@@ -181,6 +181,16 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # permission each needs: importing writes rows, exporting reads them.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# Admin imports (smsbot.imports): an uploaded file waits for its confirmation in this
+# private directory (0700, files 0600, random names), never in the shared /tmp.
+# A relative path is taken from the project directory.
+IMPORT_DIR = BASE_DIR / env.str("IMPORT_DIR", default="var/imports")
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+# Files with more rows than this are previewed by a worker, with a progress page.
+IMPORT_INLINE_ROWS = env.int("IMPORT_INLINE_ROWS", default=2_000)
+# How long a preview may be confirmed; its file is deleted after that.
+IMPORT_CONFIRM_MINUTES = env.int("IMPORT_CONFIRM_MINUTES", default=30)
 # Content-Security-Policy (django-csp) on every response: scripts, styles, images
 # and fonts only from the portal itself, no inline script or style, no framing.
 # One exception, by hash: the two style attributes of django-import-export's

@@ -16,6 +16,7 @@ os.environ.setdefault("QUIET_HOURS", "")
 
 TEST_TMP = Path(os.environ.setdefault("SMSBOT_TEST_TMP", tempfile.mkdtemp(prefix="smsbot-test-")))
 os.environ.setdefault("CELERY_BROKER_FOLDER", str(TEST_TMP / "broker"))
+os.environ.setdefault("IMPORT_DIR", str(TEST_TMP / "imports"))
 
 from smsbot.settings import *  # noqa: E402,F403
 from smsbot.settings import CACHES, DATABASES, REDIS_URL  # noqa: E402

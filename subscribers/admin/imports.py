@@ -17,12 +17,13 @@ from import_export.formats.base_formats import CSV
 from import_export.results import Result
 
 from smsbot.audit import AuditedImportsMixin
+from smsbot.imports.admin import GuardedImportsMixin
 from subscribers.importing import describe_columns, template_csv
 
 TEMPLATE_NAME = "subscribers-template.csv"
 
 
-class SubscriberImportMixin(AuditedImportsMixin, ImportMixin):
+class SubscriberImportMixin(AuditedImportsMixin, GuardedImportsMixin, ImportMixin):
     import_template_name = "admin/subscribers/subscriber/import.html"
     # import-export logs each row against the resource's own instance, which
     # consent.change never saves (no object id): one audit entry per file instead,
@@ -70,6 +71,9 @@ class SubscriberImportMixin(AuditedImportsMixin, ImportMixin):
             )
             return HttpResponseRedirect(reverse("admin:subscribers_subscriber_import"))
         return super().process_result(result, request)
+
+    def preview_notes(self, result: Result) -> list[str]:
+        return [str(result.confirmations)]
 
     def import_summary(self, result: Result, request: HttpRequest) -> str:
         totals = result.totals

@@ -29,7 +29,7 @@ from messaging.models import (
     ProviderCall,
 )
 from smsbot import audit
-from smsbot.models import AuditEntry
+from smsbot.models import AuditEntry, ImportPreview
 from subscribers import consent
 from subscribers.models import ConsentEvent, Conversation, Subscriber, SubscriberExport
 from tests.ops.factories import delivery_event, message, provider_call
@@ -85,6 +85,10 @@ def make_samples(phone: str = "+13125550123") -> dict[type[models.Model], models
         # Not a model of its own in the admin: the export pages of the subscriber list.
         SubscriberExport: lambda: SubscriberExport.objects.create(
             requested_by=user, state="done", total=0, finished_at=timezone.now()
+        ),
+        # Not a model of its own in the admin: a large import's preview pages.
+        ImportPreview: lambda: ImportPreview.objects.create(
+            requested_by=user, admin="subscribers.subscriber", stored_name="0" * 32
         ),
         AuditEntry: lambda: AuditEntry.objects.get(
             pk=audit.record(user, subscriber, "Sampled")[0].pk

@@ -109,6 +109,9 @@ TABLE: dict[str, Any] = {
     "subscribers_subscriber_import": (VIEWERS, VIEWERS),
     "subscribers_subscriber_process_import": (NOBODY, VIEWERS),  # POST only
     "subscribers_subscriber_import_template": (VIEWERS, VIEWERS),
+    # A large import's preview is its uploader's alone (the sample's is another user's).
+    "subscribers_subscriber_import_preview": (NOBODY, NOBODY),
+    "subscribers_subscriber_import_preview_status": (NOBODY, NOBODY),
     "subscribers_subscriber_consent": (NOBODY, VIEWERS),  # POST only: the page's buttons
     "subscribers_subscriber_pause": (NOBODY, VIEWERS),  # POST only: the page's buttons
     "subscribers_subscriber_export": (VIEWERS, VIEWERS),
@@ -133,6 +136,8 @@ TABLE: dict[str, Any] = {
     **model_pages("messaging_dailycontent", VIEWERS, add=DEV, change=DEV, delete=SU, versions=True),
     "messaging_dailycontent_import": (DEV, DEV),
     "messaging_dailycontent_process_import": (NOBODY, DEV),  # POST only
+    "messaging_dailycontent_import_preview": (NOBODY, NOBODY),
+    "messaging_dailycontent_import_preview_status": (NOBODY, NOBODY),
     "messaging_dailycontent_export": (VIEWERS, VIEWERS),
     # --- prices per country: read by both groups, changed by DevOps
     **model_pages("messaging_countryprice", VIEWERS, add=DEV, change=DEV, delete=SU),
