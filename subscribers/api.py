@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from smsbot.storable import clean_data
 from subscribers import limits
-from subscribers.consent import ConsentChange, ConsentError, change, request_optin
+from subscribers.consent import ConsentChange, ConsentError, change, known_fields, request_optin
 from subscribers.models import Channel, ConsentSource, ConsentStatus
 from subscribers.phones import InvalidPhone, check_signup, normalize
 from subscribers.views import client_evidence, database_failure
@@ -27,6 +27,9 @@ MAX_BODY_BYTES = 10 * 1024
 # The documented body is a flat object; partners may add a little structure.
 MAX_DEPTH = 8
 ACTIONS = ("subscribe", "unsubscribe")
+# What of the body is kept as evidence (with the caller's address and user agent):
+# `source` is the partner's own note of where consent was given (text or a little JSON).
+EVIDENCE_FIELDS = ("consent", "action", "channel", "source")
 
 
 class BadRequest(ValueError):
@@ -163,8 +166,9 @@ def optin_api(request: HttpRequest) -> JsonResponse:
     evidence = clean_data(
         {
             **client_evidence(request),
-            # The number is left out: the event links to the subscriber and keeps its hash.
-            "payload": {k: v for k, v in data["payload"].items() if k != "phone"},
+            # The documented fields only, each bounded; others are dropped. The number
+            # is left out: the event links to the subscriber and keeps its hash.
+            "payload": known_fields(data["payload"], EVIDENCE_FIELDS),
         }
     )
     try:
