@@ -43,6 +43,8 @@ class MessageStatus(models.TextChoices):
     UNDELIVERED = "undelivered", "Undelivered"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+    # A confirmation waiting for room under the hourly cap (messaging.outbound.confirmation_cap).
+    HELD = "held", "Held (waiting)"
     NEEDS_REVIEW = "needs_review", "Needs review (may have been sent)"
 
 
@@ -224,6 +226,9 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Confirmations: when the hourly cap let it go to the send queue (at once, or after
+    # being held); the cap's rolling hour counts these.
+    released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -243,12 +248,18 @@ class Message(models.Model):
                 name="message_test_of_idx",
                 condition=models.Q(test_of__isnull=False),
             ),
-            # The confirmation cap counts the last hour's confirmations on every
-            # sign-up: without this it reads every message of that hour.
+            # The confirmation cap counts the last hour's released confirmations on
+            # every sign-up: without this it reads every message of that hour.
             models.Index(
-                fields=["created_at"],
+                fields=["released_at"],
                 name="message_confirmation_idx",
                 condition=models.Q(kind="confirmation"),
+            ),
+            # The confirmations the cap holds, oldest first.
+            models.Index(
+                fields=["created_at"],
+                name="message_held_confirmation_idx",
+                condition=models.Q(kind="confirmation", status="held"),
             ),
         ]
 

@@ -11,12 +11,13 @@ from datetime import date, timedelta
 from celery import Task, shared_task
 from celery.schedules import crontab
 from celery.signals import worker_shutdown
+from django.db import transaction
 from django.utils import timezone
 
 from messaging import retention, task_names
 from messaging.broadcasts import daily, fanout, progress, schedule, states, windows
 from messaging.models import Message, MessageKind
-from messaging.outbound import bulk_send, dispatch, recovery
+from messaging.outbound import bulk_send, confirmation_cap, dispatch, recovery
 from messaging.providers import console
 from messaging.providers.sns import delivery_logs, subscriptions
 from messaging.reports import analytics, monitoring, rollups
@@ -163,6 +164,14 @@ def heartbeat() -> int:
     return monitoring.heartbeat()
 
 
+@shared_task(name=task_names.RELEASE_CONFIRMATIONS, ignore_result=True)
+def release_confirmations() -> int:
+    """Queue the confirmations the hourly cap held, oldest first, as it has room."""
+    with transaction.atomic():
+        confirmation_cap.serialize()
+        return len(confirmation_cap.release(timezone.now()))
+
+
 # Maintenance; the daily broadcast itself is a database row operators edit
 # (messaging.broadcasts.schedule). django-celery-beat copies these at start.
 app.add_periodic_task(
@@ -175,6 +184,11 @@ app.add_periodic_task(crontab(minute="*"), check_delivery_windows.s(), name="del
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
 # On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve them.
 app.add_periodic_task(60.0, fetch_sns_delivery.s(), name="fetch-sns-delivery", queue=REPLIES_QUEUE)
+# Held sign-up confirmations go out as the cap's rolling hour frees room.
+app.add_periodic_task(
+    60.0, release_confirmations.s(), name="release-confirmations", queue=REPLIES_QUEUE,
+    expires=55,
+)  # fmt: skip
 # A heartbeat that waited out a broker outage proves nothing about now: it expires.
 app.add_periodic_task(60.0, heartbeat.s(), name="heartbeat", queue=REPLIES_QUEUE, expires=55)
 app.add_periodic_task(

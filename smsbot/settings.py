@@ -428,6 +428,12 @@ OPTIN_ALLOWED_COUNTRIES = [
 ] or ["US", "CA"]
 # The SMS-pumping breaker: double opt-in confirmations sent per rolling hour, all doors.
 OPTIN_CONFIRMATIONS_PER_HOUR = env.int("OPTIN_CONFIRMATIONS_PER_HOUR", default=100)
+# Of that hour, the % one country, and the % one number prefix (the country code and
+# the first OPTIN_CONFIRMATIONS_PREFIX_DIGITS national digits: a NANP NPA-NXX), may
+# take, so that one range cannot spend it all; the rest wait their turn.
+OPTIN_CONFIRMATIONS_COUNTRY_SHARE = env.int("OPTIN_CONFIRMATIONS_COUNTRY_SHARE", default=50)
+OPTIN_CONFIRMATIONS_PREFIX_SHARE = env.int("OPTIN_CONFIRMATIONS_PREFIX_SHARE", default=10)
+OPTIN_CONFIRMATIONS_PREFIX_DIGITS = env.int("OPTIN_CONFIRMATIONS_PREFIX_DIGITS", default=6)
 
 # --- Client IP ----------------------------------------------------------------------
 # Proxies (load balancers, CDNs) in front of the portal, each appending to

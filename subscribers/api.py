@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from smsbot.storable import clean_data
 from subscribers import limits
-from subscribers.consent import ConsentChange, ConsentError, change, request_optin
+from subscribers.consent import ConsentChange, ConsentError, change, known_fields, request_optin
 from subscribers.models import Channel, ConsentSource, ConsentStatus
 from subscribers.phones import InvalidPhone, check_signup, normalize
 from subscribers.views import client_evidence, database_failure
@@ -39,6 +39,9 @@ JSON = "application/json"
 # Sec-Fetch-Site values of a request a browser did not make for another site: the
 # portal's own page, or a person typing the address.
 OWN_SITE = ("same-origin", "none")
+# What of the body is kept as evidence (with the caller's address and user agent):
+# `source` is the partner's own note of where consent was given (text or a little JSON).
+EVIDENCE_FIELDS = ("consent", "action", "channel", "source")
 
 
 class BadRequest(ValueError):
@@ -207,8 +210,9 @@ def optin_api(request: HttpRequest) -> JsonResponse:
     evidence = clean_data(
         {
             **client_evidence(request),
-            # The number is left out: the event links to the subscriber and keeps its hash.
-            "payload": {k: v for k, v in data["payload"].items() if k != "phone"},
+            # The documented fields only, each bounded; others are dropped. The number
+            # is left out: the event links to the subscriber and keeps its hash.
+            "payload": known_fields(data["payload"], EVIDENCE_FIELDS),
         }
     )
     try:

@@ -7,6 +7,8 @@ ConsentEvent in one transaction, and bumps the row's version.
 
 import hashlib
 import hmac
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,12 @@ ALLOWED: dict[str, set[str]] = {
 
 
 CONSENT_FIELDS = ["consent_status", "consent_source", "channel", "opted_in_at", "opted_out_at"]
+
+# Events are never deleted, so what one stores is bounded: each field a public door
+# passes on, and the whole evidence of any change (what is past it is cut, never
+# refused: a STOP is recorded whatever its webhook carried).
+FIELD_CHARS = 200
+MAX_EVIDENCE_BYTES = 16 * 1024
 
 
 class ConsentError(ValueError):
@@ -58,6 +66,32 @@ class ConsentChange:
 def phone_hash(phone: str) -> str:
     salt = (getattr(settings, "PHONE_HASH_SALT", "") or settings.SECRET_KEY).encode()
     return hmac.new(salt, phone.encode(), hashlib.sha256).hexdigest()
+
+
+def known_fields(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The named fields of a request's data, the rest dropped. Each is bounded: text is
+    cut to FIELD_CHARS, and a structure longer than that as JSON is kept as its cut text."""
+    kept: dict[str, Any] = {}
+    for name in names:
+        if name not in data:
+            continue
+        value = data[name]
+        if isinstance(value, str):
+            value = value[:FIELD_CHARS]
+        elif isinstance(value, dict | list) and len(text := json.dumps(value)) > FIELD_CHARS:
+            value = text[:FIELD_CHARS]
+        kept[name] = value
+    return kept
+
+
+def bounded(evidence: dict[str, Any]) -> dict[str, Any]:
+    """The evidence as stored: as given up to MAX_EVIDENCE_BYTES, else its beginning."""
+    text = json.dumps(evidence, ensure_ascii=False, default=str)
+    size = len(text.encode())
+    if size <= MAX_EVIDENCE_BYTES:
+        return evidence
+    head = text.encode()[: MAX_EVIDENCE_BYTES // 2].decode(errors="ignore")
+    return {"cut": f"{size} bytes of evidence, over the {MAX_EVIDENCE_BYTES} kept", "head": head}
 
 
 def change(
@@ -144,7 +178,7 @@ def _apply(
         from_status=from_status,
         to_status=to_status,
         source=source,
-        evidence=evidence,
+        evidence=bounded(evidence),
     )
     transaction.on_commit(
         lambda: consent_changed.send(

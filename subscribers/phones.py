@@ -23,7 +23,26 @@ REFUSED_TYPES = {
     PhoneNumberType.UAN: "universal access (UAN)",
     PhoneNumberType.VOICEMAIL: "voicemail access",
     PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.PERSONAL_NUMBER: "personal (follow-me)",
 }
+# NANP ranges that are not a person's phone in a place, judged by the digits
+# themselves because phonenumbers' types lag NANPA's assignments (it may call one
+# FIXED_LINE_OR_MOBILE). Area codes whose last two digits are equal (N00, N11, …,
+# N99: 500, 533, 600, 622, 700, 800, 900, 211 …) are NANPA's "easily recognizable
+# codes", kept for services and never geographic.
+# 5XX non-geographic codes of personal communications services (the ERCs among them,
+# such as 500 and 533, are refused by the rule above).
+PCS_AREA_CODES = (*range(521, 530), 532, 535, 538, 542, 543, 545, 546, 547, 549, 550)
+PCS_AREA_CODES += (552, 553, 554, 556, 558, 569, 578, 589)
+NANP_SERVICE_AREA_CODES = {
+    **dict.fromkeys(PCS_AREA_CODES, "personal communications (5XX)"),
+    456: "inbound international",
+    710: "US government",
+    **dict.fromkeys((880, 881, 882, 883, 884, 885, 886, 887, 889), "paid toll-free"),
+}
+# 555-0100 to 555-0199 are NANPA's fictional numbers (the portal's tests and demo use
+# them); the rest of 555 is directory and information services.
+FICTIONAL_555 = range(100, 200)
 # phonenumbers' region for numbers of no country: satellite services (+870, +881),
 # international networks (+882, +883), international freephone and premium rate.
 NON_GEOGRAPHIC_REGION = "001"
@@ -67,11 +86,15 @@ def try_normalize(raw: str) -> str | None:
 
 def check_subscriber(e164: str, allowed_regions: Collection[str] = (ANY_REGION,)) -> None:
     """Raise InvalidPhone unless the number may become a subscriber: not a type that
-    costs or misleads, not a non-geographic number, and from one of allowed_regions."""
+    costs or misleads, not a non-geographic or special-service range, and from one of
+    allowed_regions. Every door a number enters by asks this (form, API, CSV import in
+    the admin or by command, the admin's test send)."""
     parsed = phonenumbers.parse(e164)
     refused = REFUSED_TYPES.get(phonenumbers.number_type(parsed))
     if refused:
         raise InvalidPhone(f"{refused} numbers cannot subscribe")
+    if parsed.country_code == 1:
+        _check_nanp(phonenumbers.national_significant_number(parsed))
     region = phonenumbers.region_code_for_number(parsed) or ""
     if region == NON_GEOGRAPHIC_REGION:
         raise InvalidPhone("satellite and other non-geographic numbers cannot subscribe")
@@ -80,6 +103,20 @@ def check_subscriber(e164: str, allowed_regions: Collection[str] = (ANY_REGION,)
             f"numbers from {region or 'this region'} cannot sign up here "
             f"(allowed: {', '.join(allowed_regions)})"
         )
+
+
+def _check_nanp(national: str) -> None:
+    """Refuse NANP service and non-geographic ranges by the class of their digits."""
+    area, exchange, line = national[:3], national[3:6], int(national[6:])
+    if area[1] == area[2]:
+        raise InvalidPhone(f"area code {area} is a service code, not a place: it cannot subscribe")
+    service = NANP_SERVICE_AREA_CODES.get(int(area))
+    if service:
+        raise InvalidPhone(f"{service} numbers (area code {area}) cannot subscribe")
+    if exchange[1:] == "11":
+        raise InvalidPhone(f"{exchange} is a service code (N11), not a phone: it cannot subscribe")
+    if exchange == "555" and line not in FICTIONAL_555:
+        raise InvalidPhone("555 directory and information numbers cannot subscribe")
 
 
 def check_signup(e164: str) -> None:

@@ -15,12 +15,14 @@ from smsbot.client_ip import client_ip
 from smsbot.redaction import mask_phone
 from smsbot.storable import clean_data
 from subscribers import limits, windows
-from subscribers.consent import OptedOutByPhone, request_optin
+from subscribers.consent import OptedOutByPhone, known_fields, request_optin
 from subscribers.forms import OptInForm
 from subscribers.models import ConsentSource, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
 
+# The page's address, query string included (a campaign's tags), up to this length.
+PAGE_CHARS = 2000
 NUL_REFUSED = (
     "The form arrived with a character no phone number or answer contains (NUL), so "
     "nothing was stored. Please type the number again."
@@ -140,16 +142,13 @@ def _contains_nul(data: QueryDict) -> bool:
 def _form_evidence(request: HttpRequest, form: OptInForm) -> dict[str, Any]:
     # The number itself is left out of the payload: the event links to the
     # subscriber and keeps a salted hash, so erasing the number erases it everywhere.
-    payload = {
-        key: value
-        for key, value in request.POST.items()
-        if key not in ("phone", "csrfmiddlewaretoken")
-    }
+    # Only the form's own fields, each bounded: anything else a client adds is dropped.
+    payload = known_fields(request.POST, [name for name in form.fields if name != "phone"])
     return clean_data(
         {
             **client_evidence(request),
             "consent_text": settings.OPTIN_CONSENT_TEXT,
             "form": payload,
-            "page": request.build_absolute_uri(),
+            "page": request.build_absolute_uri()[:PAGE_CHARS],
         }
     )

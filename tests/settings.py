@@ -13,6 +13,10 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 # Quiet hours follow the wall clock: a broadcast test run at night in Chicago would be
 # held. Off unless a test turns them on, with a clock it sets (tests/clock.py).
 os.environ.setdefault("QUIET_HOURS", "")
+# Every fictional test number is in one NPA-NXX (+1 312 555): the confirmation cap's
+# shares per country and prefix are whole unless a test sets them.
+os.environ.setdefault("OPTIN_CONFIRMATIONS_COUNTRY_SHARE", "100")
+os.environ.setdefault("OPTIN_CONFIRMATIONS_PREFIX_SHARE", "100")
 
 TEST_TMP = Path(os.environ.setdefault("SMSBOT_TEST_TMP", tempfile.mkdtemp(prefix="smsbot-test-")))
 os.environ.setdefault("CELERY_BROKER_FOLDER", str(TEST_TMP / "broker"))

@@ -30,6 +30,7 @@ TONES = {
     MessageStatus.SENT: "good",
     MessageStatus.QUEUED: "waiting",
     MessageStatus.SENDING: "waiting",
+    MessageStatus.HELD: "waiting",
     MessageStatus.FAILED: "bad",
     MessageStatus.UNDELIVERED: "bad",
     MessageStatus.NEEDS_REVIEW: "review",

@@ -18,7 +18,6 @@ message of the broadcast. What it costs counts in the month's spend like any
 message, and it is refused when that would pass the monthly limit.
 """
 
-import phonenumbers
 from django.db import transaction
 
 from messaging import task_names
@@ -64,9 +63,10 @@ def _recipient(raw_phone: str) -> Subscriber:
         phone = phones.normalize(raw_phone)
     except phones.InvalidPhone as exc:
         raise TestRefused(f"“{raw_phone.strip()}”: {exc}.") from None
-    refused = phones.REFUSED_TYPES.get(phonenumbers.number_type(phonenumbers.parse(phone)))
-    if refused:
-        raise TestRefused(f"{phone} is a {refused} number: the portal never sends to one.")
+    try:
+        phones.check_subscriber(phone)
+    except phones.InvalidPhone as exc:
+        raise TestRefused(f"{phone}: {exc}; the portal never sends to one.") from None
     subscriber = Subscriber.objects.filter(phone=phone, erased_at__isnull=True).first()
     if subscriber is None:
         raise TestRefused(

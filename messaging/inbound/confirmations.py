@@ -1,14 +1,14 @@
 """Double opt-in: a pending subscriber gets a "Reply YES to confirm" message.
 
 Anyone can type a number into a form, so the confirmation is what SMS pumping
-abuses. It is withheld, and the subscriber stays pending, when the number had
-one in the last 24 hours (the person can answer that one), or when the hourly
-cap (messaging.outbound.confirmation_cap) is reached. A withheld confirmation
-is recorded as a skipped message with the reason, so the message log shows it.
+abuses. It is skipped, and the subscriber stays pending, when the number had
+one (sent or held) in the last 24 hours: the person can answer that one. When
+the hourly cap (messaging.outbound.confirmation_cap) has no room it is held and
+goes out later, oldest first. Either way the message log shows the reason.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,12 +17,9 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from messaging import task_names
 from messaging.models import Message, MessageKind, MessageStatus
 from messaging.outbound import confirmation_cap
 from messaging.outbound.build import outbound
-from smsbot import outbox
-from smsbot.celery import REPLIES_QUEUE
 from smsbot.redaction import mask_phone
 from subscribers import hooks
 from subscribers.consent import consent_changed
@@ -31,8 +28,7 @@ from subscribers.models import Channel, ConsentStatus, Subscriber
 log = logging.getLogger(__name__)
 
 PER_NUMBER = timedelta(hours=24)
-ONE_A_DAY = "withheld: this number was sent a confirmation less than 24 hours ago"
-CAPPED = "withheld: OPTIN_CONFIRMATIONS_PER_HOUR confirmations were sent in the last hour"
+ONE_A_DAY = "skipped: this number had a confirmation (sent or held) less than 24 hours ago"
 
 
 def confirmation(phone: str, channel: str, **fields: Any) -> Message:
@@ -59,43 +55,37 @@ def confirmation_price(phone: str, channel: str) -> Decimal:
 
 
 def queue_confirmation(subscriber: Subscriber) -> Message:
-    """Record the confirmation message and queue its sending (or record why it is
-    withheld), in one transaction."""
+    """Record the confirmation message and queue its sending, hold it for the cap or
+    record why it is skipped, in one transaction."""
     message = confirmation(
-        subscriber.phone, subscriber.channel, status=MessageStatus.QUEUED, subscriber=subscriber
+        subscriber.phone, subscriber.channel, status=MessageStatus.HELD, subscriber=subscriber
     )
+    message.error_message = confirmation_cap.HELD
     with transaction.atomic():
         confirmation_cap.serialize()
-        reason = withheld_reason(subscriber.phone, timezone.now())
-        if reason:
+        now = timezone.now()
+        recent = confirmation_cap.sent_confirmations().filter(
+            phone=subscriber.phone, created_at__gt=now - PER_NUMBER
+        )
+        if recent.exists():
             message.status = MessageStatus.SKIPPED
-            message.error_message = reason
+            message.error_message = ONE_A_DAY
             message.price_estimated = Decimal("0")
         message.save()
-        if not reason:
-            outbox.enqueue(task_names.SEND_MESSAGE, message.id, queue=REPLIES_QUEUE)
-    if reason == CAPPED:
+        # Held first, then released with any older ones: oldest first, as room allows.
+        if message.status == MessageStatus.HELD and message.pk in confirmation_cap.release(now):
+            message.status, message.error_message = MessageStatus.QUEUED, ""
+    if message.status == MessageStatus.HELD:
         log.warning(
-            "opt-in confirmation to %s withheld: %d confirmations were sent in the last hour "
-            "(OPTIN_CONFIRMATIONS_PER_HOUR); the sign-up stays pending",
+            "opt-in confirmation to %s held: the hourly cap (OPTIN_CONFIRMATIONS_PER_HOUR, "
+            "%d) or its share for this country or number prefix is used up; it goes out "
+            "as room comes, or is skipped after a day",
             mask_phone(subscriber.phone),
             settings.OPTIN_CONFIRMATIONS_PER_HOUR,
         )
-    elif reason:
-        log.info("opt-in confirmation to %s %s", mask_phone(subscriber.phone), reason)
+    elif message.status == MessageStatus.SKIPPED:
+        log.info("opt-in confirmation to %s skipped: %s", mask_phone(subscriber.phone), ONE_A_DAY)
     return message
-
-
-def withheld_reason(phone: str, now: datetime) -> str:
-    """Why a confirmation to phone must not go now ("" when it may); records a cap trip.
-    Called under confirmation_cap.serialize(), so that the counts cannot race."""
-    sent = confirmation_cap.sent_confirmations()
-    if sent.filter(phone=phone, created_at__gt=now - PER_NUMBER).exists():
-        return ONE_A_DAY
-    if confirmation_cap.reached(now):
-        confirmation_cap.record_trip(now)
-        return CAPPED
-    return ""
 
 
 @receiver(consent_changed, dispatch_uid="messaging.inbound.confirmations.on_consent_changed")

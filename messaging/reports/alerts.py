@@ -194,22 +194,20 @@ def _mirror_failures() -> list[tuple[str, int, str | None]]:
 
 
 @check
-def confirmations_withheld() -> Alert | None:
-    trip = confirmation_cap.last_trip()
-    if trip is None:
+def confirmations_waiting() -> Alert | None:
+    held = confirmation_cap.waiting()
+    if held is None:
         return None
     cap = settings.OPTIN_CONFIRMATIONS_PER_HOUR
     url = _url("admin:subscribers_subscriber_changelist")
-    first, last = _local(trip.first), _local(trip.last)
-    when = f"at {first}" if first == last else f"between {first} and {last}"
     return Alert(
         WARNING,
-        f"Sign-up confirmations reached their cap of {cap} an hour "
-        f"(OPTIN_CONFIRMATIONS_PER_HOUR): {trip.withheld} sign-up(s) {when} got no "
-        "confirmation and stay pending. A burst of sign-ups is how SMS pumping looks: check "
-        "the pending numbers and opt out those that are not genuine; raise "
-        "OPTIN_CONFIRMATIONS_PER_HOUR only if the sign-ups are real. Confirmations resume by "
-        f"themselves once fewer than {cap} went out in the past hour.",
+        f"{held.count} sign-up confirmation(s) are waiting, the oldest since "
+        f"{_local(held.oldest)}: the cap of {cap} an hour (OPTIN_CONFIRMATIONS_PER_HOUR), or "
+        "its share for one country or number prefix, is used up. They go out oldest first as "
+        "the cap has room; one still waiting after a day is not sent. A burst of sign-ups is "
+        "how SMS pumping looks: check the pending numbers and opt out those that are not "
+        "genuine; raise OPTIN_CONFIRMATIONS_PER_HOUR only if the sign-ups are real.",
         f"{url}?consent_status__exact=pending" if url else None,
         "Pending subscribers",
     )

@@ -79,7 +79,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list]]:
 
 @pytest.fixture(autouse=True)
 def clean_cache() -> Iterator[None]:
-    # Rate-limit counters and the confirmation cap's record live in the cache.
+    # Rate-limit counters live in the cache.
     cache.clear()
     yield
     cache.clear()

@@ -92,12 +92,12 @@ def test_form_evidence_is_cleaned_like_every_stored_text(client):
     agent = "Mozilla/5.0 \ud800"  # a header the WSGI server would pass on as is
     response = client.post(
         FORM,
-        {"phone": "+13125550123", "channel": "sms", "consent": "on", "ref": "😀 ok"},
+        {"phone": "+13125550123", "channel": "sms", "consent": "😀 ok"},
         HTTP_USER_AGENT=agent,
     )
     assert response.status_code == 302
     evidence = ConsentEvent.objects.get().evidence
-    assert evidence["form"]["ref"] == "😀 ok"
+    assert evidence["form"]["consent"] == "😀 ok"
     assert evidence["user_agent"] == "Mozilla/5.0 ?"
 
 

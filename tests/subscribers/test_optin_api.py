@@ -29,7 +29,10 @@ SUBSCRIBE = {"phone": "(312) 555-0123", "consent": True, "action": "subscribe"}
 
 @pytest.mark.django_db
 def test_subscribe_is_double_opt_in_and_repeating_changes_nothing(client):
-    first = post(client, {**SUBSCRIBE, "channel": "whatsapp", "source_page": "partner.example"})
+    first = post(
+        client,
+        {**SUBSCRIBE, "channel": "whatsapp", "source": "partner.example", "extra": "dropped"},
+    )
     assert first.status_code == 200
     assert first.json() == {
         "status": "pending",
@@ -43,7 +46,7 @@ def test_subscribe_is_double_opt_in_and_repeating_changes_nothing(client):
         "consent": True,
         "action": "subscribe",
         "channel": "whatsapp",
-        "source_page": "partner.example",
+        "source": "partner.example",
     }
     assert "ip" in evidence and "user_agent" in evidence
 

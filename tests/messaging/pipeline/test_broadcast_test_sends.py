@@ -28,8 +28,8 @@ def draft(**fields: object) -> Broadcast:
     ("setup", "typed", "reason"),
     [
         (None, "not a number", "“not a number”: not a phone number"),
-        (None, "+1 900 555 0123", "+19005550123 is a premium-rate number"),
-        (None, "+1 800 555 0123", "+18005550123 is a toll-free number"),
+        (None, "+1 900 555 0123", "+19005550123: premium-rate numbers cannot subscribe"),
+        (None, "+1 800 555 0123", "+18005550123: toll-free numbers cannot subscribe"),
         (None, "(312) 555-0199", "+13125550199 is not a subscriber"),
         ("pending", STAFF, "is pending confirmation, not opted in"),
         ("opted_out", STAFF, "is opted out, not opted in"),
