@@ -1,4 +1,5 @@
 import simple_history
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.db import models
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -32,6 +33,28 @@ class AuditEntry(LogEntry):
         proxy = True
         verbose_name = "audit log entry"
         verbose_name_plural = "audit log"
+
+
+class EnrolmentLink(models.Model):
+    """A one-time link a superuser issued for one user's first authenticator (smsbot.enrolment).
+
+    Only the token's SHA-256 is stored: the link itself is shown once, to its issuer.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolment_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    # None: issued from a shell (manage.py enrolment_link).
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"enrolment link #{self.pk} for {self.user}"
 
 
 # The daily schedule is a django-celery-beat periodic task and its crontab; their
