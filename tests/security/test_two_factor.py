@@ -200,7 +200,7 @@ def test_the_compose_seed_prints_an_enrolment_link_when_two_factor_is_on(require
     call_command("seed_demo", "--admin-only")
     printed = capsys.readouterr().out
     password = printed.split("Demo admin login (shown once): admin / ", 1)[1].split()[0]
-    client, response = open_link(shown_link(printed), "admin", password)
+    _, response = open_link(shown_link(printed), "admin", password)
     assert response.status_code == 302 and response.url.startswith(TWO_FACTOR)
 
 
