@@ -6,6 +6,10 @@
   screens, with History listing their versions (smsbot.history); the task
   list's actions (enable, disable, toggle, run now) save each task, so they
   are versioned and audited like an edit, and need the change permission.
+- Users: who has set up two-factor login, and a superuser's enrolment link and
+  reset buttons (smsbot.admin_users). Recovery codes have no screen of their
+  own (django-otp's would let a superuser add codes for someone): the user list
+  counts them, a reset deletes them.
 - django-axes' access attempts: a superuser unlocks someone by deleting the
   attempt (Django logs the deletion); cleaning up expired ones is audited.
 """
@@ -16,14 +20,17 @@ from datetime import UTC
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_otp.plugins.otp_static.models import StaticDevice
 
 from smsbot import audit
 from smsbot.admin_base import ReadOnlyAdmin, VersionedAdmin
+from smsbot.admin_users import PortalUserAdmin
 from smsbot.models import AuditEntry
 
 
@@ -119,6 +126,8 @@ for model, model_admin in [
     (PeriodicTask, PeriodicTaskAdmin),
     (CrontabSchedule, CrontabScheduleAdmin),
     (AccessAttempt, AccessAttemptAdmin),
+    (User, PortalUserAdmin),
 ]:
     admin.site.unregister(model)
     admin.site.register(model, model_admin)
+admin.site.unregister(StaticDevice)

@@ -1,7 +1,8 @@
 """The admin site operators log in to, and the rules every admin page shares.
 
 - The product's name, and "View site" leading to the opt-in page.
-- The two-factor step after the password (smsbot.two_factor).
+- The two-factor step after the password (smsbot.two_factor), and the page an
+  enrolment link opens (smsbot.enrolment).
 - Every ModelAdmin registered here — the portal's own and those of
   django-celery-beat, auth, django-axes and django-otp alike — is given:
   before → after values in the audit trail for plain adds and edits
@@ -16,7 +17,8 @@
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin, auth
+from django.contrib import admin, auth, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -26,9 +28,10 @@ from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django_otp.plugins.otp_static.models import StaticDevice
 from import_export.admin import ImportMixin
 
-from smsbot import two_factor
+from smsbot import enrolment, two_factor
 from smsbot.admin_base import ActionsNeedPermissionMixin
 from smsbot.audit import AuditedEditsMixin, AuditedImportsMixin
 from smsbot.imports.admin import GuardedImportsMixin
@@ -43,6 +46,7 @@ class PortalAdminSite(admin.AdminSite):
     # The app list sits on the home page; as a sidebar beside every list it would take
     # 300 of a laptop's 1440 px, and the message log needs them for its columns.
     enable_nav_sidebar = False
+    login_form = two_factor.LoginForm
 
     def register(
         self,
@@ -67,6 +71,7 @@ class PortalAdminSite(admin.AdminSite):
         own = [
             path("two-factor/", self.two_factor_view, name="two_factor"),
             path("two-factor/qrcode.svg", self.two_factor_qrcode, name="two_factor_qrcode"),
+            path("enrol/", self.enrol_view, name="enrol"),
         ]
         return own + super().get_urls()
 
@@ -81,45 +86,107 @@ class PortalAdminSite(admin.AdminSite):
         return HttpResponseRedirect(f"{reverse('admin:two_factor')}?{query}")
 
     @method_decorator(never_cache)
+    def enrol_view(self, request: HttpRequest) -> HttpResponse:
+        """An enrolment link: its user logs in with their password, then enrols a device."""
+        return csrf_protect(self._enrol_page)(request)
+
+    def _enrol_page(self, request: HttpRequest) -> HttpResponse:
+        token = request.POST.get("token") or request.GET.get("token") or ""
+        context = {**self.each_context(request), "title": "Set up two-factor login"}
+        try:
+            link = enrolment.find(token)
+        except enrolment.LinkRefused as refused:
+            return self._enrol_response(request, {**context, "refusal": str(refused)})
+        form = AdminAuthenticationForm(request, data=request.POST or None)
+        context.update(form=form, token=token)
+        if not form.is_valid():
+            return TemplateResponse(request, "admin/enrol.html", context)
+        user = form.get_user()
+        try:
+            enrolment.check(link, user)
+        except enrolment.LinkRefused as refused:
+            return self._enrol_response(request, {**context, "refusal": str(refused)})
+        auth.login(request, user)
+        enrolment.remember(request, link)
+        query = urlencode({"next": reverse("admin:index")})
+        return HttpResponseRedirect(f"{reverse('admin:two_factor')}?{query}")
+
+    def _enrol_response(self, request: HttpRequest, context: dict) -> HttpResponse:
+        return TemplateResponse(request, "admin/enrol.html", context, status=400)
+
+    @method_decorator(never_cache)
     def two_factor_view(self, request: HttpRequest) -> HttpResponse:
-        """Enrol a device, or give the current code of the enrolled one."""
+        """Give the current code of the enrolled device, or enrol one through a link."""
         if not two_factor.is_staff(request.user):
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
         return csrf_protect(self._two_factor_page)(request)
 
     def _two_factor_page(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
         if request.method == "POST" and "cancel" in request.POST:
             auth.logout(request)
             return HttpResponseRedirect(reverse("admin:login"))
-        next_url = two_factor.safe_next(request, reverse("admin:index"))
-        device = two_factor.confirmed_device(user)
-        enrolling = device is None
-        if enrolling:
-            device = two_factor.pending_device(user)
-        form = two_factor.CodeForm(request.POST if request.method == "POST" else None)
-        if form.is_valid():
-            if two_factor.check_code(request, device, form.cleaned_data["code"]):
-                return HttpResponseRedirect(next_url)
-            form.add_error(
-                "code",
-                "That code is not valid. Check the time on your phone, wait for the next "
-                "code, and try again.",
-            )
         context = {
             **self.each_context(request),
-            "title": "Set up two-factor login" if enrolling else "Two-factor login",
-            "form": form,
-            "enrolling": enrolling,
-            "secret": two_factor.secret_text(device) if enrolling else "",
-            "next": next_url,
+            "title": "Two-factor login",
+            "next": two_factor.safe_next(request, reverse("admin:index")),
             "required": settings.ADMIN_2FA_REQUIRED,
         }
+        if two_factor.confirmed_device(request.user) is None:
+            return self._enrolment_step(request, context)
+        form = two_factor.CodeForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            used = two_factor.verify(request, form.cleaned_data["code"])
+            if isinstance(used, StaticDevice):
+                left = used.token_set.count()
+                messages.warning(
+                    request,
+                    f"You logged in with a recovery code; {left} left. Lost your phone? Ask a "
+                    "superuser to reset your two-factor login.",
+                )
+            if used:
+                return HttpResponseRedirect(context["next"])
+            form.add_error("code", WRONG_CODE)
+        return TemplateResponse(request, "admin/two_factor.html", {**context, "form": form})
+
+    def _enrolment_step(self, request: HttpRequest, context: dict) -> HttpResponse:
+        """Set up a first device: only in a session opened with an enrolment link."""
+        context["title"] = "Set up two-factor login"
+        try:
+            enrolment.session_link(request)
+        except enrolment.LinkRefused as refused:
+            return TemplateResponse(
+                request, "admin/two_factor.html", {**context, "refusal": str(refused)}
+            )
+        device = two_factor.pending_device(request.user)
+        form = two_factor.CodeForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                codes = enrolment.confirm(request, device, form.cleaned_data["code"])
+            except enrolment.LinkRefused as refused:
+                return TemplateResponse(
+                    request, "admin/two_factor.html", {**context, "refusal": str(refused)}
+                )
+            if codes is not None:
+                # Shown in this answer only: the codes are stored nowhere a page could reread.
+                context.update(title="Save your recovery codes", recovery_codes=codes)
+                return TemplateResponse(request, "admin/two_factor.html", context)
+            form.add_error("code", WRONG_CODE)
+        context.update(form=form, enrolling=True, secret=two_factor.secret_text(device))
         return TemplateResponse(request, "admin/two_factor.html", context)
 
     @method_decorator(never_cache)  # the image carries the secret: kept in no cache
     def two_factor_qrcode(self, request: HttpRequest) -> HttpResponse:
-        """The enrolment QR code: only for a device not yet confirmed (it carries the secret)."""
+        """The enrolment QR code: only for a session enrolling through a link (it carries the
+        secret)."""
         if not two_factor.is_staff(request.user) or two_factor.confirmed_device(request.user):
             return HttpResponse(status=404)
+        try:
+            enrolment.session_link(request)
+        except enrolment.LinkRefused:
+            return HttpResponse(status=404)
         return two_factor.qrcode_svg(two_factor.pending_device(request.user))
+
+
+WRONG_CODE = (
+    "That code is not valid. Check the time on your phone, wait for the next code, and try again."
+)

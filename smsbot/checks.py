@@ -61,8 +61,9 @@ def admin_login_without_second_factor(app_configs: object, **kwargs: object) -> 
     return [
         Warning(
             "ADMIN_2FA_REQUIRED is false: staff log in to the admin with a password alone.",
-            hint="Set ADMIN_2FA_REQUIRED=true; each staff user enrols an authenticator app "
-            "at their next login.",
+            hint="Set ADMIN_2FA_REQUIRED=true; each staff user then enrols an authenticator "
+            "app through a one-time link a superuser issues (manage.py enrolment_link for "
+            "the first).",
             id="smsbot.W021",
         )
     ]

@@ -35,6 +35,28 @@ class AuditEntry(LogEntry):
         verbose_name_plural = "audit log"
 
 
+class EnrolmentLink(models.Model):
+    """A one-time link a superuser issued for one user's first authenticator (smsbot.enrolment).
+
+    Only the token's SHA-256 is stored: the link itself is shown once, to its issuer.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolment_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    # None: issued from a shell (manage.py enrolment_link).
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"enrolment link #{self.pk} for {self.user}"
+
+
 # The daily schedule is a django-celery-beat periodic task and its crontab; their
 # versions live here, as the portal's own record of how the schedule changed.
 simple_history.register(

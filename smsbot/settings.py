@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "simple_history",
     "smsbot",
     "subscribers",
@@ -169,9 +170,16 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "smsbot.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "smsbot.login_guard.lockout_response"
-# Staff log in with a TOTP code from an authenticator app (django-otp), enrolled
-# at their first login; a superuser resets a lost device in Admin › TOTP devices.
+# Staff log in with a TOTP code from an authenticator app (django-otp). The first
+# one is enrolled only through a one-time link a superuser issues (smsbot.enrolment),
+# valid this many hours; enrolling gives this many one-time recovery codes.
 ADMIN_2FA_REQUIRED = env.bool("ADMIN_2FA_REQUIRED", default=False)
+ADMIN_2FA_ENROLMENT_LINK_HOURS = env.int("ADMIN_2FA_ENROLMENT_LINK_HOURS", default=24)
+ADMIN_2FA_RECOVERY_CODES = env.int("ADMIN_2FA_RECOVERY_CODES", default=10)
+if ADMIN_2FA_ENROLMENT_LINK_HOURS < 1 or ADMIN_2FA_RECOVERY_CODES < 1:
+    raise ImproperlyConfigured(
+        "ADMIN_2FA_ENROLMENT_LINK_HOURS and ADMIN_2FA_RECOVERY_CODES must be at least 1."
+    )
 OTP_TOTP_ISSUER = "smsbot"
 # The device list never shows a secret key or its QR code, not even to a superuser.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True

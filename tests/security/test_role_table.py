@@ -68,7 +68,10 @@ TABLE: dict[str, Any] = {
     "password_change_done": (ALL, ALL),
     "jsi18n": (ALL, ALL),
     "two_factor": (ALL, ALL),
-    "two_factor_qrcode": (ALL, ALL),
+    # Only a session an enrolment link opened sees it (it carries the secret).
+    "two_factor_qrcode": (NOBODY, NOBODY),
+    # An enrolment link's page: the link and its user's password are the key.
+    "enrol": (ALL, ALL),
     # Needs its query; each admin's autocomplete checks the model's view permission.
     "autocomplete": (NOBODY, NOBODY),
     # No model of the portal has a public page.
@@ -83,6 +86,10 @@ TABLE: dict[str, Any] = {
     # --- users, groups, two-factor devices, login lockouts: superusers only
     **model_pages("auth_user", SU, add=SU, change=SU, delete=SU),
     "auth_user_password_change": (SU, SU),
+    # Issuing an enrolment link and resetting two-factor login: superusers, whatever
+    # permissions another user is given.
+    "auth_user_enrolment_link": (SU, SU),
+    "auth_user_two_factor_reset": (SU, SU),
     **model_pages("auth_group", SU, add=SU, change=SU, delete=SU),
     **model_pages("otp_totp_totpdevice", SU, add=SU, change=SU, delete=SU),
     # The device's secret and QR code are never shown (OTP_ADMIN_HIDE_SENSITIVE_DATA).

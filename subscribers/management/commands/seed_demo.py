@@ -6,7 +6,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand
+
+from smsbot import enrolment
 
 DEMO_USERNAME = "admin"
 
@@ -72,16 +75,23 @@ class Command(BaseCommand):
 
     def show_login(self, password: str, note: str) -> None:
         bar = "=" * 72
+        user = get_user_model().objects.get(username=DEMO_USERNAME)
         self.stdout.write(
             f"{bar}\nDemo admin login ({note}): {DEMO_USERNAME} / {password}\n"
-            f"Open http://127.0.0.1:8000/admin/\n{second_factor_note()}\n{RESET_HINT}\n{bar}"
+            f"Open http://127.0.0.1:8000/admin/\n{second_factor_note(user)}\n{RESET_HINT}\n{bar}"
         )
 
 
-def second_factor_note() -> str:
-    if settings.ADMIN_2FA_REQUIRED:
-        return "Two-factor login is on: at first login, scan the QR code with an authenticator app."
+def second_factor_note(user: AbstractBaseUser) -> str:
+    if not settings.ADMIN_2FA_REQUIRED:
+        return (
+            "Two-factor login is off for this demo (ADMIN_2FA_REQUIRED=false); "
+            "set it to true in production."
+        )
+    if enrolment.enrolled(user):
+        return "Two-factor login is on: log in with your authenticator app's code."
+    link, token = enrolment.issue(user, None)
     return (
-        "Two-factor login is off for this demo (ADMIN_2FA_REQUIRED=false); "
-        "set it to true in production."
+        "Two-factor login is on: open this link first, log in there and set up an "
+        f"authenticator app.\n{enrolment.printed(link, token)}"
     )
