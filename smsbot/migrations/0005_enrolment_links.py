@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('smsbot', '0003_audit_log_append_only'),
+        ('smsbot', '0004_import_previews'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
