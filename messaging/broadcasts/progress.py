@@ -66,8 +66,10 @@ def settled(broadcast: Broadcast, now: datetime) -> bool:
     """Nothing will move its counts any more: its stored recount is final."""
     if broadcast.state == BroadcastState.DRAFT:
         return True
-    return broadcast.state in (BroadcastState.DONE, BroadcastState.CANCELLED) and (
-        broadcast.finished_at is None or broadcast.finished_at < now - SETTLES_AFTER
+    return (
+        broadcast.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
+        and broadcast.finished_at is not None
+        and broadcast.finished_at < now - SETTLES_AFTER
     )
 
 

@@ -300,3 +300,8 @@ def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
 def outcome_url(broadcast_id: int, bucket: str | None = None) -> str | None:
     """A broadcast's messages in the message list, in one outcome bucket."""
     return messages_url(broadcast__id__exact=broadcast_id, outcome=bucket)
+
+
+def daily_started() -> bool:
+    """Whether today's daily send has begun (the dashboard reloads when it does)."""
+    return reports.daily_broadcast(daily.local_today()) is not None

@@ -306,7 +306,7 @@ def progress_label(broadcast: Broadcast, counts: Outcomes) -> str:
     if not broadcast.fanout_done:
         if not counts.total:
             return "Preparing the recipients…"
-        return f"{counts.summary} (adding recipients)"
+        return f"{counts.summary} — still adding recipients"
     return counts.summary
 
 
