@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from messaging import outcomes
 from messaging.delivery import actions, error_codes
 from messaging.models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
+from messaging.outcomes import progress_soon
 from smsbot import metrics
 from smsbot.aws_names import METRIC_DELIVERED, METRIC_UNDELIVERED
 from smsbot.redaction import redact_data
@@ -159,7 +159,7 @@ def apply_many(reports: Sequence[Report], *, keep_unknown: bool) -> Applied:
     _count_outcomes(moved)
     # The broadcast's stored counts follow its delivery reports as they follow its sends.
     for broadcast_id in {m.broadcast_id for m, _ in moved if m.broadcast_id}:
-        outcomes.progress_soon(broadcast_id)
+        progress_soon(broadcast_id)
     return result
 
 

@@ -162,8 +162,19 @@ def test_live_figures_of_a_sending_broadcast_as_json(ops_client):
     (figures,) = data["broadcasts"]
     assert figures["id"] == pk and figures["live"] is True and figures["percent"] == 100
     assert figures["text"]["progress"] == "2 of 2 processed (100%) — still adding recipients"
-    counts = {k: figures["text"][k] for k in ("total", "queued", "held", "sent", "delivered",
-                                               "failed", "skipped", "needs_review")}
+    counts = {
+        k: figures["text"][k]
+        for k in (
+            "total",
+            "queued",
+            "held",
+            "sent",
+            "delivered",
+            "failed",
+            "skipped",
+            "needs_review",
+        )
+    }
     assert counts == {
         "total": "2", "queued": "0", "held": "0", "sent": "0", "delivered": "1", "failed": "1",
         "skipped": "0", "needs_review": "0",
