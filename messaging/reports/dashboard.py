@@ -28,6 +28,10 @@ from messaging.reports.charts import Series, bar_chart, integer, line_chart, mon
 from messaging.reports.rollups import day_start, month_start
 
 CHART_DAYS = 30
+# How often the dashboard asks for fresh figures while a broadcast moves, and while
+# today's daily send has yet to start (milliseconds; broadcast_live.js reads them).
+LIVE_POLL_MS = 2000
+WAITING_POLL_MS = 30000
 FAILURE_DAYS = 7
 CONTENT_DAYS = 7
 ADHOC_DAYS = 7
@@ -164,6 +168,8 @@ def build() -> dict[str, Any]:
         "ops_timezone": settings.OPS_TIMEZONE,
         "cost_report_url": admin_list_url("admin:messaging_message_costs"),
         "live_url": admin_list_url("admin:messaging_broadcast_progress"),
+        "live_poll_ms": LIVE_POLL_MS,
+        "waiting_poll_ms": WAITING_POLL_MS,
     }
 
 

@@ -14,9 +14,7 @@
 (function () {
     "use strict";
 
-    const SENDING_EVERY = 2000;
     const WAITING_EVERY = 10000;
-    const DAILY_EVERY = 30000;
 
     function movingIds() {
         const ids = new Set();
@@ -51,6 +49,9 @@
     function start() {
         const source = document.getElementById("broadcast-live");
         if (!source) return;
+        // A page may set its own pace (the dashboard's data-sending-ms and data-daily-ms).
+        const SENDING_EVERY = Number(source.dataset.sendingMs) || 2000;
+        const DAILY_EVERY = Number(source.dataset.dailyMs) || 30000;
         const next = (delay) => {
             if (movingIds().length || dailyPending()) setTimeout(poll, delay);
         };
