@@ -248,8 +248,15 @@ class Message(models.Model):
                 name="message_test_of_idx",
                 condition=models.Q(test_of__isnull=False),
             ),
-            # The confirmation cap counts the last hour's released confirmations on
-            # every sign-up: without this it reads every message of that hour.
+            # Held messages (queued, waiting for a moment) per broadcast: what the outcome
+            # counts read to say "held until 08:00 CST", without the broadcast's other rows.
+            models.Index(
+                fields=["broadcast", "next_attempt_at", "error_code"],
+                name="message_held_idx",
+                condition=models.Q(status="queued"),
+            ),
+            # The confirmation cap counts the last hour's released confirmations on every
+            # sign-up: without this it reads every message of that hour.
             models.Index(
                 fields=["released_at"],
                 name="message_confirmation_idx",

@@ -19,6 +19,18 @@ def ops_zone() -> ZoneInfo:
     return ZoneInfo(settings.OPS_TIMEZONE)
 
 
+def abbreviation(moment: datetime) -> str:
+    """'CDT'; zones without a letter abbreviation give 'UTC-03'."""
+    name = moment.tzname() or ""
+    return f"UTC{name}" if name.startswith(("+", "-")) else name
+
+
+def local(moment: datetime, zone: ZoneInfo | None = None) -> str:
+    """'Tue 12 May 2026, 10:00 CDT' in the operations timezone (or `zone`)."""
+    at = moment.astimezone(zone or ops_zone())
+    return f"{at:%a %d %b %Y, %H:%M} {abbreviation(at)}"
+
+
 def shown(value: datetime | None) -> str:
     """A datetime as the admin shows it: converted to the current zone, zone named."""
     if value is None:

@@ -28,8 +28,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from import_export.admin import ImportExportModelAdmin
 
+from messaging import outcomes
 from messaging.admin import times
 from messaging.admin.compose import ComposeForm, TestSendForm
 from messaging.broadcasts import audience, progress, states, testsend, windows
@@ -41,12 +43,13 @@ from messaging.models import (
     BroadcastState,
     DailyContent,
     Message,
-    MessageStatus,
     Provider,
     SendMode,
 )
 from messaging.outbound import budget, config_errors, segments
-from messaging.reports import alerts
+from messaging.outcomes import Bucket, Outcomes
+from messaging.reports import alerts, dashboard
+from messaging.reports import figures as reports
 from smsbot import audit
 from smsbot.admin_base import VersionedAdmin
 from smsbot.redaction import mask_phone
@@ -63,55 +66,20 @@ def show_banners(request: HttpRequest) -> None:
         messages.add_message(request, level, alert.text)
 
 
-def messages_url(broadcast: Broadcast, statuses: list[str] | None = None) -> str:
-    """The Messages list filtered to this broadcast (and these statuses)."""
+def messages_url(broadcast: Broadcast, bucket: str | None = None) -> str:
+    """The Messages list filtered to this broadcast (and this outcome)."""
     query = {"broadcast__id__exact": broadcast.pk}
-    if statuses:
-        query["status__in"] = ",".join(statuses)
+    if bucket:
+        query["outcome"] = bucket
     return f"{reverse('admin:messaging_message_changelist')}?{urlencode(query)}"
 
 
-def state_label(broadcast: Broadcast) -> str:
-    if broadcast.state == BroadcastState.SCHEDULED and broadcast.scheduled_for:
-        return f"Scheduled for {times.local(broadcast.scheduled_for)}"
-    if broadcast.state == BroadcastState.PAUSED and broadcast.pause_reason:
-        return f"Paused: {broadcast.pause_reason}"
-    return broadcast.get_state_display()
-
-
-def progress_label(broadcast: Broadcast) -> str:
-    if broadcast.state in (BroadcastState.DRAFT, BroadcastState.SCHEDULED):
-        return "Not sent yet"
-    if not broadcast.fanout_done:
-        if not broadcast.total:
-            return "Preparing the recipients…"
-        return f"{broadcast.sent} of {broadcast.total} sent (adding recipients)"
-    return f"{broadcast.sent} of {broadcast.total} sent"
-
-
-def live_fields(broadcast: Broadcast) -> dict[str, Any]:
-    """What the list and the broadcast's page show of its progress, as text.
-
-    The page renders it and broadcast_live.js refreshes the same elements from
-    the progress view, so both read one definition.
-    """
-    return {
-        "id": broadcast.pk,
-        "state": broadcast.state,
-        "live": broadcast.state in progress.LIVE_STATES,
-        "value": progress.processed(broadcast),
-        "max": max(broadcast.total, 1),
-        "text": {
-            "state": state_label(broadcast),
-            "progress": progress_label(broadcast),
-            "started": times.local(broadcast.started_at) if broadcast.started_at else "—",
-            "total": str(broadcast.total),
-            "sent": str(broadcast.sent),
-            "delivered": str(broadcast.delivered),
-            "failed": str(broadcast.failed),
-            "skipped": str(broadcast.skipped),
-        },
-    }
+def live_fields(broadcast: Broadcast, counts: Outcomes | None = None) -> dict[str, Any]:
+    """What the list, the broadcast's page and the dashboard show of its progress
+    (reports.broadcast_live); broadcast_live.js refreshes it from the progress view."""
+    if counts is None:
+        counts = progress.shown([broadcast])[broadcast.pk]
+    return reports.broadcast_live(broadcast, counts)
 
 
 def wave_rows(broadcast: Broadcast) -> list[windows.WaveRow]:
@@ -157,7 +125,7 @@ def retry_failed(request: HttpRequest, broadcast: Broadcast) -> int:
     return retried
 
 
-def actions_for(broadcast: Broadcast) -> list[tuple[str, str]]:
+def actions_for(broadcast: Broadcast, counts: Outcomes) -> list[tuple[str, str]]:
     """The buttons the broadcast's page offers in its state: (operation, label)."""
     state = broadcast.state
     offered = {
@@ -165,7 +133,7 @@ def actions_for(broadcast: Broadcast) -> list[tuple[str, str]]:
         BroadcastState.SENDING: [("pause", "Pause"), ("cancel", "Cancel")],
         BroadcastState.PAUSED: [("resume", "Resume"), ("cancel", "Cancel")],
     }.get(state, [])
-    if state in (BroadcastState.DONE, BroadcastState.SENDING) and broadcast.failed:
+    if state in (BroadcastState.DONE, BroadcastState.SENDING) and counts[Bucket.FAILED]:
         offered.append(("retry_failed", "Retry failed messages"))
     return offered
 
@@ -197,13 +165,22 @@ class BroadcastAdmin(admin.ModelAdmin):
         js = ["messaging/compose.js", "messaging/broadcast_live.js"]
 
     # --- the list -------------------------------------------------------------------
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        # One count for the whole page (progress.shown), not one per row and column.
+        shown = progress.shown(list(changelist.result_list))
+        for broadcast in changelist.result_list:
+            broadcast.live = live_fields(broadcast, shown[broadcast.pk])
+        return changelist
+
     def _live(self, obj: Broadcast, field: str) -> str:
+        live = obj.live if hasattr(obj, "live") else live_fields(obj)
         return format_html(
-            '<span data-broadcast="{}" data-live="{}" data-state="{}">{}</span>',
+            '<span data-broadcast="{}" data-live="{}"{}>{}</span>',
             obj.pk,
             field,
-            obj.state,
-            live_fields(obj)["text"][field],
+            mark_safe(" data-moving") if live["live"] else "",
+            live["text"][field],
         )
 
     @admin.display(description="state", ordering="state")
@@ -212,7 +189,7 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress_display(self, obj: Broadcast) -> str:
-        live = live_fields(obj)
+        live = obj.live if hasattr(obj, "live") else live_fields(obj)
         return format_html(
             '<progress data-broadcast="{}" data-live="bar" value="{}" max="{}"></progress> {}',
             obj.pk,
@@ -331,33 +308,22 @@ class BroadcastAdmin(admin.ModelAdmin):
         if request.method == "GET":
             show_banners(request)
         spent = broadcast.messages.filter(status__in=BILLED_STATUSES).aggregate(c=Sum(COST))["c"]
+        counts = progress.shown([broadcast])[broadcast.pk]
         context = self._page(
             request,
             broadcast.name,
             broadcast=broadcast,
-            live=live_fields(broadcast),
+            live=live_fields(broadcast, counts),
             counts=[
-                (
-                    field,
-                    label,
-                    getattr(broadcast, field),
-                    messages_url(broadcast, progress.COUNTED_STATUSES[field]),
-                )
-                for field, label in [
-                    ("sent", "Sent"),
-                    ("delivered", "Delivered"),
-                    ("failed", "Failed"),
-                    ("skipped", "Skipped"),
-                ]
+                (bucket, label, counts[bucket], messages_url(broadcast, bucket))
+                for bucket, label in outcomes.BUCKETS
             ],
-            needs_review=progress.needs_review_count(broadcast),
-            needs_review_url=messages_url(broadcast, [MessageStatus.NEEDS_REVIEW]),
             messages_url=messages_url(broadcast),
             spent=spent,
             timeline=timeline(broadcast),
             tests=test_rows(broadcast),
             waves=wave_rows(broadcast),
-            actions=actions_for(broadcast) if can_operate(request) else [],
+            actions=actions_for(broadcast, counts) if can_operate(request) else [],
             segments=segments.count(broadcast.text),
             channel=Channel(broadcast.channel).label if broadcast.channel else "Every channel",
         )
@@ -388,7 +354,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             request,
             f"Preview: {broadcast.name}",
             broadcast=broadcast,
-            state=state_label(broadcast),
+            state=reports.state_label(broadcast),
             preview=p,
             by_channel=[(Channel(ch).label, n) for ch, n in p.by_channel.items()],
             by_provider=[(Provider(pr).label, c) for pr, c in p.cost_by_provider.items()],
@@ -480,26 +446,31 @@ class BroadcastAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(change_url(broadcast))
 
     def progress_view(self, request: HttpRequest) -> JsonResponse:
-        """The live fields of the broadcasts a page shows, for broadcast_live.js."""
+        """The live fields of the broadcasts a page shows, for broadcast_live.js: the one
+        progress endpoint of the list, the broadcast's page and the dashboard."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        try:
-            ids = [int(i) for i in request.GET.getlist("id")][:PROGRESS_LIMIT]
-        except ValueError:
-            return JsonResponse({"error": "id must be a broadcast id"}, status=400)
+        raw = request.GET.getlist("id")
+        if len(raw) > PROGRESS_LIMIT or not all(i.isdigit() for i in raw):
+            return JsonResponse(
+                {"error": f"id must be a broadcast id, at most {PROGRESS_LIMIT} of them"},
+                status=400,
+            )
         operator = can_operate(request)
-        found = Broadcast.objects.filter(pk__in=ids)
-        return JsonResponse(
-            {
-                "broadcasts": [
-                    {
-                        **live_fields(b),
-                        "actions": [op for op, _ in actions_for(b)] if operator else [],
-                    }
-                    for b in found
-                ]
-            }
-        )
+        found = list(Broadcast.objects.filter(pk__in=[int(i) for i in raw]))
+        shown = progress.shown(found)
+        answer: dict[str, Any] = {
+            "broadcasts": [
+                {
+                    **live_fields(b, shown[b.pk]),
+                    "actions": [op for op, _ in actions_for(b, shown[b.pk])] if operator else [],
+                }
+                for b in found
+            ]
+        }
+        if request.GET.get("daily"):
+            answer["daily_started"] = dashboard.daily_started()
+        return JsonResponse(answer)
 
     def dismiss_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST" or not self.has_change_permission(request):

@@ -21,7 +21,6 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
-    JsonResponse,
 )
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -30,10 +29,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from messaging import outcomes
 from messaging.delivery import error_codes
 from messaging.models import DeliveryEvent, Message, ProviderCall
 from messaging.outbound import retry as retrying
-from messaging.reports import costs, dashboard, rollups
+from messaging.reports import costs, rollups
 from messaging.reports import figures as reports
 from smsbot import audit, csv_safe
 from smsbot.admin_base import ReadOnlyAdmin
@@ -46,14 +46,33 @@ NO_CODE = "none"
 BULK_RETRY_LIMIT = 500
 # The message list's text column: enough to recognise a message.
 TEXT_CHARS = 48
-# Broadcasts the dashboard may ask about at once.
-LIVE_LIMIT = 20
 
 
 def redacted_json(data: Any) -> SafeString:
     """Pretty JSON with secrets and phone numbers masked, whatever was stored."""
     text = json.dumps(redact_data(data), indent=2, sort_keys=True, default=str)
     return format_html('<pre class="ops-json">{}</pre>', text)
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    """The outcome buckets every screen counts (messaging.outcomes), so a figure's link
+    lists exactly the messages it counted."""
+
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return list(outcomes.BUCKETS)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in outcomes.LABELS:
+            # A hand-made URL: say so by showing nothing rather than everything.
+            messages.warning(request, f"Unknown outcome “{value}”: choose one of the list.")
+            return queryset.none()
+        return queryset.filter(outcomes.bucket_q(value))
 
 
 class ErrorCodeFilter(admin.SimpleListFilter):
@@ -110,6 +129,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         "cost_display",
     ]
     list_filter = [
+        OutcomeFilter,
         "status",
         "provider",
         "channel",
@@ -317,12 +337,11 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         js = ["smsbot/filters.js"]
         css = {"all": ["smsbot/ops.css"]}
 
-    # --- extra pages: retry, cost report, the dashboard's live figures -----------------
+    # --- extra pages: retry and the cost report -------------------------------------
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
         return [
             path("costs/", view(self.cost_report_view), name="messaging_message_costs"),
-            path("live/", view(self.live_view), name="messaging_message_live"),
             path("<int:pk>/retry/", view(self.retry_view), name="messaging_message_retry"),
             *super().get_urls(),
         ]
@@ -401,18 +420,6 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         }
         # A wrong range shows its error above this month's report, as any admin form does.
         return TemplateResponse(request, "admin/messaging/message/cost_report.html", context)
-
-    def live_view(self, request: HttpRequest) -> HttpResponse:
-        """The dashboard's broadcasts' figures, polled by its script while they move."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        raw = [part for part in request.GET.get("ids", "").split(",") if part]
-        if len(raw) > LIVE_LIMIT or not all(part.isdigit() for part in raw):
-            return JsonResponse(
-                {"error": f"ids must be up to {LIVE_LIMIT} broadcast ids separated by commas"},
-                status=400,
-            )
-        return JsonResponse(dashboard.live([int(part) for part in raw]))
 
 
 class CostRangeForm(forms.Form):

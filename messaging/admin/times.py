@@ -3,19 +3,10 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from smsbot.timezones import ops_zone
+# The screens outside the admin (the dashboard's figures) share these two.
+from smsbot.timezones import abbreviation, local, ops_zone
 
-
-def abbreviation(moment: datetime) -> str:
-    """'CDT'; zones without a letter abbreviation give 'UTC-03'."""
-    name = moment.tzname() or ""
-    return f"UTC{name}" if name.startswith(("+", "-")) else name
-
-
-def local(moment: datetime, zone: ZoneInfo | None = None) -> str:
-    """'Tue 12 May 2026, 10:00 CDT' in the operations timezone (or `zone`)."""
-    at = moment.astimezone(zone or ops_zone())
-    return f"{at:%a %d %b %Y, %H:%M} {abbreviation(at)}"
+__all__ = ["abbreviation", "local", "utc", "zone_label"]
 
 
 def utc(moment: datetime) -> str:

@@ -1,58 +1,46 @@
-"""Broadcast progress: counts recomputed from its messages, and when it is done."""
+"""Broadcast progress: its outcome counts, stored and shown, and when it is done.
+
+The counts are messaging.outcomes' buckets. The recount stores them on the
+Broadcast (sent, delivered, failed, skipped, total); screens read them live
+through shown() while they may still move, and the stored ones once the
+broadcast has settled, so a list of many old broadcasts reads no messages.
+"""
 
 import logging
-import time
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from messaging import task_names
+from messaging import outcomes
 from messaging.models import (
     Broadcast,
     BroadcastState,
     Message,
     MessageStatus,
 )
-from smsbot.celery import REPLIES_QUEUE, app
+from messaging.outcomes import Bucket, Outcomes
 
 log = logging.getLogger(__name__)
 
 
 PENDING_STATUSES = [MessageStatus.QUEUED, MessageStatus.SENDING]
-REACHED_PROVIDER = [
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.READ,
-    MessageStatus.UNDELIVERED,
-]
-# Each count a broadcast keeps, and the statuses of the messages it counts.
-COUNTED_STATUSES: dict[str, list[str]] = {
-    "sent": REACHED_PROVIDER,
-    "delivered": [MessageStatus.DELIVERED, MessageStatus.READ],
-    "failed": [MessageStatus.FAILED, MessageStatus.UNDELIVERED],
-    "skipped": [MessageStatus.SKIPPED],
-}
-# The throttle key lives exactly as long as the countdown, so a send finishing
-# after a scheduled recount has run always finds the key gone and schedules another.
-PROGRESS_EVERY_SECONDS = 2
+# The buckets a Broadcast stores, each in the field of its name.
+STORED = (Bucket.SENT, Bucket.DELIVERED, Bucket.FAILED, Bucket.SKIPPED)
+# Delivery reports may come this long after a broadcast finished.
+SETTLES_AFTER = timedelta(days=2)
 
 
 def refresh_progress(broadcast_id: int) -> None:
-    """Recount from the messages (one grouped query) and finish when nothing is left."""
-    counts = dict(
-        Message.objects.filter(broadcast_id=broadcast_id)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    """Store its outcome counts (messaging.outcomes, as every screen reads them) and
+    finish it when nothing is left to send."""
+    broadcast = Broadcast.objects.filter(pk=broadcast_id).first()
+    if broadcast is None:
+        return
+    counts = outcomes.outcomes(broadcast)
     Broadcast.objects.filter(pk=broadcast_id).update(
-        total=sum(counts.values()),
-        **{
-            field: sum(counts.get(status, 0) for status in statuses)
-            for field, statuses in COUNTED_STATUSES.items()
-        },
+        total=counts.total, **{field: counts[field] for field in STORED}
     )
     pending = Message.objects.filter(broadcast=OuterRef("pk"), status__in=PENDING_STATUSES)
     finished = (
@@ -64,37 +52,9 @@ def refresh_progress(broadcast_id: int) -> None:
         log.info("broadcast %s done", broadcast_id)
 
 
-# broadcast id -> when this process last scheduled a recount (time.monotonic()).
-_progress_scheduled: dict[int, float] = {}
-
-
-def progress_soon(broadcast_id: int | None) -> None:
-    """Recount in a moment; at most one recount per broadcast every couple of seconds."""
-    if broadcast_id is None:
-        return
-    # A busy worker writes sends many times a second: while the recount it
-    # scheduled itself is still to come, it need not ask the shared cache.
-    now = time.monotonic()
-    last = _progress_scheduled.get(broadcast_id)
-    if last is not None and now - last < PROGRESS_EVERY_SECONDS:
-        return
-    if cache.add(f"messaging:progress:{broadcast_id}", 1, timeout=PROGRESS_EVERY_SECONDS):
-        _progress_scheduled[broadcast_id] = now
-        app.send_task(
-            task_names.BROADCAST_PROGRESS,
-            args=[broadcast_id],
-            queue=REPLIES_QUEUE,
-            countdown=PROGRESS_EVERY_SECONDS,
-        )
-
-
-def needs_review_count(broadcast: Broadcast) -> int:
-    return broadcast.messages.filter(status=MessageStatus.NEEDS_REVIEW).count()
-
-
 def active_or_recent() -> QuerySet[Broadcast]:
     """Broadcasts whose counts may still move (sending, or delivery reports arriving)."""
-    recent = timezone.now() - timedelta(days=2)
+    recent = timezone.now() - SETTLES_AFTER
     return Broadcast.objects.filter(Q(state=BroadcastState.SENDING) | Q(finished_at__gte=recent))
 
 
@@ -102,7 +62,27 @@ def active_or_recent() -> QuerySet[Broadcast]:
 LIVE_STATES = (BroadcastState.SCHEDULED, BroadcastState.SENDING)
 
 
-def processed(broadcast: Broadcast) -> int:
-    """Messages past the provider or given up (at most the total: an undelivered
-    message counts both as sent and as failed)."""
-    return min(broadcast.sent + broadcast.failed + broadcast.skipped, broadcast.total)
+def settled(broadcast: Broadcast, now: datetime) -> bool:
+    """Nothing will move its counts any more: its stored recount is final."""
+    if broadcast.state == BroadcastState.DRAFT:
+        return True
+    return (
+        broadcast.state in (BroadcastState.DONE, BroadcastState.CANCELLED)
+        and broadcast.finished_at is not None
+        and broadcast.finished_at < now - SETTLES_AFTER
+    )
+
+
+def stored(broadcast: Broadcast) -> Outcomes:
+    """The last recount, as outcomes (a settled broadcast has nothing queued or held)."""
+    counts = {field: getattr(broadcast, field) for field in STORED}
+    counts[Bucket.NEEDS_REVIEW] = max(0, broadcast.total - sum(counts.values()))
+    return Outcomes(counts)
+
+
+def shown(broadcasts: Sequence[Broadcast], now: datetime | None = None) -> dict[int, Outcomes]:
+    """What every screen shows of these broadcasts: live while they may move, stored after."""
+    now = now or timezone.now()
+    moving = [b for b in broadcasts if not settled(b, now)]
+    found = outcomes.outcomes_of(moving, now)
+    return {b.pk: found[b.pk] if b.pk in found else stored(b) for b in broadcasts}

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from messaging.delivery import actions, error_codes
 from messaging.models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
+from messaging.outcomes import progress_soon
 from smsbot import metrics
 from smsbot.aws_names import METRIC_DELIVERED, METRIC_UNDELIVERED
 from smsbot.redaction import redact_data
@@ -154,7 +155,11 @@ def apply_many(reports: Sequence[Report], *, keep_unknown: bool) -> Applied:
         for event in result.events:
             if event.message is not None and event.error_code:
                 _act_on_error(event.message, event)
-    _count_outcomes([(m, before[m.pk]) for m in messages.values() if m.pk in before])
+    moved = [(m, before[m.pk]) for m in messages.values() if m.pk in before]
+    _count_outcomes(moved)
+    # The broadcast's stored counts follow its delivery reports as they follow its sends.
+    for broadcast_id in {m.broadcast_id for m, _ in moved if m.broadcast_id}:
+        progress_soon(broadcast_id)
     return result
 
 

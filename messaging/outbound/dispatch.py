@@ -24,11 +24,12 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from messaging.broadcasts import progress, states
+from messaging.broadcasts import states
 from messaging.delivery import actions
 from messaging.delivery.error_codes import Action, describe
 from messaging.models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
 from messaging.outbound import budget, config_errors, metrics, pricing, ratelimit, statements
+from messaging.outcomes import progress_soon
 from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
 from smsbot.redaction import redact, redact_data
@@ -276,7 +277,7 @@ def record(attempts: list[Attempt]) -> list[Outcome]:
             metrics.message_failed(a.message.provider, a.message.channel)
         outcomes.append(outcome)
     for broadcast_id in {a.message.broadcast_id for a in sent}:
-        progress.progress_soon(broadcast_id)
+        progress_soon(broadcast_id)
     return outcomes
 
 
@@ -359,7 +360,7 @@ def finish(
         now + timedelta(seconds=next_attempt_in) if next_attempt_in is not None else None
     )
     Message.objects.filter(pk=message.pk, status=from_status).update(**fields)
-    progress.progress_soon(message.broadcast_id)
+    progress_soon(message.broadcast_id)
 
 
 def _call_record(a: Attempt) -> ProviderCall:

@@ -19,33 +19,25 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 from django.utils.timesince import timeuntil
 
-from messaging.broadcasts import daily
-from messaging.models import BILLED_STATUSES, MessageStatus
+from messaging import outcomes
+from messaging.broadcasts import daily, progress
+from messaging.models import BILLED_STATUSES, Broadcast
 from messaging.reports import alerts, rollups
 from messaging.reports import figures as reports
 from messaging.reports.charts import Series, bar_chart, integer, line_chart, money
 from messaging.reports.rollups import day_start, month_start
 
 CHART_DAYS = 30
+# How often the dashboard asks for fresh figures while a broadcast moves, and while
+# today's daily send has yet to start (milliseconds; broadcast_live.js reads them).
+LIVE_POLL_MS = 2000
+WAITING_POLL_MS = 30000
 FAILURE_DAYS = 7
 CONTENT_DAYS = 7
 ADHOC_DAYS = 7
 TOP_NUMBERS = 5
-# How often the page asks for fresh figures while a broadcast moves, and while
-# today's daily send has yet to start (milliseconds).
-LIVE_POLL_MS = 2000
-WAITING_POLL_MS = 30000
 # (label, column in reports.consent_per_day rows, consent status)
 CONSENT_SERIES = (("Opt-ins", 1, "opted_in"), ("Opt-outs", 2, "opted_out"))
-# Broadcast figures the page shows and the live view updates: key, label, statuses.
-BROADCAST_FIGURES = (
-    ("messages", "Messages", None),
-    ("sent", "Sent", ("sent", *reports.SUCCESS_STATUSES)),
-    ("delivered", "Delivered", reports.SUCCESS_STATUSES),
-    ("failed", "Failed", reports.FAILURE_STATUSES),
-    ("skipped", "Skipped", ("skipped",)),
-    ("queued", "Queued", ("queued",)),
-)
 
 
 def admin_list_url(viewname: str, **params: object) -> str | None:
@@ -127,10 +119,9 @@ def build() -> dict[str, Any]:
         "today": today,
         "daily": daily_send(daily.local_today(), upcoming[0]),
         "upcoming": upcoming,
-        "adhoc": [
-            broadcast_card(p)
-            for p in reports.adhoc_broadcasts(timezone.now() - timedelta(days=ADHOC_DAYS))
-        ],
+        "adhoc": broadcast_cards(
+            reports.adhoc_broadcasts(timezone.now() - timedelta(days=ADHOC_DAYS))
+        ),
         "adhoc_days": ADHOC_DAYS,
         "subscribers": subscribers(chart_start, tomorrow, labels),
         "spend": reports.month_to_date_spend(facts, today),
@@ -165,7 +156,7 @@ def build() -> dict[str, Any]:
                 row,
                 messages_url(
                     error_code=row.code or "none",
-                    status__in=reports.FAILURE_STATUSES,
+                    outcome=outcomes.Bucket.FAILED,
                     created_at__gte=failures_start,
                 ),
             )
@@ -176,7 +167,7 @@ def build() -> dict[str, Any]:
         "rollups_as_of": covered.refreshed,
         "ops_timezone": settings.OPS_TIMEZONE,
         "cost_report_url": admin_list_url("admin:messaging_message_costs"),
-        "live_url": admin_list_url("admin:messaging_message_live"),
+        "live_url": admin_list_url("admin:messaging_broadcast_progress"),
         "live_poll_ms": LIVE_POLL_MS,
         "waiting_poll_ms": WAITING_POLL_MS,
     }
@@ -199,20 +190,18 @@ def _spend_chart(facts: list[reports.Fact], start: date, end: date, labels: list
 
 
 def _success(rate: reports.SuccessRate) -> dict[str, Any]:
-    def link(label: str, value: int, statuses: tuple[str, ...]) -> Linked:
+    def link(bucket: str, value: int) -> Linked:
         return Linked(
-            label,
+            outcomes.LABELS[bucket],
             value,
-            messages_url(
-                direction__exact="outbound", status__in=statuses, created_at__gte=rate.start
-            ),
+            messages_url(direction__exact="outbound", outcome=bucket, created_at__gte=rate.start),
         )
 
     return {
         "rate": rate,
-        "delivered": link("Delivered", rate.delivered, reports.SUCCESS_STATUSES),
-        "failed": link("Failed", rate.failed, reports.FAILURE_STATUSES),
-        "awaiting": link("Awaiting a delivery report", rate.awaiting, (MessageStatus.SENT,)),
+        "delivered": link(outcomes.Bucket.DELIVERED, rate.delivered),
+        "failed": link(outcomes.Bucket.FAILED, rate.failed),
+        "awaiting": link(outcomes.Bucket.SENT, rate.awaiting),
     }
 
 
@@ -256,7 +245,7 @@ def daily_send(day: date, content: dict[str, Any], now: datetime | None = None) 
         task.crontab.timezone if task and task.crontab else ZoneInfo(settings.DAILY_SEND_TIMEZONE)
     )
     runs_today = next_run is not None and next_run.astimezone(zone).date() == day
-    progress = reports.daily_broadcast(day)
+    broadcast = reports.daily_broadcast(day)
     return {
         "day": day,
         "enabled": next_run is not None,
@@ -265,10 +254,10 @@ def daily_send(day: date, content: dict[str, Any], now: datetime | None = None) 
         "next": _when(next_run, zone, now) if next_run else None,
         "runs_today": runs_today,
         "content": content,
-        "broadcast": broadcast_card(progress) if progress else None,
+        "broadcast": broadcast_cards([broadcast])[0] if broadcast else None,
         # Today's time passed and no broadcast was made: skipped for lack of content, or
         # beat did not fire.
-        "missed": progress is None and next_run is not None and not runs_today,
+        "missed": broadcast is None and next_run is not None and not runs_today,
         "skipped": day.isoformat() in daily.skipped_days(),
     }
 
@@ -296,48 +285,29 @@ def content_card(content: reports.DayContent) -> dict[str, Any]:
     }
 
 
-def broadcast_card(progress: reports.BroadcastProgress) -> dict[str, Any]:
-    """A broadcast's progress with its figures linked to its messages (see live_figures)."""
-    pk = progress.broadcast.pk
-    figures = live_figures(progress)
-    return {
-        **figures,
-        "broadcast": progress.broadcast,
-        "url": _change_url("admin:messaging_broadcast_change", pk),
-        "figures": [
-            Linked(label, figures["figures"][key], messages_url(broadcast__id__exact=pk,
-                                                                status__in=statuses), key)
-            for key, label, statuses in BROADCAST_FIGURES
-        ],
-    }  # fmt: skip
+def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
+    """Each broadcast's progress (reports.broadcast_live, as its own page shows it) with
+    every outcome linked to its messages in the message list."""
+    shown = progress.shown(broadcasts)
+    return [
+        {
+            **reports.broadcast_live(b, shown[b.pk]),
+            "broadcast": b,
+            "url": _change_url("admin:messaging_broadcast_change", b.pk),
+            "figures": [
+                Linked(label, shown[b.pk][bucket], outcome_url(b.pk, bucket), bucket)
+                for bucket, label in outcomes.BUCKETS
+            ],
+        }
+        for b in broadcasts
+    ]
 
 
-def live_figures(progress: reports.BroadcastProgress) -> dict[str, Any]:
-    """What the page refreshes while a broadcast sends (the JSON the dashboard polls)."""
-    values = {
-        "messages": sum(progress.by_status.values()),
-        "sent": progress.sent,
-        "delivered": progress.delivered,
-        "failed": progress.failed,
-        "skipped": progress.skipped,
-        "queued": progress.queued,
-    }
-    return {
-        "id": progress.broadcast.pk,
-        "state": progress.broadcast.state,
-        "state_label": progress.broadcast.get_state_display(),
-        "percent": round(progress.percent_done),
-        "summary": f"{progress.sent} sent of {progress.total} ({progress.percent_done:.0f}% done)",
-        "figures": {key: values[key] for key, _, _ in BROADCAST_FIGURES},
-        "live": progress.live,
-    }
+def outcome_url(broadcast_id: int, bucket: str | None = None) -> str | None:
+    """A broadcast's messages in the message list, in one outcome bucket."""
+    return messages_url(broadcast__id__exact=broadcast_id, outcome=bucket)
 
 
-def live(broadcast_ids: list[int]) -> dict[str, Any]:
-    """The live figures of these broadcasts and whether today's daily send has started."""
-    day = daily.local_today()
-    shown = [p for p in (reports.broadcast_progress(pk) for pk in broadcast_ids) if p]
-    return {
-        "broadcasts": [live_figures(p) for p in shown],
-        "daily_started": reports.daily_broadcast(day) is not None,
-    }
+def daily_started() -> bool:
+    """Whether today's daily send has begun (the dashboard reloads when it does)."""
+    return reports.daily_broadcast(daily.local_today()) is not None

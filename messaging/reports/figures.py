@@ -13,15 +13,17 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from messaging import outcomes
 from messaging.broadcasts import daily, schedule
 from messaging.delivery import error_codes
 from messaging.models import (
@@ -36,6 +38,7 @@ from messaging.models import (
     PhoneMonthlySpend,
     Provider,
 )
+from messaging.outcomes import Bucket, Outcomes
 from messaging.reports import rollups
 from messaging.reports.rollups import (
     DIMENSIONS,
@@ -46,10 +49,12 @@ from messaging.reports.rollups import (
     month_start,
     trunc_day,
 )
+from smsbot.timezones import local
 from subscribers.models import Channel, ConsentEvent, ConsentStatus, Subscriber
 
-SUCCESS_STATUSES = (MessageStatus.DELIVERED, MessageStatus.READ)
-FAILURE_STATUSES = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+# The reports' delivered and failed are the outcome model's buckets.
+SUCCESS_STATUSES = tuple(outcomes.statuses(Bucket.DELIVERED))
+FAILURE_STATUSES = tuple(outcomes.statuses(Bucket.FAILED))
 MEASURES = ("messages", "segments", "cost_estimated", "cost_actual", "priced", "estimated_priced")
 
 
@@ -283,75 +288,68 @@ def consent_per_day(start: date, end: date) -> list[tuple[date, int, int]]:
 
 
 # --- Broadcasts -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class BroadcastProgress:
-    broadcast: Broadcast
-    total: int
-    by_status: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def sent(self) -> int:
-        """Accepted by the provider and not reported failed."""
-        return sum(self.by_status.get(s, 0) for s in (*SUCCESS_STATUSES, MessageStatus.SENT))
-
-    @property
-    def delivered(self) -> int:
-        return sum(self.by_status.get(s, 0) for s in SUCCESS_STATUSES)
-
-    @property
-    def failed(self) -> int:
-        return sum(self.by_status.get(s, 0) for s in FAILURE_STATUSES)
-
-    @property
-    def skipped(self) -> int:
-        return self.by_status.get(MessageStatus.SKIPPED, 0)
-
-    @property
-    def queued(self) -> int:
-        return self.by_status.get(MessageStatus.QUEUED, 0)
-
-    @property
-    def percent_done(self) -> float:
-        finished = self.sent + self.failed + self.skipped
-        return min(100.0, finished / self.total * 100) if self.total else 0.0
-
-    @property
-    def live(self) -> bool:
-        """Its figures may still move: sending, or delivery reports still to come."""
-        return self.broadcast.state == BroadcastState.SENDING or (
-            self.broadcast.state == BroadcastState.DONE and self.by_status.get("sent", 0) > 0
-        )
+# Every screen's words and figures for a broadcast's progress come from here,
+# with its counts from messaging.outcomes (through progress.shown).
 
 
-def progress_of(broadcast: Broadcast) -> BroadcastProgress:
-    """The broadcast with live counts of its messages by status."""
-    # The (broadcast, status) index answers this without reading message rows.
-    counts = {
-        row["status"]: row["n"]
-        for row in broadcast.messages.order_by().values("status").annotate(n=Count("id"))
+def state_label(broadcast: Broadcast) -> str:
+    if broadcast.state == BroadcastState.SCHEDULED and broadcast.scheduled_for:
+        return f"Scheduled for {local(broadcast.scheduled_for)}"
+    if broadcast.state == BroadcastState.PAUSED and broadcast.pause_reason:
+        return f"Paused: {broadcast.pause_reason}"
+    return broadcast.get_state_display()
+
+
+def progress_label(broadcast: Broadcast, counts: Outcomes) -> str:
+    if broadcast.state in (BroadcastState.DRAFT, BroadcastState.SCHEDULED):
+        return "Not sent yet"
+    if not broadcast.fanout_done:
+        if not counts.total:
+            return "Preparing the recipients…"
+        return f"{counts.summary} — still adding recipients"
+    return counts.summary
+
+
+def may_move(broadcast: Broadcast, counts: Outcomes) -> bool:
+    """Its figures may still change: waiting, sending, paused, or reports still to come."""
+    if broadcast.state in (BroadcastState.SCHEDULED, BroadcastState.SENDING, BroadcastState.PAUSED):
+        return True
+    return broadcast.state == BroadcastState.DONE and counts.awaiting_reports
+
+
+def broadcast_live(broadcast: Broadcast, counts: Outcomes) -> dict[str, Any]:
+    """A broadcast's progress as every screen shows it: the pages render it and the one
+    progress view serves it, as JSON, to broadcast_live.js."""
+    return {
+        "id": broadcast.pk,
+        "state": broadcast.state,
+        "live": may_move(broadcast, counts),
+        "value": counts.processed,
+        "max": max(counts.total, 1),
+        "percent": counts.percent,
+        "text": {
+            "state": state_label(broadcast),
+            "progress": progress_label(broadcast, counts),
+            "holds": counts.held_text,
+            "started": local(broadcast.started_at) if broadcast.started_at else "—",
+            "total": str(counts.total),
+            **{bucket: str(counts[bucket]) for bucket, _ in outcomes.BUCKETS},
+        },
     }
-    return BroadcastProgress(broadcast, max(broadcast.total, sum(counts.values())), counts)
 
 
-def daily_broadcast(day: date) -> BroadcastProgress | None:
-    """The daily send of day (the send timezone's date), with live counts."""
-    broadcast = Broadcast.objects.filter(idempotency_key=daily.key_for(day)).first()
-    return progress_of(broadcast) if broadcast else None
+def daily_broadcast(day: date) -> Broadcast | None:
+    """The daily send of day (the send timezone's date)."""
+    return Broadcast.objects.filter(idempotency_key=daily.key_for(day)).first()
 
 
-def broadcast_progress(pk: int) -> BroadcastProgress | None:
-    broadcast = Broadcast.objects.filter(pk=pk).first()
-    return progress_of(broadcast) if broadcast else None
-
-
-def adhoc_broadcasts(since: datetime, limit: int = 5) -> list[BroadcastProgress]:
+def adhoc_broadcasts(since: datetime, limit: int = 5) -> list[Broadcast]:
     """Broadcasts other than the daily send, sending or created since `since`, newest first."""
-    recent = (
+    return list(
         Broadcast.objects.exclude(idempotency_key__startswith=schedule.DAILY_KEY_PREFIX)
         .filter(Q(state=BroadcastState.SENDING) | Q(created_at__gte=since))
         .order_by("-created_at")[:limit]
     )
-    return [progress_of(b) for b in recent]
 
 
 def daily_task() -> PeriodicTask | None:

@@ -97,8 +97,11 @@ def test_compose_preview_test_send_and_watch_it_complete(operator, celery_worker
     loads = operator.loads
     # The page follows the worker until the broadcast is done, without a reload.
     page.locator('[data-live="state"]', has_text="Done").wait_for()
-    assert page.locator('[data-live="progress"]').inner_text() == "5 of 5 sent"
-    assert page.locator('strong[data-live="sent"]').inner_text() == "5"
+    assert page.locator('[data-live="progress"]').inner_text() == "5 of 5 processed (100%)"
+    # Sent and awaiting a report, or already reported delivered: each counted once.
+    sent = page.locator('strong[data-live="sent"]').inner_text()
+    delivered = page.locator('strong[data-live="delivered"]').inner_text()
+    assert int(sent) + int(delivered) == 5
     assert not page.get_by_role("button", name="Pause").is_visible()
     assert operator.loads == loads
     operator.screenshot()
@@ -146,7 +149,7 @@ def test_schedule_for_later_then_beat_starts_it_and_the_list_follows(operator, c
     for _ in range(2):
         app.send_task(task_names.START_DUE_BROADCASTS, queue=REPLIES_QUEUE)
     row.locator('[data-live="state"]', has_text="Done").wait_for(timeout=30_000)
-    assert "3 of 3 sent" in row.inner_text()
+    assert "3 of 3 processed (100%)" in row.inner_text()
     assert operator.loads == loads  # the list moved by itself
     operator.screenshot()
     assert Message.objects.filter(broadcast=broadcast).count() == 3

@@ -33,7 +33,6 @@ SKIP = {
     "logout", "jsi18n", "two_factor_qrcode", "view_on_site", "autocomplete",
     "subscribers_subscriber_import_template", "subscribers_subscriber_export_download",
     "subscribers_subscriber_export_status", "messaging_broadcast_progress",
-    "messaging_message_live",
     "enrol",  # needs a link's token: opened with one below
 }  # fmt: skip
 

@@ -82,29 +82,30 @@ def test_home_page_answers_the_days_questions_and_follows_the_send_by_itself(
     assert ops_visitor.loads == loads + 1  # one reload, when the send started
 
     # From here on the figures move without reloading the page.
-    summary = '#ops-daily [data-field="summary"]'
+    summary = '#ops-daily [data-live="progress"]'
     seen = []
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         adopt_early_reports()  # beat's minute sweep: a report that beat its send's record
-        now = text(page, summary)
+        # The progress line and the Delivered figure: either moves while the page is open.
+        now = (text(page, summary), text(page, '#ops-daily [data-live="delivered"]'))
         if not seen or seen[-1] != now:
             seen.append(now)
             if len(seen) == 2:
                 ops_visitor.screenshot()  # mid-send
         # Done when every message is delivered and the page stopped asking.
-        delivered = text(page, '#ops-daily [data-figure="delivered"]')
-        if delivered == str(opted_in) and not page.locator("#ops-daily [data-live]").count():
+        delivered = text(page, '#ops-daily [data-live="delivered"]')
+        if delivered == str(opted_in) and not page.locator("#ops-daily [data-moving]").count():
             break
         time.sleep(0.2)
     ops_visitor.screenshot()
     ops_visitor.check()
     assert ops_visitor.loads == loads + 1, "the page reloaded to follow the send"
-    assert seen[-1] == f"{opted_in} sent of {opted_in} (100% done)", seen
+    assert seen[-1] == (f"{opted_in} of {opted_in} processed (100%)", str(opted_in)), seen
     assert len(seen) >= 2, seen  # it moved while the page stayed open
-    assert text(page, '#ops-daily [data-figure="delivered"]') == str(opted_in)
-    assert text(page, '#ops-daily [data-field="state_label"]') == "Done"
-    assert page.locator('#ops-daily [data-field="percent"]').evaluate("el => el.value") == 100
+    assert text(page, '#ops-daily [data-live="delivered"]') == str(opted_in)
+    assert text(page, '#ops-daily [data-live="state"]') == "Done"
+    assert page.locator('#ops-daily [data-live="bar"]').evaluate("el => el.value == el.max")
 
 
 def test_operator_reads_the_cost_report_chart_for_the_month(ops_visitor):
@@ -172,7 +173,7 @@ def test_dashboard_figures_link_to_the_filtered_log(ops_visitor):
         assert all(page.locator(f"#{id_}").text_content() for id_ in labelled_by)
         assert chart.bounding_box()["height"] > 100  # drawn, not collapsed
     assert page.locator("#ops-spend-chart svg rect.bar").count() == 30
-    assert "1 sent of 4 (50% done)" in text(page, "#ops-daily")
+    assert "2 of 2 processed (100%)" in text(page, "#ops-daily")
     assert "Unreachable destination handset" in text(page, "#ops-failures")
     # The app list is still on the home page, below the dashboard.
     assert page.locator("#content-main .app-messaging").is_visible()

@@ -18,7 +18,7 @@ from messaging.reports import figures as reports
 from tests.ops.factories import at, message, seed_operations
 
 pytestmark = pytest.mark.django_db
-LIVE = "/admin/messaging/message/live/"
+LIVE = "/admin/messaging/broadcast/progress/"
 
 
 def links(html: str) -> dict[str, str]:
@@ -80,8 +80,10 @@ def test_dashboard_figures_link_to_the_filtered_lists_behind_them(ops_client):
 
     # Today's daily send: progress, and figures linking to its messages by status.
     card = section(html, "ops-daily")
-    assert "1 sent of 4 (50% done)" in card and f'data-broadcast="{seeded["broadcast"].pk}"' in card
+    progress = "2 of 2 processed (100%) — still adding recipients"
+    assert progress in card and f'data-broadcast="{seeded["broadcast"].pk}"' in card
     failed_of_broadcast = links(card)["Failed: 1"]
+    assert "outcome=failed" in failed_of_broadcast
     assert f"broadcast__id__exact={seeded['broadcast'].pk}" in failed_of_broadcast
     assert list(ops_client.get(failed_of_broadcast).context["cl"].result_list) == [seeded["failed"]]
 
@@ -155,26 +157,41 @@ def test_next_run_follows_the_crontab_in_its_own_zone_across_dst():
 def test_live_figures_of_a_sending_broadcast_as_json(ops_client):
     seeded = seed_operations(timezone.localdate())
     pk = seeded["broadcast"].pk
-    data = ops_client.get(LIVE, {"ids": str(pk)}).json()
+    data = ops_client.get(LIVE, {"id": str(pk), "daily": "1"}).json()
     assert data["daily_started"] is True
     (figures,) = data["broadcasts"]
-    assert figures["id"] == pk and figures["live"] is True and figures["percent"] == 50
-    assert figures["summary"] == "1 sent of 4 (50% done)"
-    assert figures["figures"] == {
-        "messages": 2, "sent": 1, "delivered": 1, "failed": 1, "skipped": 0, "queued": 0,
+    assert figures["id"] == pk and figures["live"] is True and figures["percent"] == 100
+    assert figures["text"]["progress"] == "2 of 2 processed (100%) — still adding recipients"
+    counts = {
+        k: figures["text"][k]
+        for k in (
+            "total",
+            "queued",
+            "held",
+            "sent",
+            "delivered",
+            "failed",
+            "skipped",
+            "needs_review",
+        )
+    }
+    assert counts == {
+        "total": "2", "queued": "0", "held": "0", "sent": "0", "delivered": "1", "failed": "1",
+        "skipped": "0", "needs_review": "0",
     }  # fmt: skip
 
-    Broadcast.objects.filter(pk=pk).update(state="done")
+    Broadcast.objects.filter(pk=pk).update(state="done", fanout_done=True)
     message(timezone.now(), broadcast=seeded["broadcast"], kind="broadcast", status="sent",
             phone="+13125550109")  # fmt: skip
     # Done, but a message still awaits its delivery report: the figures may still move.
-    assert ops_client.get(LIVE, {"ids": str(pk)}).json()["broadcasts"][0]["live"] is True
+    (figures,) = ops_client.get(LIVE, {"id": str(pk)}).json()["broadcasts"]
+    assert figures["live"] is True and figures["text"]["sent"] == "1"
 
 
 def test_live_figures_refuse_bad_ids_and_people_without_the_permission(ops_client):
-    response = ops_client.get(LIVE, {"ids": "1,two"})
-    assert response.status_code == 400 and "broadcast ids" in response.json()["error"]
-    assert ops_client.get(LIVE, {"ids": ",".join(["1"] * 21)}).status_code == 400
+    response = ops_client.get(LIVE, {"id": ["1", "two"]})
+    assert response.status_code == 400 and "broadcast id" in response.json()["error"]
+    assert ops_client.get(LIVE, {"id": ["1"] * 101}).status_code == 400
     clerk = get_user_model().objects.create_user("clerk", password="x-0123456789", is_staff=True)
     client = Client()
     client.force_login(clerk)

@@ -151,7 +151,6 @@ TABLE: dict[str, Any] = {
     # --- the message log: read-only records; retrying needs the change permission
     **model_pages("messaging_message", VIEWERS),
     "messaging_message_costs": (VIEWERS, VIEWERS),
-    "messaging_message_live": (VIEWERS, VIEWERS),  # the home page's live figures
     "messaging_message_retry": (SU, SU),
     **model_pages("messaging_deliveryevent", VIEWERS),
     **model_pages("messaging_providercall", VIEWERS),

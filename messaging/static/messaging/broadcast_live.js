@@ -1,26 +1,31 @@
-/* Broadcast progress that moves on the page without reloading it.
+/* Broadcast progress that moves without reloading the page: the one live script
+ * of the broadcast list, a broadcast's page and the dashboard.
  *
  * Every element marked data-broadcast="<id>" data-live="<field>" shows one
- * field of that broadcast (the server renders it first). While any broadcast
- * on the page is sending or scheduled, this asks the progress view (the URL in
+ * field of that broadcast (the server renders it first, from the same
+ * definition: figures.broadcast_live). While any broadcast on the page may
+ * still move (marked data-moving), this asks the progress view (the URL in
  * #broadcast-live) for their fields and writes them in: every 2 seconds while
- * one is sending, every 10 while they only wait for their time; it stops when
- * none is left to move. Buttons marked data-operation hide when the
- * broadcast's state no longer offers them.
+ * one is sending, every 10 otherwise; it stops when none is left to move.
+ * Buttons marked data-operation hide when the broadcast's state no longer
+ * offers them. On the dashboard, while today's daily send has yet to start
+ * (data-daily-pending), it asks now and then and reloads once it has.
  */
 (function () {
     "use strict";
 
-    const SENDING_EVERY = 2000;
     const WAITING_EVERY = 10000;
-    const LIVE = new Set(["sending", "scheduled"]);
 
-    function liveIds() {
+    function movingIds() {
         const ids = new Set();
-        document.querySelectorAll("[data-broadcast][data-state]").forEach((el) => {
-            if (LIVE.has(el.dataset.state)) ids.add(el.dataset.broadcast);
+        document.querySelectorAll("[data-broadcast][data-moving]").forEach((el) => {
+            ids.add(el.dataset.broadcast);
         });
         return [...ids];
+    }
+
+    function dailyPending() {
+        return document.querySelector("[data-daily-pending]") !== null;
     }
 
     function apply(broadcast) {
@@ -32,7 +37,7 @@
             } else if (field in broadcast.text) {
                 el.textContent = broadcast.text[field];
             }
-            if ("state" in el.dataset) el.dataset.state = broadcast.state;
+            if ("moving" in el.dataset && !broadcast.live) delete el.dataset.moving;
         });
         document.querySelectorAll("[data-operation]").forEach((button) => {
             if (button.closest(".bc-record")) {
@@ -44,25 +49,34 @@
     function start() {
         const source = document.getElementById("broadcast-live");
         if (!source) return;
+        // A page may set its own pace (the dashboard's data-sending-ms and data-daily-ms).
+        const SENDING_EVERY = Number(source.dataset.sendingMs) || 2000;
+        const DAILY_EVERY = Number(source.dataset.dailyMs) || 30000;
+        const next = (delay) => {
+            if (movingIds().length || dailyPending()) setTimeout(poll, delay);
+        };
         const poll = () => {
-            const ids = liveIds();
-            if (!ids.length) return;
-            const query = ids.map((id) => `id=${encodeURIComponent(id)}`).join("&");
+            const query = new URLSearchParams();
+            movingIds().forEach((id) => query.append("id", id));
+            if (dailyPending()) query.append("daily", "1");
             fetch(`${source.dataset.url}?${query}`, {
                 credentials: "same-origin",
                 headers: { Accept: "application/json" },
             })
                 .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
                 .then((data) => {
+                    if (data.daily_started && dailyPending()) {
+                        window.location.reload();
+                        return;
+                    }
                     data.broadcasts.forEach(apply);
                     const sending = data.broadcasts.some((b) => b.state === "sending");
-                    if (liveIds().length) setTimeout(poll, sending ? SENDING_EVERY : WAITING_EVERY);
+                    next(sending ? SENDING_EVERY : movingIds().length ? WAITING_EVERY : DAILY_EVERY);
                 })
                 // A failed request (server restarting, session ended) tries again later.
-                .catch(() => setTimeout(poll, WAITING_EVERY));
+                .catch(() => next(WAITING_EVERY));
         };
-        const waiting = liveIds().length;
-        if (waiting) setTimeout(poll, SENDING_EVERY);
+        next(movingIds().length ? SENDING_EVERY : DAILY_EVERY);
     }
 
     if (document.readyState === "loading") {

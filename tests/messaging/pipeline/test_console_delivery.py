@@ -5,10 +5,10 @@ from datetime import date
 
 from django.core.management import call_command
 
+from messaging import outcomes
 from messaging.delivery.reports import adopt_early_reports
 from messaging.models import Broadcast, DailyContent, DeliveryEvent, Message, MessageStatus
 from messaging.providers import console
-from messaging.reports import figures as reports
 from subscribers.models import Subscriber
 from tests.messaging.pipeline.conftest import opted_in, wait_for
 
@@ -46,8 +46,8 @@ def test_console_sends_are_reported_delivered_through_the_delivery_path(celery_w
     assert events.count() == 6 and set(events.values_list("provider", flat=True)) == {"console"}
     assert all(m.delivered_at for m in messages)
     # The dashboard's figures see them: success is no longer "no data yet".
-    progress = reports.progress_of(broadcast)
-    assert (progress.delivered, progress.failed) == (6, 0)
+    counts = outcomes.outcomes(broadcast)
+    assert (counts["delivered"], counts["failed"]) == (6, 0)
 
 
 def test_a_few_simulated_failures_leave_the_numbers_alone(celery_worker, settings):

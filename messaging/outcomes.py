@@ -1,0 +1,285 @@
+"""The one model of a message's outcome: what every screen calls a message.
+
+Each outbound message is in exactly one bucket, so the buckets of a broadcast
+add up to its messages and no message is counted twice:
+
+- queued: waiting to go to the provider, or being handed over right now;
+- held: queued, but kept back until a known moment (the recipient's quiet
+  hours, a retry's back-off) or until an operator resumes its paused broadcast;
+- sent: the provider accepted it and has not yet said whether it arrived;
+- delivered: the provider reported it arrived (or was read);
+- failed: it did not arrive. That is both a provider refusing it and a message
+  the provider accepted but then reported undelivered: for an operator both
+  mean the subscriber did not get it;
+- skipped: deliberately not sent (consent, pause, cancelled), with its reason;
+- needs review: the provider may or may not have sent it; an operator decides.
+
+"Sent" is therefore never cumulative: a delivered message is no longer "sent".
+A broadcast's progress is how many of its messages are "processed" (every
+bucket but queued and held). The status → bucket map is below; "held" is
+derived from the hold the sender records (status queued with next_attempt_at
+in the future, or a paused broadcast), not guessed.
+
+Counts come from outcomes_of(): one grouped query over the (broadcast, status)
+index and, for broadcasts with queued messages, one over the partial index of
+queued messages by next_attempt_at. The recount that stores counts on the
+Broadcast and every live screen use it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from messaging import task_names
+from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
+from smsbot.celery import REPLIES_QUEUE, app
+from smsbot.timezones import abbreviation, ops_zone
+
+
+class Bucket:
+    QUEUED = "queued"
+    HELD = "held"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    NEEDS_REVIEW = "needs_review"
+
+
+# In the order screens show them, with the words they use.
+BUCKETS: tuple[tuple[str, str], ...] = (
+    (Bucket.QUEUED, "Queued"),
+    (Bucket.HELD, "Held"),
+    (Bucket.SENT, "Sent, awaiting report"),
+    (Bucket.DELIVERED, "Delivered"),
+    (Bucket.FAILED, "Failed"),
+    (Bucket.SKIPPED, "Skipped"),
+    (Bucket.NEEDS_REVIEW, "Needs review"),
+)
+LABELS = dict(BUCKETS)
+
+# Every outbound status and its bucket. A queued message may be held instead (see held_q).
+BUCKET_OF_STATUS: dict[str, str] = {
+    MessageStatus.QUEUED: Bucket.QUEUED,
+    MessageStatus.SENDING: Bucket.QUEUED,
+    MessageStatus.SENT: Bucket.SENT,
+    MessageStatus.DELIVERED: Bucket.DELIVERED,
+    MessageStatus.READ: Bucket.DELIVERED,
+    MessageStatus.UNDELIVERED: Bucket.FAILED,
+    MessageStatus.FAILED: Bucket.FAILED,
+    MessageStatus.SKIPPED: Bucket.SKIPPED,
+    MessageStatus.NEEDS_REVIEW: Bucket.NEEDS_REVIEW,
+    # A sign-up confirmation waiting for room under the confirmation cap.
+    MessageStatus.HELD: Bucket.HELD,
+}
+
+
+def statuses(bucket: str) -> list[str]:
+    """The statuses whose messages fall in bucket (held ones: queued)."""
+    if bucket == Bucket.HELD:
+        return [MessageStatus.QUEUED, MessageStatus.HELD]
+    return [s for s, b in BUCKET_OF_STATUS.items() if b == bucket]
+
+
+# Why a message is held, as screens say it.
+QUIET_HOURS = "quiet hours"
+RETRY = "retry after a provider error"
+PAUSED = "broadcast paused"
+
+
+def held_q(now: datetime) -> Q:
+    """Messages held back: queued with a wait recorded, or in a paused broadcast; and
+    confirmations the confirmation cap holds."""
+    return Q(status=MessageStatus.HELD) | (
+        Q(status=MessageStatus.QUEUED)
+        & (Q(next_attempt_at__gt=now) | Q(broadcast__state=BroadcastState.PAUSED))
+    )
+
+
+def bucket_q(bucket: str, now: datetime | None = None) -> Q:
+    """The messages in bucket at now: the message list's Outcome filter."""
+    now = now or timezone.now()
+    if bucket == Bucket.HELD:
+        return held_q(now)
+    chosen = Q(status__in=statuses(bucket))
+    if bucket == Bucket.QUEUED:
+        chosen &= ~held_q(now)
+    return chosen
+
+
+def bucket_of(message: Message, now: datetime | None = None) -> str:
+    """One message's bucket (the rule bucket_q applies to many)."""
+    if message.status == MessageStatus.HELD:
+        return Bucket.HELD
+    if message.status == MessageStatus.QUEUED:
+        waiting = message.next_attempt_at and message.next_attempt_at > (now or timezone.now())
+        paused = message.broadcast_id and message.broadcast.state == BroadcastState.PAUSED
+        if waiting or paused:
+            return Bucket.HELD
+    return BUCKET_OF_STATUS.get(message.status, "")
+
+
+def clock(moment: datetime, now: datetime | None = None) -> str:
+    """'08:00 CST' in OPS_TIMEZONE, zone named; with the day when it is not today there."""
+    zone = ops_zone()
+    at = moment.astimezone(zone)
+    today = (now or timezone.now()).astimezone(zone).date()
+    day = "" if at.date() == today else f"{at:%a %d %b}, "
+    return f"{day}{at:%H:%M} {abbreviation(at)}"
+
+
+@dataclass(frozen=True)
+class Hold:
+    reason: str
+    until: datetime | None  # None: until an operator resumes
+    messages: int
+
+    def text(self, now: datetime | None = None) -> str:
+        """'16 held until 08:00 CST (quiet hours)'."""
+        when = f" until {clock(self.until, now)}" if self.until else ""
+        return f"{self.messages} held{when} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """A broadcast's messages by bucket, and what holds the held ones."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    holds: tuple[Hold, ...] = ()
+    now: datetime | None = None
+
+    def __getitem__(self, bucket: str) -> int:
+        return self.counts.get(bucket, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def processed(self) -> int:
+        """Past the sending stage: sent, delivered, failed, skipped or needing review."""
+        return self.total - self[Bucket.QUEUED] - self[Bucket.HELD]
+
+    @property
+    def percent(self) -> int:
+        return round(self.processed / self.total * 100) if self.total else 0
+
+    @property
+    def summary(self) -> str:
+        """'3 of 28 processed (11%)', the progress line of every screen."""
+        return f"{self.processed} of {self.total} processed ({self.percent}%)"
+
+    @property
+    def held_text(self) -> str:
+        """'16 held until 08:00 CST (quiet hours)'; empty when nothing is held."""
+        return "; ".join(h.text(self.now) for h in self.holds)
+
+    @property
+    def awaiting_reports(self) -> bool:
+        return self[Bucket.SENT] > 0
+
+
+def outcomes_of(
+    broadcasts: Sequence[Broadcast], now: datetime | None = None
+) -> dict[int, Outcomes]:
+    """Each broadcast's outcomes, in at most two grouped queries whatever their size."""
+    now = now or timezone.now()
+    by_status: dict[int, dict[str, int]] = {b.pk: {} for b in broadcasts}
+    rows = (
+        Message.objects.filter(broadcast_id__in=list(by_status))
+        .order_by()
+        .values_list("broadcast_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for broadcast_id, status, n in rows:
+        by_status[broadcast_id][status] = n
+    waiting = [
+        b.pk
+        for b in broadcasts
+        if b.state != BroadcastState.PAUSED and by_status[b.pk].get(MessageStatus.QUEUED)
+    ]
+    holds = _timed_holds(waiting, now)
+    found = {}
+    for b in broadcasts:
+        counts = {bucket: 0 for bucket, _ in BUCKETS}
+        for status, n in by_status[b.pk].items():
+            if status in BUCKET_OF_STATUS:
+                counts[BUCKET_OF_STATUS[status]] += n
+        queued = by_status[b.pk].get(MessageStatus.QUEUED, 0)
+        if b.state == BroadcastState.PAUSED:
+            held = (Hold(PAUSED, None, queued),) if queued else ()
+        else:
+            held = holds.get(b.pk, ())
+        counts[Bucket.HELD] = sum(h.messages for h in held)
+        counts[Bucket.QUEUED] -= counts[Bucket.HELD]
+        found[b.pk] = Outcomes(counts, held, now)
+    return found
+
+
+def outcomes(broadcast: Broadcast, now: datetime | None = None) -> Outcomes:
+    return outcomes_of([broadcast], now)[broadcast.pk]
+
+
+def _timed_holds(broadcast_ids: list[int], now: datetime) -> dict[int, tuple[Hold, ...]]:
+    """Queued messages waiting for a moment, per broadcast: one Hold per quiet-hours end
+    (a few: one per recipients' zone) and one for retries (until the earliest)."""
+    if not broadcast_ids:
+        return {}
+    rows = (
+        Message.objects.filter(
+            broadcast_id__in=broadcast_ids, status=MessageStatus.QUEUED, next_attempt_at__gt=now
+        )
+        .order_by()
+        .values_list("broadcast_id", "next_attempt_at", "error_code")
+        .annotate(n=Count("id"))
+    )
+    quiet: dict[int, dict[datetime, int]] = {}
+    retry: dict[int, tuple[datetime, int]] = {}
+    for broadcast_id, until, error_code, n in rows:
+        if error_code:  # a provider error put it back to wait
+            first, total = retry.get(broadcast_id, (until, 0))
+            retry[broadcast_id] = (min(first, until), total + n)
+        else:
+            per_moment = quiet.setdefault(broadcast_id, {})
+            per_moment[until] = per_moment.get(until, 0) + n
+    holds: dict[int, tuple[Hold, ...]] = {}
+    for broadcast_id in broadcast_ids:
+        found = [Hold(QUIET_HOURS, u, n) for u, n in sorted(quiet.get(broadcast_id, {}).items())]
+        if broadcast_id in retry:
+            found.append(Hold(RETRY, *retry[broadcast_id]))
+        holds[broadcast_id] = tuple(found)
+    return holds
+
+
+# The throttle key lives exactly as long as the countdown, so a send finishing
+# after a scheduled recount has run always finds the key gone and schedules another.
+PROGRESS_EVERY_SECONDS = 2
+# broadcast id -> when this process last scheduled a recount (time.monotonic()).
+_progress_scheduled: dict[int, float] = {}
+
+
+def progress_soon(broadcast_id: int | None) -> None:
+    """Recount in a moment; at most one recount per broadcast every couple of seconds."""
+    if broadcast_id is None:
+        return
+    # A busy worker writes sends many times a second: while the recount it
+    # scheduled itself is still to come, it need not ask the shared cache.
+    now = time.monotonic()
+    last = _progress_scheduled.get(broadcast_id)
+    if last is not None and now - last < PROGRESS_EVERY_SECONDS:
+        return
+    if cache.add(f"messaging:progress:{broadcast_id}", 1, timeout=PROGRESS_EVERY_SECONDS):
+        _progress_scheduled[broadcast_id] = now
+        app.send_task(
+            task_names.BROADCAST_PROGRESS,
+            args=[broadcast_id],
+            queue=REPLIES_QUEUE,
+            countdown=PROGRESS_EVERY_SECONDS,
+        )
