@@ -47,7 +47,7 @@ def test_home_page_answers_the_days_questions_and_follows_the_send_by_itself(
     settings.SMS_PROVIDER = "console"
     settings.CONSOLE_DELIVERY_DELAY_SECONDS = 1.5
     settings.CONSOLE_FAILURE_PERCENT = 0
-    settings.SMS_SEND_RATE = 4
+    settings.SMS_SEND_RATE = 2  # about 12 s for the demo audience: the page sees it move
     monkeypatch.setattr(dashboard, "LIVE_POLL_MS", 400)
     monkeypatch.setattr(dashboard, "WAITING_POLL_MS", 400)
     call_command("seed_demo")
