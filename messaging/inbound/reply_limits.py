@@ -5,7 +5,7 @@ message, so an answer is earned, not owed:
 
 - The answers the law requires — to STOP and to HELP — go to any number, past
   every limit (the monthly spend limit too: their kind is COMPLIANCE), but at most
-  once per number per keyword in 24 hours; a repeat gets no answer.
+  once per number per keyword per UTC day; a repeat gets no answer.
 - Every other reply (the bot's, START's, PAUSE/RESUME/TIME's) is an ordinary REPLY,
   and goes only to a number the portal knows — opted in, or pending with a
   confirmation sent — that is not muted, and within BOT_REPLIES_PER_NUMBER_PER_HOUR
@@ -21,7 +21,7 @@ A withheld reply loses nothing: the inbound message is recorded all the same.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -35,13 +35,14 @@ from subscribers.models import ConsentStatus, Subscriber
 log = logging.getLogger(__name__)
 
 LAW_REQUIRED = (Keyword.OPT_OUT, Keyword.HELP)
-LAW_ANSWER_SECONDS = 24 * 3600
+# Long enough for the UTC day the key names, not a dependable duration.
+LAW_ANSWER_SECONDS = 2 * 24 * 3600
 HOUR_SECONDS = 3600
 
 UNKNOWN = "not answered: the number is not subscribed"
 MUTED = "not answered: the number is muted by the loop breaker"
 PER_HOUR = "not answered: BOT_REPLIES_PER_NUMBER_PER_HOUR reached"
-ANSWERED_TODAY = "not answered: this number had this answer in the last 24 hours"
+ANSWERED_TODAY = "not answered: this number had this answer today (UTC)"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def decide(
     """
     tripped = _loop(phone, now)
     if keyword in LAW_REQUIRED:
-        if cache.add(f"messaging:law-answer:{keyword}:{phone}", True, LAW_ANSWER_SECONDS):
+        key = f"messaging:law-answer:{keyword}:{phone}:{now.astimezone(UTC):%Y-%m-%d}"
+        if cache.add(key, True, LAW_ANSWER_SECONDS):
             return Verdict(MessageKind.COMPLIANCE)
         return Verdict(None, ANSWERED_TODAY)
     if not known(subscriber):
@@ -90,7 +92,7 @@ def muted(phone: str, now: datetime) -> bool:
 
 def _count_reply(phone: str, now: datetime) -> int:
     """This reply's place among the number's replies this clock hour; atomic."""
-    key = f"messaging:replies:{phone}:{now:%Y%m%d%H}"
+    key = f"messaging:replies:{phone}:{now.astimezone(UTC):%Y%m%d%H}"
     cache.add(key, 0, HOUR_SECONDS + 60)
     try:
         return int(cache.incr(key))
