@@ -467,3 +467,24 @@ class DeliveryLogCursor(models.Model):
 
     def __str__(self) -> str:
         return self.log_group
+
+
+class ReplyMute(models.Model):
+    """The bot stopped answering a number that looked like a loop or a flood.
+
+    Each row is one trip of the loop breaker (messaging.inbound.reply_limits), kept
+    as the record of what happened: automatic replies to the number stop until
+    muted_until; the admin home lists the numbers muted now.
+    """
+
+    phone = models.CharField(max_length=20)
+    reason = models.CharField(max_length=200)
+    muted_until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["phone", "muted_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.phone} muted until {self.muted_until:%Y-%m-%d %H:%M} UTC"

@@ -394,6 +394,16 @@ BOT_MENU_TEXT = env.str(
     "BOT_MENU_TEXT",
     default="Reply TODAY for today's message, HELP for help, STOP to unsubscribe.",
 )
+# Limits on the replies that cost money (messaging.inbound.reply_limits): automatic
+# replies a number gets per clock hour, at most, whatever it sends.
+BOT_REPLIES_PER_NUMBER_PER_HOUR = env.int("BOT_REPLIES_PER_NUMBER_PER_HOUR", default=10)
+# The loop breaker: the same text this many times in a row, or more than
+# BOT_LOOP_BURST_MESSAGES messages within BOT_LOOP_BURST_SECONDS (faster than a person
+# types), mutes the number's automatic replies for BOT_LOOP_MUTE_MINUTES.
+BOT_LOOP_REPEATS = env.int("BOT_LOOP_REPEATS", default=5)
+BOT_LOOP_BURST_MESSAGES = env.int("BOT_LOOP_BURST_MESSAGES", default=6)
+BOT_LOOP_BURST_SECONDS = env.int("BOT_LOOP_BURST_SECONDS", default=10)
+BOT_LOOP_MUTE_MINUTES = env.int("BOT_LOOP_MUTE_MINUTES", default=60)
 
 # --- DynamoDB mirror -------------------------------------------------------------
 # botocore's own retries per call; "adaptive" also slows the client when throttled.

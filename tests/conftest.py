@@ -20,14 +20,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rollup_state() -> Iterator[None]:
-    """When the reports' rollups last ran is kept in the cache, which outlives a test."""
-    yield
+def _fresh_cache() -> Iterator[None]:
+    """The cache outlives a test: when the rollups last ran, the per-number reply
+    counters and the once-a-day STOP/HELP answers must not leak into the next one."""
     from django.core.cache import cache
 
-    from messaging.reports.rollups import LAST_RUN_KEY
-
-    cache.delete(LAST_RUN_KEY)
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@
 An inbound message is recorded once (its provider id is unique), then it is
 a consent keyword (answered with a confirmation), a delivery-window keyword
 (PAUSE, RESUME, TIME: answered with the date or time it sets) or a line of the
-bot conversation (answered by the bot handler). The reply is recorded as an
-outbound Message linked to the inbound, so a provider's retry gets the same
-answer without doing anything twice.
+bot conversation (answered by the bot handler). Whether an answer goes at all,
+and as which kind, is reply_limits' call: replies cost money, so they have
+limits. The reply is recorded as an outbound Message linked to the inbound, so
+a provider's retry gets the same answer without doing anything twice.
 """
 
 import logging
@@ -15,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.inbound import keywords, windows
+from messaging.inbound import keywords, reply_limits, windows
 from messaging.inbound.conversation import converse
 from messaging.models import Direction, Message, MessageKind, MessageStatus, Provider
-from messaging.outbound import segments
+from messaging.outbound import budget, segments
 from messaging.outbound.build import outbound
 from smsbot import outbox
 from smsbot.celery import REPLIES_QUEUE
@@ -52,6 +53,13 @@ class Outcome:
     reply: Message | None
     duplicate: bool
 
+    @property
+    def answer(self) -> str:
+        """The reply text that goes back in the response; "" for none or a withheld one."""
+        if self.reply is None or self.reply.status == MessageStatus.SKIPPED:
+            return ""
+        return self.reply.body
+
 
 def receive(inbound: Inbound) -> Outcome:
     """Record the inbound once, act on it and record the reply; idempotent on message_id."""
@@ -66,7 +74,7 @@ def receive(inbound: Inbound) -> Outcome:
         raise InvalidInbound(f"sender: {exc}") from exc
     text = clean_text(inbound.text)
     try:
-        message, reply, keyword = _record(inbound, message_id, phone, channel, text)
+        message, reply, what = _record(inbound, message_id, phone, channel, text)
     except IntegrityError:
         # The same provider id again: a retry. Every other insert in _record
         # settles its own races, so a retry is the only collision left here.
@@ -74,16 +82,15 @@ def receive(inbound: Inbound) -> Outcome:
         if replay is None:
             raise
         return replay
-    log.info(
-        "inbound %s from %s: %s", inbound.provider, mask_phone(phone), keyword or "conversation"
-    )
+    log.info("inbound %s from %s: %s", inbound.provider, mask_phone(phone), what)
     return Outcome(message, reply, duplicate=False)
 
 
 def _record(
     inbound: Inbound, message_id: str, phone: str, channel: str, text: str
-) -> tuple[Message, Message | None, str | None]:
-    """In one transaction: the inbound, what it does, and the reply."""
+) -> tuple[Message, Message | None, str]:
+    """In one transaction: the inbound, what it does, and the reply; and what it was
+    (for the log), with why it got no answer when the reply limits withheld one."""
     info = segments.count(text)
     keyword = keywords.match(text)
     command = None if keyword else keywords.window_command(text)
@@ -113,11 +120,12 @@ def _record(
             segments=info.segments,
             encoding=info.encoding,
         )
+        verdict = reply_limits.decide(phone, subscriber, keyword, timezone.now())
         if keyword is not None:
-            reply_text, kind = keywords.reply_text(keyword), MessageKind.COMPLIANCE
+            reply_text = keywords.reply_text(keyword)
         elif command is not None:
             evidence = _window_evidence(inbound, text, message_id)
-            reply_text, kind = windows.answer(command, subscriber, _source(channel), evidence)
+            reply_text = windows.answer(command, subscriber, _source(channel), evidence)
         else:
             status = subscriber.consent_status if subscriber else ""
             reply_text = converse(
@@ -126,11 +134,15 @@ def _record(
                 text,
                 status,
                 zone=subscriber.timezone if subscriber else "",
-                silent=status == ConsentStatus.OPTED_OUT,
+                silent=verdict.kind is None,
             ).text
-            kind = MessageKind.REPLY
-        reply = _record_reply(message, reply_text, kind) if reply_text else None
-    return message, reply, keyword or (command and command.command)
+        reply = (
+            _record_reply(message, reply_text, verdict.kind)
+            if verdict.kind and reply_text
+            else None
+        )
+    what = keyword or (command and command.command) or "conversation"
+    return message, reply, f"{what}, {verdict.reason}" if verdict.reason else what
 
 
 def _replay(message_id: str) -> Outcome | None:
@@ -183,7 +195,12 @@ def _window_evidence(inbound: Inbound, text: str, message_id: str) -> dict[str, 
 
 
 def _record_reply(inbound: Message, text: str, kind: str) -> Message:
-    """The answer as an outbound Message: sent in the TwiML, or queued for SNS."""
+    """The answer as an outbound Message: sent in the TwiML, or queued for SNS.
+
+    A TwiML answer goes to Twilio with the response, so the spend limit is applied
+    here (budget.admit, the rule dispatch applies to a queued reply): past it, the
+    reply is recorded as skipped and the response is empty.
+    """
     twiml = inbound.provider == Provider.TWILIO
     reply = outbound(
         kind=kind,
@@ -196,6 +213,12 @@ def _record_reply(inbound: Message, text: str, kind: str) -> Message:
         status=MessageStatus.SENT if twiml else MessageStatus.QUEUED,
         sent_at=timezone.now() if twiml else None,
     )
+    if twiml and not budget.admit(reply):
+        reply.status, reply.sent_at, reply.error_message = (
+            MessageStatus.SKIPPED,
+            None,
+            budget.OVER_LIMIT,
+        )
     reply.save()
     if not twiml:
         outbox.enqueue(task_names.SEND_MESSAGE, reply.id, queue=REPLIES_QUEUE)

@@ -2,7 +2,8 @@
 
 They change when a subscriber gets messages, not consent: only an opted-in
 subscriber can use them (anyone else gets the help text, as does an argument
-out of range), and each change is kept with the message as its evidence
+out of range; messaging.inbound.reply_limits says whether an answer goes at all),
+and each change is kept with the message as its evidence
 (subscribers.windows). Dates and times in the answers are on the subscriber's
 own clock; the daily schedule says when messages come.
 """
@@ -16,7 +17,6 @@ from django.utils import timezone
 from messaging.broadcasts.schedule import current, next_send
 from messaging.inbound import keywords
 from messaging.inbound.keywords import Window, WindowCommand
-from messaging.models import MessageKind
 from subscribers import localtime, windows
 from subscribers.models import ConsentStatus, Subscriber
 
@@ -27,14 +27,14 @@ def spoken_date(day: date) -> str:
 
 def answer(
     command: WindowCommand, subscriber: Subscriber | None, source: str, evidence: dict[str, Any]
-) -> tuple[str, str]:
-    """Apply the command; the reply text and its message kind."""
+) -> str:
+    """Apply the command; the reply text (whether it is sent is reply_limits' call)."""
     if (
         not command.valid
         or subscriber is None
         or subscriber.consent_status != ConsentStatus.OPTED_IN
     ):
-        return keywords.help_text(), MessageKind.COMPLIANCE
+        return keywords.help_text()
     now = timezone.now()
     if command.command == Window.PAUSE:
         text = _pause(
@@ -44,7 +44,7 @@ def answer(
         text = _resume(subscriber, now, source, evidence)
     else:
         text = _time(subscriber, command, source, evidence)
-    return text, MessageKind.REPLY
+    return text
 
 
 def end_pause(subscriber: Subscriber, source: str, evidence: dict[str, Any]) -> None:

@@ -11,6 +11,11 @@ database every SPEND_CACHE_SECONDS so callbacks' actual prices are picked up.
 A bulk send *reserves* its estimated cost first — an atomic increment — and is
 refused when the total would pass the limit: concurrent workers cannot all
 squeeze past the last dollar, and sending stops before the limit is crossed.
+
+admit() is the rule for each message as it goes to a provider: broadcasts and
+replies stop at the limit; the answers the law requires (COMPLIANCE: STOP and
+HELP, which messaging.inbound.reply_limits already holds to one per number per
+day) go past it.
 """
 
 import logging
@@ -23,7 +28,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 
-from messaging.models import BILLED_STATUSES, COST, Direction, Message
+from messaging.models import BILLED_STATUSES, COST, Direction, Message, MessageKind
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +118,27 @@ def reserve(cost: Decimal) -> bool:
     return True
 
 
+# Kinds that go whatever the budget: the law's answers, and the double opt-in question
+# and the staff test sends, which have caps of their own (confirmation_cap, testsend).
+UNLIMITED = (MessageKind.COMPLIANCE, MessageKind.CONFIRMATION, MessageKind.TEST)
+OVER_LIMIT = "withheld: the monthly spend limit (SMS_MONTHLY_SPEND_LIMIT_USD) is reached"
+
+
+def admit(message: Message) -> bool:
+    """Count the message's cost as it goes to a provider; False when the limit stops it."""
+    if message.kind in UNLIMITED:
+        record(message.price_estimated)
+        return True
+    return reserve(message.price_estimated)
+
+
 def release(cost: Decimal) -> None:
     """Give back a reservation whose message did not go out."""
     _add(-_units(cost))
 
 
 def record(cost: Decimal) -> None:
-    """Count a message that goes out whatever the budget (STOP/HELP, replies)."""
+    """Count a message that goes out whatever the budget (see UNLIMITED)."""
     _add(_units(cost))
 
 

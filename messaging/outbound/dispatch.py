@@ -11,6 +11,9 @@ died mid-call leave it "needs review" for an operator.
 A broadcast message is not sent inside its recipient's quiet hours, checked
 just before the claim: it is held (left queued until they end, when the
 minute check publishes it again), never dropped. Replies are exempt.
+
+The monthly spend limit is budget.admit's rule: past it a broadcast message
+pauses its broadcast and a reply is skipped; STOP and HELP answers still go.
 """
 
 import logging
@@ -66,12 +69,17 @@ def send(message_id: int) -> Outcome:
     if held:
         return Outcome(held)
 
-    bulk = message.kind == MessageKind.BROADCAST
-    if bulk and not budget.reserve(message.price_estimated):
-        states.pause(message.broadcast, "budget")
-        return Outcome("budget")
-    if not bulk:
-        budget.record(message.price_estimated)
+    if not budget.admit(message):
+        if message.kind == MessageKind.BROADCAST:
+            states.pause(message.broadcast, "budget")
+            return Outcome("budget")
+        finish(
+            message,
+            MessageStatus.SKIPPED,
+            error_message=budget.OVER_LIMIT,
+            from_status=MessageStatus.QUEUED,
+        )
+        return Outcome(MessageStatus.SKIPPED)
     return send_reserved(message)
 
 
@@ -166,8 +174,13 @@ def skip_reason(message: Message) -> str:
     if message.kind == MessageKind.COMPLIANCE:
         return ""  # the law requires STOP/HELP confirmations whatever the consent
     status = subscriber.consent_status if subscriber else ""
-    if message.kind == MessageKind.CONFIRMATION and status == ConsentStatus.PENDING:
-        return ""  # the double opt-in question goes to a number that has not confirmed yet
+    if status == ConsentStatus.PENDING and message.kind in (
+        MessageKind.CONFIRMATION,
+        MessageKind.REPLY,
+    ):
+        # The double opt-in question goes to a number that has not confirmed yet, and
+        # so may an answer to its own message (reply_limits let only such numbers in).
+        return ""
     if status != ConsentStatus.OPTED_IN:
         return f"consent is {status or 'unknown'}, not opted_in"
     paused_until = subscriber.paused_until

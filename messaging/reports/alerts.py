@@ -9,6 +9,7 @@ to do it. Checks must be cheap: they run on every page that shows them.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,10 +17,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from messaging.broadcasts import daily
-from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
+from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
 from messaging.outbound import budget, config_errors, confirmation_cap
 from messaging.reports import monitoring
 from smsbot import timezones
+from smsbot.redaction import mask_phone
 from subscribers.models import Conversation, Subscriber
 
 ERROR = "error"
@@ -32,6 +34,8 @@ class Alert:
     text: str  # what is wrong and what to do
     url: str | None = None  # where to do it
     link_text: str = ""
+    # More places, one per thing named (link text, url): the muted numbers' pages.
+    links: tuple[tuple[str, str], ...] = ()
 
 
 Check = Callable[[], Alert | None]
@@ -90,7 +94,11 @@ def monthly_budget() -> Alert | None:
         f"{spend.limit:.2f} USD monthly limit"
     )
     if spend.exhausted:
-        return Alert(ERROR, text + "; bulk sending is paused until the limit is raised.")
+        return Alert(
+            ERROR,
+            text + "; broadcasts and bot replies stop until the limit is raised (STOP and "
+            "HELP are still answered, once a day per number).",
+        )
     return Alert(WARNING, text + ".")
 
 
@@ -211,6 +219,51 @@ def confirmations_waiting() -> Alert | None:
         f"{url}?consent_status__exact=pending" if url else None,
         "Pending subscribers",
     )
+
+
+# The banner names this many muted numbers, then counts the rest.
+MUTED_SHOWN = 10
+
+
+@check
+def muted_numbers() -> Alert | None:
+    now = timezone.now()
+    mutes = list(ReplyMute.objects.filter(muted_until__gt=now).order_by("-created_at"))
+    if not mutes:
+        return None
+    latest = {}
+    for mute in mutes:
+        latest.setdefault(mute.phone, mute)
+    shown = list(latest.values())[:MUTED_SHOWN]
+    pages = dict(
+        Subscriber.objects.filter(phone__in=[m.phone for m in shown]).values_list("phone", "pk")
+    )
+    links = []
+    for mute in shown:
+        url = _subscriber_url(pages.get(mute.phone), mute.phone)
+        if url:
+            links.append((f"{mask_phone(mute.phone)} ({mute.reason})", url))
+    more = len(latest) - len(shown)
+    return Alert(
+        WARNING,
+        f"The bot stopped answering {len(latest)} number(s) whose messages looked like a loop "
+        "with another bot or a flood (BOT_LOOP_REPEATS, BOT_LOOP_BURST_MESSAGES); each is "
+        f"answered again {settings.BOT_LOOP_MUTE_MINUTES} minutes after its mute began. STOP "
+        "and HELP still get their once-a-day answer. Check the numbers below and opt out "
+        "those that are not people." + (f" {more} more not shown." if more > 0 else ""),
+        links=tuple(links),
+    )
+
+
+def _subscriber_url(pk: int | None, phone: str) -> str | None:
+    """The subscriber's page, or the number's messages when it has no subscriber."""
+    if pk is not None:
+        try:
+            return reverse("admin:subscribers_subscriber_change", args=[pk])
+        except NoReverseMatch:
+            return None
+    url = _url("admin:messaging_message_changelist")
+    return f"{url}?{urlencode({'q': phone})}" if url else None
 
 
 def _local(moment: datetime) -> str:

@@ -33,7 +33,7 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         )
     except inbound.InvalidInbound as exc:
         return HttpResponseBadRequest(str(exc))
-    return twiml(outcome.reply.body if outcome.reply else "")
+    return twiml(outcome.answer)
 
 
 @twilio_webhook

@@ -15,7 +15,7 @@ from messaging.models import (
     MessageStatus,
     ProviderCall,
 )
-from messaging.outbound import config_errors, dispatch
+from messaging.outbound import budget, config_errors, dispatch
 from messaging.providers.base import ErrorKind, ProviderError
 from subscribers import consent
 from subscribers.models import ConsentEvent, Subscriber
@@ -105,12 +105,28 @@ def test_stop_and_help_confirmations_go_out_whatever_the_consent_and_budget(reco
     assert [msg.pk] == recording.SENT
 
 
-def test_a_double_opt_in_question_reaches_a_pending_number(recording):
+def test_a_double_opt_in_question_and_a_reply_reach_a_pending_number(recording):
+    # The inbound pipeline answers a pending number only once its confirmation went
+    # (reply_limits); a broadcast never goes to it.
     sub = consent.change("+13125550150", "pending", "web_form", {"form": "x"}).subscriber
     confirm = queued(sub, kind=MessageKind.CONFIRMATION)
     reply = queued(sub, kind=MessageKind.REPLY)
+    daily = queued(sub)
     assert dispatch.send(confirm.pk).status == MessageStatus.SENT
+    assert dispatch.send(reply.pk).status == MessageStatus.SENT
+    assert dispatch.send(daily.pk).status == MessageStatus.SKIPPED
+    assert list(recording.SENT) == [confirm.pk, reply.pk]
+
+
+def test_past_the_spend_limit_a_reply_is_skipped_and_a_stop_answer_goes(recording, settings):
+    settings.SMS_MONTHLY_SPEND_LIMIT_USD = Decimal("0")
+    (sub,) = opted_in(1)
+    reply = queued(sub, kind=MessageKind.REPLY, price_estimated=Decimal("0.0079"))
+    answer = queued(sub, kind=MessageKind.COMPLIANCE, price_estimated=Decimal("0.0079"))
     assert dispatch.send(reply.pk).status == MessageStatus.SKIPPED
+    assert Message.objects.get(pk=reply.pk).error_message == budget.OVER_LIMIT
+    assert dispatch.send(answer.pk).status == MessageStatus.SENT
+    assert list(recording.SENT) == [answer.pk]
 
 
 def test_undeliverable_numbers_are_skipped(recording):

@@ -54,6 +54,7 @@ def test_an_inbound_keyword_is_acted_on_and_the_reply_goes_out_through_sns(
 def test_an_inbound_conversation_message_gets_a_queued_bot_reply(
     client, sns_signer, settings, published, django_capture_on_commit_callbacks
 ):
+    change(PHONE, "opted_in", "web_form", {"form": "test"})
     with django_capture_on_commit_callbacks(execute=True):
         post_sns(client, sns_signer.inbound_sms("hello there 👋"))
     conversation = Conversation.objects.get(phone_number=PHONE)

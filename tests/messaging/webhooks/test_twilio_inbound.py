@@ -171,7 +171,7 @@ def test_start_after_stop_resubscribes(twilio):
 def test_help_changes_no_consent(twilio, settings):
     settings.KEYWORD_REPLY_HELP = "Custom help text"
     assert reply_of(twilio.inbound("help")) == "Custom help text"
-    assert reply_of(twilio.inbound("INFO")) == "Custom help text"
+    assert reply_of(twilio.inbound("INFO", sender="+13125550124")) == "Custom help text"
     assert not Subscriber.objects.exists()
 
 
@@ -210,6 +210,7 @@ def content_for(*days: str) -> None:
 def test_today_answers_with_the_content_of_the_schedules_date(twilio, clock):
     # 20:00 UTC: 1 June in Chicago (the default schedule), already 2 June in Auckland.
     clock.set(dt.datetime(2027, 6, 1, 20, 0, tzinfo=dt.UTC))
+    opted_in()
     content_for("2027-06-01", "2027-06-02")
     assert reply_of(twilio.inbound("today")) == "Thought of 2027-06-01"
     # The operator moves the daily send to Auckland on the Daily schedule screen.
@@ -229,15 +230,18 @@ def test_in_local_time_mode_today_is_the_subscribers_own_date(twilio, clock):
     subscriber.save(update_fields=["timezone"])
     # 06:00 on 2 June in Sydney: the content that reaches Sydney today.
     assert reply_of(twilio.inbound("today", sender=sydney)) == "Thought of 2027-06-02"
-    # A number with no subscriber record goes by the schedule's date.
+    # A subscriber without a timezone goes by the schedule's date.
+    opted_in()
     assert reply_of(twilio.inbound("today")) == "Thought of 2027-06-01"
 
 
 def test_today_without_content_says_so(twilio):
+    opted_in()
     assert "no message for today" in reply_of(twilio.inbound("TODAY"))
 
 
 def test_anything_else_gets_the_menu_and_is_recorded(twilio, settings):
+    opted_in()
     assert reply_of(twilio.inbound("what is this?")) == settings.BOT_MENU_TEXT
     twilio.inbound("please stop")  # not the whole message: a conversation
     conversation = Conversation.objects.get(phone_number=PHONE)
@@ -245,10 +249,16 @@ def test_anything_else_gets_the_menu_and_is_recorded(twilio, settings):
     assert conversation.last_message == "please stop"
     assert conversation.last_response == settings.BOT_MENU_TEXT
     assert conversation.conversation_state == "menu"
-    # A number that never opted in gets a conversation, not consent.
-    assert not Subscriber.objects.exists()
+    assert Subscriber.objects.get().consent_status == "opted_in"  # a conversation, not consent
     reply = Message.objects.filter(kind="reply").first()
     assert reply.in_reply_to.body == "please stop"
+
+
+def test_a_number_that_never_opted_in_is_recorded_but_not_answered(twilio):
+    assert reply_of(twilio.inbound("what is this?")) == ""
+    assert Conversation.objects.get().last_message == "what is this?"
+    assert Message.objects.get().direction == "inbound"
+    assert not Subscriber.objects.exists()
 
 
 def echo_handler(message: BotInput) -> BotReply:
@@ -261,6 +271,7 @@ def broken_handler(message: BotInput) -> BotReply:
 
 
 def test_the_bot_handler_is_pluggable_and_keeps_context(twilio, settings):
+    opted_in()
     settings.BOT_HANDLER = f"{__name__}.echo_handler"
     assert reply_of(twilio.inbound("abc")) == "#1 cba"
     assert reply_of(twilio.inbound("xyz")) == "#2 zyx"
@@ -270,6 +281,7 @@ def test_the_bot_handler_is_pluggable_and_keeps_context(twilio, settings):
 
 
 def test_a_failing_bot_handler_still_answers_with_the_menu(twilio, settings, caplog):
+    opted_in()
     settings.BOT_HANDLER = f"{__name__}.broken_handler"
     assert reply_of(twilio.inbound("hello")) == settings.BOT_MENU_TEXT
     assert Message.objects.filter(direction="inbound").count() == 1

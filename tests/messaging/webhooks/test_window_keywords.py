@@ -99,8 +99,8 @@ def test_stop_during_a_pause_opts_out_as_usual(twilio, subscriber, settings):
     subscriber.refresh_from_db()
     assert subscriber.consent_status == "opted_out"
     assert subscriber.consent_events.order_by("-id").first().to_status == "opted_out"
-    # Opted out, PAUSE and RESUME change nothing any more.
-    assert "START to join" in reply_of(twilio.inbound("RESUME"))
+    # Opted out, PAUSE and RESUME change nothing any more, and get no (paid) answer.
+    assert reply_of(twilio.inbound("RESUME")) == ""
     subscriber.refresh_from_db()
     assert subscriber.paused_until is not None
 
@@ -168,10 +168,20 @@ def test_the_help_text_fits_one_sms(twilio, subscriber):
     assert (info.segments, info.encoding) == (1, "GSM-7")
 
 
-def test_a_number_that_is_not_subscribed_gets_the_help_text(twilio, clock):
+def test_a_number_that_is_not_subscribed_gets_no_answer(twilio, clock):
     clock.set(NOON)
-    assert "START to join" in reply_of(twilio.inbound("PAUSE 3", sender="+13125550124"))
+    assert reply_of(twilio.inbound("PAUSE 3", sender="+13125550124")) == ""
     assert not Subscriber.objects.filter(phone="+13125550124").exists()
+
+
+def test_a_pending_number_that_was_sent_a_confirmation_gets_the_help_text(
+    twilio, clock, django_capture_on_commit_callbacks
+):
+    clock.set(NOON)
+    with django_capture_on_commit_callbacks(execute=True):  # the confirmation is queued
+        change("+13125550124", "pending", "web_form", {"form": "signup"})
+    assert Message.objects.get(phone="+13125550124").kind == "confirmation"
+    assert "START to join" in reply_of(twilio.inbound("PAUSE 3", sender="+13125550124"))
 
 
 def test_a_retried_pause_changes_nothing_twice(twilio, subscriber):
