@@ -464,6 +464,9 @@ SEND_RATE_REPLY_RESERVE = env.float("SEND_RATE_REPLY_RESERVE", default=0.2)
 # a message stuck in "sending" this long is flagged for review (worker died mid-send).
 SEND_REQUEUE_AFTER_SECONDS = env.int("SEND_REQUEUE_AFTER_SECONDS", default=600)
 SEND_STUCK_AFTER_SECONDS = env.int("SEND_STUCK_AFTER_SECONDS", default=600)
+# A fan-out with work left (a same-moment cursor, or a local-time wave that has come)
+# whose cursor has not moved this long is queued again by the sweep; nothing else is.
+FANOUT_REQUEUE_AFTER_SECONDS = env.int("FANOUT_REQUEUE_AFTER_SECONDS", default=300)
 BROADCAST_BATCH_SIZE = env.int("BROADCAST_BATCH_SIZE", default=1000)
 # Broadcast messages per send task, and provider calls in flight per worker process.
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=50)
@@ -472,3 +475,8 @@ SEND_BATCH_CONCURRENCY = env.int("SEND_BATCH_CONCURRENCY", default=16)
 SPEND_ALERT_PERCENT = env.int("SPEND_ALERT_PERCENT", default=80)
 # Sent when a day has no DailyContent; empty skips that day (with an admin warning).
 DAILY_FALLBACK_TEXT = env.str("DAILY_FALLBACK_TEXT", default="")
+# Today's daily broadcast, not begun this long after its time, is late: the admin's
+# banner, the Daily schedule screen and the dashboard say so (messaging.broadcasts.due);
+# this long, it is missed: the CloudWatch alarm smsbot-daily-broadcast-missed fires.
+DAILY_LATE_BANNER_MINUTES = env.int("DAILY_LATE_BANNER_MINUTES", default=15)
+DAILY_MISSED_ALARM_MINUTES = env.int("DAILY_MISSED_ALARM_MINUTES", default=30)

@@ -14,13 +14,11 @@ import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, F, Q
-from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from messaging.broadcasts import daily, schedule
 from messaging.delivery import error_codes
@@ -352,42 +350,6 @@ def adhoc_broadcasts(since: datetime, limit: int = 5) -> list[BroadcastProgress]
         .order_by("-created_at")[:limit]
     )
     return [progress_of(b) for b in recent]
-
-
-def daily_task() -> PeriodicTask | None:
-    """The periodic task that starts the daily send (operators may edit or disable it)."""
-    return (
-        PeriodicTask.objects.select_related("crontab")
-        .filter(name=schedule.PERIODIC_TASK_NAME)
-        .first()
-    )
-
-
-def next_run(task: PeriodicTask, now: datetime | None = None) -> datetime | None:
-    """When beat next starts the task by its crontab, in the crontab's zone.
-
-    None when the task is disabled, is not a crontab, or would not run within a year.
-    """
-    if not task.enabled or task.crontab is None:
-        return None
-    cron = task.crontab.schedule  # celery's crontab: sets of minutes, hours, days
-    zone = task.crontab.timezone
-    now = (now or timezone.now()).astimezone(zone)
-    for offset in range(367):
-        day = now.date() + timedelta(days=offset)
-        # Celery counts weekdays from Sunday = 0.
-        if (
-            (day.weekday() + 1) % 7 not in cron.day_of_week
-            or day.day not in cron.day_of_month
-            or day.month not in cron.month_of_year
-        ):
-            continue
-        for hour in sorted(cron.hour):
-            for minute in sorted(cron.minute):
-                moment = datetime.combine(day, time(hour, minute), tzinfo=zone)
-                if moment > now:
-                    return moment
-    return None
 
 
 # --- Subscribers and daily content -------------------------------------------------------

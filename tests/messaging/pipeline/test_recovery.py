@@ -25,7 +25,10 @@ def test_the_sweep_flags_dead_sends_and_republishes_lost_tasks(settings):
     settings.SEND_STUCK_AFTER_SECONDS = 60
     settings.SEND_REQUEUE_AFTER_SECONDS = 60
     subs = opted_in(5)
-    sending = Broadcast.objects.create(idempotency_key="a", name="a", text="Hi", state="sending")
+    sending = Broadcast.objects.create(
+        idempotency_key="a", name="a", text="Hi", state="sending",
+        started_at=timezone.now() - timedelta(minutes=10),  # its fan-out stopped since
+    )  # fmt: skip
     paused = Broadcast.objects.create(idempotency_key="b", name="b", text="Hi", state="paused")
     stuck = message(subs[0], MessageStatus.SENDING, sending)
     lost_bulk = message(subs[1], MessageStatus.QUEUED, sending)
