@@ -436,6 +436,13 @@ ROLLUP_REFRESH_DAYS = env.int("ROLLUP_REFRESH_DAYS", default=3)
 CONSOLE_DELIVERY_REPORTS = env.bool("CONSOLE_DELIVERY_REPORTS", default=True)
 CONSOLE_DELIVERY_DELAY_SECONDS = env.float("CONSOLE_DELIVERY_DELAY_SECONDS", default=3.0)
 CONSOLE_FAILURE_PERCENT = env.float("CONSOLE_FAILURE_PERCENT", default=5.0)
+# The console stands in for a real provider: its messages, previews and import costs are
+# estimated at that provider's prices (WhatsApp at Twilio's: SNS does not send it).
+CONSOLE_PRICES_AS = env.str("CONSOLE_PRICES_AS", default="sns")
+if CONSOLE_PRICES_AS not in ("sns", "twilio"):
+    raise ImproperlyConfigured(
+        f"CONSOLE_PRICES_AS must be sns or twilio, not {CONSOLE_PRICES_AS!r}."
+    )
 # SNS refuses to send an SMS that would cost more than this (AWS.SNS.SMS.MaxPrice).
 SNS_MAX_PRICE_USD = env.str("SNS_MAX_PRICE_USD", default="0.50")
 # Ask SNS whether a number opted out (replied STOP to AWS) before each publish.

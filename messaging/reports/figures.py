@@ -32,8 +32,8 @@ from messaging.models import (
     Message,
     MessageStatus,
     PhoneMonthlySpend,
-    Provider,
 )
+from messaging.outbound.pricing import provider_label
 from messaging.reports import rollups
 from messaging.reports.rollups import (
     DIMENSIONS,
@@ -462,11 +462,6 @@ class CostRow:
     @property
     def channel_label(self) -> str:
         return channel_label(self.channel)
-
-
-def provider_label(code: str) -> str:
-    """The name operators know a provider by ("AWS SNS", "Twilio")."""
-    return dict(Provider.choices).get(code, code)
 
 
 def channel_label(code: str) -> str:
