@@ -112,9 +112,13 @@ def _adhoc(day: date) -> int:
 
 @transaction.atomic
 def _broadcast(key: str, name: str, day: date | None, text: str, channel: str) -> int:
-    """A finished broadcast to today's opted-in demo subscribers, reported as providers do."""
+    """A finished broadcast to the demo subscribers opted in by then, reported as providers
+    do."""
     when = _at(day or daily.local_today() - timedelta(days=3), 10)
-    audience = Subscriber.objects.filter(consent_status=ConsentStatus.OPTED_IN).order_by("id")
+    # Only numbers whose consent came before the send: no demo message precedes it.
+    audience = Subscriber.objects.filter(
+        consent_status=ConsentStatus.OPTED_IN, opted_in_at__lt=when
+    ).order_by("id")
     if channel:
         audience = audience.filter(channel=channel)
     broadcast = Broadcast.objects.create(
@@ -218,6 +222,8 @@ def _conversation(day: date) -> int:
         if subscriber is None or Message.objects.filter(phone=phone, body=question).exists():
             continue
         when = _at(day, 11 + n, 15)
+        if subscriber.opted_in_at is None or subscriber.opted_in_at >= when:
+            continue  # only a subscriber already signed up by then
         inbound = Message.objects.create(
             direction=Direction.INBOUND,
             kind=MessageKind.INBOUND,

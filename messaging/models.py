@@ -136,6 +136,9 @@ class Broadcast(models.Model):
     # Fan-out checkpoint: the highest subscriber id already given a message.
     cursor = models.PositiveBigIntegerField(default=0)
     fanout_done = models.BooleanField(default=False)
+    # When a fan-out last moved a cursor (the broadcast's or a wave's): the sweep
+    # queues again only a fan-out with work left that has stopped moving.
+    fanout_moved_at = models.DateTimeField(null=True, blank=True)
     # Local time: the messages are made wave by wave (Wave); the minute check has
     # looked for waves due up to this moment.
     mode = models.CharField(max_length=12, choices=SendMode.choices, default=SendMode.SAME_MOMENT)

@@ -470,6 +470,13 @@ ROLLUP_REFRESH_DAYS = env.int("ROLLUP_REFRESH_DAYS", default=3)
 CONSOLE_DELIVERY_REPORTS = env.bool("CONSOLE_DELIVERY_REPORTS", default=True)
 CONSOLE_DELIVERY_DELAY_SECONDS = env.float("CONSOLE_DELIVERY_DELAY_SECONDS", default=3.0)
 CONSOLE_FAILURE_PERCENT = env.float("CONSOLE_FAILURE_PERCENT", default=5.0)
+# The console stands in for a real provider: its messages, previews and import costs are
+# estimated at that provider's prices (WhatsApp at Twilio's: SNS does not send it).
+CONSOLE_PRICES_AS = env.str("CONSOLE_PRICES_AS", default="sns")
+if CONSOLE_PRICES_AS not in ("sns", "twilio"):
+    raise ImproperlyConfigured(
+        f"CONSOLE_PRICES_AS must be sns or twilio, not {CONSOLE_PRICES_AS!r}."
+    )
 # SNS refuses to send an SMS that would cost more than this (AWS.SNS.SMS.MaxPrice).
 SNS_MAX_PRICE_USD = env.str("SNS_MAX_PRICE_USD", default="0.50")
 # Ask SNS whether a number opted out (replied STOP to AWS) before each publish.
@@ -498,6 +505,9 @@ SEND_RATE_REPLY_RESERVE = env.float("SEND_RATE_REPLY_RESERVE", default=0.2)
 # a message stuck in "sending" this long is flagged for review (worker died mid-send).
 SEND_REQUEUE_AFTER_SECONDS = env.int("SEND_REQUEUE_AFTER_SECONDS", default=600)
 SEND_STUCK_AFTER_SECONDS = env.int("SEND_STUCK_AFTER_SECONDS", default=600)
+# A fan-out with work left (a same-moment cursor, or a local-time wave that has come)
+# whose cursor has not moved this long is queued again by the sweep; nothing else is.
+FANOUT_REQUEUE_AFTER_SECONDS = env.int("FANOUT_REQUEUE_AFTER_SECONDS", default=300)
 BROADCAST_BATCH_SIZE = env.int("BROADCAST_BATCH_SIZE", default=1000)
 # Broadcast messages per send task, and provider calls in flight per worker process.
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=50)
@@ -506,3 +516,8 @@ SEND_BATCH_CONCURRENCY = env.int("SEND_BATCH_CONCURRENCY", default=16)
 SPEND_ALERT_PERCENT = env.int("SPEND_ALERT_PERCENT", default=80)
 # Sent when a day has no DailyContent; empty skips that day (with an admin warning).
 DAILY_FALLBACK_TEXT = env.str("DAILY_FALLBACK_TEXT", default="")
+# Today's daily broadcast, not begun this long after its time, is late: the admin's
+# banner, the Daily schedule screen and the dashboard say so (messaging.broadcasts.due);
+# this long, it is missed: the CloudWatch alarm smsbot-daily-broadcast-missed fires.
+DAILY_LATE_BANNER_MINUTES = env.int("DAILY_LATE_BANNER_MINUTES", default=15)
+DAILY_MISSED_ALARM_MINUTES = env.int("DAILY_MISSED_ALARM_MINUTES", default=30)

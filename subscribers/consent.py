@@ -10,6 +10,7 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -102,6 +103,7 @@ def change(
     *,
     channel: str | None = None,
     respect_phone_opt_out: bool = False,
+    at: datetime | None = None,
 ) -> ConsentChange:
     """Move the number's consent to to_status, recording the evidence.
 
@@ -109,6 +111,9 @@ def change(
     the state the number already has changes nothing and writes no event.
     respect_phone_opt_out: sign-ups and imports, which raise OptedOutByPhone for a
     number that texted STOP (see phone_opt_out_refusal), judged under the row's lock.
+    at: when the consent was given, if before now (the demo's history, whose messages
+    follow it); the event is dated so at its creation, as it is append-only. Never later
+    than now.
     """
     if to_status not in ConsentStatus.values:
         raise ConsentError(f"unknown consent status {to_status!r}")
@@ -118,6 +123,8 @@ def change(
         raise ConsentError("consent evidence is required")
     if channel is not None and channel not in Channel.values:
         raise ConsentError(f"unknown channel {channel!r}")
+    if at is not None and at > timezone.now():
+        raise ConsentError("consent cannot be dated in the future")
     e164 = normalize(phone)
 
     # No savepoint of its own: inside a caller's transaction (an inbound webhook)
@@ -137,7 +144,9 @@ def change(
             else None
         )
         if refusal is None and to_status in ALLOWED[from_status]:
-            return _apply(subscriber, created, from_status, to_status, source, evidence, channel)
+            return _apply(
+                subscriber, created, from_status, to_status, source, evidence, channel, at
+            )
     raise refusal or ConsentError(f"cannot change consent from {from_status} to {to_status}")
 
 
@@ -149,9 +158,10 @@ def _apply(
     source: str,
     evidence: dict[str, Any],
     channel: str | None,
+    at: datetime | None,
 ) -> ConsentChange:
     """Write the allowed transition and its event; called with the row locked."""
-    now = timezone.now()
+    now = at or timezone.now()
     subscriber.consent_status = to_status
     subscriber.consent_source = source
     if channel and not created and channel != subscriber.channel and to_status != "opted_out":
@@ -168,7 +178,7 @@ def _apply(
                 subscriber.save(force_insert=True)
         except IntegrityError:
             # Another request created it a moment ago: apply the change to its row.
-            return change(subscriber.phone, to_status, source, evidence, channel=channel)
+            return change(subscriber.phone, to_status, source, evidence, channel=channel, at=at)
     else:
         # Only the consent columns: the mirror's own are not ours to write.
         subscriber.save(update_fields=CONSENT_FIELDS)
@@ -179,6 +189,7 @@ def _apply(
         to_status=to_status,
         source=source,
         evidence=bounded(evidence),
+        created_at=now,
     )
     transaction.on_commit(
         lambda: consent_changed.send(

@@ -1,13 +1,18 @@
 """Fictional demo subscribers (555-01xx numbers), created through the consent function.
 
-Other apps add their own demo data (messages, broadcasts, daily content) when
-the subscribers exist: they listen to `seeding`.
+Their consent is dated in the past (SIGNED_UP_DAYS_AGO onwards, a number every
+SIGNED_UP_EVERY), before any demo message: a consent tool's demo must not show
+texts sent before the consent. Other apps add their own demo data (messages,
+broadcasts, daily content) when the subscribers exist: they listen to `seeding`,
+and message only numbers whose consent came first.
 """
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.dispatch import Signal
+from django.utils import timezone
 
 from subscribers.consent import change
 from subscribers.models import Conversation, Subscriber
@@ -24,6 +29,11 @@ def _web_form() -> dict[str, Any]:
         "form": {"channel": "whatsapp", "consent": "on"},
     }
 
+
+# The first number signed up this long ago, the next SIGNED_UP_EVERY later, and so on:
+# the last one, three weeks on, still a week before the demo's first daily broadcast.
+SIGNED_UP_DAYS_AGO = 30
+SIGNED_UP_EVERY = timedelta(hours=17)
 
 # Sent once the demo subscribers exist; each receiver returns a line saying what it did.
 seeding = Signal()
@@ -62,12 +72,25 @@ DEMO_NUMBERS = [
 ]
 
 
+def signed_up_at(n: int, now: datetime | None = None) -> datetime:
+    """When the nth demo number gave its consent (its event and its opted-in time)."""
+    start = (now or timezone.now()) - timedelta(days=SIGNED_UP_DAYS_AGO)
+    return start + n * SIGNED_UP_EVERY
+
+
 def seed() -> str:
     created = 0
-    for phone, channel, status, source, evidence in DEMO_NUMBERS:
+    now = timezone.now()
+    for n, (phone, channel, status, source, evidence) in enumerate(DEMO_NUMBERS):
         if Subscriber.objects.filter(phone=phone).exists():
             continue
-        change(phone, status, source, evidence or _web_form(), channel=channel)
+        # A pending sign-up is today's: its confirmation goes out as the demo runs.
+        at = None if status == "pending" else signed_up_at(n, now)
+        subscriber = change(
+            phone, status, source, evidence or _web_form(), channel=channel, at=at
+        ).subscriber
+        # The row was first seen when the number signed up, not when the demo ran.
+        Subscriber.objects.filter(pk=subscriber.pk).update(created_at=at or now)
         created += 1
     Conversation.objects.get_or_create(
         phone_number="+13125550101",

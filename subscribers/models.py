@@ -1,11 +1,13 @@
 """Subscribers, their consent evidence trail, delivery windows, bot conversations and CSV
 exports."""
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils import timezone as django_timezone
 
 from subscribers.localtime import validate_send_time, validate_timezone
 from subscribers.phones import timezone_for
@@ -152,6 +154,11 @@ class AppendOnlyEvent(models.Model):
         raise _append_only(type(self))
 
 
+def current_time() -> datetime:
+    # Looked up at each call, so a test's clock (tests/clock.py) moves it as it does auto_now.
+    return django_timezone.now()
+
+
 class ConsentEvent(AppendOnlyEvent):
     """One change of consent, with its proof. Never edited, never deleted."""
 
@@ -164,7 +171,9 @@ class ConsentEvent(AppendOnlyEvent):
     to_status = models.CharField(max_length=10, choices=ConsentStatus.choices)
     source = models.CharField(max_length=20, choices=ConsentSource.choices)
     evidence = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A default, not auto_now_add: consent.change may date an event earlier (the demo),
+    # once, at its creation; the table is append-only.
+    created_at = models.DateTimeField(default=current_time, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

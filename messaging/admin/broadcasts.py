@@ -43,10 +43,9 @@ from messaging.models import (
     BroadcastState,
     DailyContent,
     Message,
-    Provider,
     SendMode,
 )
-from messaging.outbound import budget, config_errors, segments
+from messaging.outbound import budget, config_errors, pricing, segments
 from messaging.outcomes import Bucket, Outcomes
 from messaging.reports import alerts, dashboard
 from messaging.reports import figures as reports
@@ -357,7 +356,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             state=reports.state_label(broadcast),
             preview=p,
             by_channel=[(Channel(ch).label, n) for ch, n in p.by_channel.items()],
-            by_provider=[(Provider(pr).label, c) for pr, c in p.cost_by_provider.items()],
+            by_provider=[(pricing.provider_label(pr), c) for pr, c in p.cost_by_provider.items()],
             budget=spend,
             after_send=spend.spent + p.projected_cost,
             over_limit=spend.spent + p.projected_cost > spend.limit,

@@ -7,7 +7,7 @@ changing it needs messaging.change_dailyscheduletask (DevOps). Nothing here
 deletes, and every change is recorded in the audit log.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -17,10 +17,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 
 from messaging.admin import times
-from messaging.broadcasts import daily, schedule
+from messaging.broadcasts import daily, due, schedule
 from messaging.broadcasts.schedule import DailySchedule
 from messaging.models import Broadcast, DailyScheduleTask
 from smsbot import audit
@@ -53,8 +52,6 @@ MODE_CHOICES = [
         "in waves from east to west, never in their quiet hours.",
     ),
 ]
-# Today's run counts as missed once it is this late and today's broadcast does not exist.
-MISSED_AFTER = timedelta(minutes=5)
 
 
 class ScheduleForm(forms.Form):
@@ -117,15 +114,13 @@ def run_rows(current: DailySchedule, count: int = 5) -> list[dict[str, str]]:
     ]
 
 
-def missed_today(current: DailySchedule, now: datetime | None = None) -> bool:
-    """Today's send time has passed and today's broadcast does not exist (nor will it today)."""
-    if not current.enabled or current.custom:
-        return False
-    now = (now or timezone.now()).astimezone(current.zone)
-    today_run = datetime.combine(now.date(), time(current.hour, current.minute), current.zone)
-    if now < today_run + MISSED_AFTER:
-        return False
-    return not Broadcast.objects.filter(idempotency_key=daily.key_for(now.date())).exists()
+def late_today(now: datetime | None = None) -> str:
+    """When today's broadcast was due, if it is late (messaging.broadcasts.due's rule,
+    the one the banner and the dashboard follow); "" otherwise."""
+    today = due.today(now)
+    if not today.overdue(now) or today.due_at is None:
+        return ""
+    return times.local(today.due_at, today.due_at.tzinfo)
 
 
 def describe(current: DailySchedule) -> str:
@@ -220,7 +215,7 @@ class DailyScheduleAdmin(admin.ModelAdmin):
             "last": last,
             "last_started": times.local(last.started_at) if last and last.started_at else "",
             "last_url": reverse("admin:messaging_broadcast_change", args=[last.pk]) if last else "",
-            "missed_today": missed_today(current),
+            "late_today": late_today(),
             "skipped": daily.skipped_days()[-3:],
             "mode_label": dict(MODE_CHOICES)[current.mode],
             "all_timezones": sorted(available_timezones()),

@@ -14,6 +14,7 @@ import time
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from messaging import task_names
 from messaging.broadcasts import windows
@@ -94,13 +95,15 @@ def _fan_out_batch(broadcast: Broadcast, recipients: QuerySet, checkpoint: Broad
         outbox.enqueue(task_names.QUEUE_SENDS, ids, queue=BULK_QUEUE)
         checkpoint.cursor = batch[-1].id
     checkpoint.fanout_done = len(batch) < size
+    broadcast.fanout_moved_at = timezone.now()
     if checkpoint is broadcast:
         broadcast.total += len(batch)
-        broadcast.save(update_fields=["cursor", "total", "fanout_done"])
+        broadcast.save(update_fields=["cursor", "total", "fanout_done", "fanout_moved_at"])
     else:
         # A wave's recipients count from its plan; the broadcast's total comes with the
         # progress recount its first sends ask for.
         checkpoint.save(update_fields=["cursor", "fanout_done"])
+        broadcast.save(update_fields=["fanout_moved_at"])
     return len(batch)
 
 

@@ -296,20 +296,55 @@ def record_run() -> None:
 def next_runs(
     schedule: DailySchedule, count: int = 5, after: datetime | None = None
 ) -> list[datetime]:
-    """The next `count` times the task fires after `after` (now), in the schedule's zone.
+    """The next `count` times a once-a-day schedule fires after `after` (now), in its zone."""
+    from django_celery_beat.models import CrontabSchedule
+
+    daily = CrontabSchedule(
+        minute=str(schedule.minute), hour=str(schedule.hour), timezone=schedule.timezone
+    )
+    return crontab_runs(daily, count, after)
+
+
+def next_run(after: datetime | None = None) -> datetime | None:
+    """When beat next fires the daily task, by its crontab as it stands (a custom one
+    too) in the crontab's zone; None when it is off or would not fire within a year."""
+    task = _task()
+    if not task.enabled or task.crontab is None:
+        return None
+    runs = crontab_runs(task.crontab, 1, after)
+    return runs[0] if runs else None
+
+
+def crontab_runs(crontab: Any, count: int = 1, after: datetime | None = None) -> list[datetime]:
+    """The next `count` times beat fires a crontab after `after` (now), in the crontab's
+    zone; fewer when it would not fire that often within a year. Every "next run" the
+    admin shows and every "due today" the monitor judges comes from here.
 
     A wall-clock time that a DST change skips (02:30 on a spring-forward day)
     is shown as the instant it falls on, one hour later on the clock.
     """
-    zone = schedule.zone
+    cron = crontab.schedule  # celery's crontab: sets of minutes, hours, days
+    zone_name = str(crontab.timezone)
+    zone = ZoneInfo(zone_name)
     after = (after or timezone.now()).astimezone(zone)
     runs: list[datetime] = []
-    day = after.date()
-    while len(runs) < count:
-        at = localtime.at(day, schedule.send_time, schedule.timezone).astimezone(zone)
-        if at > after:
-            runs.append(at)
-        day += timedelta(days=1)
+    first = after.date()
+    for offset in range(367 + count):
+        day = first + timedelta(days=offset)
+        # Celery counts weekdays from Sunday = 0.
+        if (
+            day.isoweekday() % 7 not in cron.day_of_week
+            or day.day not in cron.day_of_month
+            or day.month not in cron.month_of_year
+        ):
+            continue
+        for hour in sorted(cron.hour):
+            for minute in sorted(cron.minute):
+                at = localtime.at(day, time(hour, minute), zone_name).astimezone(zone)
+                if at > after:
+                    runs.append(at)
+                    if len(runs) == count:
+                        return runs
     return runs
 
 

@@ -6,7 +6,9 @@ falling back to the provider's "every other country" row. The table is small
 and read on every message built, so each process keeps a copy for
 PRICE_TABLE_SECONDS and drops it at once when the table changes in that
 process. DEFAULT_PRICES (also what the migration seeds) stands in for a
-provider and channel the table has no row for at all.
+provider and channel the table has no row for at all. The console provider
+sends nothing but is priced as the provider it stands in for
+(CONSOLE_PRICES_AS), so a demo's costs look like a real bill.
 """
 
 import time
@@ -15,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
 from messaging.models import CountryPrice, Provider
@@ -73,11 +76,27 @@ def country_of(phone: str) -> str:
     return phonenumbers.region_code_for_number(parsed) or OTHER_COUNTRIES
 
 
+def priced_as(provider: str, channel: str) -> str:
+    """The provider whose prices a message is estimated at: the console stands in for
+    CONSOLE_PRICES_AS, and for Twilio on WhatsApp (SNS does not send WhatsApp)."""
+    if provider != Provider.CONSOLE:
+        return provider
+    return Provider.TWILIO if channel == Channel.WHATSAPP else settings.CONSOLE_PRICES_AS
+
+
+def provider_label(code: str) -> str:
+    """The name operators know a provider by ("AWS SNS", "Twilio"); the console's says
+    what it is priced as."""
+    labels = dict(Provider.choices)
+    if code == Provider.CONSOLE:
+        return f"Console (priced as {labels[settings.CONSOLE_PRICES_AS]})"
+    return labels.get(code, code)
+
+
 def unit_price(provider: str, channel: str, phone: str, *, template: bool = False) -> Decimal:
     """USD per SMS segment, or per WhatsApp message, to phone's country ("" for a
     number of unknown country: the "every other country" price)."""
-    if provider not in (Provider.SNS, Provider.TWILIO):
-        return ZERO  # the console provider sends nothing
+    provider = priced_as(provider, channel)
     country = country_of(phone)
     for rates in (table.rates(), DEFAULT_PRICES):
         found = rates.get((provider, channel, country)) or rates.get(

@@ -12,17 +12,25 @@ report that arrived before its send was written joins its message.
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messaging import task_names
 from messaging.broadcasts import progress
 from messaging.delivery import reports as delivery
-from messaging.models import Broadcast, BroadcastState, Message, MessageKind, MessageStatus
+from messaging.models import (
+    Broadcast,
+    BroadcastState,
+    Message,
+    MessageKind,
+    MessageStatus,
+    SendMode,
+)
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE
 
@@ -37,6 +45,28 @@ class SweepResult:
     stuck: int
     fanouts: int
     early_reports: int
+
+
+def stalled_fanouts(now: datetime) -> list[int]:
+    """Sending broadcasts with fan-out work left (a same-moment cursor, or a local-time
+    wave whose time came) whose cursor has not moved for FANOUT_REQUEUE_AFTER_SECONDS.
+
+    A local-time broadcast stays unfinished all day between its waves, and each wave's
+    fan-out is queued when it is recorded: those are left alone.
+    """
+    cutoff = now - timedelta(seconds=settings.FANOUT_REQUEUE_AFTER_SECONDS)
+    work_left = Q(mode=SendMode.SAME_MOMENT) | Q(
+        waves__fanout_done=False, waves__due_at__lte=now, waves__created_at__lt=cutoff
+    )
+    return list(
+        Broadcast.objects.filter(state=BroadcastState.SENDING, fanout_done=False)
+        .filter(work_left)
+        .annotate(moved=Coalesce("fanout_moved_at", "started_at", "created_at"))
+        .filter(moved__lt=cutoff)
+        .values_list("id", flat=True)
+        .distinct()
+        .order_by("id")
+    )
 
 
 def sweep() -> SweepResult:
@@ -70,11 +100,7 @@ def sweep() -> SweepResult:
         for pk, kind in rows:
             if kind != MessageKind.BROADCAST:
                 outbox.enqueue(task_names.SEND_MESSAGE, pk, queue=REPLIES_QUEUE)
-        unfinished = list(
-            Broadcast.objects.filter(state=BroadcastState.SENDING, fanout_done=False).values_list(
-                "id", flat=True
-            )
-        )
+        unfinished = stalled_fanouts(now)
         for broadcast_id in unfinished:
             outbox.enqueue(task_names.FAN_OUT, broadcast_id, queue=BULK_QUEUE)
     early = delivery.adopt_early_reports()

@@ -62,8 +62,6 @@ def _url(viewname: str) -> str | None:
 
 # Beat fires the heartbeat every minute: five missed runs is not a hiccup.
 HEARTBEAT_STALE = timedelta(minutes=5)
-# The banner comes before the alarm (30 minutes), while there is time to act.
-BROADCAST_LATE = timedelta(minutes=15)
 # A Twilio send whose answer was lost settles by itself when its status callback
 # comes; one that has not within an hour will not, and needs a person.
 REVIEW_AFTER = timedelta(hours=1)
@@ -296,11 +294,15 @@ def beat_heartbeat() -> Alert | None:
 
 @check
 def daily_broadcast_late() -> Alert | None:
+    # Late by messaging.broadcasts.due's rule (DAILY_LATE_BANNER_MINUTES): before the
+    # alarm, while there is time to act.
     seen = monitoring.status()
-    due = seen.daily if seen else None
-    late = due.late_by(timezone.now()) if due else None
-    if due is None or late is None or late < BROADCAST_LATE:
+    now = timezone.now()
+    if seen is None or not seen.daily.overdue(now):
         return None
+    due = seen.daily
+    late = due.late_by(now)
+    assert due.due_at is not None and late is not None
     return Alert(
         ERROR,
         f"Today's broadcast ({due.day.isoformat()}) has not started: it was due at "

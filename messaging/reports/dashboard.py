@@ -20,7 +20,7 @@ from django.utils import formats, timezone
 from django.utils.timesince import timeuntil
 
 from messaging import outcomes
-from messaging.broadcasts import daily, progress
+from messaging.broadcasts import daily, due, progress, schedule
 from messaging.models import BILLED_STATUSES, Broadcast
 from messaging.reports import alerts, rollups
 from messaging.reports import figures as reports
@@ -236,15 +236,16 @@ def subscribers(start: date, end: date, labels: list[str]) -> dict[str, Any]:
 
 # --- The daily send and its content ----------------------------------------------------------
 def daily_send(day: date, content: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """Today's daily send: when, with what content (its content_card), how far it got."""
+    """Today's daily send: when, with what content (its content_card), how far it got.
+
+    Whether it is late is messaging.broadcasts.due's answer, as on every other screen.
+    """
     now = now or timezone.now()
-    task = reports.daily_task()
-    next_run = reports.next_run(task, now) if task is not None else None
+    next_run = schedule.next_run(now)
+    today = due.today(now)
+    state = today.state(now)
     # The time in the schedule's own zone, the one beat fires it in.
-    zone = (
-        task.crontab.timezone if task and task.crontab else ZoneInfo(settings.DAILY_SEND_TIMEZONE)
-    )
-    runs_today = next_run is not None and next_run.astimezone(zone).date() == day
+    zone = ZoneInfo(schedule.timezone_name())
     broadcast = reports.daily_broadcast(day)
     return {
         "day": day,
@@ -252,13 +253,15 @@ def daily_send(day: date, content: dict[str, Any], now: datetime | None = None) 
         # The Daily schedule screen, not the periodic task's raw form.
         "schedule_url": _change_url("admin:messaging_dailyscheduletask_changelist"),
         "next": _when(next_run, zone, now) if next_run else None,
-        "runs_today": runs_today,
+        "state": str(state),
+        "runs_today": state == due.State.UPCOMING,
+        # When today's begins (its first wave in local-time mode), or began to be due.
+        "due": _when(today.due_at, zone, now) if today.due_at else None,
         "content": content,
         "broadcast": broadcast_cards([broadcast])[0] if broadcast else None,
-        # Today's time passed and no broadcast was made: skipped for lack of content, or
-        # beat did not fire.
-        "missed": broadcast is None and next_run is not None and not runs_today,
-        "skipped": day.isoformat() in daily.skipped_days(),
+        # Late or missed: its time passed the late grace and it has not begun.
+        "missed": broadcast is None and today.overdue(now),
+        "skipped": day.isoformat() in daily.skipped_days() or today.not_expected == due.NO_CONTENT,
     }
 
 

@@ -14,14 +14,12 @@ import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Q
-from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from messaging import outcomes
 from messaging.broadcasts import daily, schedule
@@ -36,8 +34,8 @@ from messaging.models import (
     Message,
     MessageStatus,
     PhoneMonthlySpend,
-    Provider,
 )
+from messaging.outbound.pricing import provider_label
 from messaging.outcomes import Bucket, Outcomes
 from messaging.reports import rollups
 from messaging.reports.rollups import (
@@ -352,42 +350,6 @@ def adhoc_broadcasts(since: datetime, limit: int = 5) -> list[Broadcast]:
     )
 
 
-def daily_task() -> PeriodicTask | None:
-    """The periodic task that starts the daily send (operators may edit or disable it)."""
-    return (
-        PeriodicTask.objects.select_related("crontab")
-        .filter(name=schedule.PERIODIC_TASK_NAME)
-        .first()
-    )
-
-
-def next_run(task: PeriodicTask, now: datetime | None = None) -> datetime | None:
-    """When beat next starts the task by its crontab, in the crontab's zone.
-
-    None when the task is disabled, is not a crontab, or would not run within a year.
-    """
-    if not task.enabled or task.crontab is None:
-        return None
-    cron = task.crontab.schedule  # celery's crontab: sets of minutes, hours, days
-    zone = task.crontab.timezone
-    now = (now or timezone.now()).astimezone(zone)
-    for offset in range(367):
-        day = now.date() + timedelta(days=offset)
-        # Celery counts weekdays from Sunday = 0.
-        if (
-            (day.weekday() + 1) % 7 not in cron.day_of_week
-            or day.day not in cron.day_of_month
-            or day.month not in cron.month_of_year
-        ):
-            continue
-        for hour in sorted(cron.hour):
-            for minute in sorted(cron.minute):
-                moment = datetime.combine(day, time(hour, minute), tzinfo=zone)
-                if moment > now:
-                    return moment
-    return None
-
-
 # --- Subscribers and daily content -------------------------------------------------------
 @dataclass(frozen=True)
 class ActiveTrend:
@@ -498,11 +460,6 @@ class CostRow:
     @property
     def channel_label(self) -> str:
         return channel_label(self.channel)
-
-
-def provider_label(code: str) -> str:
-    """The name operators know a provider by ("AWS SNS", "Twilio")."""
-    return dict(Provider.choices).get(code, code)
 
 
 def channel_label(code: str) -> str:

@@ -49,7 +49,6 @@ SUCCESS_RATE_FLOOR = 0.9
 # Below this many delivery reports in the hour, a failure rate says little: no alarm.
 FAILURE_RATE_MIN_REPORTS = 10
 HEARTBEAT_MINUTES = 10
-BROADCAST_GRACE_MINUTES = 30
 MIRROR_ERROR_PERIODS = 2  # reconcile runs (5 minutes apart) that could not heal a row
 
 AlarmDefinition = dict[str, object]
@@ -290,16 +289,18 @@ def daily_broadcast_alarm() -> AlarmDefinition:
     # pending is 1 each minute today's broadcast is due and has not begun (sent by the
     # heartbeat, which knows the schedule and the content); started is the worker's
     # signal. Missing both means the heartbeat is silent: nothing can start it either.
+    # DAILY_MISSED_ALARM_MINUTES pending minutes is "missed" in messaging.broadcasts.due.
+    minutes = settings.DAILY_MISSED_ALARM_MINUTES
     return _math_alarm(
         "smsbot-daily-broadcast-missed",
-        f"Today's broadcast has not begun {BROADCAST_GRACE_MINUTES} minutes after its send "
+        f"Today's broadcast has not begun {minutes} minutes after its send "
         "time on a day with content (or the heartbeat that would say so is silent)",
         {"pending": (METRIC_DAILY_PENDING, "Maximum"), "started": (METRIC_DAILY_STARTED, "Sum")},
         "pending - started",
         period=60,
         threshold=1.0,
         comparison="GreaterThanOrEqualToThreshold",
-        evaluation_periods=BROADCAST_GRACE_MINUTES,
+        evaluation_periods=minutes,
         missing="breaching",
     )
 

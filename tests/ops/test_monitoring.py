@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from messaging import tasks
+from messaging.broadcasts import due as daily_due
 from messaging.broadcasts import schedule
 from messaging.models import Broadcast, DailyContent, Message
 from messaging.reports import alerts, monitoring
@@ -67,7 +68,7 @@ def test_todays_broadcast_not_started_15_minutes_after_its_time(admin_client):
 
 def test_a_broadcast_that_began_or_a_day_without_content_raises_nothing(settings):
     due_minutes_ago(40)
-    day = monitoring.daily_due().day
+    day = daily_due.today().day
     Broadcast.objects.create(
         idempotency_key=f"daily:{day.isoformat()}", name="Daily", text="Shalom", state="sending",
         started_at=timezone.now() - timedelta(minutes=38),
@@ -75,7 +76,7 @@ def test_a_broadcast_that_began_or_a_day_without_content_raises_nothing(settings
     assert alert(alerts.daily_broadcast_late) is None
     Broadcast.objects.all().delete()
     settings.DAILY_FALLBACK_TEXT = ""  # and no DailyContent: the day is skipped on purpose
-    assert monitoring.daily_due() is None and alert(alerts.daily_broadcast_late) is None
+    assert daily_due.today().due_at is None and alert(alerts.daily_broadcast_late) is None
     DailyContent.objects.create(date=day, text="Today's word")
     assert alert(alerts.daily_broadcast_late) is not None
 
@@ -88,25 +89,25 @@ def test_in_local_time_mode_the_day_begins_with_its_first_wave(settings):
     west = change("+13125550141", "opted_in", "import", {"file": "t.csv"}).subscriber
     Subscriber.objects.filter(pk=west.pk).update(timezone=neighbour_zone(due.tzinfo, -1))
     # Their send time comes an hour after the schedule's own clock: not late yet.
-    assert monitoring.daily_due().due_at == due + timedelta(hours=1)
+    assert daily_due.today().due_at == due + timedelta(hours=1)
     assert alert(alerts.daily_broadcast_late) is None
     east = change("+13125550142", "opted_in", "import", {"file": "t.csv"}).subscriber
     Subscriber.objects.filter(pk=east.pk).update(timezone=neighbour_zone(due.tzinfo, 1))
     # Someone whose day began an hour earlier: the first wave was 80 minutes ago.
-    assert monitoring.daily_due().due_at == due - timedelta(hours=1)
+    assert daily_due.today().due_at == due - timedelta(hours=1)
     assert "80 minutes ago" in alert(alerts.daily_broadcast_late).text
 
 
 def test_a_schedule_turned_off_or_not_for_today_expects_nothing():
     due_minutes_ago(40)
     PeriodicTask.objects.filter(name=schedule.PERIODIC_TASK_NAME).update(enabled=False)
-    assert monitoring.daily_due() is None
+    assert daily_due.today().due_at is None
     due_minutes_ago(40)
     task = PeriodicTask.objects.get(name=schedule.PERIODIC_TASK_NAME)
-    today = monitoring.daily_due().day
+    today = daily_due.today().day
     task.crontab.day_of_week = str((today.isoweekday() + 1) % 7)  # tomorrow only
     task.crontab.save()
-    assert monitoring.daily_due() is None
+    assert daily_due.today().due_at is None
 
 
 def test_sends_needing_review_for_over_an_hour_raise_a_banner_with_their_list(admin_client):

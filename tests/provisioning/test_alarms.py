@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from messaging.broadcasts import due as daily_due
 from messaging.models import Broadcast
 from messaging.reports import monitoring
 from smsbot.aws import client
@@ -152,7 +153,7 @@ def test_a_broadcast_that_begins_keeps_the_alarm_ok(aws, settings):
     began = due + timedelta(minutes=2)
     beat_every_minute(now - timedelta(minutes=50), began)
     Broadcast.objects.create(
-        idempotency_key=f"daily:{monitoring.daily_due(now).day.isoformat()}", name="Daily",
+        idempotency_key=f"daily:{daily_due.today(now).day.isoformat()}", name="Daily",
         text="A word", state="sending", started_at=began,
     )  # fmt: skip
     put_now({"DailyBroadcastStarted": 1}, began)  # what daily.start sends

@@ -299,7 +299,8 @@ def test_the_schedule_screen_changes_for_devops_and_reads_for_others(client):
     assert client.get(SCHEDULE).status_code == 403
 
 
-def test_the_schedule_screen_warns_when_todays_broadcast_will_not_go(client):
+def test_the_schedule_screen_warns_when_todays_broadcast_will_not_go(client, settings):
+    settings.DAILY_FALLBACK_TEXT = "A word for today"  # a day with something to send
     schedule.ensure_daily_schedule()
     client.force_login(staff("devops", *DEVOPS))
     # A zone where an hour of today is already behind us (six hours apart, one always is).
@@ -312,13 +313,16 @@ def test_the_schedule_screen_warns_when_todays_broadcast_will_not_go(client):
     form = {"time": earlier.strftime("%H:%M"), "timezone": zone, "enabled": "on",
             "mode": "same_moment"}  # fmt: skip
     html = client.post(SCHEDULE, form, follow=True).content.decode()
-    assert "Today's daily broadcast has not gone out" in html
+    assert "Today's daily broadcast has not begun" in html
     assert schedule.current().next_run.date() == now.date() + timedelta(days=1)
 
-    # Once today's has gone out, nothing to warn about, and a run that day would do nothing.
-    draft(idempotency_key=f"daily:{now.date()}", date=now.date())
+    # Once today's has begun, nothing to warn about, and a run that day would do nothing.
+    draft(
+        idempotency_key=f"daily:{now.date()}", date=now.date(), state=BroadcastState.SENDING,
+        started_at=timezone.now(),
+    )  # fmt: skip
     html = client.get(SCHEDULE).content.decode()
-    assert "has not gone out" not in html
+    assert "has not begun" not in html
 
 
 def test_only_a_draft_is_deleted_and_only_from_its_page(admin_client):

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from messaging.broadcasts import fanout
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from messaging.outbound import budget, recovery
 from smsbot.models import OutboxTask
@@ -25,7 +26,10 @@ def test_the_sweep_flags_dead_sends_and_republishes_lost_tasks(settings):
     settings.SEND_STUCK_AFTER_SECONDS = 60
     settings.SEND_REQUEUE_AFTER_SECONDS = 60
     subs = opted_in(5)
-    sending = Broadcast.objects.create(idempotency_key="a", name="a", text="Hi", state="sending")
+    sending = Broadcast.objects.create(
+        idempotency_key="a", name="a", text="Hi", state="sending",
+        started_at=timezone.now() - timedelta(minutes=10),  # its fan-out stopped since
+    )  # fmt: skip
     paused = Broadcast.objects.create(idempotency_key="b", name="b", text="Hi", state="paused")
     stuck = message(subs[0], MessageStatus.SENDING, sending)
     lost_bulk = message(subs[1], MessageStatus.QUEUED, sending)
@@ -77,3 +81,66 @@ def test_a_reservation_is_refused_before_the_limit_is_crossed(settings):
     budget.release(Decimal("0.01"))
     assert budget.reserve(Decimal("0.00645"))
     assert budget.status().spent == Decimal("0.01645")
+
+
+def fan_outs_queued() -> list[int]:
+    return [t.args[0] for t in OutboxTask.objects.filter(task_name="messaging.fan_out")]
+
+
+def test_the_sweep_leaves_a_healthy_local_time_broadcast_between_its_waves_alone(settings):
+    settings.FANOUT_REQUEUE_AFTER_SECONDS = 120
+    hours_ago = timezone.now() - timedelta(hours=3)
+    healthy = Broadcast.objects.create(
+        idempotency_key="daily:local", name="Daily", text="Hi", state="sending",
+        mode="local_time", started_at=hours_ago, fanout_moved_at=hours_ago,
+    )  # fmt: skip
+    healthy.waves.create(due_at=hours_ago, fanout_done=True)
+    # Later waves are recorded when they come; until then there is nothing to do.
+    for _ in range(3):
+        assert recovery.sweep().fanouts == 0
+    assert fan_outs_queued() == []
+
+
+def test_the_sweep_requeues_a_stale_fan_out_and_an_open_wave_left_behind(settings):
+    settings.FANOUT_REQUEUE_AFTER_SECONDS = 120
+    now = timezone.now()
+    stale = Broadcast.objects.create(
+        idempotency_key="adhoc:stale", name="Stale", text="Hi", state="sending",
+        started_at=now - timedelta(minutes=30), fanout_moved_at=now - timedelta(minutes=5),
+    )  # fmt: skip
+    moving = Broadcast.objects.create(
+        idempotency_key="adhoc:moving", name="Moving", text="Hi", state="sending",
+        started_at=now - timedelta(minutes=30), fanout_moved_at=now - timedelta(seconds=20),
+    )  # fmt: skip
+    left = Broadcast.objects.create(
+        idempotency_key="daily:left", name="Daily", text="Hi", state="sending",
+        mode="local_time", started_at=now - timedelta(hours=2),
+        fanout_moved_at=now - timedelta(hours=1),
+    )  # fmt: skip
+    wave = left.waves.create(due_at=now - timedelta(minutes=10))
+    wave.__class__.objects.filter(pk=wave.pk).update(created_at=now - timedelta(minutes=10))
+    # Just recorded: its own fan-out was queued with it.
+    fresh = Broadcast.objects.create(
+        idempotency_key="daily:fresh", name="Daily", text="Hi", state="sending",
+        mode="local_time", started_at=now - timedelta(hours=2),
+        fanout_moved_at=now - timedelta(hours=1),
+    )  # fmt: skip
+    fresh.waves.create(due_at=now)
+
+    assert recovery.sweep().fanouts == 2
+    assert sorted(fan_outs_queued()) == sorted([stale.pk, left.pk])
+    assert moving.pk not in fan_outs_queued() and fresh.pk not in fan_outs_queued()
+
+
+def test_a_fan_out_batch_moves_the_cursor_stamp(settings):
+    settings.FANOUT_REQUEUE_AFTER_SECONDS = 120
+    opted_in(3)
+    old = timezone.now() - timedelta(minutes=10)
+    broadcast = Broadcast.objects.create(
+        idempotency_key="adhoc:run", name="Run", text="Hi", state="sending", started_at=old
+    )
+    assert recovery.stalled_fanouts(timezone.now()) == [broadcast.pk]
+    fanout.fan_out(broadcast.pk)
+    broadcast.refresh_from_db()
+    assert broadcast.fanout_moved_at > old and broadcast.fanout_done
+    assert recovery.stalled_fanouts(timezone.now()) == []

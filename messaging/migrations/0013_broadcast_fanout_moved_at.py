@@ -1,0 +1,13 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("messaging", "0009_confirmation_index")]
+
+    operations = [
+        migrations.AddField(
+            model_name="broadcast",
+            name="fanout_moved_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+    ]
