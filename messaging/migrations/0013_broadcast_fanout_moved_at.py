@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("messaging", "0009_confirmation_index")]
+    dependencies = [("messaging", "0012_reply_mutes")]
 
     operations = [
         migrations.AddField(
