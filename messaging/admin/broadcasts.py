@@ -30,7 +30,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 
-from messaging.admin import times
 from messaging.admin.compose import ComposeForm, TestSendForm
 from messaging.broadcasts import audience, progress, states, testsend, windows
 from messaging.broadcasts.content_import import DailyContentResource
@@ -47,7 +46,7 @@ from messaging.models import (
 )
 from messaging.outbound import budget, config_errors, segments
 from messaging.reports import alerts
-from smsbot import audit
+from smsbot import audit, timezones
 from smsbot.admin_base import VersionedAdmin
 from smsbot.redaction import mask_phone
 from subscribers.models import Channel
@@ -73,7 +72,7 @@ def messages_url(broadcast: Broadcast, statuses: list[str] | None = None) -> str
 
 def state_label(broadcast: Broadcast) -> str:
     if broadcast.state == BroadcastState.SCHEDULED and broadcast.scheduled_for:
-        return f"Scheduled for {times.local(broadcast.scheduled_for)}"
+        return f"Scheduled for {timezones.shown(broadcast.scheduled_for)}"
     if broadcast.state == BroadcastState.PAUSED and broadcast.pause_reason:
         return f"Paused: {broadcast.pause_reason}"
     return broadcast.get_state_display()
@@ -104,7 +103,7 @@ def live_fields(broadcast: Broadcast) -> dict[str, Any]:
         "text": {
             "state": state_label(broadcast),
             "progress": progress_label(broadcast),
-            "started": times.local(broadcast.started_at) if broadcast.started_at else "—",
+            "started": timezones.shown(broadcast.started_at) if broadcast.started_at else "—",
             "total": str(broadcast.total),
             "sent": str(broadcast.sent),
             "delivered": str(broadcast.delivered),
@@ -396,12 +395,14 @@ class BroadcastAdmin(admin.ModelAdmin):
             after_send=spend.spent + p.projected_cost,
             over_limit=spend.spent + p.projected_cost > spend.limit,
             no_template=p.by_channel.get(Channel.WHATSAPP) and not broadcast.whatsapp_content_sid,
-            scheduled_for=times.local(broadcast.scheduled_for) if broadcast.scheduled_for else "",
+            scheduled_for=timezones.shown(broadcast.scheduled_for)
+            if broadcast.scheduled_for
+            else "",
             test_form=test_form,
             tests=test_rows(broadcast),
             can_operate=can_operate(request),
             can_edit=self.has_change_permission(request, broadcast),
-            zone=times.zone_label(),
+            zone=timezones.zone_label(),
             quiet_hours=settings.QUIET_HOURS,
         )
         return TemplateResponse(request, "admin/messaging/broadcast/preview.html", context)
@@ -448,9 +449,11 @@ class BroadcastAdmin(admin.ModelAdmin):
                     broadcast,
                     "Scheduled",
                     changes={"state": (BroadcastState.DRAFT, broadcast.state)},
-                    detail=f"to start {times.local(when)}",
+                    detail=f"to start {timezones.shown(when)}",
                 )
-                messages.success(request, f"“{broadcast.name}” will be sent {times.local(when)}.")
+                messages.success(
+                    request, f"“{broadcast.name}” will be sent {timezones.shown(when)}."
+                )
         elif "send" in request.POST and states.start(broadcast):
             audit.record(
                 request.user,
@@ -561,20 +564,20 @@ def schedule_url(request: HttpRequest) -> str:
 def test_rows(broadcast: Broadcast) -> list[tuple[Message, str]]:
     """Its latest test sends, each with when it was queued in the operations timezone."""
     tests = broadcast.test_messages.order_by("-created_at", "-id")[:20]
-    return [(message, times.local(message.created_at)) for message in tests]
+    return [(message, timezones.shown(message.created_at)) for message in tests]
 
 
 def timeline(broadcast: Broadcast) -> list[tuple[str, str]]:
     """When it was made, scheduled, started and finished, in the operations timezone."""
     by = f" by {broadcast.created_by}" if broadcast.created_by else ""
-    rows = [("Created", f"{times.local(broadcast.created_at)}{by}")]
+    rows = [("Created", f"{timezones.shown(broadcast.created_at)}{by}")]
     for label, moment in [
         ("Scheduled for", broadcast.scheduled_for),
         ("Started", broadcast.started_at),
         ("Finished", broadcast.finished_at),
     ]:
         if moment:
-            rows.append((label, times.local(moment)))
+            rows.append((label, timezones.shown(moment)))
     return rows
 
 

@@ -8,7 +8,7 @@ to do it. Checks must be cheap: they run on every page that shows them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -200,7 +200,7 @@ def confirmations_withheld() -> Alert | None:
         return None
     cap = settings.OPTIN_CONFIRMATIONS_PER_HOUR
     url = _url("admin:subscribers_subscriber_changelist")
-    first, last = _local(trip.first), _local(trip.last)
+    first, last = timezones.shown(trip.first), timezones.shown(trip.last)
     when = f"at {first}" if first == last else f"between {first} and {last}"
     return Alert(
         WARNING,
@@ -213,12 +213,6 @@ def confirmations_withheld() -> Alert | None:
         f"{url}?consent_status__exact=pending" if url else None,
         "Pending subscribers",
     )
-
-
-def _local(moment: datetime) -> str:
-    # The zone every other admin time is shown in.
-    local = moment.astimezone(timezones.ops_zone())
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def _ago(span: timedelta) -> str:
