@@ -8,6 +8,7 @@ from django.db.models import DecimalField
 from django.db.models.functions import Coalesce
 from django_celery_beat.models import PeriodicTask
 
+from smsbot import timezones
 from smsbot.history import ChangesOnlyHistory
 from subscribers.models import Channel, Subscriber
 
@@ -92,7 +93,7 @@ class DailyContent(models.Model):
         verbose_name_plural = "daily content"
 
     def __str__(self) -> str:
-        return f"{self.date}: {self.text[:40]}"
+        return f"{timezones.shown_date(self.date)}: {self.text[:40]}"
 
 
 class SendMode(models.TextChoices):

@@ -102,7 +102,7 @@ def days_without_content() -> Alert | None:
     return Alert(
         WARNING,
         "No daily content and no DAILY_FALLBACK_TEXT for "
-        + ", ".join(d.isoformat() for d in gaps)
+        + ", ".join(timezones.shown_date(d) for d in gaps)
         + ": those days will be skipped.",
         _url("admin:messaging_dailycontent_changelist"),
         "Add daily content",
