@@ -177,7 +177,7 @@ class Wave(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.broadcast} at {self.due_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.broadcast} at {timezones.shown(self.due_at)}"
 
 
 class Message(models.Model):

@@ -246,7 +246,7 @@ def daily_broadcast_late() -> Alert | None:
         return None
     return Alert(
         ERROR,
-        f"Today's broadcast ({due.day.isoformat()}) has not started: it was due at "
+        f"Today's broadcast ({timezones.shown_date(due.day)}) has not started: it was due at "
         f"{timezones.shown(due.due_at)}, {_ago(late)} ago. Check beat and the workers, or "
         "start it with manage.py send_daily (it never sends twice).",
         _url("admin:messaging_broadcast_changelist"),
