@@ -8,6 +8,7 @@ from django.db.models import DecimalField
 from django.db.models.functions import Coalesce
 from django_celery_beat.models import PeriodicTask
 
+from smsbot import timezones
 from smsbot.history import ChangesOnlyHistory
 from subscribers.models import Channel, Subscriber
 
@@ -94,7 +95,7 @@ class DailyContent(models.Model):
         verbose_name_plural = "daily content"
 
     def __str__(self) -> str:
-        return f"{self.date}: {self.text[:40]}"
+        return f"{timezones.shown_date(self.date)}: {self.text[:40]}"
 
 
 class SendMode(models.TextChoices):
@@ -181,7 +182,7 @@ class Wave(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.broadcast} at {self.due_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.broadcast} at {timezones.shown(self.due_at)}"
 
 
 class Message(models.Model):
@@ -490,4 +491,4 @@ class ReplyMute(models.Model):
         indexes = [models.Index(fields=["phone", "muted_until"])]
 
     def __str__(self) -> str:
-        return f"{self.phone} muted until {self.muted_until:%Y-%m-%d %H:%M} UTC"
+        return f"{self.phone} muted until {timezones.shown(self.muted_until)}"

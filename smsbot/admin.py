@@ -15,7 +15,6 @@
 """
 
 from collections.abc import Callable
-from datetime import UTC
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
@@ -28,7 +27,7 @@ from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from smsbot import audit
+from smsbot import audit, timezones
 from smsbot.admin_base import ReadOnlyAdmin, VersionedAdmin
 from smsbot.admin_users import PortalUserAdmin
 from smsbot.models import AuditEntry
@@ -58,9 +57,10 @@ class AuditLogAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).order_by("-action_time", "-id")
 
-    @admin.display(description="when (UTC)", ordering="action_time")
+    @admin.display(description="when", ordering="action_time")
     def when(self, entry: AuditEntry) -> str:
-        return f"{entry.action_time.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+        # Like every other page; the UTC time, which the logs carry, on hover.
+        return timezones.shown_with_utc(entry.action_time)
 
     @admin.display(description="object")
     def object_link(self, entry: AuditEntry) -> str:

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from smsbot import timezones
 from smsbot.redaction import SECRET_KEYS
 
 __all__ = [
@@ -137,7 +138,7 @@ def _readable(field: forms.Field, value: Any) -> Any:
         return field.queryset.filter(pk=value).first()
     if isinstance(value, datetime) and timezone.is_aware(value):
         # Before and after in one zone (the admin's), named: stored values are UTC.
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S %Z}"
+        return timezones.shown(value)
     return value
 
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "simple_history",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "smsbot",
     "subscribers",
     "messaging",
@@ -143,6 +144,9 @@ USE_I18N = True
 USE_TZ = True
 # The admin's datetime format names the zone (smsbot/formats/en/formats.py).
 FORMAT_MODULE_PATH = ["smsbot.formats"]
+# Widgets render with the project's templates, so that templates/admin/widgets/ can
+# name the zone next to the admin's date and time inputs.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))

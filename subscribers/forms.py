@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from smsbot import timezones
 from subscribers import hooks
 from subscribers.localtime import local_date, validate_send_time
 from subscribers.models import Channel
@@ -91,7 +92,7 @@ class EraseForm(forms.Form):
 class PauseForm(forms.Form):
     restart = forms.DateField(
         label="Messages start again on",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=timezones.DateInput(),
         help_text="A date in each subscriber's own timezone; until then no broadcast "
         "reaches them. They stay opted in.",
     )

@@ -1,4 +1,4 @@
-"""The consent trail in words: "Opted in by SMS keyword START, 2026-11-28 10:02 CST".
+"""The consent trail in words: "Opted in by SMS keyword START, Sat 28 Nov 2026, 10:02 CST".
 
 One line per ConsentEvent, built from its source and its evidence, for the
 subscriber page, the Consent events list and the export's evidence column.
@@ -9,13 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from django.utils import timezone
-
+from smsbot import timezones
 from subscribers.models import ConsentEvent, ConsentSource, ConsentStatus
 
-# Date, time and the zone's abbreviation, in the zone that is active (the
-# operations timezone in the admin) or the one given.
-WHEN_FORMAT = "%Y-%m-%d %H:%M %Z"
 QUOTE_LENGTH = 80
 
 VERBS = {
@@ -29,8 +25,8 @@ PROVIDER_NAMES = {"sns": "AWS SNS", "twilio": "Twilio"}
 
 
 def when(moment: datetime, zone: tzinfo | None = None) -> str:
-    # strftime, not Django's dateformat: an export formats one per row.
-    return timezone.localtime(moment, zone).strftime(WHEN_FORMAT)
+    """The admin's one clock (smsbot.timezones): OPS_TIMEZONE, or the zone given."""
+    return timezones.shown(moment, zone)
 
 
 def _quoted(text: Any) -> str:

@@ -49,7 +49,7 @@ COLUMN_HELP: dict[str, tuple[str, str]] = {
     ),
     EVIDENCE: (
         "Where and how the person consented. Kept with the consent record.",
-        "paper sign-up sheet, fair of 2026-10-01",
+        "paper sign-up sheet, autumn street fair",
     ),
     "channel": ("sms or whatsapp. Empty means sms.", "sms"),
     "consent_status": (

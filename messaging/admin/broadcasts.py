@@ -32,7 +32,6 @@ from django.utils.safestring import mark_safe
 from import_export.admin import ImportExportModelAdmin
 
 from messaging import outcomes
-from messaging.admin import times
 from messaging.admin.compose import ComposeForm, TestSendForm
 from messaging.broadcasts import audience, progress, states, testsend, windows
 from messaging.broadcasts.content_import import DailyContentResource
@@ -49,7 +48,7 @@ from messaging.outbound import budget, config_errors, pricing, segments
 from messaging.outcomes import Bucket, Outcomes
 from messaging.reports import alerts, dashboard
 from messaging.reports import figures as reports
-from smsbot import audit
+from smsbot import audit, timezones
 from smsbot.admin_base import VersionedAdmin
 from smsbot.redaction import mask_phone
 from subscribers.models import Channel
@@ -361,12 +360,14 @@ class BroadcastAdmin(admin.ModelAdmin):
             after_send=spend.spent + p.projected_cost,
             over_limit=spend.spent + p.projected_cost > spend.limit,
             no_template=p.by_channel.get(Channel.WHATSAPP) and not broadcast.whatsapp_content_sid,
-            scheduled_for=times.local(broadcast.scheduled_for) if broadcast.scheduled_for else "",
+            scheduled_for=timezones.shown(broadcast.scheduled_for)
+            if broadcast.scheduled_for
+            else "",
             test_form=test_form,
             tests=test_rows(broadcast),
             can_operate=can_operate(request),
             can_edit=self.has_change_permission(request, broadcast),
-            zone=times.zone_label(),
+            zone=timezones.zone_label(),
             quiet_hours=settings.QUIET_HOURS,
         )
         return TemplateResponse(request, "admin/messaging/broadcast/preview.html", context)
@@ -413,9 +414,11 @@ class BroadcastAdmin(admin.ModelAdmin):
                     broadcast,
                     "Scheduled",
                     changes={"state": (BroadcastState.DRAFT, broadcast.state)},
-                    detail=f"to start {times.local(when)}",
+                    detail=f"to start {timezones.shown(when)}",
                 )
-                messages.success(request, f"“{broadcast.name}” will be sent {times.local(when)}.")
+                messages.success(
+                    request, f"“{broadcast.name}” will be sent {timezones.shown(when)}."
+                )
         elif "send" in request.POST and states.start(broadcast):
             audit.record(
                 request.user,
@@ -531,20 +534,20 @@ def schedule_url(request: HttpRequest) -> str:
 def test_rows(broadcast: Broadcast) -> list[tuple[Message, str]]:
     """Its latest test sends, each with when it was queued in the operations timezone."""
     tests = broadcast.test_messages.order_by("-created_at", "-id")[:20]
-    return [(message, times.local(message.created_at)) for message in tests]
+    return [(message, timezones.shown(message.created_at)) for message in tests]
 
 
 def timeline(broadcast: Broadcast) -> list[tuple[str, str]]:
     """When it was made, scheduled, started and finished, in the operations timezone."""
     by = f" by {broadcast.created_by}" if broadcast.created_by else ""
-    rows = [("Created", f"{times.local(broadcast.created_at)}{by}")]
+    rows = [("Created", f"{timezones.shown(broadcast.created_at)}{by}")]
     for label, moment in [
         ("Scheduled for", broadcast.scheduled_for),
         ("Started", broadcast.started_at),
         ("Finished", broadcast.finished_at),
     ]:
         if moment:
-            rows.append((label, times.local(moment)))
+            rows.append((label, timezones.shown(moment)))
     return rows
 
 

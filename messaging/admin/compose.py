@@ -18,13 +18,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from messaging.admin import times
 from messaging.broadcasts import audience
 from messaging.models import Broadcast
 from messaging.outbound import segments
+from smsbot import timezones
 from subscribers.models import Channel
-
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
 class OpsDateTimeField(forms.DateTimeField):
@@ -35,15 +33,14 @@ class OpsDateTimeField(forms.DateTimeField):
     change skips or repeats there (Django's own "couldn't be interpreted").
     """
 
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL)
-    input_formats = [DATETIME_LOCAL, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+    widget = timezones.DateTimeInput()
 
     def to_python(self, value: Any) -> datetime | None:
-        with timezone.override(times.ops_zone()):
+        with timezone.override(timezones.ops_zone()):
             return super().to_python(value)
 
     def prepare_value(self, value: Any) -> Any:
-        with timezone.override(times.ops_zone()):
+        with timezone.override(timezones.ops_zone()):
             return super().prepare_value(value)
 
 
@@ -137,13 +134,15 @@ class ComposeForm(forms.ModelForm):
         self.fields["whatsapp_content_variables"].widget.attrs.update(rows=2)
         self.fields[
             "scheduled_for"
-        ].help_text = f"In {times.zone_label()}. Leave empty to send right after the preview."
+        ].help_text = f"{timezones.times_in()} Leave empty to send right after the preview."
 
     def clean_scheduled_for(self) -> datetime | None:
         when = self.cleaned_data.get("scheduled_for")
         now = timezone.now()
         if when is not None and when <= now:
-            raise forms.ValidationError(f"Pick a time in the future; it is {times.local(now)} now.")
+            raise forms.ValidationError(
+                f"Pick a time in the future; it is {timezones.shown(now)} now."
+            )
         return when
 
 

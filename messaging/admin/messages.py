@@ -35,10 +35,9 @@ from messaging.models import DeliveryEvent, Message, ProviderCall
 from messaging.outbound import retry as retrying
 from messaging.reports import costs, rollups
 from messaging.reports import figures as reports
-from smsbot import audit, csv_safe
+from smsbot import audit, csv_safe, timezones
 from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.redaction import redact_data
-from smsbot.timezones import shown
 from subscribers.admin.search import PhoneSearchMixin
 
 NO_CODE = "none"
@@ -297,7 +296,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
                 (
                     c.get_provider_display(),
                     c.operation,
-                    shown(c.created_at),
+                    timezones.shown(c.created_at),
                     c.outcome,
                     c.http_status or "—",
                     c.duration_ms,
@@ -318,7 +317,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    shown(e.received_at),
+                    timezones.shown(e.received_at),
                     e.status,
                     e.error_code or "—",
                     error_codes.meaning(e.error_code) or "—",
@@ -425,8 +424,8 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
 class CostRangeForm(forms.Form):
     """The cost report's days, first and last included (UTC days)."""
 
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label="From", widget=timezones.DateInput())
+    end = forms.DateField(label="To", widget=timezones.DateInput())
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

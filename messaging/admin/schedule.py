@@ -7,7 +7,7 @@ changing it needs messaging.change_dailyscheduletask (DevOps). Nothing here
 deletes, and every change is recorded in the audit log.
 """
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -18,11 +18,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from messaging.admin import times
 from messaging.broadcasts import daily, due, schedule
 from messaging.broadcasts.schedule import DailySchedule
 from messaging.models import Broadcast, DailyScheduleTask
-from smsbot import audit
+from smsbot import audit, timezones
 
 # The zones most operators pick; any other is a search away.
 COMMON_TIMEZONES = [
@@ -58,7 +57,7 @@ class ScheduleForm(forms.Form):
     time = forms.TimeField(
         label="Send time",
         input_formats=["%H:%M"],
-        widget=forms.TimeInput(attrs={"type": "time", "step": 60}, format="%H:%M"),
+        widget=timezones.ClockInput(),
     )
     timezone = forms.ChoiceField(
         label="Timezone", choices=[*COMMON_TIMEZONES, (OTHER, "Another timezone…")]
@@ -106,8 +105,8 @@ def run_rows(current: DailySchedule, count: int = 5) -> list[dict[str, str]]:
     sent = set(Broadcast.objects.filter(idempotency_key__in=keys).values_list("date", flat=True))
     return [
         {
-            "local": times.local(run, current.zone),
-            "utc": times.utc(run),
+            "local": timezones.shown(run, current.zone),
+            "utc": timezones.shown_utc(run),
             "note": "already sent that day: this run sends nothing" if run.date() in sent else "",
         }
         for run in runs
@@ -120,7 +119,7 @@ def late_today(now: datetime | None = None) -> str:
     today = due.today(now)
     if not today.overdue(now) or today.due_at is None:
         return ""
-    return times.local(today.due_at, today.due_at.tzinfo)
+    return timezones.shown(today.due_at, today.due_at.tzinfo)
 
 
 def describe(current: DailySchedule) -> str:
@@ -208,15 +207,17 @@ class DailyScheduleAdmin(admin.ModelAdmin):
             "title": "Daily schedule",
             "current": current,
             "summary": describe(current),
-            "zone_now": times.zone_label(current.zone),
+            "zone_now": timezones.zone_label(current.zone),
             "form": form,
             "can_change": can_change,
             "runs": run_rows(current) if current.enabled and not current.custom else [],
             "last": last,
-            "last_started": times.local(last.started_at) if last and last.started_at else "",
+            "last_started": timezones.shown(last.started_at) if last and last.started_at else "",
             "last_url": reverse("admin:messaging_broadcast_change", args=[last.pk]) if last else "",
             "late_today": late_today(),
-            "skipped": daily.skipped_days()[-3:],
+            "skipped": [
+                timezones.shown_date(date.fromisoformat(d)) for d in daily.skipped_days()[-3:]
+            ],
             "mode_label": dict(MODE_CHOICES)[current.mode],
             "all_timezones": sorted(available_timezones()),
             "history_url": reverse(
@@ -249,6 +250,6 @@ class DailyScheduleAdmin(admin.ModelAdmin):
             audit.record(request.user, task, "Changed the daily schedule", changes=changed)
         text = f"Saved: {describe(after)}."
         if after.next_run:
-            text += f" Next run {times.local(after.next_run, after.zone)}."
+            text += f" Next run {timezones.shown(after.next_run, after.zone)}."
         messages.success(request, text)
         return HttpResponseRedirect(request.path)

@@ -8,7 +8,7 @@ to do it. Checks must be cheap: they run on every page that shows them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -108,7 +108,7 @@ def days_without_content() -> Alert | None:
     return Alert(
         WARNING,
         "No daily content and no DAILY_FALLBACK_TEXT for "
-        + ", ".join(d.isoformat() for d in gaps)
+        + ", ".join(timezones.shown_date(d) for d in gaps)
         + ": those days will be skipped.",
         _url("admin:messaging_dailycontent_changelist"),
         "Add daily content",
@@ -209,8 +209,8 @@ def confirmations_waiting() -> Alert | None:
     return Alert(
         WARNING,
         f"{held.count} sign-up confirmation(s) are waiting, the oldest since "
-        f"{_local(held.oldest)}: the cap of {cap} an hour (OPTIN_CONFIRMATIONS_PER_HOUR), or "
-        "its share for one country or number prefix, is used up. They go out oldest first as "
+        f"{timezones.shown(held.oldest)}: the cap of {cap} an hour "
+        "(OPTIN_CONFIRMATIONS_PER_HOUR), or its share for one country or number prefix, is used up. They go out oldest first as "
         "the cap has room; one still waiting after a day is not sent. A burst of sign-ups is "
         "how SMS pumping looks: check the pending numbers and opt out those that are not "
         "genuine; raise OPTIN_CONFIRMATIONS_PER_HOUR only if the sign-ups are real.",
@@ -264,12 +264,6 @@ def _subscriber_url(pk: int | None, phone: str) -> str | None:
     return f"{url}?{urlencode({'q': phone})}" if url else None
 
 
-def _local(moment: datetime) -> str:
-    # The zone every other admin time is shown in.
-    local = moment.astimezone(timezones.ops_zone())
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
-
-
 def _ago(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
@@ -305,7 +299,7 @@ def daily_broadcast_late() -> Alert | None:
     assert due.due_at is not None and late is not None
     return Alert(
         ERROR,
-        f"Today's broadcast ({due.day.isoformat()}) has not started: it was due at "
+        f"Today's broadcast ({timezones.shown_date(due.day)}) has not started: it was due at "
         f"{timezones.shown(due.due_at)}, {_ago(late)} ago. Check beat and the workers, or "
         "start it with manage.py send_daily (it never sends twice).",
         _url("admin:messaging_broadcast_changelist"),

@@ -45,6 +45,9 @@ def nice_ticks(top: float, target: int = 4, whole: bool = False) -> list[float]:
     return [step * i for i in range(math.ceil(top / step - 1e-9) + 1)]
 
 
+LABEL_WIDTH = 80  # a day on the x axis, in the one clock's short form
+
+
 class _Frame:
     """Axes, grid lines and labels shared by both chart kinds."""
 
@@ -90,9 +93,9 @@ class _Frame:
                     self.fmt(tick),
                 )
             )
-        # Thin out the x labels so they never overlap (about 60 px each), counting
-        # back from the last one: the latest day is the one people look for.
-        every = max(1, math.ceil(len(self.labels) / (self.plot_w / 60)))
+        # Thin out the x labels so they never overlap (about 80 px for "Sun 28 Nov"),
+        # counting back from the last one: the latest day is the one people look for.
+        every = max(1, math.ceil(len(self.labels) / (self.plot_w / LABEL_WIDTH)))
         last = len(self.labels) - 1
         for i, label in enumerate(self.labels):
             if (last - i) % every == 0:

@@ -15,6 +15,7 @@ from messaging.reports import rollups
 from messaging.reports.charts import Series, bar_chart, money
 from messaging.reports.dashboard import billed_url
 from messaging.reports.rollups import month_start, next_month
+from smsbot import timezones
 
 # Up to this many days the chart has a bar per day; longer ranges a bar per month.
 DAILY_BARS_UP_TO = 62
@@ -93,7 +94,7 @@ def chart(facts: list[reports.Fact], start: date, end: date) -> str:
     by_day = (end - start).days <= DAILY_BARS_UP_TO
     if by_day:
         periods = reports.days_between(start, end)
-        labels = [f"{d:%b %d}" for d in periods]
+        labels = [timezones.shown_day(d) for d in periods]
 
         def period_of(day: date) -> date:
             return day
@@ -102,7 +103,7 @@ def chart(facts: list[reports.Fact], start: date, end: date) -> str:
             return period + timedelta(days=1)
     else:
         periods = months_between(start, end)
-        labels = [f"{m:%b %Y}" for m in periods]
+        labels = [timezones.shown_month(m) for m in periods]
         period_of = month_start
 
         def period_end(period: date) -> date:

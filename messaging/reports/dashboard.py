@@ -26,6 +26,7 @@ from messaging.reports import alerts, rollups
 from messaging.reports import figures as reports
 from messaging.reports.charts import Series, bar_chart, integer, line_chart, money
 from messaging.reports.rollups import day_start, month_start
+from smsbot import timezones
 
 CHART_DAYS = 30
 # How often the dashboard asks for fresh figures while a broadcast moves, and while
@@ -106,7 +107,7 @@ def build() -> dict[str, Any]:
     first = month_start(today)
     covered = rollups.coverage()
     facts = reports.load_facts(min(first, chart_start), tomorrow, covered=covered)
-    labels = [f"{d:%b %d}" for d in reports.days_between(chart_start, tomorrow)]
+    labels = [timezones.shown_day(d) for d in reports.days_between(chart_start, tomorrow)]
     consent = reports.consent_per_day(chart_start, tomorrow)
     failures_start = today - timedelta(days=FAILURE_DAYS - 1)
     top, top_as_of = reports.top_numbers(today, limit=TOP_NUMBERS)
@@ -266,11 +267,12 @@ def daily_send(day: date, content: dict[str, Any], now: datetime | None = None) 
 
 
 def _when(moment: datetime, zone: ZoneInfo, now: datetime) -> dict[str, str]:
-    """The moment in zone, zone named ("Nov 29", "10 a.m. CST"), and how long until then."""
+    """The moment in zone, zone named ("Sun 29 Nov 2026, 10:00 CST"; "10:00 CST" on its day),
+    and how long until then."""
     local = moment.astimezone(zone)
     return {
-        "date": formats.date_format(local, "M j"),
-        "time": formats.date_format(local, "P T"),
+        "at": timezones.shown(local, zone),
+        "time": formats.date_format(local, "TIME_FORMAT"),
         "until": timeuntil(moment, now),
     }
 

@@ -47,7 +47,7 @@ from messaging.reports.rollups import (
     month_start,
     trunc_day,
 )
-from smsbot.timezones import local
+from smsbot.timezones import shown
 from subscribers.models import Channel, ConsentEvent, ConsentStatus, Subscriber
 
 # The reports' delivered and failed are the outcome model's buckets.
@@ -292,7 +292,7 @@ def consent_per_day(start: date, end: date) -> list[tuple[date, int, int]]:
 
 def state_label(broadcast: Broadcast) -> str:
     if broadcast.state == BroadcastState.SCHEDULED and broadcast.scheduled_for:
-        return f"Scheduled for {local(broadcast.scheduled_for)}"
+        return f"Scheduled for {shown(broadcast.scheduled_for)}"
     if broadcast.state == BroadcastState.PAUSED and broadcast.pause_reason:
         return f"Paused: {broadcast.pause_reason}"
     return broadcast.get_state_display()
@@ -329,7 +329,7 @@ def broadcast_live(broadcast: Broadcast, counts: Outcomes) -> dict[str, Any]:
             "state": state_label(broadcast),
             "progress": progress_label(broadcast, counts),
             "holds": counts.held_text,
-            "started": local(broadcast.started_at) if broadcast.started_at else "—",
+            "started": shown(broadcast.started_at) if broadcast.started_at else "—",
             "total": str(counts.total),
             **{bucket: str(counts[bucket]) for bucket, _ in outcomes.BUCKETS},
         },

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -27,7 +26,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from smsbot import audit
+from smsbot import audit, timezones
 from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
 from subscribers import windows
 from subscribers.admin.consent import VERBS, admin_evidence, change_consent, offered
@@ -62,7 +61,7 @@ def dated(moment: datetime) -> str:
         '<time datetime="{}" title="{}">{}</time>',
         moment.isoformat(),
         when(moment),
-        timezone.localdate(moment).isoformat(),
+        timezones.shown_date(timezone.localdate(moment, timezones.ops_zone())),
     )
 
 
@@ -136,9 +135,7 @@ class SubscriberAdmin(
     ]
     readonly_fields = ["number", "first_seen", "pause", "updated_at", "erased_at", mirror_state]
     # The preferred time is on the subscriber's clock: no "Now" from the operator's.
-    formfield_overrides = {
-        models.TimeField: {"widget": forms.TimeInput(format="%H:%M", attrs={"type": "time"})}
-    }
+    formfield_overrides = {models.TimeField: {"widget": timezones.ClockInput()}}
 
     # New numbers arrive through opt-in, keywords or the import; none is ever
     # deleted (the consent trail points at it): erasure anonymises instead.

@@ -5,15 +5,13 @@ Wired into SubscriberAdmin and ConversationAdmin:
     readonly_fields = [..., mirror_state]; list_display = [..., mirror_state]
 """
 
-from datetime import UTC
-
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from smsbot import audit
+from smsbot import audit, timezones
 from smsbot.celery import BULK_QUEUE
 from smsbot.outbox import enqueue
 from subscribers.mirror.write import spec_for
@@ -51,8 +49,7 @@ def mirror_state(obj: MirrorState) -> str:
     if getattr(obj, "erased_at", None):
         return "erased: not mirrored"
     synced = (
-        f"v{obj.mirror_synced_version} at "
-        f"{obj.mirror_synced_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        f"v{obj.mirror_synced_version} at {timezones.shown(obj.mirror_synced_at)}"
         if obj.mirror_synced_at
         else "never synced"
     )

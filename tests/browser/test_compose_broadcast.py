@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.admin import times
 from messaging.models import Broadcast, BroadcastState, Message, MessageKind, MessageStatus
 from messaging.outbound import segments
+from smsbot import timezones
 from smsbot.celery import REPLIES_QUEUE, app
 
 # The pipeline's own clean slate: an empty cache (spend, progress throttles) and no
@@ -125,12 +125,12 @@ def test_schedule_for_later_then_beat_starts_it_and_the_list_follows(operator, c
     operator.goto("/admin/messaging/broadcast/add/")
     page.fill("#id_name", "Holiday notice")
     page.fill("#id_text", "Closed on Monday.")
-    later = (timezone.now() + timedelta(hours=2)).astimezone(times.ops_zone())
-    page.fill("#id_scheduled_for", later.strftime("%Y-%m-%dT%H:%M"))
+    later = (timezone.now() + timedelta(hours=2)).astimezone(timezones.ops_zone())
+    page.fill("#id_scheduled_for", later.strftime("%Y-%m-%d %H:%M"))  # ISO, 24-hour
     help_text = page.locator("#id_scheduled_for_helptext").inner_text()
-    assert times.ops_zone().key in help_text  # the zone is named where the time is typed
+    assert f"Times in {timezones.ops_zone().key}" in help_text  # named where it is typed
     operator.follow(page.get_by_role("button", name="Preview ›"))
-    shown = times.local(later.replace(second=0, microsecond=0))
+    shown = timezones.shown(later.replace(second=0, microsecond=0))
     operator.follow(page.get_by_role("button", name=f"Schedule for {shown}"))
 
     broadcast = Broadcast.objects.get(name="Holiday notice")

@@ -32,7 +32,7 @@ def test_cost_report_page_and_csv(ops_client):
     both_months = {"start": str(rollups.month_start(last_month)), "end": str(today)}
 
     html = ops_client.get(COSTS, both_months).content.decode()
-    assert 'id="cost-report"' in html and f"{last_month:%B %Y}" in html
+    assert 'id="cost-report"' in html and f"{last_month:%b %Y}" in html
     assert "<td>AWS SNS</td><td>SMS</td>" in html and "<td>Twilio</td><td>WhatsApp</td>" in html
     assert "Download CSV" in html and 'id="cost-chart"' in html
     # Two months: a bar per day; the comparison of estimate and actual is spelt out.

@@ -127,11 +127,15 @@ def test_daily_card_says_when_it_runs_what_it_sends_and_what_is_missing(settings
     morning = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)  # 8 a.m. in Chicago
     card = dashboard.daily_send(day, content, now=morning)
     assert card["runs_today"] and not card["missed"]
-    assert card["next"] == {"date": "Nov 28", "time": "10 a.m. CST", "until": "2\xa0hours"}
+    assert card["next"] == {
+        "at": "Sat 28 Nov 2026, 10:00 CST",
+        "time": "10:00 CST",
+        "until": "2\xa0hours",
+    }
 
     evening = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)  # 4 p.m.: the time passed, no broadcast
     card = dashboard.daily_send(day, content, now=evening)
-    assert card["missed"] and card["next"]["date"] == "Nov 29"
+    assert card["missed"] and card["next"]["at"].startswith("Sun 29 Nov 2026")
 
     PeriodicTask.objects.filter(name=schedule.PERIODIC_TASK_NAME).update(enabled=False)
     card = dashboard.daily_send(day, content, now=morning)

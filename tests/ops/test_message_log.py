@@ -84,7 +84,9 @@ def test_list_columns_fit_a_laptop_and_show_text_error_segments_cost_and_zone(op
     assert "Twilio SMS" in row
     # Times in the operations timezone, the zone named (Chicago by default).
     local = timezone.localtime(msg.created_at, ZoneInfo("America/Chicago"))
-    assert f"{local:%b} {local.day}, {local.year}," in row and re.search(r" C[SD]T<", row)
+    assert f"{local:%a} {local.day} {local:%b} {local.year}, {local:%H:%M} C" in row and re.search(
+        r" C[SD]T<", row
+    )
 
 
 @pytest.mark.parametrize(

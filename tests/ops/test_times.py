@@ -2,8 +2,9 @@
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.http import HttpResponse
@@ -11,7 +12,13 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from messaging.models import Message
-from smsbot.timezones import OpsTimezoneMiddleware, shown
+from smsbot.timezones import (
+    OpsTimezoneMiddleware,
+    shown,
+    shown_date,
+    shown_utc,
+    shown_with_utc,
+)
 from tests.ops.factories import message
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +31,11 @@ def test_a_message_page_shows_its_times_in_the_operations_zone_named(ops_client,
     msg = message()
     Message.objects.filter(pk=msg.pk).update(created_at=MOMENT, sent_at=MOMENT)
     page = ops_client.get(f"/admin/messaging/message/{msg.pk}/change/").content.decode()
-    assert "Nov 28, 2026, 9:02 a.m. CST" in page
+    assert "Sat 28 Nov 2026, 09:02 CST" in page
 
     settings.OPS_TIMEZONE = "Australia/Sydney"
     page = ops_client.get(f"/admin/messaging/message/{msg.pk}/change/").content.decode()
-    assert "Nov 29, 2026, 2:02 a.m. AEDT" in page
+    assert "Sun 29 Nov 2026, 02:02 AEDT" in page
     # Stored as it was: UTC.
     assert Message.objects.get(pk=msg.pk).created_at == MOMENT
 
@@ -51,10 +58,18 @@ def test_only_admin_requests_switch_zone():
     assert timezone.get_current_timezone_name() == "UTC"  # and back afterwards
 
 
-def test_shown_names_the_zone_of_the_current_timezone():
-    with timezone.override(timezone.get_fixed_timezone(0)):
-        assert shown(MOMENT).startswith("Nov 28, 2026, 3:02 p.m.")
-    assert shown(None) == "—"
+def test_one_clock_shows_the_operations_zone_named_whatever_zone_is_active():
+    with timezone.override(timezone.get_fixed_timezone(0)):  # a worker's, an e-mail's
+        assert shown(MOMENT) == "Sat 28 Nov 2026, 09:02 CST"
+    assert shown(MOMENT, ZoneInfo("Australia/Sydney")) == "Sun 29 Nov 2026, 02:02 AEDT"
+    assert shown_utc(MOMENT) == "Sat 28 Nov 2026, 15:02 UTC"
+    assert shown_date(date(2026, 12, 1)) == "Tue 1 Dec 2026"  # never 12/01/2026
+    assert shown(None) == shown_date(None) == "—"
+    # The UTC moment on hover, as the logs have it.
+    assert shown_with_utc(MOMENT) == (
+        '<time datetime="2026-11-28T15:02:00Z" title="Sat 28 Nov 2026, 15:02 UTC">'
+        "Sat 28 Nov 2026, 09:02 CST</time>"
+    )
 
 
 @pytest.mark.parametrize("name", ["OPS_TIMEZONE", "DAILY_SEND_TIMEZONE"])

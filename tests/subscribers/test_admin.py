@@ -169,7 +169,9 @@ def test_export_selected_writes_the_import_columns(admin_client, subscribe):
     assert len(rows) == 1
     phone, evidence, channel, status, zone = rows[0]
     assert (phone, channel, status, zone) == ("+13125550101", "sms", "opted_in", "America/Chicago")
-    assert re.fullmatch(r"Opted in by SMS keyword JOIN, \d{4}-\d\d-\d\d \d\d:\d\d UTC", evidence)
+    assert re.fullmatch(
+        r"Opted in by SMS keyword JOIN, \w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC", evidence
+    )
 
 
 @pytest.mark.django_db

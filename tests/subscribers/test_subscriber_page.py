@@ -136,10 +136,10 @@ def test_history_reads_as_sentences_in_the_operations_timezone(admin_client, sub
     with timezone.override("America/Chicago"):
         response = admin_client.get(page_url(subscriber))
     lines = [(line.text, line.when) for line in response.context["history"]]
-    assert lines[1] == ("Opted in by SMS keyword JOIN", "2026-11-28 10:02 CST")
+    assert lines[1] == ("Opted in by SMS keyword JOIN", "Sat 28 Nov 2026, 10:02 CST")
     assert lines[0][0] == 'Opted out by admin in the admin: "asked by phone, ticket 42"'
     html = response.content.decode()
-    assert "Opted in by SMS keyword JOIN, <time>2026-11-28 10:02 CST</time>" in html
+    assert "Opted in by SMS keyword JOIN, <time>Sat 28 Nov 2026, 10:02 CST</time>" in html
     assert "<dt>message sid</dt><dd>SM1</dd>" in html  # the evidence, to expand
     assert "{&#x27;" not in html and "{'" not in html  # no raw JSON or dict
 

@@ -14,6 +14,7 @@ from messaging.models import Broadcast, BroadcastState, DailyContent, Message, M
 from messaging.outbound import dispatch
 from messaging.providers.base import ErrorKind, ProviderError
 from smsbot.models import OutboxTask
+from smsbot.timezones import shown_date
 from tests.messaging.pipeline.conftest import opted_in
 from tests.ops.factories import message
 
@@ -153,7 +154,7 @@ def test_daily_content_shows_segment_warnings_and_missing_days(staff):
     page = staff.get(reverse("admin:messaging_dailycontent_changelist")).content.decode()
     assert "1 × GSM-7" in page
     assert "⚠ 1 × UCS-2" in page and "curly quote" in page
-    assert (today + timedelta(days=2)).isoformat() in page and "will be skipped" in page
+    assert shown_date(today + timedelta(days=2)) in page and "will be skipped" in page
 
     response = staff.post(
         reverse("admin:messaging_dailycontent_add"),

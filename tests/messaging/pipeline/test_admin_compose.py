@@ -127,18 +127,24 @@ def test_the_compose_form_has_only_what_an_operator_sets_and_the_counters_data(o
 def test_schedule_for_is_typed_in_the_operations_timezone_and_must_be_ahead(operator):
     url = reverse("admin:messaging_broadcast_add")
     form = {"name": "Later", "text": "Hi", "channel": "", "whatsapp_content_variables": "{}"}
-    response = operator.post(url, {**form, "scheduled_for": "2020-01-15T09:30"})
+    response = operator.post(url, {**form, "scheduled_for": "2020-01-15 09:30"})
     assert "Pick a time in the future" in response.content.decode()
+    # A month-first date is not read: 01/02 is the 2nd of January to some, the 1st of February
+    # to others.
+    response = operator.post(url, {**form, "scheduled_for": "01/02/2031 09:30"})
+    assert "Enter a valid date/time." in response.content.decode()
     assert not Broadcast.objects.exists()
 
-    response = operator.post(url, {**form, "scheduled_for": "2031-01-15T09:30", "_preview": "1"})
+    response = operator.post(url, {**form, "scheduled_for": "2031-01-15 09:30", "_preview": "1"})
     broadcast = Broadcast.objects.get()
     assert response.url == preview(broadcast)
     # 09:30 in Chicago in January (CST, UTC-6).
     assert broadcast.scheduled_for == datetime(2031, 1, 15, 15, 30, tzinfo=UTC)
     assert broadcast.state == BroadcastState.DRAFT  # not scheduled until confirmed
     response = operator.get(page(broadcast))
-    assert 'value="2031-01-15T09:30"' in response.content.decode()
+    html = response.content.decode()
+    assert 'value="2031-01-15 09:30"' in html and 'placeholder="YYYY-MM-DD HH:MM"' in html
+    assert "Times in America/Chicago (C" in html  # CST or CDT, as it is now
 
 
 def test_preview_then_schedule_is_recorded(operator):
@@ -247,7 +253,7 @@ def test_the_progress_view_answers_the_live_fields(operator):
         4, 4,
     )  # fmt: skip
     assert by_id[sending.pk]["actions"] == ["pause", "cancel", "retry_failed"]
-    assert by_id[scheduled.pk]["text"]["state"] == "Scheduled for Tue 01 Jul 2031, 10:00 CDT"
+    assert by_id[scheduled.pk]["text"]["state"] == "Scheduled for Tue 1 Jul 2031, 10:00 CDT"
     assert operator.get(url, {"id": "x"}).status_code == 400
     viewer = Client()
     viewer.force_login(staff("viewer"))
