@@ -210,7 +210,8 @@ def confirmations_waiting() -> Alert | None:
         WARNING,
         f"{held.count} sign-up confirmation(s) are waiting, the oldest since "
         f"{timezones.shown(held.oldest)}: the cap of {cap} an hour "
-        "(OPTIN_CONFIRMATIONS_PER_HOUR), or its share for one country or number prefix, is used up. They go out oldest first as "
+        "(OPTIN_CONFIRMATIONS_PER_HOUR), or its share for one country or number prefix, is "
+        "used up. They go out oldest first as "
         "the cap has room; one still waiting after a day is not sent. A burst of sign-ups is "
         "how SMS pumping looks: check the pending numbers and opt out those that are not "
         "genuine; raise OPTIN_CONFIRMATIONS_PER_HOUR only if the sign-ups are real.",
