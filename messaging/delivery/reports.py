@@ -209,6 +209,7 @@ def _locked_messages(provider_ids: set[str]) -> dict[tuple[str, str], Message]:
 # What applying a report reads of a message (the rest is never loaded).
 _READ_FIELDS = (
     "provider", "provider_message_id", "status", "sent_at", "delivered_at", "phone", "channel",
+    "broadcast_id",  # whose counts to refresh after (progress_soon)
 )  # fmt: skip
 
 

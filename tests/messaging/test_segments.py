@@ -44,6 +44,7 @@ def test_genuine_unicode_is_not_called_a_stray_character():
 def test_estimates_cost_segments_times_the_unit_price():
     us = "+13125550123"
     assert pricing.estimate("sns", "sms", "a" * 161, phone=us) == Decimal("0.01290")
-    assert pricing.estimate("console", "sms", "hi", phone=us) == Decimal("0")
+    # The console is priced as the provider it stands in for (CONSOLE_PRICES_AS: sns).
+    assert pricing.estimate("console", "sms", "hi", phone=us) == Decimal("0.00645")
     whatsapp = pricing.estimate("twilio", "whatsapp", "a" * 500, phone=us, template=True)
     assert whatsapp == Decimal("0.025")

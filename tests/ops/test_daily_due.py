@@ -118,7 +118,7 @@ def test_in_local_time_mode_every_door_counts_from_the_first_wave(admin_client, 
     assert seen == agreeing(due.State.LATE, late=True, pending=True)
     assert due.today().due_at == TEN_CHICAGO - timedelta(hours=1)
     home = admin_client.get("/admin/").content.decode()
-    assert "it was due at 9 a.m. CST" in section(home, "ops-daily")
+    assert "it was due at 09:00 CST" in section(home, "ops-daily")
 
 
 def test_nobody_to_send_to_in_local_time_mode_expects_nothing(admin_client, clock):
@@ -137,5 +137,5 @@ def test_the_schedule_screen_and_the_dashboard_show_the_same_next_run(admin_clie
     screen = admin_client.get(SCHEDULE_URL).content.decode()
     assert "Thu 26 Nov 2026, 10:00 CST" in screen
     home = admin_client.get("/admin/").content.decode()
-    assert "Next send: Nov 26, 10 a.m. CST" in section(home, "ops-daily")
+    assert "Next send: Thu 26 Nov 2026, 10:00 CST" in section(home, "ops-daily")
     assert timezone.now() > TEN_CHICAGO

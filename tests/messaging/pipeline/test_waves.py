@@ -191,6 +191,13 @@ def test_the_broadcast_page_lists_its_waves(content, clock, settings):
     broadcast = Broadcast.objects.get()
     page = staff.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
     html = page.content.decode()
-    assert "<td>10:00 America/Chicago</td><td>2027-07-01 15:00 UTC</td><td>1</td>" in html
-    assert "<td>10:00 Pacific/Honolulu</td><td>2027-07-01 20:00 UTC</td><td>1</td>" in html
+    # Due in the operations timezone, the UTC moment on hover.
+    assert (
+        '<td>10:00 America/Chicago</td><td><time title="Thu 1 Jul 2027, 15:00 UTC">'
+        "Thu 1 Jul 2027, 10:00 CDT</time></td><td>1</td>"
+    ) in html
+    assert (
+        '<td>10:00 Pacific/Honolulu</td><td><time title="Thu 1 Jul 2027, 20:00 UTC">'
+        "Thu 1 Jul 2027, 15:00 CDT</time></td><td>1</td>"
+    ) in html
     assert "<td>started</td>" in html and "<td>upcoming</td>" in html
