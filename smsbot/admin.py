@@ -40,7 +40,9 @@ class AuditLogAdmin(ReadOnlyAdmin):
     search_fields = ["object_repr", "change_message"]
     search_help_text = "Words of the object's name or of what was done."
     list_select_related = ["user", "content_type"]
-    fields = ["when", "user", "object_link", "message"]
+    # "who" rather than the user field: Django would link that to the user's page,
+    # which only superusers may open.
+    fields = ["when", "who", "object_link", "message"]
     readonly_fields = fields
     list_per_page = 50
 
@@ -54,6 +56,10 @@ class AuditLogAdmin(ReadOnlyAdmin):
     @admin.display(description="when (UTC)", ordering="action_time")
     def when(self, entry: AuditEntry) -> str:
         return f"{entry.action_time.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="user")
+    def who(self, entry: AuditEntry) -> str:
+        return str(entry.user) if entry.user else ""
 
     @admin.display(description="object")
     def object_link(self, entry: AuditEntry) -> str:
