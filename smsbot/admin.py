@@ -24,6 +24,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from smsbot import audit
 from smsbot.admin_base import ReadOnlyAdmin, VersionedAdmin
+from smsbot.admin_filters import DateRangeFilter
 from smsbot.models import AuditEntry
 
 
@@ -33,7 +34,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_filter = [
         ("user", admin.RelatedOnlyFieldListFilter),
         ("content_type", admin.RelatedOnlyFieldListFilter),
-        ("action_time", admin.DateFieldListFilter),
+        ("action_time", DateRangeFilter),
         "action_flag",
     ]
     date_hierarchy = "action_time"

@@ -51,6 +51,7 @@ from messaging.outbound import budget, config_errors, segments
 from messaging.reports import alerts
 from smsbot import audit
 from smsbot.admin_base import VersionedAdmin
+from smsbot.admin_filters import ChoicesInFilter
 from smsbot.redaction import mask_phone
 from subscribers.models import Channel
 
@@ -176,7 +177,7 @@ def actions_for(broadcast: Broadcast) -> list[tuple[str, str]]:
 class BroadcastAdmin(admin.ModelAdmin):
     list_display = ["name", "state_display", "progress_display", "delivered_display",
                     "failed_display", "when"]  # fmt: skip
-    list_filter = ["state", "channel"]
+    list_filter = [("state", ChoicesInFilter), "channel"]
     search_fields = ["name", "idempotency_key"]
     actions = ["pause_selected", "resume_selected", "cancel_selected", "retry_failed_selected"]
     form = ComposeForm

@@ -37,6 +37,7 @@ from messaging.reports import costs, dashboard, rollups
 from messaging.reports import figures as reports
 from smsbot import audit, csv_safe
 from smsbot.admin_base import ReadOnlyAdmin
+from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
 from smsbot.redaction import redact_data
 from smsbot.timezones import shown
 from subscribers.admin.search import PhoneSearchMixin
@@ -110,10 +111,10 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         "cost_display",
     ]
     list_filter = [
-        "status",
+        ("status", ChoicesInFilter),
         "provider",
         "channel",
-        ("created_at", admin.DateFieldListFilter),
+        ("created_at", DateRangeFilter),
         ErrorCodeFilter,
         "direction",
         "kind",

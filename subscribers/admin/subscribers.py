@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 
 from smsbot import audit
 from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
+from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
 from subscribers import windows
 from subscribers.admin.consent import VERBS, admin_evidence, change_consent, offered
 from subscribers.admin.exports import SubscriberExportMixin
@@ -101,13 +102,13 @@ class SubscriberAdmin(
     # Narrow enough for a laptop beside the admin's menu and the filters.
     list_display = ["phone", "channel", "consent", "consent_source", "created", "delivery"]
     list_filter = [
-        "consent_status",
+        ("consent_status", ChoicesInFilter),
         "channel",
         "consent_source",
         "undeliverable",
-        "created_at",
-        "opted_in_at",
-        "opted_out_at",
+        ("created_at", DateRangeFilter),
+        ("opted_in_at", DateRangeFilter),
+        ("opted_out_at", DateRangeFilter),
     ]
     search_fields = ["phone"]
     search_help_text = "A phone number in any format, or the last digits of one."
