@@ -31,6 +31,9 @@ class Panel:
     context: Mapping[str, Any] = field(default_factory=dict)
     # Static paths of the stylesheets the template needs (put in the page's head).
     stylesheets: tuple[str, ...] = ()
+    # How many items (messages, events) it shows: the page says "no conversation
+    # yet" only when no panel shows any.
+    shown: int = 0
 
 
 PanelSource = Callable[[HttpRequest, Subscriber], Panel | None]
