@@ -297,7 +297,7 @@ class SubscriberAdmin(
 
     @method_decorator(require_POST)
     def pause_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The page's Pause until… / Resume buttons: the same record as the list actions."""
+        """The page's Pause… / Resume buttons: the same record as the list actions."""
         subscriber = self._changeable(request, object_id)
         page = self._page(subscriber)
         offered_now = pause_buttons(subscriber, can_change=True)
@@ -317,8 +317,8 @@ class SubscriberAdmin(
         if not form.is_valid():
             messages.error(request, f"Nothing changed. {self._form_problem(form)}")
             return page
-        restart, reason = form.cleaned_data["restart"], form.cleaned_data["reason"]
-        if pause_subscriber(request, subscriber, restart, reason):
+        restart = pause_subscriber(request, subscriber, form.cleaned_data)
+        if restart:
             messages.success(
                 request, f"{subscriber.phone}: paused; messages start again on {restart}."
             )
@@ -345,12 +345,12 @@ class SubscriberAdmin(
         title = "Opt out" if to_status == ConsentStatus.OPTED_OUT else "Opt back in"
         return self._with_form(request, queryset, form_class, title, apply)
 
-    @admin.action(description="Pause until…", permissions=["change"])
+    @admin.action(description="Pause…", permissions=["change"])
     def pause_until(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
-            return pause_subscriber(request, subscriber, data["restart"], data["reason"])
+            return pause_subscriber(request, subscriber, data) is not None
 
-        return self._with_form(request, queryset, PauseForm, "Pause until…", apply)
+        return self._with_form(request, queryset, PauseForm, "Pause…", apply)
 
     @admin.action(description="Resume selected subscribers", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
