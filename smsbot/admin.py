@@ -29,6 +29,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from smsbot import audit, timezones
 from smsbot.admin_base import ReadOnlyAdmin, VersionedAdmin
+from smsbot.admin_filters import DateRangeFilter
 from smsbot.admin_users import PortalUserAdmin
 from smsbot.models import AuditEntry
 
@@ -39,14 +40,16 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_filter = [
         ("user", admin.RelatedOnlyFieldListFilter),
         ("content_type", admin.RelatedOnlyFieldListFilter),
-        ("action_time", admin.DateFieldListFilter),
+        ("action_time", DateRangeFilter),
         "action_flag",
     ]
     date_hierarchy = "action_time"
     search_fields = ["object_repr", "change_message"]
     search_help_text = "Words of the object's name or of what was done."
     list_select_related = ["user", "content_type"]
-    fields = ["when", "user", "object_link", "message"]
+    # "who" rather than the user field: Django would link that to the user's page,
+    # which only superusers may open.
+    fields = ["when", "who", "object_link", "message"]
     readonly_fields = fields
     list_per_page = 50
 
@@ -61,6 +64,10 @@ class AuditLogAdmin(ReadOnlyAdmin):
     def when(self, entry: AuditEntry) -> str:
         # Like every other page; the UTC time, which the logs carry, on hover.
         return timezones.shown_with_utc(entry.action_time)
+
+    @admin.display(description="user")
+    def who(self, entry: AuditEntry) -> str:
+        return str(entry.user) if entry.user else ""
 
     @admin.display(description="object")
     def object_link(self, entry: AuditEntry) -> str:

@@ -8,6 +8,8 @@ from smsbot import views
 
 lazy_static = lazy(static, str)
 
+handler403 = views.permission_denied
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", views.healthz, name="healthz"),

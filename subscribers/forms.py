@@ -9,6 +9,7 @@ from subscribers import hooks
 from subscribers.localtime import local_date, validate_send_time
 from subscribers.models import Channel
 from subscribers.phones import InvalidPhone, check_signup, normalize
+from subscribers.windows import PAUSE_DAYS
 
 
 class OptInForm(forms.Form):
@@ -90,8 +91,19 @@ class EraseForm(forms.Form):
 
 
 class PauseForm(forms.Form):
+    """For N days, as the PAUSE keyword takes it, or until a date: one or the other."""
+
+    days = forms.IntegerField(
+        label="Pause for (days)",
+        required=False,
+        min_value=PAUSE_DAYS.start,
+        max_value=PAUSE_DAYS.stop - 1,
+        widget=forms.NumberInput(attrs={"size": 4}),
+        help_text="Skips that many daily messages, as the PAUSE keyword does.",
+    )
     restart = forms.DateField(
-        label="Messages start again on",
+        label="Or messages start again on",
+        required=False,
         widget=timezones.DateInput(),
         help_text="A date in each subscriber's own timezone; until then no broadcast "
         "reaches them. They stay opted in.",
@@ -104,6 +116,15 @@ class PauseForm(forms.Form):
 
     def clean_restart(self) -> object:
         restart = self.cleaned_data["restart"]
-        if restart <= local_date(timezone.now(), settings.DAILY_SEND_TIMEZONE):
+        if restart and restart <= local_date(timezone.now(), settings.DAILY_SEND_TIMEZONE):
             raise forms.ValidationError("Choose a date after today.")
         return restart
+
+    def clean(self) -> dict:
+        data = super().clean()
+        given = [name for name in ("days", "restart") if data.get(name) is not None]
+        if len(given) != 1 and not self.errors:
+            raise forms.ValidationError(
+                "Give either a number of days or a date, not " + ("both." if given else "neither.")
+            )
+        return data

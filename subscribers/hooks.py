@@ -15,6 +15,7 @@ hooks when it is loaded, and the subscribers app asks them:
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,16 +32,23 @@ class Panel:
     context: Mapping[str, Any] = field(default_factory=dict)
     # Static paths of the stylesheets the template needs (put in the page's head).
     stylesheets: tuple[str, ...] = ()
+    # How many items (messages, events) it shows: the page says "no conversation
+    # yet" only when no panel shows any.
+    shown: int = 0
 
 
 PanelSource = Callable[[HttpRequest, Subscriber], Panel | None]
 ConfirmationPricer = Callable[[str, str], Decimal]
 LocalDeliveryCheck = Callable[[], bool]
+# The subscriber's local date of their next daily message after a moment; None with
+# the schedule off.
+NextSendDay = Callable[[Subscriber, datetime], date | None]
 
 # Keyed by the function's qualified name, so a module imported twice registers once.
 _panel_sources: dict[str, PanelSource] = {}
 _pricer: ConfirmationPricer | None = None
 _local_delivery: LocalDeliveryCheck | None = None
+_next_send_day: NextSendDay | None = None
 
 
 def add_subscriber_panel(source: PanelSource) -> PanelSource:
@@ -75,3 +83,14 @@ def set_local_delivery_check(check: LocalDeliveryCheck) -> LocalDeliveryCheck:
 
 def local_delivery() -> bool:
     return _local_delivery is not None and _local_delivery()
+
+
+def set_next_send_day(source: NextSendDay) -> NextSendDay:
+    """Register the function that knows the daily schedule (usable as a decorator)."""
+    global _next_send_day
+    _next_send_day = source
+    return source
+
+
+def next_send_day(subscriber: Subscriber, now: datetime) -> date | None:
+    return _next_send_day(subscriber, now) if _next_send_day else None

@@ -7,12 +7,12 @@ the DynamoDB mirror follows.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
 
-from subscribers import localtime
+from subscribers import hooks, localtime
 from subscribers.models import Subscriber, SubscriberEvent, SubscriberEventKind
 
 
@@ -26,6 +26,19 @@ class WindowChange:
 def restart_day(subscriber: Subscriber, moment: datetime | None) -> date | None:
     """The local date messages start again after a pause ending at moment."""
     return localtime.local_date(moment, subscriber.timezone) if moment else None
+
+
+# PAUSE <days>, by keyword or from the admin.
+PAUSE_DAYS = range(1, 91)
+
+
+def restart_after(subscriber: Subscriber, days: int, now: datetime) -> date:
+    """The date messages start again when the next `days` daily messages are skipped: the
+    date of the one after them (with the schedule off, `days` days after tomorrow)."""
+    first = hooks.next_send_day(subscriber, now)
+    if first is None:
+        first = localtime.local_date(now, subscriber.timezone) + timedelta(days=1)
+    return first + timedelta(days=days)
 
 
 def is_paused(subscriber: Subscriber, now: datetime) -> bool:

@@ -11,8 +11,10 @@ retry need change_broadcast (Operations Managers and DevOps); deleting a
 draft needs delete_broadcast. Every state change is recorded in the audit log.
 """
 
+import math
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,6 +52,7 @@ from messaging.reports import alerts, dashboard
 from messaging.reports import figures as reports
 from smsbot import audit, timezones
 from smsbot.admin_base import VersionedAdmin
+from smsbot.admin_filters import ChoicesInFilter
 from smsbot.redaction import mask_phone
 from subscribers.models import Channel
 
@@ -140,7 +143,7 @@ def actions_for(broadcast: Broadcast, counts: Outcomes) -> list[tuple[str, str]]
 class BroadcastAdmin(admin.ModelAdmin):
     list_display = ["name", "state_display", "progress_display", "delivered_display",
                     "failed_display", "when"]  # fmt: skip
-    list_filter = ["state", "channel"]
+    list_filter = [("state", ChoicesInFilter), "channel"]
     search_fields = ["name", "idempotency_key"]
     actions = ["pause_selected", "resume_selected", "cancel_selected", "retry_failed_selected"]
     form = ComposeForm
@@ -335,6 +338,9 @@ class BroadcastAdmin(admin.ModelAdmin):
         if broadcast.state not in testsend.TESTABLE_STATES:
             return HttpResponseRedirect(change_url(broadcast))
         test_form = TestSendForm()
+        p = audience.preview(
+            broadcast.text, broadcast.channel, template=bool(broadcast.whatsapp_content_sid)
+        )
         if request.method == "POST":
             if not can_operate(request):
                 raise PermissionDenied
@@ -342,11 +348,10 @@ class BroadcastAdmin(admin.ModelAdmin):
                 test_form = TestSendForm(request.POST)
                 if self._send_test(request, broadcast, test_form):
                     return HttpResponseRedirect(preview_url(broadcast))
+            elif needs_confirmation(request, broadcast, p):
+                return self._confirm_page(request, broadcast, p)
             else:
                 return self._go(request, broadcast)
-        p = audience.preview(
-            broadcast.text, broadcast.channel, template=bool(broadcast.whatsapp_content_sid)
-        )
         spend = budget.status()
         context = self._page(
             request,
@@ -371,6 +376,28 @@ class BroadcastAdmin(admin.ModelAdmin):
             quiet_hours=settings.QUIET_HOURS,
         )
         return TemplateResponse(request, "admin/messaging/broadcast/preview.html", context)
+
+    def _confirm_page(
+        self, request: HttpRequest, broadcast: Broadcast, p: audience.Preview
+    ) -> HttpResponse:
+        """The step between the button and the send: who, what it costs, when it ends."""
+        scheduling = "schedule" in request.POST
+        start = broadcast.scheduled_for if scheduling and broadcast.scheduled_for else None
+        took = audience.sending_time(p.by_channel)
+        context = self._page(
+            request,
+            f"Send “{broadcast.name}” to {p.recipients} recipients?",
+            broadcast=broadcast,
+            preview=p,
+            by_channel=[(Channel(ch).label, n) for ch, n in p.by_channel.items()],
+            button="schedule" if scheduling else "send",
+            starts=timezones.shown(start) if start else "now",
+            takes=duration_words(took),
+            finishes=timezones.shown((start or timezone.now()) + took),
+            rate=settings.SMS_SEND_RATE,
+            quiet_hours=settings.QUIET_HOURS,
+        )
+        return TemplateResponse(request, "admin/messaging/broadcast/confirm_send.html", context)
 
     def _send_test(self, request: HttpRequest, broadcast: Broadcast, form: TestSendForm) -> bool:
         if not form.is_valid():
@@ -514,6 +541,29 @@ class BroadcastAdmin(admin.ModelAdmin):
     def retry_failed_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         retried = sum(retry_failed(request, b) for b in queryset)
         messages.info(request, f"{retried} failed message(s) queued again.")
+
+
+def needs_confirmation(request: HttpRequest, broadcast: Broadcast, p: audience.Preview) -> bool:
+    """A send or schedule of a draft to more than one recipient asks once more first; the
+    confirming POST carries "confirmed"."""
+    going = "send" in request.POST or "schedule" in request.POST
+    return (
+        going
+        and broadcast.state == BroadcastState.DRAFT
+        and p.recipients > 1
+        and "confirmed" not in request.POST
+    )
+
+
+def duration_words(span: timedelta) -> str:
+    """'about 40 seconds', 'about 12 minutes', 'about 3 hours 5 minutes'."""
+    seconds = max(1, math.ceil(span.total_seconds()))
+    if seconds < 90:
+        return f"about {seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} minutes"
+    return f"about {minutes // 60} hours {minutes % 60} minutes"
 
 
 def change_url(broadcast: Broadcast) -> str:

@@ -37,6 +37,7 @@ from messaging.reports import costs, rollups
 from messaging.reports import figures as reports
 from smsbot import audit, csv_safe, timezones
 from smsbot.admin_base import ReadOnlyAdmin
+from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
 from smsbot.redaction import redact_data
 from subscribers.admin.search import PhoneSearchMixin
 
@@ -129,10 +130,10 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     ]
     list_filter = [
         OutcomeFilter,
-        "status",
+        ("status", ChoicesInFilter),
         "provider",
         "channel",
-        ("created_at", admin.DateFieldListFilter),
+        ("created_at", DateRangeFilter),
         ErrorCodeFilter,
         "direction",
         "kind",

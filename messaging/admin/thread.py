@@ -85,13 +85,15 @@ def thread_panel(request: HttpRequest, subscriber: Subscriber) -> hooks.Panel | 
             : THREAD_LENGTH + 1
         ]
     )
+    bubbles = [bubble(m) for m in reversed(latest[:THREAD_LENGTH])]  # oldest first, as a chat
     context: dict[str, Any] = {
-        # Oldest first, as a chat reads.
-        "bubbles": [bubble(m) for m in reversed(latest[:THREAD_LENGTH])],
+        "bubbles": bubbles,
         "more": len(latest) > THREAD_LENGTH,
-        "shown": THREAD_LENGTH,
+        "shown": len(bubbles),
         "all_url": reverse("admin:messaging_message_changelist")
         + "?"
         + urlencode({"phone__exact": subscriber.phone}),
     }
-    return hooks.Panel("admin/messaging/thread.html", context, ("messaging/thread.css",))
+    return hooks.Panel(
+        "admin/messaging/thread.html", context, ("messaging/thread.css",), shown=len(bubbles)
+    )

@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -112,6 +112,18 @@ def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
         cost_by_provider=by_provider,
         in_quiet_hours=in_quiet_hours,
     )
+
+
+def sending_time(by_channel: dict[str, int]) -> timedelta:
+    """How long sending to these recipients takes at SMS_SEND_RATE: the rate holds per
+    provider, so the provider with the most recipients sets the pace (quiet hours and
+    retries come on top)."""
+    per_provider: dict[str, int] = {}
+    for channel, n in by_channel.items():
+        provider = provider_for(channel)
+        per_provider[provider] = per_provider.get(provider, 0) + n
+    busiest = max(per_provider.values(), default=0)
+    return timedelta(seconds=busiest / float(settings.SMS_SEND_RATE))
 
 
 def costs(

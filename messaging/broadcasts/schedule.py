@@ -242,6 +242,13 @@ def delivers_at_local_time() -> bool:
     return task is not None and _mode(task) == LOCAL_TIME
 
 
+@hooks.set_next_send_day
+def next_send_day(subscriber: Any, now: datetime) -> Any:
+    """The subscriber's local date of their next daily message (None: the schedule is off)."""
+    moment = next_send(subscriber.timezone, subscriber.preferred_time, now)
+    return localtime.local_date(moment, subscriber.timezone) if moment else None
+
+
 def validate(hour: int, minute: int, zone: str, mode: str) -> None:
     if not (0 <= hour < 24 and 0 <= minute < 60):
         raise InvalidSchedule(f"{hour:02d}:{minute:02d} is not a time of day.")

@@ -15,6 +15,8 @@ from enum import StrEnum
 
 from django.conf import settings
 
+from subscribers.windows import PAUSE_DAYS
+
 
 class Keyword(StrEnum):
     OPT_OUT = "opt_out"
@@ -29,7 +31,6 @@ OPT_OUT_WORDS = (
 )  # fmt: skip
 OPT_IN_WORDS = ("START", "YES", "UNSTOP")
 HELP_WORDS = ("HELP", "INFO")
-PAUSE_DAYS = range(1, 91)
 
 
 def normalize(text: str) -> str:

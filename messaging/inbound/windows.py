@@ -58,8 +58,7 @@ def _pause(
 ) -> str:
     # The next `days` daily messages are skipped: messages start again on the date
     # of the one after them (or, with no schedule, `days` days after tomorrow).
-    first = _next_send_date(subscriber, subscriber.preferred_time, now)
-    restart = first + timedelta(days=days)
+    restart = windows.restart_after(subscriber, days, now)
     windows.pause(subscriber, restart, source, {**evidence, "days": days})
     return (
         f"Paused. Your daily messages start again on {spoken_date(restart)}. "

@@ -1,11 +1,13 @@
 """{% ops_dashboard %}: the operations dashboard on the admin home; money and name filters."""
 
+from dataclasses import replace
 from typing import Any
 
 from django import template
 
 from messaging.reports import charts, dashboard
 from messaging.reports import figures as reports
+from smsbot.admin_links import may_open
 
 register = template.Library()
 
@@ -16,7 +18,16 @@ def ops_dashboard(context: template.Context) -> dict[str, Any]:
     # The figures are about messages: only people allowed to see messages get them.
     if not request.user.has_perm("messaging.view_message"):
         return {"allowed": False}
-    return {"allowed": True, **dashboard.build()}
+    built = dashboard.build()
+    # The figures are built for everyone who may see messages; a link to a page this
+    # user would be refused (adding content, the periodic tasks) is not offered.
+    built["alerts"] = [
+        a if may_open(request, a.url) else replace(a, url=None) for a in built["alerts"]
+    ]
+    for card in (built["daily"]["content"], *built["upcoming"]):
+        if not may_open(request, card["url"]):
+            card["url"] = None
+    return {"allowed": True, **built}
 
 
 @register.filter

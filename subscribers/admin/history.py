@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from smsbot.admin_base import ReadOnlyAdmin
+from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
 from subscribers.admin.mirroring import MirrorWhenOnMixin
 from subscribers.admin.page import PageContextMixin
 from subscribers.admin.search import PhoneSearchMixin
@@ -34,7 +35,7 @@ def shortened(text: str) -> str:
     return text if len(text) <= TEXT_LENGTH else text[: TEXT_LENGTH - 1] + "…"
 
 
-class NewStatusFilter(admin.ChoicesFieldListFilter):
+class NewStatusFilter(ChoicesInFilter):
     """The to_status filter, titled as operators say it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -46,7 +47,7 @@ class NewStatusFilter(admin.ChoicesFieldListFilter):
 class ConsentEventAdmin(PageContextMixin, PhoneSearchMixin, ReadOnlyAdmin):
     list_display = ["happened", "number", "what_happened"]
     list_display_links = ["what_happened"]
-    list_filter = ["source", ("to_status", NewStatusFilter), "created_at"]
+    list_filter = ["source", ("to_status", NewStatusFilter), ("created_at", DateRangeFilter)]
     list_select_related = ["subscriber"]
     search_fields = ["phone_hash"]
     search_help_text = "A phone number in any format (matched by its hash, so erased numbers too)."

@@ -89,6 +89,7 @@ def subscriber_page(
     request: HttpRequest, subscriber: Subscriber, can_change: bool
 ) -> dict[str, Any]:
     conversation = Conversation.objects.filter(phone_number=subscriber.phone).first()
+    panels = hooks.subscriber_panels(request, subscriber)
     history = consent_history(subscriber)
     all_events = ""
     if (
@@ -116,5 +117,7 @@ def subscriber_page(
         if conversation and conversation.user_context
         else [],
         "conversation_updated": when(conversation.updated_at) if conversation else "",
-        "panels": hooks.subscriber_panels(request, subscriber),
+        "panels": panels,
+        # "No conversation yet" only when nothing of one is on the page.
+        "conversation_empty": conversation is None and not any(p.shown for p in panels),
     }

@@ -7,6 +7,7 @@ evidence (who, and the reason they typed), then an audit entry for the subscribe
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -23,10 +24,14 @@ FORM_PREFIX = "pause"
 
 
 def pause_subscriber(
-    request: HttpRequest, subscriber: Subscriber, restart: date, reason: str
-) -> bool:
-    """Pause until restart (the subscriber's local date); False when already so."""
-    evidence = admin_evidence(request, reason=reason, restart=restart.isoformat())
+    request: HttpRequest, subscriber: Subscriber, form: dict[str, Any]
+) -> date | None:
+    """Pause for the form's days (the keyword's PAUSE N) or until its restart date (the
+    subscriber's local date); the restart date, or None when already so."""
+    days, reason = form.get("days"), form["reason"]
+    restart = form.get("restart") or windows.restart_after(subscriber, days, timezone.now())
+    extra = {"days": days} if days else {}
+    evidence = admin_evidence(request, reason=reason, restart=restart.isoformat(), **extra)
     result = windows.pause(subscriber, restart, ConsentSource.ADMIN, evidence)
     if result.changed:
         audit.record(
@@ -36,7 +41,7 @@ def pause_subscriber(
             changes={"messages start again": (result.event.before, result.event.after)},
             detail=reason,
         )
-    return result.changed
+    return restart if result.changed else None
 
 
 def resume_subscriber(request: HttpRequest, subscriber: Subscriber) -> bool:

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 
 from smsbot import audit, timezones
 from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
+from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
 from subscribers import windows
 from subscribers.admin.consent import VERBS, admin_evidence, change_consent, offered
 from subscribers.admin.exports import SubscriberExportMixin
@@ -100,13 +101,13 @@ class SubscriberAdmin(
     # Narrow enough for a laptop beside the admin's menu and the filters.
     list_display = ["phone", "channel", "consent", "consent_source", "created", "delivery"]
     list_filter = [
-        "consent_status",
+        ("consent_status", ChoicesInFilter),
         "channel",
         "consent_source",
         "undeliverable",
-        "created_at",
-        "opted_in_at",
-        "opted_out_at",
+        ("created_at", DateRangeFilter),
+        ("opted_in_at", DateRangeFilter),
+        ("opted_out_at", DateRangeFilter),
     ]
     search_fields = ["phone"]
     search_help_text = "A phone number in any format, or the last digits of one."
@@ -293,7 +294,7 @@ class SubscriberAdmin(
 
     @method_decorator(require_POST)
     def pause_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The page's Pause until… / Resume buttons: the same record as the list actions."""
+        """The page's Pause… / Resume buttons: the same record as the list actions."""
         subscriber = self._changeable(request, object_id)
         page = self._page(subscriber)
         offered_now = pause_buttons(subscriber, can_change=True)
@@ -313,8 +314,8 @@ class SubscriberAdmin(
         if not form.is_valid():
             messages.error(request, f"Nothing changed. {self._form_problem(form)}")
             return page
-        restart, reason = form.cleaned_data["restart"], form.cleaned_data["reason"]
-        if pause_subscriber(request, subscriber, restart, reason):
+        restart = pause_subscriber(request, subscriber, form.cleaned_data)
+        if restart:
             messages.success(
                 request, f"{subscriber.phone}: paused; messages start again on {restart}."
             )
@@ -341,12 +342,12 @@ class SubscriberAdmin(
         title = "Opt out" if to_status == ConsentStatus.OPTED_OUT else "Opt back in"
         return self._with_form(request, queryset, form_class, title, apply)
 
-    @admin.action(description="Pause until…", permissions=["change"])
+    @admin.action(description="Pause…", permissions=["change"])
     def pause_until(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         def apply(subscriber: Subscriber, data: dict[str, Any]) -> bool:
-            return pause_subscriber(request, subscriber, data["restart"], data["reason"])
+            return pause_subscriber(request, subscriber, data) is not None
 
-        return self._with_form(request, queryset, PauseForm, "Pause until…", apply)
+        return self._with_form(request, queryset, PauseForm, "Pause…", apply)
 
     @admin.action(description="Resume selected subscribers", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet) -> None:

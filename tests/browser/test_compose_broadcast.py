@@ -93,6 +93,13 @@ def test_compose_preview_test_send_and_watch_it_complete(operator, celery_worker
 
     loads = operator.loads
     operator.follow(page.get_by_role("button", name="Send now to 5 recipients"))
+    # One more step before it goes: the count, the cost and when it ends.
+    confirm = page.locator("#content-main").inner_text()
+    assert "Recipients\t5" in confirm and "Estimated cost" in confirm
+    assert "Projected finish" in confirm
+    assert broadcast.state == "draft" and not Message.objects.filter(broadcast=broadcast).exists()
+    operator.screenshot()
+    operator.follow(page.get_by_role("button", name="Confirm: send now to 5 recipients"))
     assert page.url.endswith(f"/admin/messaging/broadcast/{broadcast.pk}/change/")
     loads = operator.loads
     # The page follows the worker until the broadcast is done, without a reload.
@@ -132,6 +139,8 @@ def test_schedule_for_later_then_beat_starts_it_and_the_list_follows(operator, c
     operator.follow(page.get_by_role("button", name="Preview ›"))
     shown = timezones.shown(later.replace(second=0, microsecond=0))
     operator.follow(page.get_by_role("button", name=f"Schedule for {shown}"))
+    assert shown in page.locator("#confirm-starts").inner_text()
+    operator.follow(page.get_by_role("button", name="Confirm: schedule", exact=False))
 
     broadcast = Broadcast.objects.get(name="Holiday notice")
     assert broadcast.state == BroadcastState.SCHEDULED

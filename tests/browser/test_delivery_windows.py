@@ -35,8 +35,8 @@ def test_an_operator_pauses_a_subscriber_until_a_date_then_resumes_them(visitor,
     visitor.follow(page.locator("button[name=index]"))
     page.fill("input[name=restart]", "2027-06-15")
     page.fill("textarea[name=reason]", "on holiday, asked by e-mail")
-    visitor.follow(page.locator("input[type=submit][value='Pause until…']"))
-    assert "Pause until…: 1 of 1 changed." in page.inner_text(".messagelist")
+    visitor.follow(page.locator("input[type=submit][value='Pause…']"))
+    assert "Pause…: 1 of 1 changed." in page.inner_text(".messagelist")
 
     visitor.follow(page.locator("#result_list a", has_text="+13125550123"))
     window = page.get_by_role("group", name="Delivery window", exact=True)

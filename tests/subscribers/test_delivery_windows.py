@@ -234,7 +234,10 @@ def test_pause_until_and_resume_from_the_admin_are_audited(ops_client, subscribe
     restart = today + timedelta(days=7)
     a, b = subscribe("+13125550101"), subscribe("+13125550102")
     response = run_action(ops_client, "pause_until", [a, b])
-    assert b"Messages start again on" in response.content
+    assert (
+        b"Pause for (days)" in response.content
+        and b"Or messages start again on" in response.content
+    )
     response = run_action(
         ops_client, "pause_until", [a, b], restart=str(today), reason="asked by e-mail"
     )
@@ -278,7 +281,7 @@ def test_the_page_buttons_refuse_what_they_do_not_offer(ops_client, subscribe):
     )
     assert "Nothing changed" in post(live, operation="delete")
     assert "Reason: This field is required." in post(live, **{**pause, "pause-reason": ""})
-    assert "Messages start again on: Enter a valid date." in post(
+    assert "Or messages start again on: Enter a valid date." in post(
         live, **{**pause, "pause-restart": "2027-02-30\x00"}
     )
     assert not SubscriberEvent.objects.exists() and not LogEntry.objects.exists()
@@ -286,6 +289,41 @@ def test_the_page_buttons_refuse_what_they_do_not_offer(ops_client, subscribe):
         ops_client.get(reverse("admin:subscribers_subscriber_pause", args=[live.pk])).status_code
         == 405
     )
+
+
+@pytest.mark.django_db
+def test_pause_for_days_from_the_admin_is_the_keywords_pause(ops_client, subscribe):
+    from subscribers import windows
+
+    live = subscribe("+13125550105")
+    url = reverse("admin:subscribers_subscriber_pause", args=[live.pk])
+
+    def post(**data):
+        response = ops_client.post(url, {"operation": "pause", **data}, follow=True)
+        return " ".join(str(m) for m in response.context["messages"])
+
+    tomorrow = localtime.local_date(timezone.now(), "America/Chicago") + timedelta(days=1)
+    both = post(**{"pause-days": "3", "pause-restart": str(tomorrow), "pause-reason": "asked"})
+    assert "Give either a number of days or a date, not both." in both
+    assert "not neither." in post(**{"pause-reason": "asked"})
+    assert "Pause for (days): Ensure this value is less than or equal to 90." in post(
+        **{"pause-days": "91", "pause-reason": "asked"}
+    )
+    assert not SubscriberEvent.objects.exists()
+
+    expected = windows.restart_after(live, 3, timezone.now())  # what PAUSE 3 by SMS gives
+    said = post(**{"pause-days": "3", "pause-reason": "asked by phone"})
+    assert f"+13125550105: paused; messages start again on {expected}." in said
+    live.refresh_from_db()
+    assert live.paused_until == localtime.at(expected, time(0), live.timezone)
+    assert live.events.get().evidence["days"] == 3
+
+    # The list's action takes days too.
+    other = subscribe("+13125550106")
+    run_action(ops_client, "pause_until", [other], days="5", reason="asked by e-mail")
+    other.refresh_from_db()
+    restart = windows.restart_after(other, 5, timezone.now())
+    assert other.paused_until == localtime.at(restart, time(0), other.timezone)
 
 
 @pytest.mark.django_db

@@ -177,6 +177,24 @@ def test_the_conversation_is_a_thread_with_statuses(admin_client, subscribe):
     assert viewer.get(page_url(subscriber)).context["panels"] == []
 
 
+@pytest.mark.django_db
+def test_the_conversation_panel_says_what_it_shows(admin_client, subscribe):
+    subscriber = subscribe(NUMBER)
+    html = admin_client.get(page_url(subscriber)).content.decode()
+    assert "No conversation with the bot yet." in html
+    # Messages but no bot state: the thread shows them, and says how many.
+    message(direction="inbound", kind="inbound", status="received", body="WHAT", phone=NUMBER)
+    message(kind="reply", status="delivered", body="The answer", phone=NUMBER)
+    html = admin_client.get(page_url(subscriber)).content.decode()
+    assert "No conversation with the bot yet." not in html
+    assert "2 messages to and from this number." in html
+    # The bot's own counter (3) is not the page's: the page counts what it shows.
+    Conversation.objects.create(phone_number=NUMBER, conversation_state="menu", message_count=3)
+    html = admin_client.get(page_url(subscriber)).content.decode()
+    assert "3 messages" not in html and "2 messages to and from this number." in html
+    assert "Bot state <strong>menu</strong>" in html
+
+
 def test_the_thread_comes_from_messaging_through_the_hook():
     # subscribers never imports messaging (tests/core/test_layout.py): messaging registers.
     assert "messaging.admin.thread.thread_panel" in hooks._panel_sources

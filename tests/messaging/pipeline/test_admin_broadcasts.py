@@ -54,13 +54,16 @@ def test_compose_preview_then_send_an_ad_hoc_broadcast(staff, settings):
     assert not Message.objects.exists()
 
     response = staff.post(reverse("admin:messaging_broadcast_preview", args=[broadcast.pk]),
-                          {"send": "1"})  # fmt: skip
+                          {"send": "1", "confirmed": "1"})  # fmt: skip
     assert response.status_code == 302
     broadcast.refresh_from_db()
     assert broadcast.state == BroadcastState.SENDING and broadcast.created_by.username == "ops"
     assert OutboxTask.objects.filter(task_name="messaging.fan_out", args=[broadcast.pk]).exists()
     # Sending twice from a stale page does nothing more.
-    staff.post(reverse("admin:messaging_broadcast_preview", args=[broadcast.pk]), {"send": "1"})
+    staff.post(
+        reverse("admin:messaging_broadcast_preview", args=[broadcast.pk]),
+        {"send": "1", "confirmed": "1"},
+    )
     assert OutboxTask.objects.filter(task_name="messaging.fan_out").count() == 1
 
 

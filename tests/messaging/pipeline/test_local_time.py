@@ -169,7 +169,7 @@ def test_a_broadcast_started_at_22_chicago_holds_chicago_and_sends_honolulu(
     )
     preview = staff.get(response.url).content.decode()
     assert "2 recipients are inside quiet hours (21:00-08:00 their time) now" in preview
-    staff.post(response.url, {"send": "1"})
+    staff.post(response.url, {"send": "1", "confirmed": "1"})
 
     def messages() -> dict[str, Message]:
         return {m.phone: m for m in Message.objects.filter(broadcast__name="Late news")}
