@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.admin import times
 from messaging.models import BroadcastState, Message
+from smsbot import timezones
 from smsbot.models import OutboxTask
 from tests.messaging.pipeline.conftest import opted_in
 from tests.messaging.pipeline.test_admin_compose import OPERATOR, draft, preview, staff
@@ -50,7 +50,7 @@ def test_send_now_to_many_asks_first_with_count_cost_and_finish(operator, settin
     assert cost > 0 and f'<td id="confirm-cost">{floatformat(cost, 4)} USD</td>' in page
     finish = asked.context["finishes"]
     assert finish in page and "about 13 seconds at 2 messages a second" in page
-    expected = times.local(timezone.now() + timedelta(seconds=12.5))
+    expected = timezones.shown(timezone.now() + timedelta(seconds=12.5))
     assert finish[:16] == expected[:16]  # the same day, give or take the test's run
     assert 'name="confirmed"' in page and 'name="csrfmiddlewaretoken"' in page
     assert f'href="{preview(broadcast)}">Back</a>' in page
@@ -78,8 +78,8 @@ def test_scheduling_for_many_asks_first_and_projects_from_the_start(operator, se
     asked = operator.post(preview(broadcast), {"schedule": "1"})
     broadcast.refresh_from_db()
     assert broadcast.state == BroadcastState.DRAFT
-    assert asked.context["starts"] == times.local(when)
-    assert asked.context["finishes"] == times.local(when + timedelta(seconds=120))
+    assert asked.context["starts"] == timezones.shown(when)
+    assert asked.context["finishes"] == timezones.shown(when + timedelta(seconds=120))
     assert "about 2 minutes" in asked.content.decode()
     operator.post(preview(broadcast), {"schedule": "1", "confirmed": "1"})
     broadcast.refresh_from_db()
