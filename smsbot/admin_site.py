@@ -8,7 +8,11 @@
   (smsbot.audit.AuditedEditsMixin), a summary entry per import
   (smsbot.audit.AuditedImportsMixin), and the change permission as the
   requirement of any action that declares no permissions=
-  (smsbot.admin_base.ActionsNeedPermissionMixin).
+  (smsbot.admin_base.ActionsNeedPermissionMixin); form fields held to
+  smsbot.admin_inputs' bounds (BoundedInputsMixin); list filters that are
+  refused with a message, not a 500 (CheckedFiltersMixin); deletions that
+  would take audit entries with them refused with the reason
+  (ProtectedDeletionsMixin).
 """
 
 from typing import Any
@@ -27,7 +31,12 @@ from django.views.decorators.csrf import csrf_protect
 from import_export.admin import ImportMixin
 
 from smsbot import two_factor
-from smsbot.admin_base import ActionsNeedPermissionMixin
+from smsbot.admin_base import (
+    ActionsNeedPermissionMixin,
+    BoundedInputsMixin,
+    CheckedFiltersMixin,
+    ProtectedDeletionsMixin,
+)
 from smsbot.audit import AuditedEditsMixin, AuditedImportsMixin
 
 
@@ -48,7 +57,13 @@ class PortalAdminSite(admin.AdminSite):
         **options: Any,
     ) -> None:
         admin_class = admin_class or admin.ModelAdmin
-        wanted = [AuditedEditsMixin, ActionsNeedPermissionMixin]
+        wanted = [
+            AuditedEditsMixin,
+            ActionsNeedPermissionMixin,
+            BoundedInputsMixin,
+            CheckedFiltersMixin,
+            ProtectedDeletionsMixin,
+        ]
         if issubclass(admin_class, ImportMixin):
             wanted.append(AuditedImportsMixin)
         mixins = tuple(m for m in wanted if not issubclass(admin_class, m))

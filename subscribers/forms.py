@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from smsbot.admin_inputs import BoundedDateField
 from subscribers import hooks
 from subscribers.localtime import local_date, validate_send_time
 from subscribers.models import Channel
@@ -89,7 +90,7 @@ class EraseForm(forms.Form):
 
 
 class PauseForm(forms.Form):
-    restart = forms.DateField(
+    restart = BoundedDateField(
         label="Messages start again on",
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="A date in each subscriber's own timezone; until then no broadcast "

@@ -37,6 +37,7 @@ from messaging.reports import costs, dashboard, rollups
 from messaging.reports import figures as reports
 from smsbot import audit, csv_safe
 from smsbot.admin_base import ReadOnlyAdmin
+from smsbot.admin_inputs import BoundedDateField
 from smsbot.redaction import redact_data
 from smsbot.timezones import shown
 from subscribers.admin.search import PhoneSearchMixin
@@ -418,8 +419,8 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
 class CostRangeForm(forms.Form):
     """The cost report's days, first and last included (UTC days)."""
 
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    start = BoundedDateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = BoundedDateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
