@@ -50,6 +50,8 @@ class BoundedInputsMixin:
     ) -> forms.Field | None:
         if isinstance(db_field, models.JSONField):
             kwargs.setdefault("form_class", admin_inputs.StorableJSONField)
+        elif isinstance(db_field, models.ManyToManyField):
+            kwargs.setdefault("form_class", admin_inputs.BoundedModelMultipleChoiceField)
         field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
         return admin_inputs.bounded(field)
 
