@@ -197,7 +197,8 @@ def test_every_admin_form_refuses_hostile_values_without_a_5xx(samples, superuse
 
 def test_the_far_future_broadcast_time_is_refused_with_a_message(samples, superuser):
     inputs = form_inputs(superuser, "/admin/messaging/broadcast/add/", admin_model("broadcast"))
-    data = {**inputs.data, "name": ["Far"], "text": ["Hello"], "scheduled_for": ["9999-12-31T23:59"]}
+    far = {"name": ["Far"], "text": ["Hello"], "scheduled_for": ["9999-12-31T23:59"]}
+    data = {**inputs.data, **far}
     response = post(superuser, "/admin/messaging/broadcast/add/", data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["scheduled_for"] == [
@@ -255,8 +256,8 @@ def test_every_list_filter_refuses_hostile_values_without_a_5xx(samples, superus
         path = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         # A screen of its own (no ChangeList) reads no filters: nothing to refuse there.
         filtered = "cl" in (superuser.get(path).context or {})
-        tries = [(name, value, "\x00" in value)
-                 for name in filter_parameters(model_admin, request) for value in FILTER_VALUES]  # fmt: skip
+        names = filter_parameters(model_admin, request)
+        tries = [(name, value, "\x00" in value) for name in names for value in FILTER_VALUES]
         for name, value, must_refuse in tries + field_lookups(model):
             must = must_refuse and filtered
             response = superuser.get(path, {name: value})
