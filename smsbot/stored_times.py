@@ -39,23 +39,35 @@ def read_out_of_range(sender: type, connection: BaseDatabaseWrapper, **kwargs: A
 
     for kind in ("date", "timestamp", "timestamptz"):
         oid = adapters.types[kind].oid
-        loader: type[Loader] | None = adapters.get_loader(oid, Format.TEXT)
-        if loader is None or getattr(loader, "reads_out_of_range", False):
+        inner: type[Loader] | None = adapters.get_loader(oid, Format.TEXT)
+        if inner is None or getattr(inner, "reads_out_of_range", False):
             continue
+        adapters.register_loader(oid, _wrapped(inner, kind, DataError))
 
-        def load(self: Loader, data: Any, kind: str = kind, loader: type = loader) -> Any:
+
+def _wrapped(inner: type, kind: str, error: type[Exception]) -> type:
+    # Composition: psycopg's C loaders cannot be subclassed.
+    from psycopg.adapt import Loader
+
+    class OutOfRangeLoader(Loader):
+        reads_out_of_range = True
+        # Django compares the connection's timestamptz loader's zone with its own.
+        timezone = getattr(inner, "timezone", None)
+
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self.inner = inner(oid, context)
+
+        def load(self, data: Any) -> Any:
             try:
-                return loader.load(self, data)
-            except DataError:
+                return self.inner.load(data)
+            except error:
                 text = bytes(data).decode("utf-8", "replace")
                 if not _beyond_python(text):
                     raise
                 return _nearest(text, kind)
 
-        wrapped = type(
-            f"OutOfRange{loader.__name__}", (loader,), {"load": load, "reads_out_of_range": True}
-        )
-        adapters.register_loader(oid, wrapped)
+    return OutOfRangeLoader
 
 
 def _beyond_python(text: str) -> bool:
