@@ -15,9 +15,12 @@
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
+from celery import schedules
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -83,7 +86,18 @@ class AuditLogAdmin(ReadOnlyAdmin):
         return entry.get_change_message() or entry.get_action_flag_display()
 
 
+class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
+    def clean(self) -> dict[str, Any]:
+        # django-celery-beat's clean reads cleaned_data["task"], absent when the typed
+        # task name was refused (a NUL): that field's error is the answer.
+        if "task" not in self.cleaned_data:
+            return self.cleaned_data
+        return super().clean()
+
+
 class PeriodicTaskAdmin(VersionedAdmin, beat_admin.PeriodicTaskAdmin):
+    form = PeriodicTaskForm
+
     @admin.action(description="Enable selected tasks", permissions=["change"])
     def enable_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_enabled(request, queryset, lambda task: True)
@@ -118,8 +132,35 @@ class PeriodicTaskAdmin(VersionedAdmin, beat_admin.PeriodicTaskAdmin):
         self.message_user(request, f"{changed} of {queryset.count()} task(s) changed.")
 
 
+class CrontabScheduleForm(forms.ModelForm):
+    """A schedule Celery can read: python-crontab's validators let some through (a
+    negative minute) that celery's parser, and so beat and the page, fail on."""
+
+    class Meta:
+        model = CrontabSchedule
+        fields = ["minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        parts = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+        if all(part in data for part in parts):
+            try:
+                schedules.crontab(**{part: data[part] for part in parts})
+            except (schedules.ParseException, ValueError) as exc:
+                raise forms.ValidationError(f"Celery cannot read this schedule: {exc}") from exc
+        return data
+
+
 class CrontabScheduleAdmin(VersionedAdmin, beat_admin.CrontabScheduleAdmin):
-    pass
+    form = CrontabScheduleForm
+
+    @admin.display(description="human readable")
+    def human_readable(self, schedule: CrontabSchedule) -> str:
+        # The form shown again with its errors describes the refused values too.
+        try:
+            return schedule.human_readable
+        except (schedules.ParseException, ValueError):
+            return "(not a schedule Celery can read)"
 
 
 class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):

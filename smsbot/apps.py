@@ -9,9 +9,10 @@ class SmsbotConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.admin.models import LogEntry
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import pre_delete, pre_save
 
-        from smsbot import audit, checks  # noqa: F401 - registers system checks
+        from smsbot import audit, checks, stored_times  # noqa: F401 - checks registers checks
         from smsbot.private_files import secure_local_files
 
         # Every process starts here before it opens the database or the broker's folder.
@@ -19,6 +20,9 @@ class SmsbotConfig(AppConfig):
 
         pre_save.connect(audit.refuse_update, sender=LogEntry, dispatch_uid="audit-append-only")
         pre_delete.connect(audit.refuse_delete, sender=LogEntry, dispatch_uid="audit-append-only")
+        connection_created.connect(
+            stored_times.read_out_of_range, dispatch_uid="read-out-of-range-times"
+        )
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

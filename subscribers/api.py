@@ -14,7 +14,6 @@ Origin): without the token, one from another site is refused outright.
 """
 
 import hmac
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +23,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from smsbot import storable
 from smsbot.storable import clean_data
 from subscribers import limits
 from subscribers.consent import ConsentChange, ConsentError, change, known_fields, request_optin
@@ -127,53 +127,9 @@ def parse(request: HttpRequest) -> dict[str, Any]:
 def load_json(body: bytes) -> Any:
     """The JSON document in body, refused when the database could not store it as sent."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("malformed JSON: the body is not UTF-8") from exc
-    try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
-    except BadRequest:
-        raise
-    except RecursionError as exc:
-        raise BadRequest(f"JSON nested more than {MAX_DEPTH} levels deep") from exc
-    except ValueError as exc:
-        raise BadRequest(f"malformed JSON: {exc}") from exc
-    _check_storable(data, 0)
-    return data
-
-
-def _no_constant(name: str) -> float:
-    raise BadRequest(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise BadRequest(f"{text} is too large a number")
-    return value
-
-
-def _check_storable(data: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise BadRequest(f"JSON nested more than {MAX_DEPTH} levels deep")
-    if isinstance(data, dict):
-        for key, value in data.items():
-            _check_text(key)
-            _check_storable(value, depth + 1)
-    elif isinstance(data, list):
-        for value in data:
-            _check_storable(value, depth + 1)
-    elif isinstance(data, str):
-        _check_text(data)
-
-
-def _check_text(text: str) -> None:
-    if "\x00" in text:
-        raise BadRequest("text contains a NUL character (\\u0000)")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadRequest("text contains an unpaired surrogate (\\ud800-\\udfff)") from exc
+        return storable.load_json(body, MAX_DEPTH)
+    except storable.NotStorable as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 @csrf_exempt

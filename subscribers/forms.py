@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from smsbot import timezones
+from smsbot.admin_inputs import BoundedDateField
 from subscribers import hooks
 from subscribers.localtime import local_date, validate_send_time
 from subscribers.models import Channel
@@ -101,7 +102,7 @@ class PauseForm(forms.Form):
         widget=forms.NumberInput(attrs={"size": 4}),
         help_text="Skips that many daily messages, as the PAUSE keyword does.",
     )
-    restart = forms.DateField(
+    restart = BoundedDateField(
         label="Or messages start again on",
         required=False,
         widget=timezones.DateInput(),

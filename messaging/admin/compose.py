@@ -22,15 +22,17 @@ from messaging.broadcasts import audience
 from messaging.models import Broadcast
 from messaging.outbound import segments
 from smsbot import timezones
+from smsbot.admin_inputs import BoundedDateTimeField
 from subscribers.models import Channel
 
 
-class OpsDateTimeField(forms.DateTimeField):
+class OpsDateTimeField(BoundedDateTimeField):
     """A date and time shown and typed in the operations timezone.
 
     Django reads a form's datetimes in the current timezone; this field reads
     and shows them in OPS_TIMEZONE, and refuses a wall-clock time that a DST
-    change skips or repeats there (Django's own "couldn't be interpreted").
+    change skips or repeats there (Django's own "couldn't be interpreted"), and a
+    date outside the admin's range (smsbot.admin_inputs).
     """
 
     widget = timezones.DateTimeInput()

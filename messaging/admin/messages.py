@@ -38,6 +38,7 @@ from messaging.reports import figures as reports
 from smsbot import audit, csv_safe, timezones
 from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
+from smsbot.admin_inputs import BoundedDateField
 from smsbot.redaction import redact_data
 from subscribers.admin.search import PhoneSearchMixin
 
@@ -425,8 +426,8 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
 class CostRangeForm(forms.Form):
     """The cost report's days, first and last included (UTC days)."""
 
-    start = forms.DateField(label="From", widget=timezones.DateInput())
-    end = forms.DateField(label="To", widget=timezones.DateInput())
+    start = BoundedDateField(label="From", widget=timezones.DateInput())
+    end = BoundedDateField(label="To", widget=timezones.DateInput())
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
