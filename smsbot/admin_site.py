@@ -11,7 +11,8 @@
   (smsbot.imports.admin.GuardedImportsMixin: checked files in a private
   directory, a signed token to confirm), and the change permission as the
   requirement of any action that declares no permissions=
-  (smsbot.admin_base.ActionsNeedPermissionMixin).
+  (smsbot.admin_base.ActionsNeedPermissionMixin), and page titles in an
+  operator's words (smsbot.admin_base.OperatorTitlesMixin).
 """
 
 from typing import Any
@@ -32,7 +33,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from import_export.admin import ImportMixin
 
 from smsbot import enrolment, two_factor
-from smsbot.admin_base import ActionsNeedPermissionMixin
+from smsbot.admin_base import ActionsNeedPermissionMixin, OperatorTitlesMixin
 from smsbot.audit import AuditedEditsMixin, AuditedImportsMixin
 from smsbot.imports.admin import GuardedImportsMixin
 
@@ -55,7 +56,7 @@ class PortalAdminSite(admin.AdminSite):
         **options: Any,
     ) -> None:
         admin_class = admin_class or admin.ModelAdmin
-        wanted = [AuditedEditsMixin, ActionsNeedPermissionMixin]
+        wanted = [AuditedEditsMixin, ActionsNeedPermissionMixin, OperatorTitlesMixin]
         if issubclass(admin_class, ImportMixin):
             wanted += [AuditedImportsMixin, GuardedImportsMixin]
         mixins = tuple(m for m in wanted if not issubclass(admin_class, m))
