@@ -7,9 +7,18 @@ from typing import Any
 import pytest
 from django.db import models
 from django.test import Client
+from django.urls import reverse
 
 from tests.security import doors
-from tests.security.conftest import role_user
+from tests.security.conftest import (  # noqa: F401 - the fixture
+    DEVOPS,
+    OPS,
+    ROLES,
+    STAFF,
+    SUPER,
+    role_clients,
+    role_user,
+)
 from tests.security.samples import make_samples
 
 STOCK_TITLE = re.compile(r"^(Select .+ to (change|view)|Change (?!history|password)|View |Add )")
@@ -43,3 +52,33 @@ def test_every_list_and_record_page_is_titled_in_an_operators_words(samples):
         assert f"<h1>{title}</h1>".encode() in response.content or not title, page
     assert seen > 40
     assert not stock, "\n".join(stock)
+
+
+SECTIONS = {
+    SUPER: [
+        "Subscribers",
+        "Messaging",
+        "Audit log",
+        "Login lockouts",
+        "Schedules",
+        "Two-factor devices",
+        "Users and roles",
+    ],
+    DEVOPS: ["Subscribers", "Messaging", "Audit log", "Schedules"],
+    # Only what operations staff work with: no internal section.
+    OPS: ["Subscribers", "Messaging", "Audit log"],
+    STAFF: [],
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_home_page_names_each_roles_sections_as_operators_do(role_clients, role):
+    response = role_clients[role].get(reverse("admin:index"))
+    assert response.status_code == 200
+    assert [app["name"] for app in response.context["app_list"]] == SECTIONS[role]
+    html = response.content.decode()
+    assert re.findall(r'class="section">([^<]*)</a></caption>', html) == SECTIONS[role]
+    assert "application" not in html  # Django's "Models in the … application"
+    if role == OPS:
+        for internal in ("auth", "axes", "otp_totp", "otp_static", "django_celery_beat"):
+            assert f'href="/admin/{internal}/' not in html
