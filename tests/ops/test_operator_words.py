@@ -10,15 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.security import doors
-from tests.security.conftest import (  # noqa: F401 - the fixture
-    DEVOPS,
-    OPS,
-    ROLES,
-    STAFF,
-    SUPER,
-    role_clients,
-    role_user,
-)
+from tests.security.conftest import DEVOPS, OPS, ROLES, STAFF, SUPER, role_user
 from tests.security.samples import make_samples
 
 STOCK_TITLE = re.compile(r"^(Select .+ to (change|view)|Change (?!history|password)|View |Add )")
@@ -35,7 +27,7 @@ def title_of(response: Any) -> str:
 
 def test_every_list_and_record_page_is_titled_in_an_operators_words(samples):
     client = Client()
-    client.force_login(role_user("superuser"))
+    client.force_login(role_user(SUPER))
     stock = []
     seen = 0
     for page in doors.pages(samples):
@@ -72,8 +64,10 @@ SECTIONS = {
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_home_page_names_each_roles_sections_as_operators_do(role_clients, role):
-    response = role_clients[role].get(reverse("admin:index"))
+def test_the_home_page_names_each_roles_sections_as_operators_do(db, role):
+    client = Client()
+    client.force_login(role_user(role))
+    response = client.get(reverse("admin:index"))
     assert response.status_code == 200
     assert [app["name"] for app in response.context["app_list"]] == SECTIONS[role]
     html = response.content.decode()
