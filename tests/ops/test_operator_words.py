@@ -76,3 +76,32 @@ def test_the_home_page_names_each_roles_sections_as_operators_do(db, role):
     if role == OPS:
         for internal in ("auth", "axes", "otp_totp", "otp_static", "django_celery_beat"):
             assert f'href="/admin/{internal}/' not in html
+
+
+@pytest.mark.parametrize("role", [SUPER, DEVOPS])
+def test_the_periodic_task_list_links_the_daily_task_to_its_daily_schedule_screen(db, role):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    from messaging import task_names
+    from messaging.broadcasts import schedule
+
+    crontab = CrontabSchedule.objects.create(hour="3", minute="0")
+    other = PeriodicTask.objects.create(
+        name="nightly", task=task_names.START_DAILY_BROADCAST, crontab=crontab
+    )
+    daily = PeriodicTask.objects.get(name=schedule.PERIODIC_TASK_NAME)
+    client = Client()
+    client.force_login(role_user(role))
+    html = client.get(reverse("admin:django_celery_beat_periodictask_changelist")).content.decode()
+    screen = reverse("admin:messaging_dailyscheduletask_changelist")
+    assert f'<a href="{screen}">{daily.name}</a>' in html
+    assert reverse("admin:django_celery_beat_periodictask_change", args=[daily.pk]) not in html
+    # Any other task opens its raw form, which stays for DevOps and superusers.
+    other_url = reverse("admin:django_celery_beat_periodictask_change", args=[other.pk])
+    assert f'<a href="{other_url}">{other.name}</a>' in html
+    assert (
+        client.get(
+            reverse("admin:django_celery_beat_periodictask_change", args=[daily.pk])
+        ).status_code
+        == 200
+    )
