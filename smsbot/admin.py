@@ -5,7 +5,8 @@
 - django-celery-beat's periodic tasks and crontab schedules keep their own
   screens, with History listing their versions (smsbot.history); a task
   with a screen of its own (the daily broadcast's Daily schedule) links
-  there from the task list; the task list's actions (enable, disable, toggle, run now) save each task, so they
+  there from the task list; the task list's actions (enable, disable, toggle,
+  run now) save each task, so they
   are versioned and audited like an edit, and need the change permission.
 - Users: who has set up two-factor login, and a superuser's enrolment link and
   reset buttons (smsbot.admin_users). Recovery codes have no screen of their
