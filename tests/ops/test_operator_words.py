@@ -2,13 +2,16 @@
 periodic task list, the message list's provider cell and its broadcast filter."""
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.db import models
 from django.test import Client
 from django.urls import reverse
 
+from tests.ops.factories import message
 from tests.security import doors
 from tests.security.conftest import DEVOPS, OPS, ROLES, STAFF, SUPER, role_user
 from tests.security.samples import make_samples
@@ -105,3 +108,73 @@ def test_the_periodic_task_list_links_the_daily_task_to_its_daily_schedule_scree
         ).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(
+    ("provider", "channel", "shown"),
+    [
+        ("sns", "sms", "SNS SMS"),
+        ("twilio", "whatsapp", "Twilio WhatsApp"),
+        ("console", "sms", "Console SMS"),
+    ],
+)
+def test_the_message_lists_via_cell_is_a_short_provider_label_on_one_line(
+    db, provider, channel, shown
+):
+    msg = message(provider=provider, channel=channel)
+    client = Client()
+    client.force_login(role_user(OPS))
+    html = client.get(reverse("admin:messaging_message_changelist")).content.decode()
+    row = html[html.index(f'href="/admin/messaging/message/{msg.pk}/change/') :]
+    assert f'<td class="field-route">{shown}</td>' in row[: row.index("</tr>")]
+    css = Path(finders.find("smsbot/ops.css")).read_text()
+    assert re.search(r"td\.field-route\s*\{\s*white-space:\s*nowrap", css)
+
+
+def sidebar(client: Client, url: str) -> tuple[Any, dict[str, str]]:
+    """The response, and the broadcast filter's choices: display -> "selected" or ""."""
+    response = client.get(url)
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    spec = next(s for s in cl.filter_specs if str(s.title) == "broadcast")
+    return response, {
+        str(c["display"]): "selected" if c["selected"] else "" for c in spec.choices(cl)
+    }
+
+
+def test_a_message_list_opened_from_a_broadcast_names_it_in_the_sidebar(db):
+    from messaging.models import Broadcast
+
+    old = Broadcast.objects.create(idempotency_key="adhoc:old", name="Spring sale", text="Hi")
+    recent = [
+        Broadcast.objects.create(idempotency_key=f"adhoc:{n}", name=f"Tip {n}", text="Hi")
+        for n in range(12)
+    ]
+    mine = message(broadcast=old)
+    other = message(broadcast=recent[-1])
+    client = Client()
+    client.force_login(role_user(OPS))
+    url = reverse("admin:messaging_message_changelist")
+
+    response, choices = sidebar(client, url)
+    assert choices["All"] == "selected"
+    # The ten most recent broadcasts are offered, newest first.
+    assert [d for d in choices if d != "All"] == [f"Tip {n}" for n in range(11, 1, -1)]
+
+    # Opened from an older broadcast's page: that broadcast, named and selected.
+    response, choices = sidebar(client, f"{url}?broadcast__id__exact={old.pk}")
+    assert choices["Spring sale"] == "selected" and choices["All"] == ""
+    assert list(response.context["cl"].result_list) == [mine]
+    assert re.search(r'<li class="selected">\s*<a [^>]*>Spring sale', response.content.decode())
+
+    # A recent one is its own choice; nothing else is selected.
+    response, choices = sidebar(client, f"{url}?broadcast__id__exact={recent[-1].pk}")
+    assert [d for d, s in choices.items() if s] == ["Tip 11"]
+    assert list(response.context["cl"].result_list) == [other]
+
+    # A hand-made URL: refused in words, nothing listed, no error page.
+    response, choices = sidebar(client, f"{url}?broadcast__id__exact=abc")
+    assert list(response.context["cl"].result_list) == []
+    assert "No broadcast “abc”" in response.content.decode()
+    response, choices = sidebar(client, f"{url}?broadcast__id__exact=999999")
+    assert choices["No broadcast #999999"] == "selected"
