@@ -2,11 +2,13 @@
 periodic task list, the message list's provider cell and its broadcast filter."""
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.test import Client
 from django.urls import reverse
@@ -178,3 +180,42 @@ def test_a_message_list_opened_from_a_broadcast_names_it_in_the_sidebar(db):
     assert "No broadcast “abc”" in response.content.decode()
     response, choices = sidebar(client, f"{url}?broadcast__id__exact=999999")
     assert choices["No broadcast #999999"] == "selected"
+
+
+def upload(client: Client, url: str, body: str) -> str:
+    form = {"resource": "0", "format": "0"}
+    file = SimpleUploadedFile("content.csv", body.encode(), "text/csv")
+    response = client.post(url, {**form, "import_file": file})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_an_import_preview_shows_the_files_columns_and_each_rows_action_in_words(db):
+    from messaging.models import DailyContent
+
+    DailyContent.objects.create(date=date(2027, 3, 1), text="Same")
+    DailyContent.objects.create(date=date(2027, 3, 2), text="Before")
+    client = Client()
+    client.force_login(role_user(DEVOPS))
+    url = reverse("admin:messaging_dailycontent_import")
+    html = upload(client, url, "date,text\n2027-03-01,Same\n2027-03-02,After\n2027-03-03,New\n")
+    assert "smsbot/imports.css" in html
+    table = html[html.index('<table class="import-rows">') :]
+    table = table[: table.index("</table>")]
+    # Only the file's columns, after the row number and what happens to it.
+    headers = re.findall(r'<th scope="col">([^<]*)</th>', table)
+    assert headers == ["Row", "Action", "date", "text"]
+    actions = re.findall(r'<tr class="(\w+)"><td>(\d+)</td><td class="import-action">(\w+)<', table)
+    assert actions == [("skip", "1", "Unchanged"), ("update", "2", "Changed"), ("new", "3", "New")]
+    assert "Skipped" not in html and "import-preview" not in html
+
+    # A file with a wrong row: the row to fix, highlighted in the portal's table.
+    html = upload(client, url, "date,text\n2027-03-04,Fine\nnot-a-date,Broken\n")
+    assert "Some rows need fixing" in html or "The file cannot be imported" in html
+    errors = html[html.index('<table class="import-errors">') :]
+    assert re.search(
+        r'<td class="import-error-row">2</td>\s*<td></td>\s*<td>Value could not be parsed.*'
+        r'</td>\s*<td class="import-error-cells">not-a-date, Broken</td>',
+        errors,
+    )
+    assert 'class="import-rows"' not in html
