@@ -61,9 +61,10 @@ class OperatorTitlesMixin:
     ) -> TemplateResponse:
         name = self.opts.verbose_name  # type: ignore[attr-defined]
         if context.get("title") in {gettext(f) % name for f in ("Add %s", "Change %s", "View %s")}:
-            # The record's name is the title; the breadcrumbs above it say what kind it is.
-            context["title"] = str(obj) if obj is not None else f"New {name}"
-            context["subtitle"] = None
+            # The record's name is the title (or the sentence an admin gave as its
+            # subtitle); the breadcrumbs above it say what kind of record it is.
+            named = context.get("subtitle") or (str(obj) if obj is not None else f"New {name}")
+            context.update(title=named, subtitle=None)
         return super().render_change_form(  # type: ignore[misc]
             request, context, add, change, form_url, obj
         )
