@@ -3,8 +3,10 @@
 - Audit log: every entry of the operator audit trail (smsbot.audit), newest
   first, filterable by user, object type and date; nobody edits or deletes one.
 - django-celery-beat's periodic tasks and crontab schedules keep their own
-  screens, with History listing their versions (smsbot.history); the task
-  list's actions (enable, disable, toggle, run now) save each task, so they
+  screens, with History listing their versions (smsbot.history); a task
+  with a screen of its own (the daily broadcast's Daily schedule) links
+  there from the task list; the task list's actions (enable, disable, toggle,
+  run now) save each task, so they
   are versioned and audited like an edit, and need the change permission.
 - Users: who has set up two-factor login, and a superuser's enrolment link and
   reset buttons (smsbot.admin_users). Recovery codes have no screen of their
@@ -22,9 +24,11 @@ from axes.models import AccessAttempt
 from celery import schedules
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -95,8 +99,38 @@ class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
         return super().clean()
 
 
+def task_screens(site: admin.AdminSite, request: HttpRequest) -> dict[str, str]:
+    """Periodic task name -> the URL of the screen of its own that the user may open.
+
+    An app gives a task such a screen by registering an admin that names the task
+    in periodic_task_name (messaging's Daily schedule): found here, not imported.
+    """
+    screens = {}
+    for model, model_admin in site._registry.items():
+        name = getattr(model_admin, "periodic_task_name", None)
+        if name and model_admin.has_view_permission(request):
+            opts = model._meta
+            screens[name] = reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_changelist")
+    return screens
+
+
+class PeriodicTaskList(ChangeList):
+    screens: dict[str, str]
+
+    def url_for_result(self, result: PeriodicTask) -> str:
+        return self.screens.get(result.name) or super().url_for_result(result)
+
+
 class PeriodicTaskAdmin(VersionedAdmin, beat_admin.PeriodicTaskAdmin):
     form = PeriodicTaskForm
+
+    def get_changelist(self, request: HttpRequest, **kwargs: object) -> type[ChangeList]:
+        return PeriodicTaskList
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        changelist = super().get_changelist_instance(request)
+        changelist.screens = task_screens(self.admin_site, request)
+        return changelist
 
     @admin.action(description="Enable selected tasks", permissions=["change"])
     def enable_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -15,6 +15,9 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldError, PermissionDenied, ValidationError
 from django.db import DataError, models, router, transaction
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from smsbot import admin_inputs
@@ -146,6 +149,42 @@ class ProtectedDeletionsMixin:
                 "keeps every entry (deactivate a user instead of deleting them)",
             ]
         return deleted, counts, perms_needed, protected
+
+
+class OperatorTitlesMixin:
+    """Page titles in the words an operator uses, for every list and record page.
+
+    Django titles a list "Select subscriber to change" and a record "Change
+    subscriber"; here a list is titled by what it holds ("Subscribers") and a
+    record by its own name (the subscriber's number). A title an admin chose
+    itself is kept. PortalAdminSite mixes this into every ModelAdmin.
+    """
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        changelist = super().get_changelist_instance(request)  # type: ignore[misc]
+        # A popup asks to pick a row: its "Select subscriber" says just that.
+        if not changelist.is_popup:
+            changelist.title = capfirst(self.opts.verbose_name_plural)  # type: ignore[attr-defined]
+        return changelist
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> TemplateResponse:
+        name = self.opts.verbose_name  # type: ignore[attr-defined]
+        if context.get("title") in {gettext(f) % name for f in ("Add %s", "Change %s", "View %s")}:
+            # The record's name is the title (or the sentence an admin gave as its
+            # subtitle); the breadcrumbs above it say what kind of record it is.
+            named = context.get("subtitle") or (str(obj) if obj is not None else f"New {name}")
+            context.update(title=named, subtitle=None)
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add, change, form_url, obj
+        )
 
 
 class ReadOnlyMixin:

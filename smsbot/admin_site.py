@@ -15,7 +15,8 @@
   smsbot.admin_inputs' bounds (BoundedInputsMixin); list filters that are
   refused with a message, not a 500 (CheckedFiltersMixin); deletions that
   would take audit entries with them refused with the reason
-  (ProtectedDeletionsMixin).
+  (ProtectedDeletionsMixin); and page titles in an operator's words
+  (OperatorTitlesMixin).
 """
 
 from typing import Any
@@ -40,6 +41,7 @@ from smsbot.admin_base import (
     ActionsNeedPermissionMixin,
     BoundedInputsMixin,
     CheckedFiltersMixin,
+    OperatorTitlesMixin,
     ProtectedDeletionsMixin,
 )
 from smsbot.audit import AuditedEditsMixin, AuditedImportsMixin
@@ -70,6 +72,7 @@ class PortalAdminSite(admin.AdminSite):
             BoundedInputsMixin,
             CheckedFiltersMixin,
             ProtectedDeletionsMixin,
+            OperatorTitlesMixin,
         ]
         if issubclass(admin_class, ImportMixin):
             wanted += [AuditedImportsMixin, GuardedImportsMixin]
@@ -78,6 +81,14 @@ class PortalAdminSite(admin.AdminSite):
             names = {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__}
             admin_class = type(admin_class.__name__, (*mixins, admin_class), names)
         super().register(model_or_iterable, admin_class, **options)
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        """The sections, under the names operators use (smsbot.apps): the day's work first,
+        then the rest by name. Each role sees only the sections it has permissions in, so
+        the Operations Manager's home page holds no internal one."""
+        apps = super().get_app_list(request, app_label)
+        first = {label: place for place, label in enumerate(OPERATIONS_SECTIONS)}
+        return sorted(apps, key=lambda app: first.get(app["app_label"], len(first)))
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and not two_factor.needs_second_factor(request)
@@ -201,6 +212,9 @@ class PortalAdminSite(admin.AdminSite):
             return HttpResponse(status=404)
         return two_factor.qrcode_svg(two_factor.pending_device(request.user))
 
+
+# The sections operations staff work in every day, in this order on the home page.
+OPERATIONS_SECTIONS = ("subscribers", "messaging", "smsbot")
 
 WRONG_CODE = (
     "That code is not valid. Check the time on your phone, wait for the next code, and try again."

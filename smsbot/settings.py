@@ -33,19 +33,19 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "smsbot.apps.PortalAdminConfig",
-    "django.contrib.auth",
+    "smsbot.apps.UsersAndRolesConfig",  # django.contrib.auth
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django_celery_beat",
+    "smsbot.apps.SchedulesConfig",  # django_celery_beat
     "import_export",
-    "axes",
+    "smsbot.apps.LoginLockoutsConfig",  # axes
     "csp",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "smsbot.apps.TwoFactorDevicesConfig",  # django_otp.plugins.otp_totp
+    "smsbot.apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
     "simple_history",
     "django.forms",  # its widget templates, for FORM_RENDERER below
     "smsbot",

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class SubscribersConfig(AppConfig):
     name = "subscribers"
-    verbose_name = "Subscribers and consent"
+    verbose_name = "Subscribers"
 
     def ready(self) -> None:
         from subscribers import localtime

@@ -31,7 +31,7 @@ from django.utils.text import Truncator
 
 from messaging import outcomes
 from messaging.delivery import error_codes
-from messaging.models import DeliveryEvent, Message, ProviderCall
+from messaging.models import Broadcast, DeliveryEvent, Message, Provider, ProviderCall
 from messaging.outbound import retry as retrying
 from messaging.reports import costs, rollups
 from messaging.reports import figures as reports
@@ -47,6 +47,11 @@ NO_CODE = "none"
 BULK_RETRY_LIMIT = 500
 # The message list's text column: enough to recognise a message.
 TEXT_CHARS = 48
+# The broadcasts the message list's sidebar offers (and the one its URL selects).
+RECENT_BROADCASTS = 10
+# The message list's "via" column on one line: the provider as operators call it
+# (the full name, e.g. "Console (records only)", is on the message's page).
+PROVIDER_SHORT = {Provider.SNS: "SNS", Provider.TWILIO: "Twilio", Provider.CONSOLE: "Console"}
 
 
 def redacted_json(data: Any) -> SafeString:
@@ -74,6 +79,33 @@ class OutcomeFilter(admin.SimpleListFilter):
             messages.warning(request, f"Unknown outcome “{value}”: choose one of the list.")
             return queryset.none()
         return queryset.filter(outcomes.bucket_q(value))
+
+
+class BroadcastFilter(admin.SimpleListFilter):
+    """The broadcast a list was opened from (its page and the dashboard link here with
+    ?broadcast__id__exact=N), shown by name, among the most recent broadcasts."""
+
+    title = "broadcast"
+    parameter_name = "broadcast__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        recent = Broadcast.objects.order_by("-created_at", "-id")[:RECENT_BROADCASTS]
+        choices = [(str(b.pk), str(b)) for b in recent]
+        chosen = self.value()
+        if chosen and chosen.isdigit() and chosen not in dict(choices):
+            # An older broadcast: still named, first, as the one the list shows.
+            older = Broadcast.objects.filter(pk=chosen).first()
+            choices.insert(0, (chosen, str(older) if older else f"No broadcast #{chosen}"))
+        return choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            messages.warning(request, f"No broadcast “{value}”: choose one of the list.")
+            return queryset.none()
+        return queryset.filter(broadcast_id=int(value))
 
 
 class ErrorCodeFilter(admin.SimpleListFilter):
@@ -131,6 +163,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     ]
     list_filter = [
         OutcomeFilter,
+        BroadcastFilter,
         ("status", ChoicesInFilter),
         "provider",
         "channel",
@@ -246,7 +279,8 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
 
     @admin.display(description="via", ordering="provider")
     def route(self, obj: Message) -> str:
-        return f"{obj.get_provider_display()} {obj.get_channel_display()}"
+        provider = PROVIDER_SHORT.get(obj.provider) or obj.get_provider_display()
+        return f"{provider} {obj.get_channel_display()}"
 
     @admin.display(description="text")
     def text(self, obj: Message) -> str:

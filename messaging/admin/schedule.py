@@ -153,6 +153,8 @@ class DailyScheduleAdmin(admin.ModelAdmin):
     """One screen instead of a list: the admin's list URL shows and saves the schedule."""
 
     actions = None
+    # The raw Periodic tasks list links this task here (smsbot.admin.task_screens).
+    periodic_task_name = schedule.PERIODIC_TASK_NAME
 
     class Media:
         css = {"all": ["messaging/broadcasts.css"]}

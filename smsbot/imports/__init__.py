@@ -6,6 +6,7 @@
 - tokens: the confirmation carries a signed token naming the file, bound to
   the user, the admin and a time limit; never a path from the browser.
 - checks: size, rows and columns, with a sentence for every refusal.
+- rows: what a checked file would do, row by row, for the import page.
 - previews: a large file is previewed by a worker, with progress.
 - admin: GuardedImportsMixin, which PortalAdminSite gives every import admin.
 

@@ -31,6 +31,7 @@ from import_export.forms import ConfirmImportForm
 
 from smsbot.imports import checks, files, previews, tokens
 from smsbot.imports.problems import problems
+from smsbot.imports.rows import rows_table
 from smsbot.imports.tokens import StoredUpload
 from smsbot.models import ImportPreview, ImportPreviewState
 
@@ -59,6 +60,9 @@ def trusted_form(upload: StoredUpload) -> ConfirmImportForm:
 
 
 class GuardedImportsMixin:
+    # import-export's page, with the portal's preview table and problem list.
+    import_template_name = "admin/import_export/checked_import.html"
+
     def import_label(self) -> str:
         opts = self.opts  # type: ignore[attr-defined]
         return f"{opts.app_label}.{opts.model_name}"
@@ -196,12 +200,13 @@ class GuardedImportsMixin:
             previews.prune()
             preview = previews.start(request.user, self.import_label(), upload, data, rows)
             return HttpResponseRedirect(self._url("import_preview", preview.pk))
-        result, _ = self.dry_run(request, upload, data)
+        result, dataset = self.dry_run(request, upload, data)
         if result.has_errors() or result.has_validation_errors():
             files.remove(upload.stored_name)  # no confirmation will come for it
-            return {"result": result}
+            return {"result": result, "problems": problems(result, dataset)}
         return {
             "result": result,
+            "rows_table": rows_table(result, dataset),
             "confirm_form": self.confirm_form_for(request, upload),
             "original_file_name": upload.original_name,
         }

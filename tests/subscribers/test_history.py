@@ -81,7 +81,7 @@ def test_the_consent_events_list_reads_as_lines_linked_to_their_subscriber(admin
     event = ConsentEvent.objects.filter(to_status="opted_out").get()
     detail = admin_client.get(reverse("admin:subscribers_consentevent_change", args=[event.pk]))
     html = detail.content.decode()
-    assert "<h2>Opted out by SMS keyword STOP, " in html
+    assert "<h1>Opted out by SMS keyword STOP, " in html
     assert "&quot;text&quot;: &quot;STOP&quot;" in html
 
 
