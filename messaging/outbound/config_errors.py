@@ -43,3 +43,15 @@ def current() -> dict[str, str] | None:
 
 def dismiss() -> None:
     cache.delete(KEY)
+
+
+# The last verify_twilio run: its failed checks feed a banner until a run passes.
+CHECKS_KEY = "messaging:twilio-checks"
+
+
+def remember_checks(failed: list[dict[str, str]], at: str) -> None:
+    cache.set(CHECKS_KEY, {"failed": failed, "at": at}, timeout=None)
+
+
+def last_checks() -> dict | None:
+    return cache.get(CHECKS_KEY)

@@ -92,6 +92,19 @@ def provider_configuration() -> Alert | None:
 
 
 @check
+def twilio_account() -> Alert | None:
+    last = config_errors.last_checks()
+    if not last or not last["failed"]:
+        return None
+    failed = "; ".join(f"{c['name']}: {c['detail']} — {c['fix']}" for c in last["failed"])
+    return Alert(
+        ERROR,
+        f"Twilio account checks failed (verify_twilio, {last['at']}): {failed}. "
+        "See README › Twilio account checks; run manage.py verify_twilio after fixing.",
+    )
+
+
+@check
 def monthly_budget() -> Alert | None:
     spend = budget.status()
     if not (spend.exhausted or spend.alerting):

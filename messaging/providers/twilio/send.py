@@ -26,6 +26,7 @@ OUTSIDE_WINDOW = "63016"
 THROTTLED = "20429"
 MAYBE_SENT = "20500"
 
+
 def _whatsapp(number: str) -> str:
     return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
 
