@@ -27,7 +27,14 @@ from django.utils import timezone
 from messaging.broadcasts import progress, states
 from messaging.delivery import actions
 from messaging.delivery.error_codes import Action, describe
-from messaging.models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
+from messaging.models import (
+    Broadcast,
+    BroadcastState,
+    Message,
+    MessageKind,
+    MessageStatus,
+    ProviderCall,
+)
 from messaging.outbound import (
     budget,
     config_errors,
@@ -102,6 +109,9 @@ def prepare(message: Message) -> Outcome | None:
         return Outcome(QUIET_HOURS)
     if bulk and claim_if_sendable(message, now):
         return None
+    if bulk and broadcast_stopped(message):
+        budget.release(cost)
+        return Outcome("paused")  # stays queued; resume publishes it again
     # The slow path: claim, then say why it must not go (or send a non-bulk message).
     if not claim(message):
         budget.release(cost)
@@ -119,6 +129,16 @@ def prepare(message: Message) -> Outcome | None:
             hold([message.pk], until, claimed=True)
             return Outcome(QUIET_HOURS)
     return None
+
+
+def broadcast_stopped(message: Message) -> bool:
+    """True when the message's broadcast was paused or cancelled since it was read."""
+    return (
+        bool(message.broadcast_id)
+        and not Broadcast.objects.filter(
+            pk=message.broadcast_id, state=BroadcastState.SENDING
+        ).exists()
+    )
 
 
 def claim(message: Message) -> bool:

@@ -147,7 +147,7 @@ def _subscribers_in_us(channel: str) -> bool:
     return any(region_of(phone) == "US" for phone in phones.iterator())
 
 
-def _is_toll_free(phone: str) -> bool:
+def is_toll_free(phone: str) -> bool:
     try:
         parsed = phonenumbers.parse(phone)
     except phonenumbers.NumberParseException:
@@ -176,7 +176,7 @@ def _us_registration(twilio) -> Iterator[Check]:  # type: ignore[no-untyped-def]
             )
         return
     number = settings.TWILIO_SMS_FROM
-    if number and _is_toll_free(number):
+    if number and is_toll_free(number):
         found = _number(twilio)
         verifications = (
             twilio.messaging.v1.tollfree_verifications.list(

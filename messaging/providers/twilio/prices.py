@@ -70,14 +70,14 @@ def fetch_due() -> Fetched:
         cache.delete(LOCK_KEY)
 
 
-def _fetch(messages: list[tuple[int, str]]) -> Fetched:
+def _fetch(due_now: list[tuple[int, str]]) -> Fetched:
     result = Fetched()
-    messages = client().messages
+    resources = client().messages
     gap = 1.0 / settings.TWILIO_PRICE_FETCH_RATE
-    for pk, sid in messages:
+    for pk, sid in due_now:
         started = time.monotonic()
         try:
-            resource = messages(sid).fetch()
+            resource = resources(sid).fetch()
         except TwilioRestException as exc:
             if exc.status == 404:
                 _later(pk)  # not (yet) visible: asked again until the horizon
@@ -124,3 +124,20 @@ def record(pk: int, price: str | None, unit: str | None, segments: str | None) -
 
 def _later(pk: int) -> None:
     Message.objects.filter(pk=pk).update(updated_at=timezone.now())
+
+
+def country_sms_price(iso_country: str, number_type: str = "local") -> tuple[Decimal | None, str]:
+    """Twilio's outbound SMS price to a country (Pricing API), and its unit.
+
+    The highest current price over the country's carriers for number_type (the
+    sender's kind: "local" for a 10DLC long code, "toll free"), so an estimate
+    does not fall short; None when Twilio lists none.
+    """
+    country = client().pricing.v1.messaging.countries(iso_country).fetch()
+    prices = [
+        Decimal(str(price["current_price"]))
+        for carrier in country.outbound_sms_prices or []
+        for price in carrier.get("prices", [])
+        if price.get("number_type") == number_type and price.get("current_price")
+    ]
+    return (max(prices) if prices else None), (country.price_unit or "").upper()
