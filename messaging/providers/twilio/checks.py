@@ -17,7 +17,7 @@ import phonenumbers
 import requests
 from django.conf import settings
 from django.utils import timezone
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from messaging.models import DailyContent
 from messaging.providers.twilio.client import NotConfigured, client
@@ -44,7 +44,10 @@ class Check:
 
 
 def run() -> list[Check]:
-    """Every check, in order; a check that cannot reach Twilio fails with the reason."""
+    """Every check, in order; a check that cannot reach Twilio fails with the reason.
+
+    Without working credentials nothing else can be read: the run stops there.
+    """
     try:
         twilio = client()
     except NotConfigured as exc:
@@ -53,25 +56,22 @@ def run() -> list[Check]:
     for check in CHECKS:
         try:
             results.extend(check(twilio))
-        except TwilioRestException as exc:
-            results.append(
-                Check(
-                    check.__name__.strip("_").replace("_", " "),
-                    False,
-                    f"Twilio answered {exc.status} ({exc.code}): {exc.msg}",
-                    "check the credentials and the SIDs in the settings",
-                )
-            )
-        except requests.RequestException as exc:
-            results.append(
-                Check(
-                    check.__name__.strip("_").replace("_", " "),
-                    False,
-                    f"Twilio unreachable: {type(exc).__name__}",
-                    "check the network and TWILIO_API_BASE_URL",
-                )
-            )
+        except (TwilioException, requests.RequestException) as exc:
+            results.append(_unanswered(check.__name__.strip("_").replace("_", " "), exc))
+        if not results[0].ok:
+            break
     return results
+
+
+def _unanswered(name: str, exc: Exception) -> Check:
+    if isinstance(exc, TwilioRestException):
+        detail = f"Twilio answered {exc.status} ({exc.code}): {exc.msg}"
+    elif isinstance(exc, TwilioException):
+        detail = f"Twilio refused: {exc.args[0] if exc.args else exc}"
+    else:
+        return Check(name, False, f"Twilio unreachable: {type(exc).__name__}",
+                     "check the network and TWILIO_API_BASE_URL")  # fmt: skip
+    return Check(name, False, detail, "check the credentials and the SIDs in the settings")
 
 
 def _credentials(twilio) -> Iterator[Check]:  # type: ignore[no-untyped-def]
