@@ -370,13 +370,20 @@ def _country(state: _State, iso: str) -> dict[str, Any] | None:
     price = state.account.sms_prices.get(iso)
     if price is None:
         return None
-    return {"country": iso, "iso_country": iso, "price_unit": "USD",
-            "url": f"/v1/Messaging/Countries/{iso}",
-            "inbound_sms_prices": [{"number_type": "local", "base_price": price,
-                                    "current_price": price}],
-            "outbound_sms_prices": [{"carrier": "Carrier", "mcc": "310", "mnc": "004",
-                                     "prices": [{"number_type": "local", "base_price": price,
-                                                 "current_price": price}]}]}  # fmt: skip
+    prices = [
+        {"number_type": kind, "base_price": price, "current_price": price}
+        for kind in ("local", "toll free")
+    ]
+    return {
+        "country": iso,
+        "iso_country": iso,
+        "price_unit": "USD",
+        "url": f"/v1/Messaging/Countries/{iso}",
+        "inbound_sms_prices": prices,
+        "outbound_sms_prices": [
+            {"carrier": "Carrier", "mcc": "310", "mnc": "004", "prices": prices}
+        ],
+    }
 
 
 class FakeTwilio(LocalServer):
