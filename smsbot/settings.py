@@ -368,7 +368,7 @@ PROVIDER_RETRY_BASE_SECONDS = env.float("PROVIDER_RETRY_BASE_SECONDS", default=9
 # TWILIO_PRICE_FETCH_BATCH messages a run, TWILIO_PRICE_FETCH_RATE requests a second.
 TWILIO_PRICE_FETCH_AFTER_SECONDS = env.int("TWILIO_PRICE_FETCH_AFTER_SECONDS", default=120)
 TWILIO_PRICE_HORIZON_HOURS = env.int("TWILIO_PRICE_HORIZON_HOURS", default=48)
-TWILIO_PRICE_FETCH_BATCH = env.int("TWILIO_PRICE_FETCH_BATCH", default=500)
+TWILIO_PRICE_FETCH_BATCH = env.int("TWILIO_PRICE_FETCH_BATCH", default=200)
 TWILIO_PRICE_FETCH_RATE = env.float("TWILIO_PRICE_FETCH_RATE", default=5.0)
 
 # --- AWS provisioning (provision_aws / verify_aws / teardown_aws) -----------------
