@@ -71,7 +71,7 @@ def provider_configuration() -> Alert | None:
     if not problem:
         return None
     fix = problem.get("fix") or "Fix the settings"
-    if problem.get("help_url"):
+    if problem.get("fix") and problem.get("help_url"):
         return Alert(
             ERROR,
             f"Provider configuration error ({problem['provider']} {problem['code']}): "
