@@ -17,11 +17,21 @@ from django.utils import timezone
 from messaging import retention, task_names
 from messaging.broadcasts import daily, fanout, progress, schedule, states, windows
 from messaging.models import Message, MessageKind
-from messaging.outbound import bulk_send, confirmation_cap, dispatch, recovery
+from messaging.outbound import (
+    bulk_send,
+    config_errors,
+    confirmation_cap,
+    dispatch,
+    provider_errors,
+    recovery,
+)
 from messaging.providers import console
 from messaging.providers.sns import delivery_logs, subscriptions
+from messaging.providers.twilio import checks as twilio_checks
+from messaging.providers.twilio import prices as twilio_prices
 from messaging.reports import analytics, monitoring, rollups
 from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+from smsbot.secrets import twilio_credentials
 from subscribers.mirror import retries
 from subscribers.mirror.write import describe_error
 
@@ -158,6 +168,37 @@ def fetch_sns_delivery() -> dict[str, int]:
     return {name: result.total(name) for name in ("lines", "applied", "not_ours", "malformed")}
 
 
+@shared_task(name=task_names.ACT_ON_PROVIDER_ERROR, ignore_result=True)
+def act_on_provider_error(message_id: int, code: str, provider_message_id: str) -> str:
+    """What a reported error does to its message and broadcast (pause, template, retry)."""
+    return provider_errors.act_on_report(message_id, code, provider_message_id)
+
+
+@shared_task(name=task_names.FETCH_TWILIO_PRICES, ignore_result=True)
+def fetch_twilio_prices() -> dict[str, int | str]:
+    """Record the actual prices of Twilio messages final a while and not yet priced."""
+    if not twilio_credentials():
+        return {}
+    result = twilio_prices.fetch_due()
+    return vars(result)
+
+
+def run_twilio_checks() -> list[twilio_checks.Check]:
+    """verify_twilio's checks; the failed ones feed the admin's banner until a run passes."""
+    results = twilio_checks.run()
+    failed = [{"name": c.name, "detail": c.detail, "fix": c.fix} for c in results if not c.ok]
+    config_errors.remember_checks(failed, timezone.now().isoformat(timespec="seconds"))
+    return results
+
+
+@shared_task(name=task_names.VERIFY_TWILIO, ignore_result=True)
+def verify_twilio() -> list[str]:
+    """Twilio's checklist, daily: registrations and template approvals change by themselves."""
+    if not twilio_credentials():
+        return []
+    return [check.line() for check in run_twilio_checks()]
+
+
 @shared_task(name=task_names.HEARTBEAT, ignore_result=True)
 def heartbeat() -> int:
     """Beat fires it, a worker runs it: proof that both are alive (the dead-man's switch)."""
@@ -184,6 +225,14 @@ app.add_periodic_task(crontab(minute="*"), check_delivery_windows.s(), name="del
 app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
 # On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve them.
 app.add_periodic_task(60.0, fetch_sns_delivery.s(), name="fetch-sns-delivery", queue=REPLIES_QUEUE)
+# Actual Twilio prices, a while after each message is final (one run at a time).
+app.add_periodic_task(
+    60.0, fetch_twilio_prices.s(), name="fetch-twilio-prices", queue=BULK_QUEUE, expires=55
+)
+# Registrations and template approvals change on Twilio's side: checked daily.
+app.add_periodic_task(
+    crontab(hour=6, minute=0), verify_twilio.s(), name="verify-twilio", queue=BULK_QUEUE
+)
 # Held sign-up confirmations go out as the cap's rolling hour frees room.
 app.add_periodic_task(
     60.0, release_confirmations.s(), name="release-confirmations", queue=REPLIES_QUEUE,

@@ -355,6 +355,25 @@ TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="
 TWILIO_WHATSAPP_NUMBER = env.str("TWILIO_WHATSAPP_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
 TWILIO_VALIDATE_SIGNATURES = env.bool("TWILIO_VALIDATE_SIGNATURES", default=True)
+# Provider errors with a policy (messaging.delivery.error_codes): a missing registration
+# (30034, 30032, 21608) pauses a broadcast after this many of its messages met one.
+REGISTRATION_ERRORS_PAUSE_AFTER = env.int("REGISTRATION_ERRORS_PAUSE_AFTER", default=3)
+# Carrier filtering (30007) above this % of a broadcast's last CARRIER_FILTER_WINDOW
+# delivery reports (once it has CARRIER_FILTER_MIN_REPORTS) pauses it for an operator.
+CARRIER_FILTER_PERCENT = env.float("CARRIER_FILTER_PERCENT", default=5.0)
+CARRIER_FILTER_WINDOW = env.int("CARRIER_FILTER_WINDOW", default=100)
+CARRIER_FILTER_MIN_REPORTS = env.int("CARRIER_FILTER_MIN_REPORTS", default=20)
+# A message Twilio reported "not now" (63018, 63049 outside the US) is sent again after
+# PROVIDER_RETRY_BASE_SECONDS × 2^(n-1), at most PROVIDER_RETRY_LIMIT times.
+PROVIDER_RETRY_LIMIT = env.int("PROVIDER_RETRY_LIMIT", default=3)
+PROVIDER_RETRY_BASE_SECONDS = env.float("PROVIDER_RETRY_BASE_SECONDS", default=900.0)
+# Actual prices: a Twilio message final this many seconds is fetched for its price; one
+# still unpriced after TWILIO_PRICE_HORIZON_HOURS keeps its estimate. At most
+# TWILIO_PRICE_FETCH_BATCH messages a run, TWILIO_PRICE_FETCH_RATE requests a second.
+TWILIO_PRICE_FETCH_AFTER_SECONDS = env.int("TWILIO_PRICE_FETCH_AFTER_SECONDS", default=120)
+TWILIO_PRICE_HORIZON_HOURS = env.int("TWILIO_PRICE_HORIZON_HOURS", default=48)
+TWILIO_PRICE_FETCH_BATCH = env.int("TWILIO_PRICE_FETCH_BATCH", default=200)
+TWILIO_PRICE_FETCH_RATE = env.float("TWILIO_PRICE_FETCH_RATE", default=5.0)
 
 # --- AWS provisioning (provision_aws / verify_aws / teardown_aws) -----------------
 AWS_ENVIRONMENT = env.str("AWS_ENVIRONMENT", default="production")

@@ -84,6 +84,14 @@ def try_normalize(raw: str) -> str | None:
         return None
 
 
+def region_of(e164: str) -> str:
+    """The region libphonenumber assigns the number ("US", "CA"...), or "" when unknown."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
 def check_subscriber(e164: str, allowed_regions: Collection[str] = (ANY_REGION,)) -> None:
     """Raise InvalidPhone unless the number may become a subscriber: not a type that
     costs or misleads, not a non-geographic or special-service range, and from one of

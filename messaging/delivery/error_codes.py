@@ -10,6 +10,17 @@ class Action(StrEnum):
     UNDELIVERABLE = "undeliverable"  # mark the number undeliverable; skip it from then on
     RESEND_AS_TEMPLATE = "resend_as_template"  # WhatsApp: outside the 24-hour window
     CONFIGURATION = "configuration"  # our setup is wrong: show it in the admin
+    # The account lacks a registration or verification that every such send needs:
+    # after REGISTRATION_ERRORS_PAUSE_AFTER of them the broadcast pauses, with a banner.
+    REGISTRATION = "registration"
+    # Carriers filter the content as spam: a rise above CARRIER_FILTER_PERCENT of a
+    # broadcast's recent reports pauses it for an operator to decide.
+    CARRIER_FILTERED = "carrier_filtered"
+    # Meta does not deliver marketing templates to US numbers: never retried there;
+    # elsewhere (Meta's per-user cap) retried later, as RETRY_LATER.
+    MARKETING_TEMPLATE = "marketing_template"
+    # Not now: sent again after a growing delay, up to PROVIDER_RETRY_LIMIT times.
+    RETRY_LATER = "retry_later"
 
 
 @dataclass(frozen=True)
@@ -17,6 +28,7 @@ class ErrorCode:
     code: str
     meaning: str
     action: Action = Action.NONE
+    fix: str = ""  # what the operator does about it (configuration errors)
 
 
 _TWILIO = [
@@ -27,6 +39,9 @@ _TWILIO = [
     ErrorCode("21211", "Invalid 'To' phone number", Action.UNDELIVERABLE),
     ErrorCode("21408", "Permission to send to this region is not enabled", Action.CONFIGURATION),
     ErrorCode("21606", "The 'From' number cannot send this message", Action.CONFIGURATION),
+    ErrorCode("21608", "Trial account: the destination number is not verified",
+              Action.REGISTRATION,
+              "Upgrade the Twilio account (a trial sends only to verified numbers)"),
     ErrorCode("21610", "The recipient replied STOP: messages to this number are blocked",
               Action.OPT_OUT),
     ErrorCode("21612", "The 'To' number cannot be reached from the 'From' number"),
@@ -39,12 +54,27 @@ _TWILIO = [
     ErrorCode("30005", "Unknown destination handset: the number does not exist",
               Action.UNDELIVERABLE),
     ErrorCode("30006", "Landline or unreachable carrier", Action.UNDELIVERABLE),
-    ErrorCode("30007", "Carrier violation: filtered as spam"),
+    ErrorCode("30007", "Carrier violation: filtered as spam", Action.CARRIER_FILTERED,
+              "Rewrite the content (no link shorteners, fewer capitals and offers) or "
+              "register the use case; then resume or cancel the broadcast"),
     ErrorCode("30008", "Unknown error from the carrier"),
-    ErrorCode("30034", "Message from an unregistered 10DLC number"),
+    ErrorCode("30032", "Toll-free number not verified", Action.REGISTRATION,
+              "Submit or complete the toll-free verification of TWILIO_SMS_FROM"),
+    ErrorCode("30034", "Message from an unregistered US A2P 10DLC number", Action.REGISTRATION,
+              "Register a brand and an A2P 10DLC campaign and add the number to the "
+              "campaign's Messaging Service"),
     ErrorCode("63016", "WhatsApp: outside the 24-hour window, a template is required",
               Action.RESEND_AS_TEMPLATE),
     ErrorCode("63003", "WhatsApp: the recipient is not a WhatsApp user", Action.UNDELIVERABLE),
+    ErrorCode("63018", "WhatsApp: rate limit exceeded for the sender or business portfolio",
+              Action.RETRY_LATER),
+    ErrorCode("63024", "WhatsApp: invalid recipient (not on WhatsApp, or has not accepted "
+              "WhatsApp's terms)", Action.UNDELIVERABLE),
+    ErrorCode("63049", "WhatsApp: Meta did not deliver this marketing template (never to US "
+              "numbers; elsewhere a per-user cap)", Action.MARKETING_TEMPLATE,
+              "Resubmit the template as Utility where the content fits Meta's definition, or "
+              "reach US subscribers inside their 24-hour window or on another consented "
+              "channel"),
 ]  # fmt: skip
 
 # Our own codes: SNS answers, incomplete settings, network failures
@@ -114,6 +144,15 @@ def describe(code: str | int | None) -> ErrorCode | None:
         return None
     text = str(code).strip()
     return CODES.get(text) or ErrorCode(text, f"Provider error {text}")
+
+
+def help_url(provider: str, code: str) -> str:
+    """Twilio's own page for one of its error codes (what causes it, what to do); else ""."""
+    return f"https://www.twilio.com/docs/api/errors/{code}" if code in TWILIO_CODES else ""
+
+
+def codes_with(action: Action) -> list[str]:
+    return sorted(code for code, known in CODES.items() if known.action == action)
 
 
 def meaning(code: str | int | None) -> str:

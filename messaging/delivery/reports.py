@@ -16,11 +16,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from messaging import task_names
 from messaging.delivery import actions, error_codes
 from messaging.models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
 from messaging.outcomes import progress_soon
-from smsbot import metrics
+from smsbot import metrics, outbox
 from smsbot.aws_names import METRIC_DELIVERED, METRIC_UNDELIVERED
+from smsbot.celery import REPLIES_QUEUE
 from smsbot.redaction import redact_data
 from smsbot.storable import clean_data
 
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # Twilio's status words that are not ours.
 _ALIASES = {
+    # Some parts (segments, or media) arrived: it reached the phone, and is billed.
+    "partially_delivered": MessageStatus.DELIVERED,
     "accepted": MessageStatus.QUEUED,
     "scheduled": MessageStatus.QUEUED,
     "canceled": MessageStatus.FAILED,
@@ -335,14 +339,33 @@ def _apply_to(message: Message, report: Report) -> None:
     _count_outcomes([(message, before)])
 
 
+# Actions on the message and its broadcast, which a worker applies after the report
+# is recorded (messaging.outbound.provider_errors).
+_LATER = {
+    error_codes.Action.REGISTRATION,
+    error_codes.Action.CARRIER_FILTERED,
+    error_codes.Action.RESEND_AS_TEMPLATE,
+    error_codes.Action.MARKETING_TEMPLATE,
+    error_codes.Action.RETRY_LATER,
+}
+
+
 def _act_on_error(message: Message, report: Report | DeliveryEvent) -> None:
-    actions.act_on_error(
+    action = actions.act_on_error(
         phone=message.phone,
         code=report.error_code,
         provider=report.provider,
         provider_message_id=report.provider_message_id,
         message_id=message.pk,
     )
+    if action in _LATER:
+        outbox.enqueue(
+            task_names.ACT_ON_PROVIDER_ERROR,
+            message.pk,
+            report.error_code,
+            report.provider_message_id,
+            queue=REPLIES_QUEUE,
+        )
 
 
 def _advance(message: Message, report: Report, now: datetime) -> dict[str, Any]:

@@ -30,8 +30,22 @@ from django.utils import timezone
 from messaging.broadcasts import states
 from messaging.delivery import actions
 from messaging.delivery.error_codes import Action, describe
-from messaging.models import BroadcastState, Message, MessageKind, MessageStatus, ProviderCall
-from messaging.outbound import budget, config_errors, metrics, pricing, ratelimit, statements
+from messaging.models import (
+    Broadcast,
+    BroadcastState,
+    Message,
+    MessageKind,
+    MessageStatus,
+    ProviderCall,
+)
+from messaging.outbound import (
+    budget,
+    config_errors,
+    metrics,
+    provider_errors,
+    ratelimit,
+    statements,
+)
 from messaging.outcomes import progress_soon
 from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
@@ -104,6 +118,9 @@ def prepare(message: Message) -> Outcome | None:
         return Outcome(QUIET_HOURS)
     if bulk and claim_if_sendable(message, now):
         return None
+    if bulk and broadcast_stopped(message):
+        budget.release(cost)
+        return Outcome("paused")  # stays queued; resume publishes it again
     # The slow path: claim, then say why it must not go (or send a non-bulk message).
     if not claim(message):
         budget.release(cost)
@@ -121,6 +138,16 @@ def prepare(message: Message) -> Outcome | None:
             hold([message.pk], until, claimed=True)
             return Outcome(QUIET_HOURS)
     return None
+
+
+def broadcast_stopped(message: Message) -> bool:
+    """True when the message's broadcast was paused or cancelled since it was read."""
+    return (
+        bool(message.broadcast_id)
+        and not Broadcast.objects.filter(
+            pk=message.broadcast_id, state=BroadcastState.SENDING
+        ).exists()
+    )
 
 
 def claim(message: Message) -> bool:
@@ -334,13 +361,18 @@ def _on_error(message: Message, exc: ProviderError) -> Outcome:
         return Outcome("retry", delay)
     known = describe(exc.code)
     action = known.action if known else Action.NONE
-    if action == Action.RESEND_AS_TEMPLATE and _requeue_as_template(message, exc):
+    if action == Action.RESEND_AS_TEMPLATE and provider_errors.requeue_as_template(
+        message, exc.code, exc.message
+    ):
         return Outcome("resend-as-template", 0.0)
     finish(message, MessageStatus.FAILED, exc)
     if action in (Action.OPT_OUT, Action.UNDELIVERABLE):
         actions.act_on_error(
             phone=message.phone, code=exc.code, provider=message.provider, message_id=message.pk
         )
+    elif action == Action.REGISTRATION and known is not None:
+        message.error_code = exc.code  # counted among the broadcast's, as written above
+        provider_errors.registration_error(message, known, exc.message)
     elif action == Action.CONFIGURATION or exc.kind == ErrorKind.CONFIG:
         record_configuration_error(message, exc)
     return Outcome(MessageStatus.FAILED)
@@ -389,34 +421,6 @@ def _call_record(a: Attempt) -> ProviderCall:
         outcome=str(answer.kind) if isinstance(answer, ProviderError) else "sent",
         duration_ms=a.duration_ms,
     )
-
-
-def _requeue_as_template(message: Message, exc: ProviderError) -> bool:
-    """WhatsApp outside the 24-hour window: one more attempt with the approved template.
-
-    The empty body tells the provider to send the template (ContentSid), not text.
-    """
-    broadcast = message.broadcast
-    content_sid = message.content_sid or (broadcast.whatsapp_content_sid if broadcast else "")
-    if not content_sid or not message.body:
-        return False  # no template, or this already was the template attempt
-    variables = message.content_variables or (
-        broadcast.whatsapp_content_variables if broadcast else {}
-    )
-    price = pricing.estimate(
-        message.provider, message.channel, "", phone=message.phone, template=True
-    )
-    resent = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-        status=MessageStatus.QUEUED,
-        body="",
-        content_sid=content_sid,
-        content_variables=variables,
-        price_estimated=price,
-        error_code=exc.code[:20],
-        error_message=redact(exc.message)[:2000],
-        updated_at=timezone.now(),
-    )
-    return bool(resent)
 
 
 def record_configuration_error(message: Message, exc: ProviderError) -> None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.db import connection, models
 
-from messaging.models import Message, MessageStatus
+from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from subscribers.models import ConsentStatus, Subscriber
 
 
@@ -21,13 +21,18 @@ def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
 
     The consent test runs inside the claiming UPDATE, so it sees the state at
     the moment of the claim: a STOP committed before it stops the send, and so
-    does a PAUSE. The caller has found the recipient outside quiet hours on the
-    clock of zone; a subscriber whose zone changed since does not match.
+    does a PAUSE, and so does a paused or cancelled broadcast (a configuration
+    error met mid-broadcast pauses it: nothing more is claimed). The caller has
+    found the recipient outside quiet hours on the clock of zone; a subscriber
+    whose zone changed since does not match.
     """
-    m, s = _table(Message), _table(Subscriber)
+    m, s, b = _table(Message), _table(Subscriber), _table(Broadcast)
     sql = (
         f"UPDATE {m} SET status = %s, attempts = attempts + 1, updated_at = %s"  # noqa: S608
-        f" WHERE id = %s AND status = %s AND EXISTS (SELECT 1 FROM {s}"
+        f" WHERE id = %s AND status = %s"
+        f" AND ({m}.broadcast_id IS NULL OR EXISTS (SELECT 1 FROM {b}"
+        f" WHERE {b}.id = {m}.broadcast_id AND {b}.state = %s))"
+        f" AND EXISTS (SELECT 1 FROM {s}"
         f" WHERE {s}.id = {m}.subscriber_id AND {s}.consent_status = %s"
         f" AND {s}.undeliverable = %s AND {s}.erased_at IS NULL"
         f" AND ({s}.paused_until IS NULL OR {s}.paused_until <= %s) AND {s}.timezone = %s)"
@@ -37,6 +42,7 @@ def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
         _value(Message, "updated_at", now),
         message_id,
         MessageStatus.QUEUED,
+        BroadcastState.SENDING,
         ConsentStatus.OPTED_IN,
         False,
         _value(Subscriber, "paused_until", now),

@@ -72,13 +72,37 @@ def provider_configuration() -> Alert | None:
     problem = config_errors.current()
     if not problem:
         return None
+    fix = problem.get("fix") or "Fix the settings"
+    if problem.get("fix") and problem.get("help_url"):
+        return Alert(
+            ERROR,
+            f"Provider configuration error ({problem['provider']} {problem['code']}): "
+            f"{problem['meaning']} — {problem['message']} (at {problem['at']}). What to do: "
+            f"{fix} (README › Twilio account checks); then dismiss this and resume the paused "
+            "broadcasts. Nothing more is sent until then.",
+            problem["help_url"],
+            f"Twilio error {problem['code']}: causes and fixes",
+        )
     return Alert(
         ERROR,
         f"Provider configuration error ({problem['provider']} {problem['code']}): "
         f"{problem['meaning']} — {problem['message']} (at {problem['at']}). "
-        "Fix the settings, then dismiss this and resume the paused broadcasts.",
+        f"{fix}, then dismiss this and resume the paused broadcasts.",
         _url("admin:messaging_broadcast_changelist"),
         "Broadcasts",
+    )
+
+
+@check
+def twilio_account() -> Alert | None:
+    last = config_errors.last_checks()
+    if not last or not last["failed"]:
+        return None
+    failed = "; ".join(f"{c['name']}: {c['detail']} — {c['fix']}" for c in last["failed"])
+    return Alert(
+        ERROR,
+        f"Twilio account checks failed (verify_twilio, {last['at']}): {failed}. "
+        "See README › Twilio account checks; run manage.py verify_twilio after fixing.",
     )
 
 

@@ -10,11 +10,37 @@
         twilio.settings()                 # {TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
                                           #  TWILIO_API_BASE_URL} to set in Django settings
 
-Only ``POST /2010-04-01/Accounts/{sid}/Messages.json`` exists. With the right
+``POST /2010-04-01/Accounts/{sid}/Messages.json`` sends. With the right
 HTTP Basic credentials it answers 201 with a Twilio-shaped message (``sid``
 "SM" + 32 hex, ``status`` "queued", ``num_segments``, ``price`` null...);
 wrong credentials get 401 (code 20003); a missing To / From / Body gets 400
 with Twilio's code (21604, 21603, 21602).
+
+After the send, as Twilio documents: a status callback carries MessageStatus,
+ErrorCode and a few properties but never Price; the price appears on the
+Message resource some time after the final status.
+
+    twilio.finish(sid, "delivered")        # the final status (and ErrorCode); returns
+                                           # the status callback's form, without Price
+    twilio.settled_price = "-0.00790"      # the price the resource shows once settled
+    twilio.price_delay = 30.0              # seconds after finish() the price stays null
+
+The account resources ``verify_twilio`` reads, each seedable (``twilio.account``):
+
+    GET /2010-04-01/Accounts/{sid}.json                    account: status, type
+    GET /2010-04-01/Accounts/{sid}/Messages/{sid}.json     the message, priced once settled
+    GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json?PhoneNumber=
+                                                           account.numbers {E.164: {sms_url,
+                                                           status_callback}}
+    GET /v1/Services/{MGsid}                               account.services {sid: {
+                                                           inbound_request_url, ...}}
+    GET /v1/Services/{MGsid}/Compliance/Usa2p              account.campaigns {sid: status}
+    GET /v1/Tollfree/Verifications?TollfreePhoneNumberSid= account.tollfree {PNsid: status}
+    GET /v1/Content/{HXsid}/ApprovalRequests               account.templates {sid: (status,
+                                                           category)}
+    GET /v1/Messaging/Countries/{ISO}                      account.sms_prices {ISO: "0.0083"}
+
+(one server answers for every Twilio domain: the portal points them all at it).
 
 Faults, for the next requests (each call queues ``times`` of them, in order):
 
@@ -33,14 +59,16 @@ accepted messages (Twilio's negative string, e.g. "-0.00790"; default null).
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.local_server import LocalServer, QuietHandler
 
@@ -68,6 +96,7 @@ class RecordedRequest:
     headers: dict[str, str]
     form: dict[str, str]
     authorized: bool
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,6 +109,31 @@ class _Fault:
 
 
 @dataclass
+class Account:
+    """What the account holds, as the resources verify_twilio reads show it (seedable)."""
+
+    status: str = "active"
+    type: str = "Full"  # or "Trial"
+    # E.164 -> {"sid", "sms_url", "status_callback"} (IncomingPhoneNumbers)
+    numbers: dict[str, dict[str, str]] = field(default_factory=dict)
+    # MG sid -> {"inbound_request_url", "status_callback", "use_inbound_webhook_on_number"}
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # MG sid -> A2P 10DLC campaign_status (VERIFIED, PENDING, FAILED, IN_PROGRESS)
+    campaigns: dict[str, str] = field(default_factory=dict)
+    # PN sid -> toll-free verification status (TWILIO_APPROVED, PENDING_REVIEW, ...)
+    tollfree: dict[str, str] = field(default_factory=dict)
+    # HX sid -> (WhatsApp approval status, category), e.g. ("approved", "UTILITY")
+    templates: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # ISO country -> outbound SMS current_price (USD), for the Pricing API
+    sms_prices: dict[str, str] = field(default_factory=dict)
+
+    def add_number(self, phone: str, *, sms_url: str, status_callback: str = "") -> str:
+        sid = "PN" + uuid.uuid4().hex
+        self.numbers[phone] = {"sid": sid, "sms_url": sms_url, "status_callback": status_callback}
+        return sid
+
+
+@dataclass
 class _State:
     account_sid: str
     auth_token: str
@@ -89,6 +143,10 @@ class _State:
     messages: list[dict[str, Any]] = field(default_factory=list)
     faults: deque[_Fault] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    account: Account = field(default_factory=Account)
+    settled_price: str | None = "-0.00790"
+    price_delay: float = 0.0
+    finished_at: dict[str, float] = field(default_factory=dict)  # sid -> monotonic time
 
 
 def _segments(body: str) -> int:
@@ -98,6 +156,31 @@ def _segments(body: str) -> int:
 
 
 class _Handler(QuietHandler):
+    def do_GET(self) -> None:
+        state: _State = self.server.owner.state  # type: ignore[attr-defined]
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        authorized = self._authorized(state)
+        with state.lock:
+            state.requests.append(
+                RecordedRequest("GET", parts.path, dict(self.headers), {}, authorized, query)
+            )
+        if not authorized:
+            return self._error(401, 20003)
+        with state.lock:
+            fault = state.faults.popleft() if state.faults else None
+        if fault and not fault.hang:
+            return self._error(fault.status, fault.code, fault.message, problem=fault.problem)
+        for pattern, resource in _resources(state):
+            found = re.fullmatch(pattern, parts.path)
+            if found:
+                with state.lock:
+                    body = resource(*found.groups(), query)
+                if body is None:
+                    break
+                return self._answer(200, body)
+        self._error(404, 20404, f"The requested resource {parts.path} was not found")
+
     def do_POST(self) -> None:
         state: _State = self.server.owner.state  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
@@ -187,6 +270,122 @@ class _Handler(QuietHandler):
         self.answer(status, "application/json", json.dumps(body).encode())
 
 
+_SID = r"([A-Za-z0-9]+)"
+
+
+def _resources(state: _State) -> list[tuple[str, Callable[..., dict[str, Any] | None]]]:
+    account = f"/2010-04-01/Accounts/{state.account_sid}"
+    return [
+        (rf"{account}\.json", lambda q: _account(state)),
+        (rf"{account}/Messages/{_SID}\.json", lambda sid, q: _message(state, sid)),
+        (rf"{account}/IncomingPhoneNumbers\.json", lambda q: _numbers(state, q)),
+        (rf"/v1/Services/{_SID}", lambda sid, q: _service(state, sid)),
+        (rf"/v1/Services/{_SID}/Compliance/Usa2p", lambda sid, q: _campaigns(state, sid)),
+        (r"/v1/Tollfree/Verifications", lambda q: _tollfree(state, q)),
+        (rf"/v1/Content/{_SID}/ApprovalRequests", lambda sid, q: _approval(state, sid)),
+        (r"/v1/Messaging/Countries/([A-Z]{2})", lambda iso, q: _country(state, iso)),
+    ]
+
+
+def _meta(key: str, url: str) -> dict[str, Any]:
+    return {"page": 0, "page_size": 50, "first_page_url": url, "previous_page_url": None,
+            "url": url, "next_page_url": None, "key": key}  # fmt: skip
+
+
+def _account(state: _State) -> dict[str, Any]:
+    return {"sid": state.account_sid, "friendly_name": "smsbot tests", "status":
+            state.account.status, "type": state.account.type, "owner_account_sid":
+            state.account_sid, "date_created": formatdate(usegmt=True)}  # fmt: skip
+
+
+def _message(state: _State, sid: str) -> dict[str, Any] | None:
+    message = next((m for m in state.messages if m["sid"] == sid), None)
+    if message is None:
+        return None
+    finished = state.finished_at.get(sid)
+    settled = finished is not None and time.monotonic() >= finished + state.price_delay
+    if settled and message["price"] is None:
+        message["price"] = state.settled_price
+    return dict(message)
+
+
+def _numbers(state: _State, query: dict[str, str]) -> dict[str, Any]:
+    phone = query.get("PhoneNumber")
+    found = [
+        {"sid": n["sid"], "account_sid": state.account_sid, "phone_number": number,
+         "sms_url": n["sms_url"], "sms_method": "POST", "status_callback": n["status_callback"],
+         "capabilities": {"sms": True, "mms": True, "voice": True, "fax": False}}
+        for number, n in state.account.numbers.items() if phone in (None, number)
+    ]  # fmt: skip
+    uri = f"/2010-04-01/Accounts/{state.account_sid}/IncomingPhoneNumbers.json"
+    return {"incoming_phone_numbers": found, "page": 0, "page_size": 50, "start": 0,
+            "end": max(0, len(found) - 1), "first_page_uri": uri, "next_page_uri": None,
+            "previous_page_uri": None, "uri": uri}  # fmt: skip
+
+
+def _service(state: _State, sid: str) -> dict[str, Any] | None:
+    service = state.account.services.get(sid)
+    if service is None:
+        return None
+    return {"sid": sid, "account_sid": state.account_sid, "friendly_name": "smsbot",
+            "inbound_request_url": None, "inbound_method": "POST", "status_callback": None,
+            "use_inbound_webhook_on_number": False, "us_app_to_person_registered": sid in
+            state.account.campaigns, **service}  # fmt: skip
+
+
+def _campaigns(state: _State, sid: str) -> dict[str, Any]:
+    status = state.account.campaigns.get(sid)
+    compliance = [] if status is None else [
+        {"sid": "QE" + uuid.uuid5(uuid.NAMESPACE_URL, sid).hex, "messaging_service_sid": sid,
+         "account_sid": state.account_sid, "campaign_status": status,
+         "us_app_to_person_usecase": "MARKETING", "campaign_id": "CXXXXXX",
+         "errors": [] if status != "FAILED" else [{"code": 30896, "description": "rejected"}]}
+    ]  # fmt: skip
+    return {"compliance": compliance, "meta": _meta("compliance", "/v1/Services/x")}
+
+
+def _tollfree(state: _State, query: dict[str, str]) -> dict[str, Any]:
+    pn = query.get("TollfreePhoneNumberSid")
+    found = [
+        {"sid": "HH" + uuid.uuid5(uuid.NAMESPACE_URL, sid).hex, "account_sid": state.account_sid,
+         "tollfree_phone_number_sid": sid, "status": status}
+        for sid, status in state.account.tollfree.items() if pn in (None, sid)
+    ]  # fmt: skip
+    return {"verifications": found, "meta": _meta("verifications", "/v1/Tollfree/Verifications")}
+
+
+def _approval(state: _State, sid: str) -> dict[str, Any] | None:
+    template = state.account.templates.get(sid)
+    if template is None:
+        return None
+    status, category = template
+    return {"sid": sid, "account_sid": state.account_sid,
+            "whatsapp": {"type": "whatsapp", "name": "daily_message", "category": category,
+                         "content_type": "twilio/text", "status": status,
+                         "rejection_reason": "", "allow_category_change": True},
+            "url": f"/v1/Content/{sid}/ApprovalRequests"}  # fmt: skip
+
+
+def _country(state: _State, iso: str) -> dict[str, Any] | None:
+    price = state.account.sms_prices.get(iso)
+    if price is None:
+        return None
+    prices = [
+        {"number_type": kind, "base_price": price, "current_price": price}
+        for kind in ("local", "toll free")
+    ]
+    return {
+        "country": iso,
+        "iso_country": iso,
+        "price_unit": "USD",
+        "url": f"/v1/Messaging/Countries/{iso}",
+        "inbound_sms_prices": prices,
+        "outbound_sms_prices": [
+            {"carrier": "Carrier", "mcc": "310", "mnc": "004", "prices": prices}
+        ],
+    }
+
+
 class FakeTwilio(LocalServer):
     """A Twilio-compatible Messages API on 127.0.0.1 (see the module docstring)."""
 
@@ -220,6 +419,46 @@ class FakeTwilio(LocalServer):
     @price.setter
     def price(self, value: str | None) -> None:
         self.state.price = value
+
+    @property
+    def account(self) -> Account:
+        return self.state.account
+
+    @property
+    def settled_price(self) -> str | None:
+        return self.state.settled_price
+
+    @settled_price.setter
+    def settled_price(self, value: str | None) -> None:
+        self.state.settled_price = value
+
+    @property
+    def price_delay(self) -> float:
+        return self.state.price_delay
+
+    @price_delay.setter
+    def price_delay(self, seconds: float) -> None:
+        self.state.price_delay = seconds
+
+    def finish(self, sid: str, status: str = "delivered", error_code: int | None = None) -> dict:
+        """Give a message its final status; returns the status callback Twilio would post.
+
+        The callback has no Price: Twilio's status callbacks never carry one. The
+        Message resource shows settled_price price_delay seconds after this.
+        """
+        with self.state.lock:
+            message = next(m for m in self.state.messages if m["sid"] == sid)
+            message["status"] = status
+            message["error_code"] = error_code
+            self.state.finished_at[sid] = time.monotonic()
+        callback = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status,
+                    "SmsStatus": status, "AccountSid": self.account_sid, "To": message["to"],
+                    "From": message["from"] or "", "ApiVersion": "2010-04-01"}  # fmt: skip
+        if message["messaging_service_sid"]:
+            callback["MessagingServiceSid"] = message["messaging_service_sid"]
+        if error_code is not None:
+            callback["ErrorCode"] = str(error_code)
+        return callback
 
     @property
     def latency(self) -> float:
@@ -265,3 +504,4 @@ class FakeTwilio(LocalServer):
             self.state.requests.clear()
             self.state.messages.clear()
             self.state.faults.clear()
+            self.state.finished_at.clear()

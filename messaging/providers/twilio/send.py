@@ -1,7 +1,6 @@
 """Twilio Messages API: SMS and WhatsApp, through the official twilio client."""
 
 import json
-import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -9,15 +8,14 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from messaging.models import Message
 from messaging.providers.base import ErrorKind, ProviderError, Sent, refused
 from messaging.providers.twilio import window as whatsapp
+from messaging.providers.twilio.client import client
 from smsbot.redaction import redact_data
-from smsbot.secrets import TwilioCredentials, twilio_credentials
+from smsbot.secrets import twilio_credentials
 from subscribers.models import Channel
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status/"
@@ -27,24 +25,6 @@ MESSAGE_ID_PARAM = "message"
 OUTSIDE_WINDOW = "63016"
 THROTTLED = "20429"
 MAYBE_SENT = "20500"
-
-# One client per thread: the client's requests session is not documented thread-safe.
-_local = threading.local()
-
-
-def _client(credentials: TwilioCredentials) -> Client:
-    key = (credentials, settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT_SECONDS)
-    if getattr(_local, "key", None) != key:
-        client = Client(
-            credentials.account_sid,
-            credentials.auth_token,
-            http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
-        )
-        # The Api domain builds every Messages URL from base_url: staging and tests
-        # point it at a Twilio-compatible server.
-        client.api.base_url = settings.TWILIO_API_BASE_URL
-        _local.key, _local.client = key, client
-    return _local.client
 
 
 def _whatsapp(number: str) -> str:
@@ -149,7 +129,7 @@ class TwilioProvider:
         url = f"{settings.TWILIO_API_BASE_URL}/2010-04-01/Accounts/{credentials.account_sid}"
         request = redact_data({"method": "POST", "url": f"{url}/Messages.json", "form": params})
         try:
-            created = _client(credentials).messages.create(**_keywords(params))
+            created = client(credentials).messages.create(**_keywords(params))
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _error(exc, request) from exc
         except requests.ReadTimeout as exc:
