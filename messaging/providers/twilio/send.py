@@ -13,7 +13,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from messaging.models import Message
+from messaging.models import Message, MessageKind
 from messaging.providers.base import ErrorKind, ProviderError, Sent, refused
 from messaging.providers.twilio import window as whatsapp
 from smsbot.redaction import redact_data
@@ -26,18 +26,31 @@ STATUS_CALLBACK_PATH = "/webhooks/twilio/status/"
 MESSAGE_ID_PARAM = "message"
 OUTSIDE_WINDOW = "63016"
 THROTTLED = "20429"
+# Twilio accepts a ValidityPeriod of 1 to 36,000 seconds (10 hours).
+MAX_VALIDITY_SECONDS = 36_000
 MAYBE_SENT = "20500"
 
 # One client per thread: the client's requests session is not documented thread-safe.
 _local = threading.local()
 
 
+def _rest_login(credentials: TwilioCredentials) -> tuple[str, str]:
+    """The API key (SK... and its secret) when both are set, as Twilio recommends for
+    REST calls, so the auth token can rotate; otherwise the account SID and auth token."""
+    key_sid, secret = settings.TWILIO_API_KEY_SID, settings.TWILIO_API_KEY_SECRET
+    if key_sid and secret:
+        return key_sid, secret
+    return credentials.account_sid, credentials.auth_token
+
+
 def _client(credentials: TwilioCredentials) -> Client:
-    key = (credentials, settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT_SECONDS)
+    login = _rest_login(credentials)
+    key = (credentials, login, settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT_SECONDS)
     if getattr(_local, "key", None) != key:
         client = Client(
-            credentials.account_sid,
-            credentials.auth_token,
+            username=login[0],
+            password=login[1],
+            account_sid=credentials.account_sid,
             http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
         )
         # The Api domain builds every Messages URL from base_url: staging and tests
@@ -56,9 +69,22 @@ def status_callback(message: Message) -> str:
     return f"{settings.PUBLIC_BASE_URL}{STATUS_CALLBACK_PATH}?{query}"
 
 
+def broadcast_validity_seconds() -> int:
+    """TWILIO_BROADCAST_VALIDITY_HOURS in seconds, within Twilio's range."""
+    seconds = round(settings.TWILIO_BROADCAST_VALIDITY_HOURS * 3600)
+    return min(max(seconds, 1), MAX_VALIDITY_SECONDS)
+
+
 def _params(message: Message) -> dict[str, str]:
-    """The Messages API form for message (Twilio's parameter names)."""
+    """The Messages API form for message (Twilio's parameter names).
+
+    A broadcast message expires in Twilio's queue (ValidityPeriod): a daily message held
+    there for hours is dropped, not delivered in the evening. Replies and confirmations
+    keep Twilio's default.
+    """
     params = {"StatusCallback": status_callback(message)}
+    if message.kind == MessageKind.BROADCAST:
+        params["ValidityPeriod"] = str(broadcast_validity_seconds())
     if message.channel == Channel.WHATSAPP:
         if not settings.TWILIO_WHATSAPP_NUMBER:
             raise _config_error("TWILIO_WHATSAPP_NUMBER is not set")
@@ -190,6 +216,7 @@ def _keywords(params: dict[str, str]) -> dict[str, str]:
         "StatusCallback": "status_callback",
         "ContentSid": "content_sid",
         "ContentVariables": "content_variables",
+        "ValidityPeriod": "validity_period",
     }
     return {names[key]: value for key, value in params.items()}
 
