@@ -30,6 +30,12 @@ _DEFAULT_WORDS = {
 }
 
 
+def evidence(data: dict[str, str], answered: Keyword | None) -> dict[str, str]:
+    """What Twilio said about the keyword, kept with the consent change's evidence."""
+    kept = {"opt_out_type": data[OPT_OUT_TYPE][:20]} if data.get(OPT_OUT_TYPE) else {}
+    return kept | ({"answered_by": "twilio"} if answered else {})
+
+
 def answered_by_twilio(data: dict[str, str]) -> Keyword | None:
     """The keyword Twilio itself answered for this inbound webhook, or None when the
     portal must answer.

@@ -7,7 +7,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from messaging.delivery import reports as delivery
 from messaging.inbound import pipeline as inbound
 from messaging.models import Provider
-from messaging.providers.twilio.opt_out import OPT_OUT_TYPE, answered_by_twilio
+from messaging.providers.twilio import opt_out
 from messaging.providers.twilio.send import MESSAGE_ID_PARAM
 from messaging.providers.twilio.signature import form, twilio_webhook
 
@@ -22,10 +22,7 @@ def twiml(text: str) -> HttpResponse:
 @twilio_webhook
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
     data = form(request)
-    answered = answered_by_twilio(data)
-    evidence = {"opt_out_type": data[OPT_OUT_TYPE][:20]} if data.get(OPT_OUT_TYPE) else {}
-    if answered:
-        evidence["answered_by"] = Provider.TWILIO
+    answered = opt_out.answered_by_twilio(data)
     try:
         outcome = inbound.receive(
             inbound.Inbound(
@@ -35,7 +32,7 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
                 recipient=data.get("To", ""),
                 text=data.get("Body", ""),
                 answered_keyword=answered,
-                evidence=evidence,
+                evidence=opt_out.evidence(data, answered),
             )
         )
     except inbound.InvalidInbound as exc:
