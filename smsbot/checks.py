@@ -67,3 +67,20 @@ def admin_login_without_second_factor(app_configs: object, **kwargs: object) -> 
             id="smsbot.W021",
         )
     ]
+
+
+@register(deploy=True)
+def twilio_api_key_half_set(app_configs: object, **kwargs: object) -> list[Warning]:
+    """manage.py check --deploy: an API key needs its secret (and the other way round);
+    with only one of them, REST calls quietly keep using the auth token."""
+    if bool(settings.TWILIO_API_KEY_SID) == bool(settings.TWILIO_API_KEY_SECRET):
+        return []
+    missing = "TWILIO_API_KEY_SECRET" if settings.TWILIO_API_KEY_SID else "TWILIO_API_KEY_SID"
+    return [
+        Warning(
+            f"{missing} is unset: Twilio REST calls use the auth token, not the API key.",
+            hint="Set TWILIO_API_KEY_SID (SK...) and TWILIO_API_KEY_SECRET together, or "
+            "neither. The secret is shown once, when the key is created in Twilio's console.",
+            id="smsbot.W026",
+        )
+    ]

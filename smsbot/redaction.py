@@ -37,6 +37,8 @@ def _secret_values() -> list[str]:
 
     values = [
         getattr(settings, "TWILIO_AUTH_TOKEN", ""),
+        getattr(settings, "TWILIO_AUTH_TOKEN_SECONDARY", ""),
+        getattr(settings, "TWILIO_API_KEY_SECRET", ""),
         getattr(settings, "WEBHOOK_TOKEN", ""),
         getattr(settings, "SECRET_KEY", ""),
     ]

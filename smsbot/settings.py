@@ -374,6 +374,27 @@ TWILIO_PRICE_FETCH_AFTER_SECONDS = env.int("TWILIO_PRICE_FETCH_AFTER_SECONDS", d
 TWILIO_PRICE_HORIZON_HOURS = env.int("TWILIO_PRICE_HORIZON_HOURS", default=48)
 TWILIO_PRICE_FETCH_BATCH = env.int("TWILIO_PRICE_FETCH_BATCH", default=200)
 TWILIO_PRICE_FETCH_RATE = env.float("TWILIO_PRICE_FETCH_RATE", default=5.0)
+# Who answers STOP/START/HELP on SMS: "twilio" (its default opt-out handling or
+# Advanced Opt-Out answers them; the portal records the consent change and answers with
+# empty TwiML) or "portal" (only where Twilio's handling is off, e.g. a short code).
+# WhatsApp keywords are always answered by the portal: Twilio does not handle them there.
+TWILIO_OPT_OUT_HANDLING = env.str("TWILIO_OPT_OUT_HANDLING", default="twilio")
+if TWILIO_OPT_OUT_HANDLING not in ("twilio", "portal"):
+    raise ImproperlyConfigured(
+        f"TWILIO_OPT_OUT_HANDLING must be twilio or portal, not {TWILIO_OPT_OUT_HANDLING!r}."
+    )
+# An API key (SK...) and its secret for REST calls, as Twilio recommends; the auth token
+# then only checks webhook signatures.
+TWILIO_API_KEY_SID = env.str("TWILIO_API_KEY_SID", default="")
+TWILIO_API_KEY_SECRET = env.str("TWILIO_API_KEY_SECRET", default="")
+# During an auth token rotation: the other token, also accepted for webhook signatures.
+TWILIO_AUTH_TOKEN_SECONDARY = env.str("TWILIO_AUTH_TOKEN_SECONDARY", default="")
+# Hours a broadcast message may wait in Twilio's queue before Twilio drops it
+# (ValidityPeriod, capped to Twilio's range of 1 second to 10 hours): a daily message
+# never arrives in the evening. Replies and confirmations keep Twilio's default.
+TWILIO_BROADCAST_VALIDITY_HOURS = env.float("TWILIO_BROADCAST_VALIDITY_HOURS", default=4.0)
+if not TWILIO_BROADCAST_VALIDITY_HOURS > 0:
+    raise ImproperlyConfigured("TWILIO_BROADCAST_VALIDITY_HOURS must be more than 0.")
 
 # --- AWS provisioning (provision_aws / verify_aws / teardown_aws) -----------------
 AWS_ENVIRONMENT = env.str("AWS_ENVIRONMENT", default="production")

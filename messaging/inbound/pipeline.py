@@ -3,14 +3,16 @@
 An inbound message is recorded once (its provider id is unique), then it is
 a consent keyword (answered with a confirmation), a delivery-window keyword
 (PAUSE, RESUME, TIME: answered with the date or time it sets) or a line of the
-bot conversation (answered by the bot handler). Whether an answer goes at all,
+bot conversation (answered by the bot handler). A keyword the provider itself has
+already answered (Twilio's opt-out handling on SMS) changes consent the same way but
+gets no second answer. Whether an answer goes at all,
 and as which kind, is reply_limits' call: replies cost money, so they have
 limits. The reply is recorded as an outbound Message linked to the inbound, so
 a provider's retry gets the same answer without doing anything twice.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -45,6 +47,11 @@ class Inbound:
     sender: str  # as received: "+1312…", "whatsapp:+1312…", "(312) 555-…"
     recipient: str
     text: str
+    # The keyword the provider answered itself (its own opt-out handling), which may be
+    # a custom word only the provider knows: acted on, never answered a second time.
+    answered_keyword: keywords.Keyword | None = None
+    # What the provider said about it, kept with the consent evidence.
+    evidence: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ def _record(
     """In one transaction: the inbound, what it does, and the reply; and what it was
     (for the log), with why it got no answer when the reply limits withheld one."""
     info = segments.count(text)
-    keyword = keywords.match(text)
+    keyword = inbound.answered_keyword or keywords.match(text)
     command = None if keyword else keywords.window_command(text)
     changes_consent = keyword is not None and keyword != keywords.Keyword.HELP
     with transaction.atomic():
@@ -120,7 +127,13 @@ def _record(
             segments=info.segments,
             encoding=info.encoding,
         )
-        verdict = reply_limits.decide(phone, subscriber, keyword, timezone.now())
+        verdict = reply_limits.decide(
+            phone,
+            subscriber,
+            keyword,
+            timezone.now(),
+            answered_by_provider=inbound.answered_keyword is not None,
+        )
         if keyword is not None:
             reply_text = keywords.reply_text(keyword)
         elif command is not None:
@@ -173,6 +186,7 @@ def _apply_keyword(
         "from": clean_text(inbound.sender),
         "to": clean_text(inbound.recipient),
         "provider": inbound.provider,
+        **inbound.evidence,
     }
     return consent.change(phone, to_status, source, evidence, channel=channel).subscriber
 

@@ -1,5 +1,8 @@
 """Which inbound messages get an automatic reply: the limits on replies that cost money.
 
+A keyword the provider has already answered (Twilio's own STOP/START/HELP handling on
+SMS) gets no second answer from the portal.
+
 A signed webhook costs an attacker nothing and every reply costs the portal a
 message, so an answer is earned, not owed:
 
@@ -43,6 +46,7 @@ UNKNOWN = "not answered: the number is not subscribed"
 MUTED = "not answered: the number is muted by the loop breaker"
 PER_HOUR = "not answered: BOT_REPLIES_PER_NUMBER_PER_HOUR reached"
 ANSWERED_TODAY = "not answered: this number had this answer today (UTC)"
+PROVIDER_ANSWERED = "not answered: the provider answered this keyword itself"
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,12 @@ class Verdict:
 
 
 def decide(
-    phone: str, subscriber: Subscriber | None, keyword: Keyword | None, now: datetime
+    phone: str,
+    subscriber: Subscriber | None,
+    keyword: Keyword | None,
+    now: datetime,
+    *,
+    answered_by_provider: bool = False,
 ) -> Verdict:
     """Whether this inbound message (already recorded) gets a reply, and of which kind.
 
@@ -60,6 +69,8 @@ def decide(
     that START's subscriber is already known.
     """
     tripped = _loop(phone, now)
+    if answered_by_provider:
+        return Verdict(None, PROVIDER_ANSWERED)
     if keyword in LAW_REQUIRED:
         key = f"messaging:law-answer:{keyword}:{phone}:{now.astimezone(UTC):%Y-%m-%d}"
         if cache.add(key, True, LAW_ANSWER_SECONDS):

@@ -126,3 +126,20 @@ def test_malformed_quiet_hours_stop_start_up_with_the_reason():
     result = load_settings({"DJANGO_DEBUG": "true", "QUIET_HOURS": "9pm-8am"}, "s.QUIET_HOURS")
     assert result.returncode != 0
     assert "QUIET_HOURS must be HH:MM-HH:MM" in result.stderr
+
+
+def test_twilio_account_settings_default_safely_and_refuse_nonsense():
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    names = {"TWILIO_OPT_OUT_HANDLING", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET",
+             "TWILIO_AUTH_TOKEN_SECONDARY", "TWILIO_BROADCAST_VALIDITY_HOURS"}  # fmt: skip
+    assert names <= documented, names - documented
+    expr = "s.TWILIO_OPT_OUT_HANDLING, s.TWILIO_API_KEY_SID, s.TWILIO_BROADCAST_VALIDITY_HOURS"
+    copied = load_settings({"DJANGO_DEBUG": "true"}, expr, env_file=ROOT / ".env.example")
+    assert copied.returncode == 0, copied.stderr
+    assert copied.stdout.strip() == "('twilio', '', 4.0)"
+    for name, value in (
+        ("TWILIO_OPT_OUT_HANDLING", "both"),
+        ("TWILIO_BROADCAST_VALIDITY_HOURS", "0"),
+    ):
+        refused = load_settings({"DJANGO_DEBUG": "true", name: value}, "1")
+        assert refused.returncode != 0 and name in refused.stderr

@@ -55,6 +55,23 @@ Faults, for the next requests (each call queues ``times`` of them, in order):
 every answer, for benchmarks. ``price`` (likewise) is the price reported on
 accepted messages (Twilio's negative string, e.g. "-0.00790"; default null).
 ``reset()`` forgets requests, messages and queued faults.
+
+Twilio's own opt-out handling on SMS (its documentation: default opt-out keywords on
+long codes and toll-free numbers; Advanced Opt-Out on a Messaging Service). The
+fake posts no webhooks: ``receive`` plays a phone texting the number and returns the
+form Twilio would post to the inbound webhook, for the test to sign and post:
+
+    params = twilio.receive("STOP", sender="+13125550123")   # Twilio answers it itself
+    twilio.own_replies        # Twilio's auto-replies: [{"to", "body", "keyword"}]
+    twilio.blocked            # numbers that sent STOP: sends to them fail 400, 21610
+    twilio.advanced_opt_out = True      # the form then carries OptOutType=STOP/START/HELP
+    twilio.custom_keywords["CANCELAR"] = "STOP"   # console-configured (Advanced Opt-Out)
+
+A keyword counts only as the whole body, in any case; WhatsApp has no such handling.
+
+API keys: ``api_key_sid`` ("SK" + 32 hex) and ``api_key_secret`` are accepted as HTTP
+Basic credentials besides the auth token (``RecordedRequest.user`` says which user
+name a request used); ``api_key_settings()`` gives TWILIO_API_KEY_SID/SECRET.
 """
 
 import base64
@@ -97,6 +114,11 @@ class RecordedRequest:
     form: dict[str, str]
     authorized: bool
     query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user(self) -> str:
+        """The HTTP Basic user name the request authenticated as ("" without one)."""
+        return _basic(self.headers.get("Authorization", ""))[0]
 
 
 @dataclass(frozen=True)
@@ -147,12 +169,82 @@ class _State:
     settled_price: str | None = "-0.00790"
     price_delay: float = 0.0
     finished_at: dict[str, float] = field(default_factory=dict)  # sid -> monotonic time
+    # --- Twilio's own opt-out handling and API keys (see the module docstring)
+    api_key_sid: str = ""
+    api_key_secret: str = ""
+    advanced_opt_out: bool = False
+    custom_keywords: dict[str, str] = field(default_factory=dict)
+    blocked: set[str] = field(default_factory=set)
+    own_replies: list[dict[str, str]] = field(default_factory=list)
 
 
 def _segments(body: str) -> int:
     # Close enough for a fake: 7-bit text 160/153 a segment, anything else 70/67.
     single, multi = (160, 153) if body.isascii() else (70, 67)
     return 1 if len(body) <= single else -(-len(body) // multi)
+
+
+def _basic(header: str) -> tuple[str, str]:
+    """(user, password) of an HTTP Basic Authorization header; ("", "") otherwise."""
+    if not header.startswith("Basic "):
+        return "", ""
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:
+        return "", ""
+    return user, password
+
+
+# --- Twilio's own opt-out handling -------------------------------------------------
+# Its default keywords and replies on SMS (Twilio's Advanced Opt-Out tutorial and its
+# support article on opt-out keywords); OptOutType names the kind.
+DEFAULT_KEYWORDS = {
+    **dict.fromkeys(
+        ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"), "STOP"
+    ),
+    **dict.fromkeys(("START", "YES", "UNSTOP"), "START"),
+    **dict.fromkeys(("HELP", "INFO"), "HELP"),
+}
+DEFAULT_REPLIES = {
+    "STOP": "You have successfully been unsubscribed. You will not receive any more "
+    "messages from this number. Reply START to resubscribe.",
+    "START": "You have successfully been re-subscribed to messages from this number. "
+    "Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
+    "HELP": "Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
+}
+
+
+def _receive(state: _State, body: str, sender: str, to: str) -> dict[str, str]:
+    """Twilio's side of an inbound SMS: its own answer to a keyword, the block a STOP
+    sets (and START lifts), and the form it posts to the inbound webhook."""
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "SmsSid": "",
+        "AccountSid": state.account_sid,
+        "From": sender,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": str(_segments(body)),
+        "ApiVersion": "2010-04-01",
+    }
+    params["SmsSid"] = params["MessageSid"]
+    if sender.startswith("whatsapp:"):
+        return params
+    word = body.strip().upper()
+    with state.lock:
+        kind = (state.custom_keywords if state.advanced_opt_out else {}).get(word)
+        kind = kind or DEFAULT_KEYWORDS.get(word)
+        if kind is None:
+            return params
+        if kind == "STOP":
+            state.blocked.add(sender)
+        elif kind == "START":
+            state.blocked.discard(sender)
+        state.own_replies.append({"to": sender, "body": DEFAULT_REPLIES[kind], "keyword": kind})
+        if state.advanced_opt_out:
+            params["OptOutType"] = kind
+    return params
 
 
 class _Handler(QuietHandler):
@@ -210,17 +302,17 @@ class _Handler(QuietHandler):
             return self._error(400, 21603)
         if not form.get("Body") and "ContentSid" not in form:
             return self._error(400, 21602)
+        with state.lock:
+            blocked = form["To"] in state.blocked
+        if blocked:
+            return self._error(400, 21610)
         self._answer(201, self._accept(state, form))
 
     def _authorized(self, state: _State) -> bool:
-        header = self.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
-            return False
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except ValueError:
-            return False
-        return user == state.account_sid and password == state.auth_token
+        user, password = _basic(self.headers.get("Authorization", ""))
+        if state.api_key_sid and (user, password) == (state.api_key_sid, state.api_key_secret):
+            return True
+        return bool(user) and (user, password) == (state.account_sid, state.auth_token)
 
     def _accept(self, state: _State, form: dict[str, str]) -> dict[str, Any]:
         sid = "SM" + uuid.uuid4().hex
@@ -400,6 +492,8 @@ class FakeTwilio(LocalServer):
         self.account_sid = account_sid or "AC" + uuid.uuid4().hex
         self.auth_token = auth_token or uuid.uuid4().hex
         self.state = _State(self.account_sid, self.auth_token, latency, price)
+        self.state.api_key_sid = "SK" + uuid.uuid4().hex
+        self.state.api_key_secret = uuid.uuid4().hex
         super().__init__(_Handler)
 
     @property
@@ -505,3 +599,54 @@ class FakeTwilio(LocalServer):
             self.state.messages.clear()
             self.state.faults.clear()
             self.state.finished_at.clear()
+            self.state.blocked.clear()
+            self.state.own_replies.clear()
+
+    # --- Twilio's own opt-out handling and API keys (see the module docstring) -------
+
+    def receive(self, body: str, sender: str, to: str = "+13125550100") -> dict[str, str]:
+        """A phone texts the number: Twilio's own handling, and the inbound webhook form."""
+        return _receive(self.state, body, sender, to)
+
+    @property
+    def own_replies(self) -> list[dict[str, str]]:
+        with self.state.lock:
+            return list(self.state.own_replies)
+
+    @property
+    def blocked(self) -> set[str]:
+        with self.state.lock:
+            return set(self.state.blocked)
+
+    def block(self, number: str) -> None:
+        """The number opted out at Twilio (a STOP whose webhook the portal never got)."""
+        with self.state.lock:
+            self.state.blocked.add(number)
+
+    @property
+    def advanced_opt_out(self) -> bool:
+        return self.state.advanced_opt_out
+
+    @advanced_opt_out.setter
+    def advanced_opt_out(self, on: bool) -> None:
+        self.state.advanced_opt_out = on
+
+    @property
+    def custom_keywords(self) -> dict[str, str]:
+        """Advanced Opt-Out's console keywords: WORD -> STOP / START / HELP."""
+        return self.state.custom_keywords
+
+    @property
+    def api_key_sid(self) -> str:
+        return self.state.api_key_sid
+
+    @property
+    def api_key_secret(self) -> str:
+        return self.state.api_key_secret
+
+    def api_key_settings(self) -> dict[str, str]:
+        """The Django settings that make the provider use the API key for REST calls."""
+        return {
+            "TWILIO_API_KEY_SID": self.api_key_sid,
+            "TWILIO_API_KEY_SECRET": self.api_key_secret,
+        }

@@ -18,6 +18,7 @@ from django.test import Client
 from tests.conftest import ARTIFACTS
 from tests.messaging.webhooks.conftest import (  # noqa: F401 - fixtures used here too
     cert_server,
+    portal_answers,
     sns_key,
     sns_signer,
     twilio,

@@ -146,6 +146,7 @@ def test_the_admin_import_refuses_costly_numbers(admin_client, probe):
     assert not Subscriber.objects.exists()
 
 
+@pytest.mark.usefixtures("portal_answers")  # the HELP answer is the portal's
 def test_stop_from_a_premium_rate_number_is_still_honoured(twilio):
     premium = "+19005550100"
     change(premium, "opted_in", "sms_keyword", {"text": "JOIN", "note": "before the rule"})

@@ -17,7 +17,9 @@ from subscribers.consent import change
 from tests.messaging.webhooks.conftest import post_sns
 
 PHONE = "+13125550123"
-pytestmark = pytest.mark.django_db
+# The portal answers keywords here (TWILIO_OPT_OUT_HANDLING=portal); Twilio answering
+# them itself is tested in test_twilio_opt_out_handling.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portal_answers")]
 
 
 def billed() -> int:

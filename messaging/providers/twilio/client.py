@@ -27,15 +27,26 @@ class NotConfigured(Exception):
     """TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not both set."""
 
 
+def rest_login(credentials: TwilioCredentials) -> tuple[str, str]:
+    """The API key (SK... and its secret) when both are set, as Twilio recommends for
+    REST calls, so the auth token can rotate; otherwise the account SID and auth token."""
+    key_sid, secret = settings.TWILIO_API_KEY_SID, settings.TWILIO_API_KEY_SECRET
+    if key_sid and secret:
+        return key_sid, secret
+    return credentials.account_sid, credentials.auth_token
+
+
 def client(credentials: TwilioCredentials | None = None) -> Client:
     credentials = credentials or twilio_credentials()
     if not credentials:
         raise NotConfigured("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required")
-    key = (credentials, settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT_SECONDS)
+    login = rest_login(credentials)
+    key = (credentials, login, settings.TWILIO_API_BASE_URL, settings.TWILIO_TIMEOUT_SECONDS)
     if getattr(_local, "key", None) != key:
         made = Client(
-            credentials.account_sid,
-            credentials.auth_token,
+            username=login[0],
+            password=login[1],
+            account_sid=credentials.account_sid,
             http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
         )
         if settings.TWILIO_API_BASE_URL != TWILIO_API:

@@ -10,7 +10,7 @@ from django.conf import settings
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from messaging.models import Message
+from messaging.models import Message, MessageKind
 from messaging.providers.base import ErrorKind, ProviderError, Sent, refused
 from messaging.providers.twilio import window as whatsapp
 from messaging.providers.twilio.client import client
@@ -24,6 +24,8 @@ STATUS_CALLBACK_PATH = "/webhooks/twilio/status/"
 MESSAGE_ID_PARAM = "message"
 OUTSIDE_WINDOW = "63016"
 THROTTLED = "20429"
+# Twilio accepts a ValidityPeriod of 1 to 36,000 seconds (10 hours).
+MAX_VALIDITY_SECONDS = 36_000
 MAYBE_SENT = "20500"
 
 
@@ -36,9 +38,22 @@ def status_callback(message: Message) -> str:
     return f"{settings.PUBLIC_BASE_URL}{STATUS_CALLBACK_PATH}?{query}"
 
 
+def broadcast_validity_seconds() -> int:
+    """TWILIO_BROADCAST_VALIDITY_HOURS in seconds, within Twilio's range."""
+    seconds = round(settings.TWILIO_BROADCAST_VALIDITY_HOURS * 3600)
+    return min(max(seconds, 1), MAX_VALIDITY_SECONDS)
+
+
 def _params(message: Message) -> dict[str, str]:
-    """The Messages API form for message (Twilio's parameter names)."""
+    """The Messages API form for message (Twilio's parameter names).
+
+    A broadcast message expires in Twilio's queue (ValidityPeriod): a daily message held
+    there for hours is dropped, not delivered in the evening. Replies and confirmations
+    keep Twilio's default.
+    """
     params = {"StatusCallback": status_callback(message)}
+    if message.kind == MessageKind.BROADCAST:
+        params["ValidityPeriod"] = str(broadcast_validity_seconds())
     if message.channel == Channel.WHATSAPP:
         if not settings.TWILIO_WHATSAPP_NUMBER:
             raise _config_error("TWILIO_WHATSAPP_NUMBER is not set")
@@ -170,6 +185,7 @@ def _keywords(params: dict[str, str]) -> dict[str, str]:
         "StatusCallback": "status_callback",
         "ContentSid": "content_sid",
         "ContentVariables": "content_variables",
+        "ValidityPeriod": "validity_period",
     }
     return {names[key]: value for key, value in params.items()}
 

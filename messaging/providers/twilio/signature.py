@@ -34,9 +34,16 @@ def form(request: HttpRequest) -> dict[str, str]:
     return {clean_text(key): clean_text(value) for key, value in data.items()}
 
 
+def _tokens() -> list[str]:
+    """The auth token and, during a rotation, the other one (TWILIO_AUTH_TOKEN_SECONDARY):
+    Twilio signs with whichever is primary at the moment, so both must pass."""
+    tokens = [twilio_credentials().auth_token, settings.TWILIO_AUTH_TOKEN_SECONDARY]
+    return [token for token in tokens if token]
+
+
 def _is_valid(request: HttpRequest) -> bool:
-    token = twilio_credentials().auth_token
-    if not token:
+    tokens = _tokens()
+    if not tokens:
         log.error("TWILIO_AUTH_TOKEN is unset: every Twilio webhook is refused")
         return False
     signature = request.headers.get("X-Twilio-Signature", "")
@@ -46,7 +53,8 @@ def _is_valid(request: HttpRequest) -> bool:
         params = request.POST
     except MultiPartParserError:
         return False
-    return RequestValidator(token).validate(signed_url(request), params, signature)
+    url = signed_url(request)
+    return any(RequestValidator(token).validate(url, params, signature) for token in tokens)
 
 
 def twilio_webhook(view: View) -> View:

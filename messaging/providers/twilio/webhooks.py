@@ -7,6 +7,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from messaging.delivery import reports as delivery
 from messaging.inbound import pipeline as inbound
 from messaging.models import Provider
+from messaging.providers.twilio import opt_out
 from messaging.providers.twilio.send import MESSAGE_ID_PARAM
 from messaging.providers.twilio.signature import form, twilio_webhook
 
@@ -21,6 +22,7 @@ def twiml(text: str) -> HttpResponse:
 @twilio_webhook
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
     data = form(request)
+    answered = opt_out.answered_by_twilio(data)
     try:
         outcome = inbound.receive(
             inbound.Inbound(
@@ -29,6 +31,8 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
                 sender=data.get("From", ""),
                 recipient=data.get("To", ""),
                 text=data.get("Body", ""),
+                answered_keyword=answered,
+                evidence=opt_out.evidence(data, answered),
             )
         )
     except inbound.InvalidInbound as exc:

@@ -50,6 +50,7 @@ def test_sms_from_number_with_status_callback(twilio_server, outbound):
         "From": SMS_FROM,
         "Body": "Good morning! Today's tip: drink water.",
         "StatusCallback": CALLBACK.format(pk=message.pk),
+        "ValidityPeriod": "14400",  # a broadcast message: TWILIO_BROADCAST_VALIDITY_HOURS=4
     }
     [accepted] = twilio_server.messages
     assert sent.provider_message_id == accepted["sid"]

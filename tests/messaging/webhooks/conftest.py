@@ -77,6 +77,13 @@ def twilio(client: Client, settings: Any) -> TwilioPoster:
     return TwilioPoster(client, settings.PUBLIC_BASE_URL)
 
 
+@pytest.fixture
+def portal_answers(settings: Any) -> None:
+    """Twilio's own opt-out handling is off (a short code): the portal answers
+    STOP/START/HELP on SMS itself, as these tests of its answers expect."""
+    settings.TWILIO_OPT_OUT_HANDLING = "portal"
+
+
 def aws_string_to_sign(envelope: dict[str, str]) -> bytes:
     """Written from AWS's documentation, independently of the portal's code."""
     if envelope["Type"] == "Notification":

@@ -29,6 +29,7 @@ def live_twilio(live_server, settings):
     return post
 
 
+@pytest.mark.usefixtures("portal_answers")  # the answer is recorded once too
 def test_simultaneous_deliveries_of_one_message_act_once(live_twilio):
     params = {"MessageSid": new_sid(), "From": "+13125550123", "To": "+13125550100", "Body": "STOP"}
     with ThreadPoolExecutor(4) as pool:

@@ -24,7 +24,9 @@ from tests.messaging.webhooks.conftest import post_sns
 from tests.messaging.webhooks.test_twilio_inbound import opted_in, reply_of
 
 PHONE = "+13125550123"
-pytestmark = pytest.mark.django_db
+# The portal answers keywords here (TWILIO_OPT_OUT_HANDLING=portal); Twilio answering
+# them itself is tested in test_twilio_opt_out_handling.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portal_answers")]
 
 
 def paid() -> list[Message]:

@@ -14,7 +14,9 @@ from subscribers.models import ConsentEvent, Conversation, Subscriber
 from tests.messaging.webhooks.conftest import AUTH_TOKEN, OUR_NUMBER, new_sid
 
 PHONE = "+13125550123"
-pytestmark = pytest.mark.django_db
+# The portal answers keywords here (TWILIO_OPT_OUT_HANDLING=portal); Twilio answering
+# them itself is tested in test_twilio_opt_out_handling.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portal_answers")]
 
 
 def reply_of(response) -> str:

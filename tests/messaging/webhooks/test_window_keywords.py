@@ -14,7 +14,9 @@ from tests.messaging.webhooks.conftest import OUR_NUMBER, new_sid
 from tests.messaging.webhooks.test_twilio_inbound import reply_of
 
 PHONE = "+13125550123"  # America/Chicago
-pytestmark = pytest.mark.django_db
+# The portal answers keywords here (TWILIO_OPT_OUT_HANDLING=portal); Twilio answering
+# them itself is tested in test_twilio_opt_out_handling.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("portal_answers")]
 # Monday 10 May 2027, 12:00 in Chicago (CDT, UTC-5): after that day's 10:00 message.
 NOON = datetime(2027, 5, 10, 17, 0, tzinfo=UTC)
 
