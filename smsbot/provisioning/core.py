@@ -107,6 +107,11 @@ class Context:
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
 
 
+def topic_arn(ctx: Context, base_name: str) -> str:
+    """The ARN of one of the portal's SNS topics (IAM grants and SNS both name them)."""
+    return ctx.arn("sns", aws.resource_name(base_name))
+
+
 class Resource(ABC):
     """One thing in AWS the portal owns: planned, applied, verified and torn down as a unit."""
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from smsbot import provisioning
-from smsbot.provisioning import logs
+from smsbot.provisioning import account, logs
 from smsbot.provisioning.core import Check, Context, client, describe_error, verify
 from smsbot.redaction import mask_phone
 
@@ -30,9 +30,9 @@ class Command(BaseCommand):
         checks = verify(
             provisioning.resources(with_secrets=bool(options["with_secrets"])), ctx, self.stdout
         )
-        flowing = self._logs_flowing()
-        self.stdout.write(f"{flowing}\n")
-        checks.append(flowing)
+        for check in [*account.checks(), self._logs_flowing()]:
+            self.stdout.write(f"{check}\n")
+            checks.append(check)
         if number:
             check = self._send_test(number)
             self.stdout.write(f"{check}\n")
