@@ -153,8 +153,6 @@ class InboundTopic(Topic):
     operator's) and adds or repairs the portal's own, found by its Sid.
     """
 
-    kind = "SNS inbound topic"
-
     def __init__(self) -> None:
         super().__init__(INBOUND_TOPIC)
 

@@ -17,9 +17,12 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.fakes.aws_sms_server import FakeSmsVoice
+from tests.fakes.aws_sms_server import FakeSmsVoice, SpendLimit
 from tests.fakes.faulty_proxy import FaultyProxy
 from tests.fakes.sns_sandbox import SnsSandbox
+
+
+ORIGINATION_NUMBER = "+13125550100"
 
 
 @dataclass
@@ -63,6 +66,11 @@ def aws(aws: str, settings: Any, aws_sms: FakeSmsVoice, sns_sandbox: SnsSandbox)
     settings.PUBLIC_BASE_URL = "https://portal.example.com"
     settings.BUDGET_ALERT_EMAIL = "ops@example.com"
     settings.ALERT_EMAILS = ["ops@example.com", "oncall@example.com"]
+    # A quota above SMS_MONTHLY_SPEND_LIMIT_USD (100), so that the limit is the setting's;
+    # the tests of a new account's 1 USD quota set it back.
+    aws_sms.spend_limit = SpendLimit(enforced=1000, maximum=1000)
+    # The number people text, whose two-way provision_aws switches on.
+    aws_sms.add_phone_number(ORIGINATION_NUMBER, "TOLL_FREE")
     with FaultyProxy(aws, answers=sns_sandbox) as proxy:
         settings.AWS_ENDPOINT_URL = proxy.url
         yield proxy.url
