@@ -307,7 +307,9 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
 # The End User Messaging SMS origination numbers (E.164) the portal sends from and
 # switches two-way on for; empty: every phone number of the account in AWS_REGION.
-SMS_ORIGINATION_NUMBERS = [n.strip() for n in env.list("SMS_ORIGINATION_NUMBERS", default=[]) if n.strip()]
+SMS_ORIGINATION_NUMBERS = [
+    n.strip() for n in env.list("SMS_ORIGINATION_NUMBERS", default=[]) if n.strip()
+]
 for _number in SMS_ORIGINATION_NUMBERS:
     if not re.fullmatch(r"\+[1-9]\d{7,14}", _number):
         raise ImproperlyConfigured(

@@ -158,13 +158,52 @@ def cached_standing() -> Standing | None:
     return found or None
 
 
-def provider_sandbox(found: Standing) -> Sandbox:
-    """The sandbox of the service SMS_PROVIDER sends through."""
-    return found.sandbox(EUM if settings.SMS_PROVIDER == "aws-sms" else SNS)
-
-
 def effective_spend_limit() -> Decimal:
     """The lower of SMS_MONTHLY_SPEND_LIMIT_USD and the account's quota, when AWS sends."""
     configured = Decimal(settings.SMS_MONTHLY_SPEND_LIMIT_USD)
     found = cached_standing()
     return min(configured, found.quota.limit) if found else configured
+
+
+# --- Adding and verifying sandbox destinations (manage.py sms_sandbox) -------------
+
+
+def sandbox_service() -> str:
+    """The sandbox SMS_PROVIDER's sends go through: End User Messaging SMS's for aws-sms."""
+    return EUM if settings.SMS_PROVIDER == "aws-sms" else SNS
+
+
+def add_destination(phone: str) -> None:
+    """Add phone as a sandbox destination; AWS texts it a code to verify with."""
+    if sandbox_service() == SNS:
+        _sns().create_sms_sandbox_phone_number(PhoneNumber=phone, LanguageCode="en-US")
+        return
+    found = _eum_destination(phone)
+    if found is None:
+        found = _eum().create_verified_destination_number(DestinationPhoneNumber=phone)
+    _eum().send_destination_number_verification_code(
+        VerifiedDestinationNumberId=found["VerifiedDestinationNumberId"],
+        VerificationChannel="TEXT",
+    )
+
+
+def verify_destination(phone: str, code: str) -> None:
+    """Verify phone with the code AWS texted it; raises LookupError when it was never added."""
+    if sandbox_service() == SNS:
+        _sns().verify_sms_sandbox_phone_number(PhoneNumber=phone, OneTimePassword=code)
+        return
+    found = _eum_destination(phone)
+    if found is None:
+        raise LookupError(phone)
+    _eum().verify_destination_number(
+        VerifiedDestinationNumberId=found["VerifiedDestinationNumberId"], VerificationCode=code
+    )
+
+
+def _eum_destination(phone: str) -> dict[str, Any] | None:
+    answer = _eum().describe_verified_destination_numbers(DestinationPhoneNumbers=[phone])
+    return next(iter(answer["VerifiedDestinationNumbers"]), None)
+
+
+def current_sandbox() -> Sandbox:
+    return eum_sandbox() if sandbox_service() == EUM else sns_sandbox()

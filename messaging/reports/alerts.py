@@ -19,7 +19,7 @@ from messaging.broadcasts import daily
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from messaging.outbound import budget, config_errors, confirmation_cap
 from messaging.reports import monitoring
-from smsbot import timezones
+from smsbot import sms_account, timezones
 from subscribers.models import Conversation, Subscriber
 
 ERROR = "error"
@@ -92,6 +92,24 @@ def monthly_budget() -> Alert | None:
     if spend.exhausted:
         return Alert(ERROR, text + "; bulk sending is paused until the limit is raised.")
     return Alert(WARNING, text + ".")
+
+
+@check
+def sms_sandbox() -> Alert | None:
+    # Read through sms_account's cache: AWS is asked at most every few minutes.
+    found = sms_account.cached_standing()
+    sandbox = found and found.sandbox(sms_account.sandbox_service())
+    if not sandbox or not sandbox.in_sandbox:
+        return None
+    return Alert(
+        WARNING,
+        f"The AWS account is in the SMS sandbox ({sandbox.service}): messages reach only its "
+        f"{len(sandbox.verified)} verified destination number(s), every other recipient is "
+        "refused. Verify test numbers with manage.py sms_sandbox add, and request production "
+        "access before the first broadcast.",
+        sandbox.help_url,
+        "How to leave the SMS sandbox",
+    )
 
 
 @check

@@ -192,9 +192,9 @@ def describe(number: NumberInfo, inbound: str, found: dict[str, dict[str, Any]])
         registered = f"registration {registration['RegistrationType']} {status}"
     else:
         registered = "no registration"
+    complete = bool(registration) and registration["RegistrationStatus"] == "COMPLETE"
     if number["NumberType"] in NEEDS_REGISTRATION and number["IsoCountryCode"] == "US":
-        if not registration or registration["RegistrationStatus"] != "COMPLETE":
-            registered += " (US carriers block it until the registration is complete)"
+        registered += "" if complete else " (US carriers block it until it is complete)"
     rate = mps(number)
     throughput = f"{rate} MPS" if rate is not None else "MPS not reported"
     return f"{number['NumberType']} {number['Status']}, {target}, {registered}, {throughput}"

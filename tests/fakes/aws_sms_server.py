@@ -346,14 +346,18 @@ PHONE_NUMBER_FILTERS = {
 
 @operation("DescribePhoneNumbers")
 def describe_phone_numbers(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
-    numbers = _selected(fake.phone_numbers, body.get("PhoneNumberIds"), "PhoneNumberArn", "phone-number")
+    numbers = _selected(
+        fake.phone_numbers, body.get("PhoneNumberIds"), "PhoneNumberArn", "phone-number"
+    )
     numbers = _filtered(numbers, body.get("Filters", []), PHONE_NUMBER_FILTERS)
     return _page(numbers, body, "PhoneNumbers")
 
 
 @operation("UpdatePhoneNumber")
 def update_phone_number(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
-    number = _by_id_or_arn(fake.phone_numbers, body["PhoneNumberId"], "PhoneNumberArn", "phone-number")
+    number = _by_id_or_arn(
+        fake.phone_numbers, body["PhoneNumberId"], "PhoneNumberArn", "phone-number"
+    )
     changed = dict(number)
     for key in ("TwoWayChannelArn", "TwoWayChannelRole"):
         if key in body:
@@ -370,12 +374,16 @@ def update_phone_number(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, A
         changed["OptOutListName"] = body["OptOutListName"]
     # Two-way needs somewhere to deliver: an SNS topic or an Amazon Connect channel.
     if changed["TwoWayEnabled"] and not changed.get("TwoWayChannelArn"):
-        raise validation("TwoWayChannelArn is required to enable two-way", "TWO_WAY_CHANNEL_NOT_PRESENT")
+        raise validation(
+            "TwoWayChannelArn is required to enable two-way", "TWO_WAY_CHANNEL_NOT_PRESENT"
+        )
     channel = changed.get("TwoWayChannelArn", "")
     if channel and not (channel.startswith("arn:") or channel.startswith("connect.")):
         raise validation(f"{channel} is not a valid two-way channel", "INVALID_ARN")
     number.update(changed)
-    return {k: v for k, v in number.items() if k not in ("PoolId", "MessagingLimits", "PricingTier")}
+    return {
+        k: v for k, v in number.items() if k not in ("PoolId", "MessagingLimits", "PricingTier")
+    }
 
 
 @operation("DescribePools")

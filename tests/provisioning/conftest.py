@@ -21,7 +21,6 @@ from tests.fakes.aws_sms_server import FakeSmsVoice, SpendLimit
 from tests.fakes.faulty_proxy import FaultyProxy
 from tests.fakes.sns_sandbox import SnsSandbox
 
-
 ORIGINATION_NUMBER = "+13125550100"
 
 

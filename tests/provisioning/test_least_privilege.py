@@ -36,6 +36,7 @@ def test_portal_role_is_least_privilege(aws):
         "sns:Publish",
         "sns:CheckIfPhoneNumberIsOptedOut",
         "sns:ListPhoneNumbersOptedOut",
+        "sns:ConfirmSubscription",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -72,6 +73,10 @@ def test_portal_role_is_least_privilege(aws):
         "sns:ListPhoneNumbersOptedOut",
         "cloudwatch:PutMetricData",
     }
+    # The worker confirms the inbound topic's HTTPS subscription, on that topic alone.
+    assert by_action["sns:ConfirmSubscription"]["Resource"] == (
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:bot-sms-inbound"
+    )
     assert by_action["cloudwatch:PutMetricData"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "SMSBot"}
     }
