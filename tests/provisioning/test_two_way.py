@@ -68,9 +68,9 @@ def test_a_lost_policy_is_planned_and_put_back_keeping_other_statements(aws):
 
     [line] = provision().lines("update")
     assert (
-        "SNS topic bot-sms-inbound (access policy sms-voice.amazonaws.com publish: missing → allowed)"
-        in line
-    )
+        "SNS topic bot-sms-inbound (access policy sms-voice.amazonaws.com publish: "
+        "missing → allowed)"
+    ) in line
     statements = topic_policy()["Statement"]
     assert len(statements) == len(owner_only["Statement"]) + 1
 
