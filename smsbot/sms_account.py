@@ -7,25 +7,29 @@ In a sandbox, messages reach verified destination numbers only. Its monthly text
 spend quota is 1 USD (DescribeSpendLimits TEXT_MESSAGE_MONTHLY_SPEND_LIMIT, which
 SNS's MonthlySpendLimit cannot exceed); raising it takes a quota increase request.
 
-verify_aws and provision_aws read it fresh; the dashboard banner and the budget
-guard read it through the cache (CACHE_SECONDS), and only when an AWS provider
-sends (SMS_PROVIDER sns or aws-sms).
+verify_aws and provision_aws read it fresh; the dashboard banner (the sandbox) and
+the budget guard (the quota) read it through the cache (CACHE_SECONDS), and only
+when an AWS provider sends (SMS_PROVIDER sns or aws-sms). The portal role may read
+all of it (smsbot.provisioning.iam); adding destinations is for DevOps credentials.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from django.conf import settings
 from django.core.cache import cache
 
 from smsbot import aws
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 AWS_PROVIDERS = ("sns", "aws-sms")
 SNS = "SNS"
@@ -34,7 +38,7 @@ TEXT_SPEND_LIMIT = "TEXT_MESSAGE_MONTHLY_SPEND_LIMIT"
 CACHE_SECONDS = 300
 # After a failed read, ask again this soon rather than on every page or send.
 RETRY_SECONDS = 60
-CACHE_KEY = "smsbot:sms-account:standing"
+CACHE_KEY = "smsbot:sms-account"
 # What to do about each, for the banner and the command output.
 SANDBOX_HELP = {
     SNS: "https://docs.aws.amazon.com/sns/latest/dg/sns-sms-sandbox-moving-to-production.html",
@@ -142,27 +146,34 @@ def aws_sends() -> bool:
     return settings.SMS_PROVIDER in AWS_PROVIDERS
 
 
-def cached_standing() -> Standing | None:
-    """The standing read at most CACHE_SECONDS ago; None when no AWS provider sends or
+def _cached(key: str, read: Callable[[], T]) -> T | None:
+    """read()'s answer of at most CACHE_SECONDS ago; None when no AWS provider sends or
     AWS could not be read (logged; asked again after RETRY_SECONDS)."""
     if not aws_sends():
         return None
-    found = cache.get(CACHE_KEY)
+    found = cache.get(key)
     if found is None:
         try:
-            found = standing()
-        except (ClientError, BotoCoreError, KeyError) as exc:
-            log.warning("could not read the AWS account's SMS sandbox and quota: %s", exc)
+            found = read()
+        # An emulator or proxy may answer with something that is not AWS's format
+        # (ResponseParserError): neither the banner nor a send may fail for it.
+        except (ClientError, BotoCoreError, ResponseParserError, KeyError) as exc:
+            log.warning("could not read the AWS account's SMS standing (%s): %s", key, exc)
             found = False
-        cache.set(CACHE_KEY, found, CACHE_SECONDS if found else RETRY_SECONDS)
+        cache.set(key, found, CACHE_SECONDS if found else RETRY_SECONDS)
     return found or None
+
+
+def cached_sandbox() -> Sandbox | None:
+    """The sandbox SMS_PROVIDER sends through, for the dashboard banner."""
+    return _cached(f"{CACHE_KEY}:sandbox:{settings.SMS_PROVIDER}", current_sandbox)
 
 
 def effective_spend_limit() -> Decimal:
     """The lower of SMS_MONTHLY_SPEND_LIMIT_USD and the account's quota, when AWS sends."""
     configured = Decimal(settings.SMS_MONTHLY_SPEND_LIMIT_USD)
-    found = cached_standing()
-    return min(configured, found.quota.limit) if found else configured
+    quota = _cached(f"{CACHE_KEY}:quota", spend_quota)
+    return min(configured, quota.limit) if quota else configured
 
 
 # --- Adding and verifying sandbox destinations (manage.py sms_sandbox) -------------

@@ -97,8 +97,7 @@ def monthly_budget() -> Alert | None:
 @check
 def sms_sandbox() -> Alert | None:
     # Read through sms_account's cache: AWS is asked at most every few minutes.
-    found = sms_account.cached_standing()
-    sandbox = found and found.sandbox(sms_account.sandbox_service())
+    sandbox = sms_account.cached_sandbox()
     if not sandbox or not sandbox.in_sandbox:
         return None
     return Alert(

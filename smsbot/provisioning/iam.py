@@ -97,6 +97,20 @@ def portal_policy(ctx: Context) -> PolicyDocument:
                 "Resource": "*",
             },
             {
+                # The SMS sandbox and spend quota (smsbot.sms_account), for the send
+                # guard and the dashboard: account-level reads with no resource ARN.
+                "Sid": "ReadSmsAccountStanding",
+                "Effect": "Allow",
+                "Action": [
+                    "sns:GetSMSSandboxAccountStatus",
+                    "sns:ListSMSSandboxPhoneNumbers",
+                    "sms-voice:DescribeAccountAttributes",
+                    "sms-voice:DescribeSpendLimits",
+                    "sms-voice:DescribeVerifiedDestinationNumbers",
+                ],
+                "Resource": "*",
+            },
+            {
                 # The worker confirms the HTTPS subscription of the inbound topic
                 # when SNS first calls /webhooks/sns/.
                 "Sid": "ConfirmInboundSubscription",

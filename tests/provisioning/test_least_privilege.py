@@ -37,6 +37,11 @@ def test_portal_role_is_least_privilege(aws):
         "sns:CheckIfPhoneNumberIsOptedOut",
         "sns:ListPhoneNumbersOptedOut",
         "sns:ConfirmSubscription",
+        "sns:GetSMSSandboxAccountStatus",
+        "sns:ListSMSSandboxPhoneNumbers",
+        "sms-voice:DescribeAccountAttributes",
+        "sms-voice:DescribeSpendLimits",
+        "sms-voice:DescribeVerifiedDestinationNumbers",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -71,6 +76,11 @@ def test_portal_role_is_least_privilege(aws):
         "sns:Publish",
         "sns:CheckIfPhoneNumberIsOptedOut",
         "sns:ListPhoneNumbersOptedOut",
+        "sns:GetSMSSandboxAccountStatus",
+        "sns:ListSMSSandboxPhoneNumbers",
+        "sms-voice:DescribeAccountAttributes",
+        "sms-voice:DescribeSpendLimits",
+        "sms-voice:DescribeVerifiedDestinationNumbers",
         "cloudwatch:PutMetricData",
     }
     # The worker confirms the inbound topic's HTTPS subscription, on that topic alone.
