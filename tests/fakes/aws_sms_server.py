@@ -239,6 +239,44 @@ class FakeSmsVoice(LocalServer):
         with self.lock:
             self.faults.extend([_Fault(operation_name, error)] * times)
 
+    def receive(self, sender: str, number: str, body: str, sns: Any) -> str:
+        """A person texts body from sender to the account's number: what AWS does with it.
+
+        Two-way off: the message is dropped. On: the documented two-way payload is
+        published to the channel topic through sns (a boto3 SNS client) as
+        sms-voice.amazonaws.com, which the topic's access policy must allow for this
+        account (aws:SourceAccount) — or a TwoWayChannelRole must be set. Returns
+        SNS's MessageId; raises AwsError where AWS would drop the message.
+        """
+        info = self.number(number)
+        if not info["TwoWayEnabled"]:
+            raise AwsError("ValidationException", "two-way is off", Reason="TWO_WAY_NOT_ENABLED")
+        topic = info["TwoWayChannelArn"]
+        if not info.get("TwoWayChannelRole") and not self._may_publish(sns, topic):
+            raise AwsError("AccessDeniedException", f"sms-voice may not publish to {topic}")
+        payload = {
+            "originationNumber": sender,
+            "destinationNumber": number,
+            "messageKeyword": f"KEYWORD_{self.account_id}",
+            "messageBody": body,
+            "inboundMessageId": str(uuid.uuid4()),
+            "previousPublishedMessageId": str(uuid.uuid4()),
+        }
+        return str(sns.publish(TopicArn=topic, Message=json.dumps(payload))["MessageId"])
+
+    def _may_publish(self, sns: Any, topic: str) -> bool:
+        attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+        policy = json.loads(attributes.get("Policy") or "{}")
+        return any(
+            s.get("Effect") == "Allow"
+            and "sms-voice.amazonaws.com" in _as_list(s.get("Principal", {}).get("Service"))
+            and "sns:Publish" in _as_list(s.get("Action"))
+            and s.get("Condition", {}).get("StringEquals", {}).get("aws:SourceAccount")
+            in (None, self.account_id)
+            for s in policy.get("Statement", [])
+            if isinstance(s.get("Principal"), dict)
+        )
+
     def settings(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2": self.url}
 
@@ -290,6 +328,13 @@ class _Handler(QuietHandler):
 
 
 # --- helpers shared by the operations ----------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    """An IAM policy element, which may be one value or a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _page(items: list[dict[str, Any]], body: dict[str, Any], key: str) -> dict[str, Any]:

@@ -6,7 +6,10 @@ the provisioning `aws` fixture leases +13125550100 (toll-free) to the account.
 
 import json
 
+import pytest
+
 from smsbot.aws import client
+from tests.fakes.aws_sms_server import AwsError
 from tests.provisioning.conftest import ORIGINATION_NUMBER, provision, run
 
 ACCOUNT = "123456789012"
@@ -119,8 +122,6 @@ def test_named_numbers_only_and_a_missing_one_fails_verify(aws, aws_sms, setting
 
 
 def test_an_aws_refusal_names_the_resource_and_stops(aws, aws_sms):
-    from tests.fakes.aws_sms_server import AwsError
-
     aws_sms.fail_next(
         "UpdatePhoneNumber",
         AwsError("AccessDeniedException", "not authorized to perform UpdatePhoneNumber"),
@@ -129,3 +130,27 @@ def test_an_aws_refusal_names_the_resource_and_stops(aws, aws_sms):
     assert result.error is not None
     assert result.error.startswith("two-way SMS on every phone number of the account")
     assert "AccessDeniedException — missing permission sms-voice:UpdatePhoneNumber" in result.error
+
+
+def test_a_text_to_the_number_arrives_on_the_inbound_topic(aws, aws_sms):
+    sns, sqs = client("sns"), client("sqs")
+    sns.create_topic(Name="bot-sms-inbound")  # before provision_aws: no policy for sms-voice
+    queue = sqs.create_queue(QueueName="inbound-copy")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=INBOUND, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+    number_id = aws_sms.number(ORIGINATION_NUMBER)["PhoneNumberId"]
+    client("pinpoint-sms-voice-v2").update_phone_number(
+        PhoneNumberId=number_id, TwoWayEnabled=True, TwoWayChannelArn=INBOUND
+    )
+    with pytest.raises(AwsError) as refused:
+        aws_sms.receive("+13125550123", ORIGINATION_NUMBER, "JOIN", sns)
+    assert refused.value.code == "AccessDeniedException"
+
+    provision()
+    aws_sms.receive("+13125550123", ORIGINATION_NUMBER, "JOIN", sns)
+    [message] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    payload = json.loads(json.loads(message["Body"])["Message"])
+    assert payload["originationNumber"] == "+13125550123"
+    assert payload["destinationNumber"] == ORIGINATION_NUMBER
+    assert payload["messageBody"] == "JOIN"
+    assert {"messageKeyword", "inboundMessageId", "previousPublishedMessageId"} <= set(payload)
