@@ -132,7 +132,9 @@ def test_an_aws_refusal_names_the_resource_and_stops(aws, aws_sms):
     assert "AccessDeniedException — missing permission sms-voice:UpdatePhoneNumber" in result.error
 
 
-def test_a_text_to_the_number_arrives_on_the_inbound_topic(aws, aws_sms):
+def test_a_text_to_the_number_arrives_on_the_inbound_topic(aws, aws_sms, settings):
+    # No HTTPS subscription (moto would post to it): an SQS queue reads the topic instead.
+    settings.PUBLIC_BASE_URL = "http://localhost:8000"
     sns, sqs = client("sns"), client("sqs")
     sns.create_topic(Name="bot-sms-inbound")  # before provision_aws: no policy for sms-voice
     queue = sqs.create_queue(QueueName="inbound-copy")["QueueUrl"]
