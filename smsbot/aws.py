@@ -28,10 +28,21 @@ def _client(service: str, region: str, endpoint: str | None, retry_mode: str, at
     return boto3.session.Session().client(service, config=config, endpoint_url=endpoint)
 
 
+def endpoint_url(service: str) -> str | None:
+    """Where service's client goes: its own endpoint when one is set, else AWS_ENDPOINT_URL.
+
+    boto3's convention, AWS_ENDPOINT_URL_<SERVICE> (the service id upper-cased, dashes
+    as underscores), read from the settings that declare it: an emulator for one
+    service (moto has no End User Messaging SMS) while every other goes to another.
+    None: boto3 finds the real AWS endpoint itself.
+    """
+    own = getattr(settings, "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_"), "")
+    return own or settings.AWS_ENDPOINT_URL or None
+
+
 def client(service: str, *, retry_mode: str = "standard", attempts: int = 5) -> Any:
-    """A cached boto3 client for service. AWS_ENDPOINT_URL points it at an emulator."""
-    endpoint = settings.AWS_ENDPOINT_URL or None
-    return _client(service, settings.AWS_REGION, endpoint, retry_mode, attempts)
+    """A cached boto3 client for service, at endpoint_url(service) when one is set."""
+    return _client(service, settings.AWS_REGION, endpoint_url(service), retry_mode, attempts)
 
 
 @lru_cache(maxsize=8)

@@ -1,5 +1,6 @@
 """Settings: everything comes from the environment (see .env.example)."""
 
+import re
 from base64 import b64encode
 from datetime import timedelta
 from decimal import Decimal
@@ -316,6 +317,16 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
     "SMS_MONTHLY_SPEND_LIMIT_USD", cast=Decimal, default=Decimal("100")
 )
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
+# The End User Messaging SMS origination numbers (E.164) the portal sends from and
+# switches two-way on for; empty: every phone number of the account in AWS_REGION.
+SMS_ORIGINATION_NUMBERS = [
+    n.strip() for n in env.list("SMS_ORIGINATION_NUMBERS", default=[]) if n.strip()
+]
+for _number in SMS_ORIGINATION_NUMBERS:
+    if not re.fullmatch(r"\+[1-9]\d{7,14}", _number):
+        raise ImproperlyConfigured(
+            f"SMS_ORIGINATION_NUMBERS: {_number!r} is not an E.164 number such as +13125550100."
+        )
 DAILY_SEND_TIME = env.str("DAILY_SEND_TIME", default="10:00")
 DAILY_SEND_TIMEZONE = env.str("DAILY_SEND_TIMEZONE", default="America/Chicago")
 # The admin shows times in this zone, named on screen (storage stays UTC).
@@ -336,6 +347,11 @@ WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", default="")
 # --- AWS -------------------------------------------------------------------------
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+# boto3's per-service convention: End User Messaging SMS at its own endpoint (an emulator
+# of it, as moto has none) while AWS_ENDPOINT_URL serves the rest (smsbot.aws.endpoint_url).
+AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2 = env.str(
+    "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2", default=""
+)
 AWS_RESOURCE_PREFIX = env.str("AWS_RESOURCE_PREFIX", default="")
 # The account whose SNS topics the portal accepts; unset asks STS (GetCallerIdentity) once.
 AWS_ACCOUNT_ID = env.str("AWS_ACCOUNT_ID", default="")

@@ -5,8 +5,13 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.fakes.aws_sms_server import FakeSmsVoice
+    from tests.fakes.sns_sandbox import SnsSandbox
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # The `clock` fixture: the portal's time set by the test.
@@ -100,6 +105,29 @@ def aws(moto_server: str, settings: object) -> Iterator[str]:
     settings.AWS_ENDPOINT_URL = moto_server  # type: ignore[attr-defined]
     requests.post(f"{moto_server}/moto-api/reset", timeout=10)
     yield moto_server
+
+
+@pytest.fixture
+def aws_sms(settings: object) -> Iterator["FakeSmsVoice"]:
+    """A fresh AWS End User Messaging SMS account (tests/fakes/aws_sms_server.py), which
+    moto lacks, at its own endpoint (AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2)."""
+    from tests.fakes.aws_sms_server import FakeSmsVoice
+
+    with FakeSmsVoice() as fake:
+        settings.AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2 = fake.url  # type: ignore[attr-defined]
+        yield fake
+
+
+@pytest.fixture
+def sns_sandbox(aws: str, settings: object) -> Iterator["SnsSandbox"]:
+    """SNS's SMS sandbox (which moto lacks) answered in front of moto; a new account's."""
+    from tests.fakes.faulty_proxy import FaultyProxy
+    from tests.fakes.sns_sandbox import SnsSandbox
+
+    sandbox = SnsSandbox()
+    with FaultyProxy(aws, answers=sandbox) as proxy:
+        settings.AWS_ENDPOINT_URL = proxy.url  # type: ignore[attr-defined]
+        yield sandbox
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,8 @@
-"""Month-to-date spend against SMS_MONTHLY_SPEND_LIMIT_USD.
+"""Month-to-date spend against SMS_MONTHLY_SPEND_LIMIT_USD, or the AWS account's lower quota.
+
+When an AWS provider sends, the limit is the lower of the setting and the
+account's monthly SMS spend quota (smsbot.sms_account): AWS stops sending at its
+quota whatever the setting says, so the guard pauses first.
 
 The month is the UTC calendar month, as for SNS's own MonthlySpendLimit. Spend
 is the actual price where a provider reported it, the estimate otherwise, of
@@ -29,6 +33,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from messaging.models import BILLED_STATUSES, COST, Direction, Message, MessageKind
+from smsbot import sms_account
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +107,7 @@ def status() -> BudgetStatus:
 
 
 def limit() -> Decimal:
-    return Decimal(settings.SMS_MONTHLY_SPEND_LIMIT_USD)
+    return sms_account.effective_spend_limit()
 
 
 def reserve(cost: Decimal) -> bool:

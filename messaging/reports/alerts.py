@@ -20,7 +20,7 @@ from messaging.broadcasts import daily
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
 from messaging.outbound import budget, config_errors, confirmation_cap
 from messaging.reports import monitoring
-from smsbot import timezones
+from smsbot import sms_account, timezones
 from smsbot.redaction import mask_phone
 from subscribers.models import Conversation, Subscriber
 
@@ -122,6 +122,23 @@ def monthly_budget() -> Alert | None:
             "HELP are still answered, once a day per number).",
         )
     return Alert(WARNING, text + ".")
+
+
+@check
+def sms_sandbox() -> Alert | None:
+    # Read through sms_account's cache: AWS is asked at most every few minutes.
+    sandbox = sms_account.cached_sandbox()
+    if not sandbox or not sandbox.in_sandbox:
+        return None
+    return Alert(
+        WARNING,
+        f"The AWS account is in the SMS sandbox ({sandbox.service}): messages reach only its "
+        f"{len(sandbox.verified)} verified destination number(s), every other recipient is "
+        "refused. Verify test numbers with manage.py sms_sandbox add, and request production "
+        "access before the first broadcast.",
+        sandbox.help_url,
+        "How to leave the SMS sandbox",
+    )
 
 
 @check

@@ -1,13 +1,13 @@
 """The AWS side of the portal, as resources that can be planned, applied, verified, removed.
 
 The order follows the dependencies: IAM → log groups → SNS settings and topics →
-DynamoDB → subscriptions → monitoring (dashboard, alarms, the spend limit with its
-budget). Teardown walks it backwards.
+two-way on the origination numbers → DynamoDB → subscriptions → monitoring
+(dashboard, alarms, the spend limit with its budget). Teardown walks it backwards.
 """
 
 from __future__ import annotations
 
-from smsbot.provisioning import cloudwatch, dynamodb, iam, logs, sns, spend
+from smsbot.provisioning import cloudwatch, dynamodb, iam, logs, origination, sns, spend
 from smsbot.provisioning.core import Resource
 from smsbot.provisioning.secrets import TwilioSecret
 
@@ -17,6 +17,7 @@ def resources(*, with_secrets: bool = False) -> list[Resource]:
         *iam.resources(),
         *logs.resources(),
         *sns.settings_resources(),
+        *origination.resources(),
         *dynamodb.resources(),
         *sns.subscription_resources(),
         *cloudwatch.resources(),

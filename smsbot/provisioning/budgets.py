@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,12 +20,11 @@ NOTIFICATION = {
 }
 
 
-def _limit() -> Decimal:
-    return Decimal(settings.SMS_MONTHLY_SPEND_LIMIT_USD)
-
-
 class Budget(Resource):
     kind = "budget"
+
+    def __init__(self, limit: Callable[[], Decimal]) -> None:
+        self._limit = limit
 
     @property
     def name(self) -> str:
@@ -54,8 +54,8 @@ class Budget(Resource):
             return Plan(Action.CREATE, warnings=self._warnings())
         changes = []
         amount = Decimal(budget["BudgetLimit"]["Amount"])
-        if amount != _limit():
-            changes.append(Change("limit", f"{amount.normalize():f} USD", f"{_limit():f} USD"))
+        if amount != self._limit():
+            changes.append(Change("limit", f"{amount.normalize():f} USD", f"{self._limit():f} USD"))
         has_alert = any(_is_our_alert(n) for n in notifications)
         if has_alert != bool(settings.BUDGET_ALERT_EMAIL):
             before, after = ("on", "off") if has_alert else ("off", "on")
@@ -85,7 +85,7 @@ class Budget(Resource):
                 "BudgetName": self.name,
                 "BudgetType": "COST",
                 "TimeUnit": "MONTHLY",
-                "BudgetLimit": {"Amount": f"{_limit():f}", "Unit": "USD"},
+                "BudgetLimit": {"Amount": f"{self._limit():f}", "Unit": "USD"},
                 "CostFilters": {"Service": ["Amazon Simple Notification Service"]},
             },
             NotificationsWithSubscribers=alerts,
@@ -100,7 +100,7 @@ class Budget(Resource):
         wants_alert = bool(settings.BUDGET_ALERT_EMAIL)
         return [
             Check(
-                amount == _limit() and alert == wants_alert,
+                amount == self._limit() and alert == wants_alert,
                 f"{self.label}: monthly {budget['BudgetType']} limit {amount.normalize():f} USD, "
                 f"80% alert {'on' if alert else 'off'}"
                 + ("" if wants_alert else " (BUDGET_ALERT_EMAIL not set)"),

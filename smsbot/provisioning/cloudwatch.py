@@ -167,8 +167,8 @@ class Dashboard(Resource):
         return "deleted"
 
 
-def spend_alarm() -> AlarmDefinition:
-    threshold = settings.SMS_MONTHLY_SPEND_LIMIT_USD * SPEND_ALERT_FRACTION
+def spend_alarm(limit: Decimal) -> AlarmDefinition:
+    threshold = limit * SPEND_ALERT_FRACTION
     return {
         "AlarmName": resource_name("sms-spend-80pct"),
         "AlarmDescription": "SNS SMS month-to-date spend reached 80% of the monthly limit",

@@ -107,6 +107,11 @@ class Context:
         return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
 
 
+def topic_arn(ctx: Context, base_name: str) -> str:
+    """The ARN of one of the portal's SNS topics (IAM grants and SNS both name them)."""
+    return ctx.arn("sns", aws.resource_name(base_name))
+
+
 class Resource(ABC):
     """One thing in AWS the portal owns: planned, applied, verified and torn down as a unit."""
 
@@ -213,13 +218,16 @@ class Retired(Resource):
 # --- AWS clients and errors ------------------------------------------------------
 
 
+# IAM action prefixes that differ from boto3's service name.
+IAM_PREFIXES = {"pinpoint-sms-voice-v2": "sms-voice"}
+
+
 def _remember_action(service: str, parsed: dict[str, Any], model: Any, **_: Any) -> None:
     # A ClientError knows the operation but not the service; the IAM action an
-    # AccessDenied refers to needs both (boto3's service names are the IAM prefixes
-    # for every service used here).
+    # AccessDenied refers to needs both.
     error = parsed.get("Error")
     if isinstance(error, dict):
-        error["IamAction"] = f"{service}:{model.name}"
+        error["IamAction"] = f"{IAM_PREFIXES.get(service, service)}:{model.name}"
 
 
 def client(service: str) -> Any:

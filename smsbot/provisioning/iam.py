@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from smsbot.aws import resource_name
-from smsbot.aws_names import METRICS_NAMESPACE, sns_sms_log_groups
+from smsbot.aws_names import INBOUND_TOPIC, METRICS_NAMESPACE, sns_sms_log_groups
 from smsbot.provisioning import logs
 from smsbot.provisioning.core import (
     Action,
@@ -19,6 +19,7 @@ from smsbot.provisioning.core import (
     Resource,
     client,
     same_json,
+    topic_arn,
     try_get,
 )
 from smsbot.secrets import twilio_secret_name
@@ -94,6 +95,28 @@ def portal_policy(ctx: Context) -> PolicyDocument:
                     "sns:ListPhoneNumbersOptedOut",
                 ],
                 "Resource": "*",
+            },
+            {
+                # The SMS sandbox and spend quota (smsbot.sms_account), for the send
+                # guard and the dashboard: account-level reads with no resource ARN.
+                "Sid": "ReadSmsAccountStanding",
+                "Effect": "Allow",
+                "Action": [
+                    "sns:GetSMSSandboxAccountStatus",
+                    "sns:ListSMSSandboxPhoneNumbers",
+                    "sms-voice:DescribeAccountAttributes",
+                    "sms-voice:DescribeSpendLimits",
+                    "sms-voice:DescribeVerifiedDestinationNumbers",
+                ],
+                "Resource": "*",
+            },
+            {
+                # The worker confirms the HTTPS subscription of the inbound topic
+                # when SNS first calls /webhooks/sns/.
+                "Sid": "ConfirmInboundSubscription",
+                "Effect": "Allow",
+                "Action": "sns:ConfirmSubscription",
+                "Resource": topic_arn(ctx, INBOUND_TOPIC),
             },
             {
                 "Sid": "MirrorTables",

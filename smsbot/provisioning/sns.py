@@ -1,6 +1,8 @@
 """SNS: the account's SMS settings, the portal's topics, and their subscriptions.
 
-The inbound topic (two-way SMS) is subscribed to /webhooks/sns/ over HTTPS. The
+The inbound topic (two-way SMS) is subscribed to /webhooks/sns/ over HTTPS; its
+access policy lets AWS End User Messaging SMS publish the replies people send to the
+account's two-way numbers (origination.py switches two-way on towards it). The
 alerts topic, made when ALERT_EMAILS names someone, e-mails them whatever alarm
 fires or clears. The sms-delivery-status topic of older versions is deleted:
 SNS never publishes SMS delivery statuses to a topic (they come from CloudWatch
@@ -10,6 +12,7 @@ Logs, see logs.py).
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -27,6 +30,8 @@ from smsbot.provisioning.core import (
     Resource,
     Retired,
     client,
+    same_json,
+    topic_arn,
     try_get,
 )
 
@@ -47,17 +52,18 @@ def delivery_settings(ctx: Context) -> Attributes:
     }
 
 
-def spend_limit(ctx: Context) -> Attributes:
-    return {"MonthlySpendLimit": f"{settings.SMS_MONTHLY_SPEND_LIMIT_USD.normalize():f}"}
-
-
 class SmsAttributes(Resource):
     """Account-level SMS settings. They cannot be deleted, only set."""
 
     kind = "SNS SMS attributes"
 
-    def __init__(self, desired: Callable[[Context], Attributes]) -> None:
-        self.desired = desired
+    def __init__(
+        self,
+        desired: Callable[[Context], Attributes],
+        *,
+        warnings: Callable[[], list[str]] = list,
+    ) -> None:
+        self.desired, self.warnings = desired, warnings
 
     @property
     def name(self) -> str:
@@ -70,7 +76,7 @@ class SmsAttributes(Resource):
 
     def plan(self, ctx: Context) -> Plan:
         wanted = self.desired(ctx)
-        return Plan.compare(self._current(wanted), wanted)
+        return Plan.compare(self._current(wanted), wanted, warnings=self.warnings())
 
     def apply(self, ctx: Context, plan: Plan) -> None:
         client("sns").set_sms_attributes(attributes=self.desired(ctx))
@@ -87,10 +93,6 @@ class SmsAttributes(Resource):
 
     def teardown(self, ctx: Context, *, delete_data: bool) -> str:
         return "kept (account-level settings cannot be deleted)"
-
-
-def topic_arn(ctx: Context, base_name: str) -> str:
-    return ctx.arn("sns", resource_name(base_name))
 
 
 class Topic(Resource):
@@ -124,6 +126,83 @@ class Topic(Resource):
         # Deleting a topic deletes its subscriptions too.
         client("sns").delete_topic(TopicArn=topic_arn(ctx, self.base_name))
         return "deleted"
+
+
+# AWS End User Messaging SMS publishes two-way messages as this service principal;
+# aws:SourceAccount keeps another account's numbers from publishing to the topic
+# (the confused-deputy guard of the AWS End User Messaging SMS User Guide).
+SMS_VOICE_PRINCIPAL = "sms-voice.amazonaws.com"
+TWO_WAY_SID = "SmsVoiceTwoWayPublish"
+
+
+def two_way_statement(ctx: Context, arn: str) -> dict[str, object]:
+    return {
+        "Sid": TWO_WAY_SID,
+        "Effect": "Allow",
+        "Principal": {"Service": SMS_VOICE_PRINCIPAL},
+        "Action": "sns:Publish",
+        "Resource": arn,
+        "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+    }
+
+
+class InboundTopic(Topic):
+    """The topic inbound SMS arrive on, whose access policy lets End User Messaging SMS publish.
+
+    The policy keeps every statement it already has (the owner's default, or an
+    operator's) and adds or repairs the portal's own, found by its Sid.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(INBOUND_TOPIC)
+
+    def _policy(self, ctx: Context) -> dict | None:
+        arn = topic_arn(ctx, self.base_name)
+        found = try_get(lambda: client("sns").get_topic_attributes(TopicArn=arn), "NotFound")
+        return found and json.loads(found["Attributes"].get("Policy") or "{}")
+
+    def _granted(self, ctx: Context, policy: dict) -> bool:
+        wanted = two_way_statement(ctx, topic_arn(ctx, self.base_name))
+        return any(same_json(s, wanted) for s in policy.get("Statement", []))
+
+    def plan(self, ctx: Context) -> Plan:
+        policy = self._policy(ctx)
+        if policy is None:
+            return Plan(Action.CREATE)
+        if self._granted(ctx, policy):
+            return Plan(Action.UNCHANGED)
+        change = Change(f"access policy {SMS_VOICE_PRINCIPAL} publish", "missing", "allowed")
+        return Plan(Action.UPDATE, [change], current=policy)
+
+    def apply(self, ctx: Context, plan: Plan) -> None:
+        if plan.action is Action.CREATE:
+            super().apply(ctx, plan)
+            policy = self._policy(ctx) or {}
+        else:
+            policy = plan.current
+        arn = topic_arn(ctx, self.base_name)
+        statements = [s for s in policy.get("Statement", []) if s.get("Sid") != TWO_WAY_SID]
+        policy = {
+            "Version": "2012-10-17",
+            **policy,
+            "Statement": [*statements, two_way_statement(ctx, arn)],
+        }
+        client("sns").set_topic_attributes(
+            TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(policy)
+        )
+
+    def verify(self, ctx: Context) -> list[Check]:
+        policy = self._policy(ctx)
+        if policy is None:
+            return [Check(False, f"{self.label}: missing")]
+        granted = self._granted(ctx, policy)
+        return [
+            Check(
+                granted,
+                f"{self.label}: exists; {SMS_VOICE_PRINCIPAL} may publish (aws:SourceAccount "
+                f"{ctx.account_id}): {'yes' if granted else 'NO — inbound SMS cannot arrive'}",
+            )
+        ]
 
 
 class AlertTopic(Topic):
@@ -305,7 +384,7 @@ class Subscription(Resource):
 def settings_resources() -> list[Resource]:
     return [
         SmsAttributes(delivery_settings),
-        Topic(INBOUND_TOPIC),
+        InboundTopic(),
         Retired(Topic(DELIVERY_STATUS_TOPIC), "SNS never publishes SMS statuses to a topic"),
         AlertTopic(),
     ]

@@ -143,3 +143,18 @@ def test_twilio_account_settings_default_safely_and_refuse_nonsense():
     ):
         refused = load_settings({"DJANGO_DEBUG": "true", name: value}, "1")
         assert refused.returncode != 0 and name in refused.stderr
+
+
+def test_origination_numbers_are_e164_or_start_up_stops_with_the_reason():
+    ok = load_settings(
+        {"DJANGO_DEBUG": "true", "SMS_ORIGINATION_NUMBERS": "+13125550100, +13125550101"},
+        "s.SMS_ORIGINATION_NUMBERS",
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "['+13125550100', '+13125550101']"
+    bad = load_settings(
+        {"DJANGO_DEBUG": "true", "SMS_ORIGINATION_NUMBERS": "312-555-0100"},
+        "s.SMS_ORIGINATION_NUMBERS",
+    )
+    assert bad.returncode != 0
+    assert "SMS_ORIGINATION_NUMBERS: '312-555-0100' is not an E.164 number" in bad.stderr

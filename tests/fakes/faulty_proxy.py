@@ -6,20 +6,30 @@
         proxy.drop_next()                  # forward, then hang up without an answer
         proxy.requests                     # (method, path, body) of every request
 
+    with FaultyProxy(moto_url, answers=SnsSandbox()) as proxy:
+        ...                                # actions moto lacks answered by the model
+
 A fault answers in place of the upstream server: the request never reaches it.
+``answers`` (a callable: query-protocol Action and form fields -> (status, XML), or
+None to pass the request on) serves actions the upstream does not implement.
 ``drop_next`` forwards the request first, so the upstream has acted on it when
 the client loses the connection.
 """
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 import requests
 
 from tests.fakes.local_server import LocalServer, QuietHandler
 
-__all__ = ["AWS_QUERY_ERROR", "FaultyProxy", "ProxiedRequest"]
+__all__ = ["AWS_QUERY_ERROR", "Answers", "FaultyProxy", "ProxiedRequest"]
+
+# A local answer for a query-protocol action: (HTTP status, XML body), or None.
+Answers = Callable[[str, dict[str, str]], tuple[int, str] | None]
 
 # The error body of AWS query-protocol services (SNS).
 AWS_QUERY_ERROR = (
@@ -58,6 +68,11 @@ class _Handler(QuietHandler):
             fault = proxy.faults.popleft() if proxy.faults else None
         if fault and not fault.drop:
             return self.answer(fault.status, "text/xml", fault.body.encode())
+        if proxy.answers:
+            form = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+            local = proxy.answers(form.get("Action", ""), form)
+            if local is not None:
+                return self.answer(local[0], "text/xml", local[1].encode())
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
         upstream = requests.request(
             self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=30
@@ -70,8 +85,9 @@ class _Handler(QuietHandler):
 
 
 class FaultyProxy(LocalServer):
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, answers: Answers | None = None) -> None:
         self.upstream = upstream.rstrip("/")
+        self.answers = answers
         self.lock = threading.Lock()
         self.log: list[ProxiedRequest] = []
         self.faults: deque[_Fault] = deque()

@@ -17,6 +17,12 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from tests.fakes.aws_sms_server import FakeSmsVoice, SpendLimit
+from tests.fakes.faulty_proxy import FaultyProxy
+from tests.fakes.sns_sandbox import SnsSandbox
+
+ORIGINATION_NUMBER = "+13125550100"
+
 
 @dataclass
 class Run:
@@ -46,12 +52,27 @@ def provision(*args: str) -> Run:
 
 
 @pytest.fixture
-def aws(aws: str, settings: Any) -> str:
+def sns_sandbox() -> SnsSandbox:
+    """The SNS sandbox state; the `aws` fixture below serves it (a new account's)."""
+    return SnsSandbox()
+
+
+@pytest.fixture
+def aws(aws: str, settings: Any, aws_sms: FakeSmsVoice, sns_sandbox: SnsSandbox) -> Iterator[str]:
+    """A fresh account as the commands see it: moto behind the SNS sandbox, and End User
+    Messaging SMS from its fake server."""
     # A public https URL, so the SNS subscription is created, and alert addresses.
     settings.PUBLIC_BASE_URL = "https://portal.example.com"
     settings.BUDGET_ALERT_EMAIL = "ops@example.com"
     settings.ALERT_EMAILS = ["ops@example.com", "oncall@example.com"]
-    return aws
+    # A quota above SMS_MONTHLY_SPEND_LIMIT_USD (100), so that the limit is the setting's;
+    # the tests of a new account's 1 USD quota set it back.
+    aws_sms.spend_limit = SpendLimit(enforced=1000, maximum=1000)
+    # The number people text, whose two-way provision_aws switches on.
+    aws_sms.add_phone_number(ORIGINATION_NUMBER, "TOLL_FREE")
+    with FaultyProxy(aws, answers=sns_sandbox) as proxy:
+        settings.AWS_ENDPOINT_URL = proxy.url
+        yield proxy.url
 
 
 def moto_data(url: str) -> dict:

@@ -7,7 +7,10 @@ from smsbot.provisioning.core import Retired
 from tests.provisioning.conftest import provision, run
 
 
-def test_provision_verify_rerun_change_teardown(aws, settings):
+def test_provision_verify_rerun_change_teardown(aws, settings, aws_sms, sns_sandbox):
+    # An account out of both SMS sandboxes.
+    sns_sandbox.in_sandbox = False
+    aws_sms.tier = "PRODUCTION"
     # Retired resources are only mentioned when there is something to delete.
     resources = len([r for r in provisioning.resources() if not isinstance(r, Retired)])
 
@@ -36,6 +39,7 @@ def test_provision_verify_rerun_change_teardown(aws, settings):
 
     teardown = run("teardown_aws", "--yes", "--delete-data")
     assert teardown.error is None, teardown.out
+    assert aws_sms.number("+13125550100")["TwoWayEnabled"] is False
 
     after = run("verify_aws")
     failed = after.checks("✗")

@@ -36,6 +36,12 @@ def test_portal_role_is_least_privilege(aws):
         "sns:Publish",
         "sns:CheckIfPhoneNumberIsOptedOut",
         "sns:ListPhoneNumbersOptedOut",
+        "sns:ConfirmSubscription",
+        "sns:GetSMSSandboxAccountStatus",
+        "sns:ListSMSSandboxPhoneNumbers",
+        "sms-voice:DescribeAccountAttributes",
+        "sms-voice:DescribeSpendLimits",
+        "sms-voice:DescribeVerifiedDestinationNumbers",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -70,8 +76,17 @@ def test_portal_role_is_least_privilege(aws):
         "sns:Publish",
         "sns:CheckIfPhoneNumberIsOptedOut",
         "sns:ListPhoneNumbersOptedOut",
+        "sns:GetSMSSandboxAccountStatus",
+        "sns:ListSMSSandboxPhoneNumbers",
+        "sms-voice:DescribeAccountAttributes",
+        "sms-voice:DescribeSpendLimits",
+        "sms-voice:DescribeVerifiedDestinationNumbers",
         "cloudwatch:PutMetricData",
     }
+    # The worker confirms the inbound topic's HTTPS subscription, on that topic alone.
+    assert by_action["sns:ConfirmSubscription"]["Resource"] == (
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:bot-sms-inbound"
+    )
     assert by_action["cloudwatch:PutMetricData"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "SMSBot"}
     }

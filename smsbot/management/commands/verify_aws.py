@@ -2,13 +2,12 @@
 
 from argparse import ArgumentParser
 
-import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from smsbot import provisioning
-from smsbot.provisioning import logs
+from smsbot.management.arguments import e164
+from smsbot.provisioning import account, logs
 from smsbot.provisioning.core import Check, Context, client, describe_error, verify
 from smsbot.redaction import mask_phone
 
@@ -30,9 +29,9 @@ class Command(BaseCommand):
         checks = verify(
             provisioning.resources(with_secrets=bool(options["with_secrets"])), ctx, self.stdout
         )
-        flowing = self._logs_flowing()
-        self.stdout.write(f"{flowing}\n")
-        checks.append(flowing)
+        for check in [*account.checks(), self._logs_flowing()]:
+            self.stdout.write(f"{check}\n")
+            checks.append(check)
         if number:
             check = self._send_test(number)
             self.stdout.write(f"{check}\n")
@@ -43,15 +42,7 @@ class Command(BaseCommand):
         self.stdout.write(f"All {len(checks)} checks passed.")
 
     def _number(self, raw: object) -> str | None:
-        if not raw:
-            return None
-        try:
-            parsed = phonenumbers.parse(str(raw), settings.PHONE_DEFAULT_REGION)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is None or not phonenumbers.is_valid_number(parsed):
-            raise CommandError(f"--test-number: {raw!r} is not a valid phone number")
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return e164(raw, "--test-number") if raw else None
 
     def _logs_flowing(self) -> Check:
         try:
