@@ -316,6 +316,18 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
     "SMS_MONTHLY_SPEND_LIMIT_USD", cast=Decimal, default=Decimal("100")
 )
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
+# The other SMS provider ("twilio" or "sns"), which takes a message only when
+# SMS_PROVIDER provably did not send it; empty: no failover.
+SMS_FAILOVER = env.str("SMS_FAILOVER", default="")
+if SMS_FAILOVER and {SMS_PROVIDER, SMS_FAILOVER} != {"sns", "twilio"}:
+    raise ImproperlyConfigured(
+        f"SMS_FAILOVER={SMS_FAILOVER!r} needs SMS_PROVIDER to be the other of sns and twilio "
+        f"(it is {SMS_PROVIDER!r}), with both configured; leave it empty for no failover."
+    )
+# A provider that failed this many times without sending, within the cool-down, is
+# skipped for FAILOVER_COOLDOWN_SECONDS: new messages go straight to SMS_FAILOVER.
+FAILOVER_FAILURE_THRESHOLD = env.int("FAILOVER_FAILURE_THRESHOLD", default=5)
+FAILOVER_COOLDOWN_SECONDS = env.int("FAILOVER_COOLDOWN_SECONDS", default=300)
 DAILY_SEND_TIME = env.str("DAILY_SEND_TIME", default="10:00")
 DAILY_SEND_TIMEZONE = env.str("DAILY_SEND_TIMEZONE", default="America/Chicago")
 # The admin shows times in this zone, named on screen (storage stays UTC).
