@@ -152,7 +152,9 @@ def _move(message: Message, backup: str, from_status: str, code: str, why: str) 
         updated_at=timezone.now(),
     )
     if won:
-        log.warning("message %s moved from %s to %s (%s)", message.pk, message.provider, backup, code)
+        log.warning(
+            "message %s moved from %s to %s (%s)", message.pk, message.provider, backup, code
+        )
         message.provider, message.price_estimated = backup, price
         message.status, message.attempts = MessageStatus.QUEUED, 0
     return bool(won)

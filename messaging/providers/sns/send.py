@@ -103,9 +103,7 @@ def _client_error(exc: ClientError, record: dict[str, Any], *, went_out: bool) -
     if status and status >= 500:
         # Before the Publish (the opt-out check) nothing was sent, whatever the 5xx.
         unsent = None if went_out else Unsent.TURNED_AWAY
-        return ProviderError(
-            ErrorKind.RETRYABLE, "sns:ServerError", text, unsent=unsent, **context
-        )
+        return ProviderError(ErrorKind.RETRYABLE, "sns:ServerError", text, unsent=unsent, **context)
     if aws_code in CREDENTIALS or status in (401, 403):
         return refused("sns:AuthError", text, **context)
     if aws_code == "OptedOut":
