@@ -143,3 +143,15 @@ def test_twilio_account_settings_default_safely_and_refuse_nonsense():
     ):
         refused = load_settings({"DJANGO_DEBUG": "true", name: value}, "1")
         assert refused.returncode != 0 and name in refused.stderr
+
+
+def test_sms_failover_needs_the_other_of_sns_and_twilio():
+    env = {"DJANGO_DEBUG": "true", "SMS_PROVIDER": "sns", "SMS_FAILOVER": "twilio"}
+    ok = load_settings(env, "s.SMS_FAILOVER, s.FAILOVER_FAILURE_THRESHOLD")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "('twilio', 5)"
+    for provider, backup in (("sns", "sns"), ("console", "twilio"), ("twilio", "email")):
+        env = {"DJANGO_DEBUG": "true", "SMS_PROVIDER": provider, "SMS_FAILOVER": backup}
+        refused = load_settings(env, "s.SMS_FAILOVER")
+        assert refused.returncode != 0
+        assert "SMS_FAILOVER" in refused.stderr and "ImproperlyConfigured" in refused.stderr
