@@ -327,6 +327,18 @@ for _number in SMS_ORIGINATION_NUMBERS:
         raise ImproperlyConfigured(
             f"SMS_ORIGINATION_NUMBERS: {_number!r} is not an E.164 number such as +13125550100."
         )
+# The other SMS provider ("twilio" or "sns"), which takes a message only when
+# SMS_PROVIDER provably did not send it; empty: no failover.
+SMS_FAILOVER = env.str("SMS_FAILOVER", default="")
+if SMS_FAILOVER and {SMS_PROVIDER, SMS_FAILOVER} != {"sns", "twilio"}:
+    raise ImproperlyConfigured(
+        f"SMS_FAILOVER={SMS_FAILOVER!r} needs SMS_PROVIDER to be the other of sns and twilio "
+        f"(it is {SMS_PROVIDER!r}), with both configured; leave it empty for no failover."
+    )
+# A provider that failed this many times without sending, within the cool-down, is
+# skipped for FAILOVER_COOLDOWN_SECONDS: new messages go straight to SMS_FAILOVER.
+FAILOVER_FAILURE_THRESHOLD = env.int("FAILOVER_FAILURE_THRESHOLD", default=5)
+FAILOVER_COOLDOWN_SECONDS = env.int("FAILOVER_COOLDOWN_SECONDS", default=300)
 DAILY_SEND_TIME = env.str("DAILY_SEND_TIME", default="10:00")
 DAILY_SEND_TIMEZONE = env.str("DAILY_SEND_TIMEZONE", default="America/Chicago")
 # The admin shows times in this zone, named on screen (storage stays UTC).

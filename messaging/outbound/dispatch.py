@@ -6,7 +6,9 @@ again under that claim, so a STOP that landed a moment ago still stops the
 send. Whatever happens after the claim, the message never goes back to the
 provider unless the provider itself said it was not sent (a retryable error):
 a timeout after the request went out, an unexpected error or a worker that
-died mid-call leave it "needs review" for an operator.
+died mid-call leave it "needs review" for an operator. It goes to the other
+provider (SMS_FAILOVER) only after an error proving the first did not send it,
+or before its first attempt while the first cools down (messaging.outbound.failover).
 
 A broadcast message is not sent inside its recipient's quiet hours, checked
 just before the claim: it is held (left queued until they end, when the
@@ -41,6 +43,7 @@ from messaging.models import (
 from messaging.outbound import (
     budget,
     config_errors,
+    failover,
     metrics,
     provider_errors,
     ratelimit,
@@ -107,6 +110,9 @@ def prepare(message: Message) -> Outcome | None:
     message may go to the provider, else why it does not go (now)."""
     bulk = message.kind == MessageKind.BROADCAST
     cost = message.price_estimated
+    if failover.before_claim(message):
+        budget.release(cost)  # counted again at the new provider's price when it goes
+        return Outcome(failover.MOVED, 0.0)
     try:
         ratelimit.acquire(message.provider, message.segments, bulk=bulk)
     except ratelimit.RateLimited as exc:
@@ -348,10 +354,14 @@ def _on_error(message: Message, exc: ProviderError) -> Outcome:
     log.warning(
         "send of message %s failed (%s %s): %s", message.pk, exc.kind, exc.code, redact(exc.message)
     )
+    cost = message.price_estimated  # before a failover re-prices it
+    if failover.after_error(message, exc):
+        budget.release(cost)
+        return Outcome(failover.MOVED, 0.0)
     if exc.kind == ErrorKind.AMBIGUOUS:
         finish(message, MessageStatus.NEEDS_REVIEW, exc)
         return Outcome(MessageStatus.NEEDS_REVIEW)
-    budget.release(message.price_estimated)
+    budget.release(cost)
     if exc.kind == ErrorKind.RETRYABLE:
         if message.attempts >= settings.SEND_MAX_ATTEMPTS:
             finish(message, MessageStatus.FAILED, exc)

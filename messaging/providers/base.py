@@ -23,6 +23,18 @@ class ErrorKind(StrEnum):
     CONFIG = "config"
 
 
+class Unsent(StrEnum):
+    """How an error proves the provider did not send the message: the only errors after
+    which another provider may take it (SMS_FAILOVER). Each provider module sets it where
+    it classifies its own exceptions; an error without it may have been sent."""
+
+    # The connection failed before any byte of the request went out (refused, DNS).
+    NOT_CONNECTED = "not-connected"
+    # The provider turned the request away before accepting it, after the client's own
+    # retries: throttled (429), or unavailable (503) where its docs say nothing was queued.
+    TURNED_AWAY = "turned-away"
+
+
 @dataclass(frozen=True)
 class Sent:
     """A provider accepted the message."""
@@ -44,6 +56,7 @@ class ProviderError(Exception):
         request: dict[str, Any] | None = None,
         response: dict[str, Any] | None = None,
         http_status: int | None = None,
+        unsent: Unsent | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.kind = kind
@@ -52,6 +65,11 @@ class ProviderError(Exception):
         self.request = request or {}
         self.response = response or {}
         self.http_status = http_status
+        self.unsent = unsent
+
+    @property
+    def provably_unsent(self) -> bool:
+        return self.unsent is not None
 
 
 class Provider(Protocol):

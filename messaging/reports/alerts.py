@@ -8,7 +8,7 @@ to do it. Checks must be cheap: they run on every page that shows them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from messaging.broadcasts import daily
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
-from messaging.outbound import budget, config_errors, confirmation_cap
+from messaging.outbound import budget, config_errors, confirmation_cap, failover, pricing
 from messaging.reports import monitoring
 from smsbot import sms_account, timezones
 from smsbot.redaction import mask_phone
@@ -90,6 +90,28 @@ def provider_configuration() -> Alert | None:
         f"{fix}, then dismiss this and resume the paused broadcasts.",
         _url("admin:messaging_broadcast_changelist"),
         "Broadcasts",
+    )
+
+
+@check
+def provider_cooling_down() -> Alert | None:
+    cooling = failover.cool_downs()
+    if not cooling:
+        return None
+    backup = pricing.provider_label(settings.SMS_FAILOVER)
+    named = "; ".join(
+        f"{pricing.provider_label(c['provider'])} failed {c['failures']} times without sending "
+        f"(last: {c['code']} {c['message']}) and is skipped until "
+        f"{timezones.shown(datetime.fromisoformat(c['until']))}"
+        for c in cooling
+    )
+    return Alert(
+        WARNING,
+        f"Provider failover: {named}. Messages not yet tried go through {backup} meanwhile, "
+        "at its prices; none that may have been sent is moved. Check the provider's status "
+        "page (README › Provider failover).",
+        _url("admin:messaging_message_changelist"),
+        "Messages",
     )
 
 

@@ -158,3 +158,15 @@ def test_origination_numbers_are_e164_or_start_up_stops_with_the_reason():
     )
     assert bad.returncode != 0
     assert "SMS_ORIGINATION_NUMBERS: '312-555-0100' is not an E.164 number" in bad.stderr
+
+
+def test_sms_failover_needs_the_other_of_sns_and_twilio():
+    env = {"DJANGO_DEBUG": "true", "SMS_PROVIDER": "sns", "SMS_FAILOVER": "twilio"}
+    ok = load_settings(env, "s.SMS_FAILOVER, s.FAILOVER_FAILURE_THRESHOLD")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "('twilio', 5)"
+    for provider, backup in (("sns", "sns"), ("console", "twilio"), ("twilio", "email")):
+        env = {"DJANGO_DEBUG": "true", "SMS_PROVIDER": provider, "SMS_FAILOVER": backup}
+        refused = load_settings(env, "s.SMS_FAILOVER")
+        assert refused.returncode != 0
+        assert "SMS_FAILOVER" in refused.stderr and "ImproperlyConfigured" in refused.stderr

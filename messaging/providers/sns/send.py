@@ -9,10 +9,11 @@ from botocore.exceptions import (
     NoCredentialsError,
     PartialCredentialsError,
 )
+from botocore.exceptions import ConnectionError as NotConnectedError
 from django.conf import settings
 
 from messaging.models import Message
-from messaging.providers.base import ErrorKind, ProviderError, Sent, refused
+from messaging.providers.base import ErrorKind, ProviderError, Sent, Unsent, refused
 from smsbot import aws
 from smsbot.redaction import redact_data
 
@@ -23,14 +24,29 @@ CREDENTIALS = {"AuthorizationError", "InvalidClientTokenId", "SignatureDoesNotMa
                "ExpiredToken", "ExpiredTokenException", "MissingAuthenticationToken"}  # fmt: skip
 
 
-def _no_retry_once_sent(caught_exception: Exception | None = None, **kwargs: Any) -> bool | None:
-    """Veto botocore's retry when the Publish request already went out.
+# The only 5xx AWS documents as a request that failed without being acted on
+# ("ServiceUnavailable: the request has failed due to a temporary failure of the
+# server"); a 500 InternalError or a gateway's 502/504 may follow the Publish.
+UNAVAILABLE = 503
 
-    botocore's retry modes retry read timeouts and dropped connections too, but
-    then SNS may have taken the first request: a retry could send the SMS twice.
+
+def _no_retry_once_sent(
+    caught_exception: Exception | None = None,
+    response: tuple[Any, dict[str, Any]] | None = None,
+    **kwargs: Any,
+) -> bool | None:
+    """Veto botocore's retry when the Publish request may already have been taken.
+
+    botocore's retry modes retry read timeouts, dropped connections and every 5xx
+    too, but then SNS may have taken the first request: a retry could send the SMS
+    twice. So the retries left are of requests SNS provably did not act on, and an
+    error that surfaces after them says truly whether any attempt was sent.
     botocore acts on the first handler answer that is not None; False means no retry.
     """
     if isinstance(caught_exception, HTTPClientError):  # ReadTimeoutError, ConnectionClosedError
+        return False
+    status = response[0].status_code if response else None
+    if status and status >= 500 and status != UNAVAILABLE:
         return False
     return None
 
@@ -64,7 +80,7 @@ def _request(message: Message) -> dict[str, Any]:
     }
 
 
-def _client_error(exc: ClientError, record: dict[str, Any]) -> ProviderError:
+def _client_error(exc: ClientError, record: dict[str, Any], *, went_out: bool) -> ProviderError:
     error = exc.response.get("Error", {})
     aws_code = error.get("Code", "")
     text = error.get("Message", "") or str(exc)
@@ -74,10 +90,20 @@ def _client_error(exc: ClientError, record: dict[str, Any]) -> ProviderError:
         "response": redact_data({"Error": error, "HTTPStatusCode": status}),
         "http_status": status,
     }
+    # Past the client's retries (standard mode: SNS_RETRY_ATTEMPTS), all of them
+    # turned away too: the failover's "throttled beyond retries".
     if aws_code in THROTTLED or status == 429:
-        return ProviderError(ErrorKind.RETRYABLE, "sns:Throttling", text, **context)
+        return ProviderError(
+            ErrorKind.RETRYABLE, "sns:Throttling", text, unsent=Unsent.TURNED_AWAY, **context
+        )
+    if status == UNAVAILABLE:
+        return ProviderError(
+            ErrorKind.RETRYABLE, "sns:Unavailable", text, unsent=Unsent.TURNED_AWAY, **context
+        )
     if status and status >= 500:
-        return ProviderError(ErrorKind.RETRYABLE, "sns:ServerError", text, **context)
+        # Before the Publish (the opt-out check) nothing was sent, whatever the 5xx.
+        unsent = None if went_out else Unsent.TURNED_AWAY
+        return ProviderError(ErrorKind.RETRYABLE, "sns:ServerError", text, unsent=unsent, **context)
     if aws_code in CREDENTIALS or status in (401, 403):
         return refused("sns:AuthError", text, **context)
     if aws_code == "OptedOut":
@@ -95,8 +121,12 @@ def _transport_error(
     if went_out and isinstance(exc, HTTPClientError):
         # The Publish went out (read timeout, connection dropped): SNS may have sent it.
         return ProviderError(ErrorKind.AMBIGUOUS, "net:timeout", str(exc), request=record)
-    # EndpointConnectionError, ConnectTimeoutError, or the opt-out check: nothing was sent.
-    return ProviderError(ErrorKind.RETRYABLE, "net:connect", str(exc), request=record)
+    # EndpointConnectionError (refused, DNS), ConnectTimeoutError, or anything before the
+    # Publish (the opt-out check): nothing was sent.
+    unsent = Unsent.NOT_CONNECTED if not went_out or isinstance(exc, NotConnectedError) else None
+    return ProviderError(
+        ErrorKind.RETRYABLE, "net:connect", str(exc), request=record, unsent=unsent
+    )
 
 
 class SnsProvider:
@@ -116,7 +146,7 @@ class SnsProvider:
         try:
             answer = client.publish(**params)
         except ClientError as exc:
-            raise _client_error(exc, record) from exc
+            raise _client_error(exc, record, went_out=True) from exc
         except BotoCoreError as exc:
             raise _transport_error(exc, record, went_out=True) from exc
         metadata = answer.get("ResponseMetadata", {})
@@ -135,7 +165,7 @@ class SnsProvider:
         try:
             answer = client.check_if_phone_number_is_opted_out(phoneNumber=phone)
         except ClientError as exc:
-            raise _client_error(exc, record) from exc
+            raise _client_error(exc, record, went_out=False) from exc
         except BotoCoreError as exc:
             raise _transport_error(exc, record, went_out=False) from exc
         return bool(answer.get("isOptedOut"))

@@ -11,7 +11,7 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from messaging.models import Message, MessageKind
-from messaging.providers.base import ErrorKind, ProviderError, Sent, refused
+from messaging.providers.base import ErrorKind, ProviderError, Sent, Unsent, refused
 from messaging.providers.twilio import window as whatsapp
 from messaging.providers.twilio.client import client
 from smsbot.redaction import redact_data
@@ -27,6 +27,9 @@ THROTTLED = "20429"
 # Twilio accepts a ValidityPeriod of 1 to 36,000 seconds (10 hours).
 MAX_VALIDITY_SECONDS = 36_000
 MAYBE_SENT = "20500"
+# Twilio's HTTP 503: "we are temporarily unable to service the request" — turned
+# away, not queued; a 500 or a gateway's 502/504 may follow the message's creation.
+UNAVAILABLE = 503
 
 
 def _whatsapp(number: str) -> str:
@@ -115,9 +118,13 @@ def _error(
     )
     context = {"request": request, "response": response, "http_status": status}
     if status == 429 or code == THROTTLED:
-        return ProviderError(ErrorKind.RETRYABLE, THROTTLED, text, **context)
+        return ProviderError(
+            ErrorKind.RETRYABLE, THROTTLED, text, unsent=Unsent.TURNED_AWAY, **context
+        )
     if code == MAYBE_SENT:
         return ProviderError(ErrorKind.AMBIGUOUS, code, text, **context)
+    if status == UNAVAILABLE:
+        return ProviderError(ErrorKind.RETRYABLE, code, text, unsent=Unsent.TURNED_AWAY, **context)
     if status >= 500:
         return ProviderError(ErrorKind.RETRYABLE, code, text, **context)
     if status == 401:
@@ -152,9 +159,17 @@ class TwilioProvider:
                 ErrorKind.AMBIGUOUS, "net:timeout", str(exc), request=request
             ) from exc
         except requests.ConnectionError as exc:
-            kind = ErrorKind.RETRYABLE if _not_sent(exc) else ErrorKind.AMBIGUOUS
-            code = "net:connect" if kind == ErrorKind.RETRYABLE else "net:timeout"
-            raise ProviderError(kind, code, str(exc), request=request) from exc
+            if _not_sent(exc):
+                raise ProviderError(
+                    ErrorKind.RETRYABLE,
+                    "net:connect",
+                    str(exc),
+                    request=request,
+                    unsent=Unsent.NOT_CONNECTED,
+                ) from exc
+            raise ProviderError(
+                ErrorKind.AMBIGUOUS, "net:timeout", str(exc), request=request
+            ) from exc
         response = {
             "sid": created.sid,
             "status": created.status,
