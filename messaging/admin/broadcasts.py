@@ -48,7 +48,7 @@ from messaging.models import (
 )
 from messaging.outbound import budget, config_errors, pricing, segments
 from messaging.outcomes import Bucket, Outcomes
-from messaging.reports import alerts, dashboard
+from messaging.reports import alerts, attribution, dashboard
 from messaging.reports import figures as reports
 from smsbot import audit, timezones
 from smsbot.admin_base import VersionedAdmin
@@ -320,6 +320,8 @@ class BroadcastAdmin(admin.ModelAdmin):
                 for bucket, label in outcomes.BUCKETS
             ],
             messages_url=messages_url(broadcast),
+            caused=attribution.caused_of([broadcast], {broadcast.pk: counts})[broadcast.pk],
+            caused_window=attribution.window_words(),
             spent=spent,
             timeline=timeline(broadcast),
             tests=test_rows(broadcast),
