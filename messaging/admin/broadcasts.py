@@ -15,6 +15,7 @@ import math
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,6 +36,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from messaging import outcomes
 from messaging.admin.compose import ComposeForm, TestSendForm
+from messaging.admin.content_report import content_report_view
 from messaging.broadcasts import audience, progress, states, testsend, windows
 from messaging.broadcasts.content_import import DailyContentResource
 from messaging.models import (
@@ -631,10 +633,19 @@ class DailyContentAdmin(VersionedAdmin, ImportExportModelAdmin):
             return format_html('<span title="{}">⚠ {}</span>', "; ".join(info.warnings), label)
         return label
 
+    def get_urls(self) -> list:
+        report = self.admin_site.admin_view(partial(content_report_view, self))
+        own = [path("report/", report, name="messaging_dailycontent_report")]
+        return own + super().get_urls()
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.method == "GET":
             show_banners(request)
-        extra_context = {**(extra_context or {}), "schedule_url": schedule_url(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "schedule_url": schedule_url(request),
+            "report_url": reverse("admin:messaging_dailycontent_report"),
+        }
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: DailyContent, form: Any, change: bool) -> None:

@@ -151,6 +151,7 @@ TABLE: dict[str, Any] = {
     # --- the message log: read-only records; retrying needs the change permission
     **model_pages("messaging_message", VIEWERS),
     "messaging_message_costs": (VIEWERS, VIEWERS),
+    "messaging_dailycontent_report": (VIEWERS, VIEWERS),
     "messaging_message_retry": (SU, SU),
     **model_pages("messaging_deliveryevent", VIEWERS),
     **model_pages("messaging_providercall", VIEWERS),
