@@ -109,7 +109,7 @@ def test_the_content_report_ranks_days_by_opt_out_rate_and_reply_rate(twilio, op
     assert 'data-rate="stops">50.0%' in html
 
     by_replies = ops.get(url, {**period, "order": "replies"}).context["report"].rows
-    assert [r.day for r in by_replies][0] == nice.date
+    assert by_replies[0].day == nice.date
     assert by_replies[0].caused.reply_rate == 50.0 and by_replies[0].caused.pause_rate == 50.0
 
     # A hostile period is a form error, not a 5xx; the page still answers.
