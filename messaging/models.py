@@ -160,6 +160,24 @@ class Broadcast(models.Model):
         return self.name
 
 
+class BroadcastAttribution(models.Model):
+    """What a broadcast caused: inbounds from its recipients within
+    BROADCAST_ATTRIBUTION_HOURS of their message, counted as each arrives
+    (messaging.inbound.attribution), so no screen scans messages for them. Each
+    inbound counts once: as a STOP that opted the number out, a PAUSE, or a reply."""
+
+    broadcast = models.OneToOneField(
+        Broadcast, on_delete=models.CASCADE, primary_key=True, related_name="attribution"
+    )
+    replies = models.PositiveIntegerField(default=0)
+    stops = models.PositiveIntegerField(default=0)
+    pauses = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"attribution of {self.broadcast_id}"
+
+
 class Wave(models.Model):
     """The part of a local-time broadcast due at one moment: every (timezone, send time)
     group whose send time on the broadcast's date falls at due_at."""
@@ -233,6 +251,16 @@ class Message(models.Model):
     # Confirmations: when the hourly cap let it go to the send queue (at once, or after
     # being held); the cap's rolling hour counts these.
     released_at = models.DateTimeField(null=True, blank=True)
+    # An inbound: the broadcast whose message to this number it followed within
+    # BROADCAST_ATTRIBUTION_HOURS (messaging.inbound.attribution), set when it arrived.
+    after_broadcast = models.ForeignKey(
+        Broadcast,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="caused",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -265,6 +293,12 @@ class Message(models.Model):
                 fields=["released_at"],
                 name="message_confirmation_idx",
                 condition=models.Q(kind="confirmation"),
+            ),
+            # Only inbounds that followed a broadcast: a draft's deletion looks here.
+            models.Index(
+                fields=["after_broadcast"],
+                name="message_after_broadcast_idx",
+                condition=models.Q(after_broadcast__isnull=False),
             ),
             # The confirmations the cap holds, oldest first.
             models.Index(

@@ -460,6 +460,8 @@ PAUSE_KEYWORDS = env.list("PAUSE_KEYWORDS", default=["PAUSE"])
 RESUME_KEYWORDS = env.list("RESUME_KEYWORDS", default=["RESUME"])
 TIME_KEYWORD = env.str("TIME_KEYWORD", default="TIME")
 PAUSE_DEFAULT_DAYS = env.int("PAUSE_DEFAULT_DAYS", default=7)
+# Replies, STOP and PAUSE this many hours after a broadcast message count towards it.
+BROADCAST_ATTRIBUTION_HOURS = env.int("BROADCAST_ATTRIBUTION_HOURS", default=24)
 # A dotted path to a callable taking a messaging.inbound.bot.BotInput, returning a BotReply.
 BOT_HANDLER = env.str("BOT_HANDLER", default="messaging.inbound.bot.default_handler")
 BOT_MENU_TEXT = env.str(

@@ -6,4 +6,11 @@ Importing this package registers them. It is the top of the app: it may use
 any part of messaging, and nothing imports it.
 """
 
-from messaging.admin import broadcasts, messages, prices, schedule, thread  # noqa: F401
+from messaging.admin import (  # noqa: F401
+    broadcasts,
+    consent_proof,
+    messages,
+    prices,
+    schedule,
+    thread,
+)

@@ -15,6 +15,7 @@ import math
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,6 +36,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from messaging import outcomes
 from messaging.admin.compose import ComposeForm, TestSendForm
+from messaging.admin.content_report import content_report_view
 from messaging.broadcasts import audience, progress, states, testsend, windows
 from messaging.broadcasts.content_import import DailyContentResource
 from messaging.models import (
@@ -48,7 +50,7 @@ from messaging.models import (
 )
 from messaging.outbound import budget, config_errors, pricing, segments
 from messaging.outcomes import Bucket, Outcomes
-from messaging.reports import alerts, dashboard
+from messaging.reports import alerts, attribution, dashboard
 from messaging.reports import figures as reports
 from smsbot import audit, timezones
 from smsbot.admin_base import VersionedAdmin
@@ -320,6 +322,8 @@ class BroadcastAdmin(admin.ModelAdmin):
                 for bucket, label in outcomes.BUCKETS
             ],
             messages_url=messages_url(broadcast),
+            caused=attribution.caused_of([broadcast], {broadcast.pk: counts})[broadcast.pk],
+            caused_window=attribution.window_words(),
             spent=spent,
             timeline=timeline(broadcast),
             tests=test_rows(broadcast),
@@ -629,10 +633,19 @@ class DailyContentAdmin(VersionedAdmin, ImportExportModelAdmin):
             return format_html('<span title="{}">⚠ {}</span>', "; ".join(info.warnings), label)
         return label
 
+    def get_urls(self) -> list:
+        report = self.admin_site.admin_view(partial(content_report_view, self))
+        own = [path("report/", report, name="messaging_dailycontent_report")]
+        return own + super().get_urls()
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.method == "GET":
             show_banners(request)
-        extra_context = {**(extra_context or {}), "schedule_url": schedule_url(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "schedule_url": schedule_url(request),
+            "report_url": reverse("admin:messaging_dailycontent_report"),
+        }
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: DailyContent, form: Any, change: bool) -> None:

@@ -8,6 +8,7 @@ full COUNT(*), search by exact (normalised) number.
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from messaging import outcomes
+from messaging.admin import consent_proof
 from messaging.delivery import error_codes
 from messaging.models import Broadcast, DeliveryEvent, Message, Provider, ProviderCall
 from messaging.outbound import retry as retrying
@@ -377,6 +379,11 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         view = self.admin_site.admin_view
         return [
             path("costs/", view(self.cost_report_view), name="messaging_message_costs"),
+            path(
+                "consent-proof/<int:subscriber_id>/",
+                view(partial(consent_proof.proof_view, self)),
+                name="messaging_message_consent_proof",
+            ),
             path("<int:pk>/retry/", view(self.retry_view), name="messaging_message_retry"),
             *super().get_urls(),
         ]

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.inbound import keywords, reply_limits, windows
+from messaging.inbound import attribution, keywords, reply_limits, windows
 from messaging.inbound.conversation import converse
 from messaging.models import Direction, Message, MessageKind, MessageStatus, Provider
 from messaging.outbound import budget, segments
@@ -102,18 +102,22 @@ def _record(
     keyword = inbound.answered_keyword or keywords.match(text)
     command = None if keyword else keywords.window_command(text)
     changes_consent = keyword is not None and keyword != keywords.Keyword.HELP
+    opted_out = False
     with transaction.atomic():
         if changes_consent:
             # Consent first: it locks and returns the subscriber, so the inbound goes
             # in already linked. A retried MessageSid fails the insert below and
             # rolls the whole transaction back, this change included.
-            subscriber = _apply_keyword(keyword, inbound, phone, channel, text, message_id)
+            change = _apply_keyword(keyword, inbound, phone, channel, text, message_id)
+            subscriber = change.subscriber
+            opted_out = change.changed and change.to_status == ConsentStatus.OPTED_OUT
             if keyword == keywords.Keyword.OPT_IN:
                 windows.end_pause(
                     subscriber, _source(channel), _window_evidence(inbound, text, message_id)
                 )
         else:
             subscriber = Subscriber.objects.filter(phone=phone).first()
+        after_broadcast = attribution.preceding_broadcast(phone, timezone.now())
         message = Message.objects.create(
             direction=Direction.INBOUND,
             kind=MessageKind.INBOUND,
@@ -126,7 +130,10 @@ def _record(
             provider_message_id=message_id,
             segments=info.segments,
             encoding=info.encoding,
+            after_broadcast_id=after_broadcast,
         )
+        if after_broadcast is not None:
+            attribution.count(after_broadcast, _caused(opted_out, command))
         verdict = reply_limits.decide(
             phone,
             subscriber,
@@ -174,7 +181,7 @@ def _apply_keyword(
     channel: str,
     text: str,
     message_id: str,
-) -> Subscriber:
+) -> consent.ConsentChange:
     to_status = (
         ConsentStatus.OPTED_OUT if keyword == keywords.Keyword.OPT_OUT else ConsentStatus.OPTED_IN
     )
@@ -188,7 +195,17 @@ def _apply_keyword(
         "provider": inbound.provider,
         **inbound.evidence,
     }
-    return consent.change(phone, to_status, source, evidence, channel=channel).subscriber
+    return consent.change(phone, to_status, source, evidence, channel=channel)
+
+
+def _caused(opted_out: bool, command: keywords.WindowCommand | None) -> str:
+    """What an inbound counts as for the broadcast it followed: a STOP only when it
+    opted the number out (a repeated STOP is a reply), a PAUSE only when understood."""
+    if opted_out:
+        return attribution.Caused.STOP
+    if command is not None and command.command == keywords.Window.PAUSE and command.valid:
+        return attribution.Caused.PAUSE
+    return attribution.Caused.REPLY
 
 
 def _source(channel: str) -> str:

@@ -22,7 +22,7 @@ from django.utils.timesince import timeuntil
 from messaging import outcomes
 from messaging.broadcasts import daily, due, progress, schedule
 from messaging.models import BILLED_STATUSES, Broadcast
-from messaging.reports import alerts, rollups
+from messaging.reports import alerts, attribution, rollups
 from messaging.reports import figures as reports
 from messaging.reports.charts import Series, bar_chart, integer, line_chart, money
 from messaging.reports.rollups import day_start, month_start
@@ -294,6 +294,7 @@ def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
     """Each broadcast's progress (reports.broadcast_live, as its own page shows it) with
     every outcome linked to its messages in the message list."""
     shown = progress.shown(broadcasts)
+    caused = attribution.caused_of(broadcasts, shown)
     return [
         {
             **reports.broadcast_live(b, shown[b.pk]),
@@ -303,6 +304,7 @@ def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
                 Linked(label, shown[b.pk][bucket], outcome_url(b.pk, bucket), bucket)
                 for bucket, label in outcomes.BUCKETS
             ],
+            "caused": caused[b.pk],
         }
         for b in broadcasts
     ]

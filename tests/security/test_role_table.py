@@ -151,6 +151,9 @@ TABLE: dict[str, Any] = {
     # --- the message log: read-only records; retrying needs the change permission
     **model_pages("messaging_message", VIEWERS),
     "messaging_message_costs": (VIEWERS, VIEWERS),
+    "messaging_dailycontent_report": (VIEWERS, VIEWERS),
+    # A number's consent proof: the roles that read consent events.
+    "messaging_message_consent_proof": (VIEWERS, VIEWERS),
     "messaging_message_retry": (SU, SU),
     **model_pages("messaging_deliveryevent", VIEWERS),
     **model_pages("messaging_providercall", VIEWERS),
