@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import retention, task_names
-from messaging.broadcasts import daily, fanout, progress, schedule, states, windows
+from messaging.broadcasts import daily, fanout, progress, schedule, states, waves
 from messaging.models import Message, MessageKind
 from messaging.outbound import (
     bulk_send,
@@ -99,7 +99,7 @@ def start_due_broadcasts() -> list[int]:
 @shared_task(name=task_names.CHECK_DELIVERY_WINDOWS, ignore_result=True)
 def check_delivery_windows() -> dict[str, int]:
     """Start the local-time waves now due; publish messages held by quiet hours."""
-    result = windows.check()
+    result = waves.check()
     return {"waves": result.waves, "released": result.released}
 
 

@@ -10,6 +10,8 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from messaging.billing import pricing, segments
+from messaging.billing.build import outbound
 from messaging.models import (
     Broadcast,
     Message,
@@ -17,8 +19,6 @@ from messaging.models import (
     MessageStatus,
     Provider,
 )
-from messaging.outbound import pricing, segments
-from messaging.outbound.build import outbound
 from subscribers import localtime
 from subscribers.models import Channel, ConsentStatus, Subscriber
 

@@ -21,9 +21,9 @@ message, and it is refused when that would pass the monthly limit.
 from django.db import transaction
 
 from messaging import task_names
+from messaging.billing import budget
 from messaging.broadcasts.audience import build_message
 from messaging.models import Broadcast, BroadcastState, Message
-from messaging.outbound import budget
 from smsbot import outbox
 from smsbot.celery import REPLIES_QUEUE
 from subscribers import phones

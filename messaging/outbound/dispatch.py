@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from messaging.billing import budget
 from messaging.broadcasts import states
 from messaging.delivery import actions
 from messaging.delivery.error_codes import Action, describe
@@ -38,14 +39,7 @@ from messaging.models import (
     MessageStatus,
     ProviderCall,
 )
-from messaging.outbound import (
-    budget,
-    config_errors,
-    metrics,
-    provider_errors,
-    ratelimit,
-    statements,
-)
+from messaging.outbound import config_errors, metrics, provider_errors, ratelimit, statements
 from messaging.outcomes import progress_soon
 from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get

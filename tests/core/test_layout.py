@@ -21,15 +21,19 @@ FORBIDDEN = {
         "messaging.reports", "messaging.admin",
     ],
     "messaging.broadcasts": [
-        "messaging.outbound.dispatch", "messaging.outbound.bulk_send", "messaging.providers",
-        "messaging.reports", "messaging.admin",
+        "messaging.outbound", "messaging.providers", "messaging.reports", "messaging.admin",
+    ],
+    "messaging.billing": [
+        "messaging.outbound", "messaging.broadcasts", "messaging.inbound", "messaging.delivery",
+        "messaging.providers", "messaging.reports", "messaging.admin",
     ],
     "messaging.delivery": [
-        "messaging.outbound", "messaging.broadcasts", "messaging.providers", "messaging.reports",
-        "messaging.admin", "messaging.inbound",
+        "messaging.outbound", "messaging.billing", "messaging.broadcasts", "messaging.providers",
+        "messaging.reports", "messaging.admin", "messaging.inbound",
     ],
     "messaging.providers": [
-        "messaging.outbound", "messaging.broadcasts", "messaging.reports", "messaging.admin",
+        "messaging.outbound", "messaging.billing", "messaging.broadcasts", "messaging.reports",
+        "messaging.admin",
     ],
     "messaging.reports": [
         "messaging.inbound", "messaging.outbound.dispatch", "messaging.outbound.bulk_send",
