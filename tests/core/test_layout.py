@@ -131,3 +131,20 @@ def test_every_periodic_task_is_registered():
     app.loader.import_default_modules()  # what a worker and beat do at start
     for name, entry in app.conf.beat_schedule.items():
         assert entry["task"] in app.tasks, name
+
+
+def test_every_periodic_task_is_in_the_one_beat_table():
+    import re
+
+    from messaging.tasks import BEAT_TABLE
+    from smsbot.celery import app
+
+    app.loader.import_default_modules()
+    assert set(app.conf.beat_schedule) == {name for name, *_ in BEAT_TABLE}
+    scheduling = re.compile(r"\badd_periodic_task\b|\bbeat_schedule\b")
+    elsewhere = [
+        name
+        for name, path in modules().items()
+        if name != "messaging.tasks" and scheduling.search(path.read_text())
+    ]
+    assert elsewhere == []
