@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
 
+from messaging.billing import pricing, segments
 from messaging.broadcasts import daily
 from messaging.delivery.reports import Report, apply
 from messaging.models import (
@@ -31,7 +32,6 @@ from messaging.models import (
     MessageStatus,
     ProviderCall,
 )
-from messaging.outbound import pricing, segments
 from messaging.reports import rollups
 from subscribers import demo
 from subscribers.models import Channel, ConsentStatus, Subscriber

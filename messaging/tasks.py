@@ -1,4 +1,4 @@
-"""Every Celery task of the messaging app, and its periodic schedule.
+"""Every Celery task of the messaging app, and the beat table of the whole project.
 
 Tasks are thin: the logic lives in plain functions that tests call directly.
 Each task is registered under its messaging.task_names constant, which is how
@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import retention, task_names
-from messaging.broadcasts import daily, fanout, progress, schedule, states, windows
+from messaging.broadcasts import daily, fanout, progress, schedule, states, waves
 from messaging.models import Message, MessageKind
 from messaging.outbound import (
     bulk_send,
@@ -30,10 +30,12 @@ from messaging.providers.sns import delivery_logs, subscriptions
 from messaging.providers.twilio import checks as twilio_checks
 from messaging.providers.twilio import prices as twilio_prices
 from messaging.reports import analytics, monitoring, rollups
-from smsbot.celery import BULK_QUEUE, REPLIES_QUEUE, app
+from smsbot.celery import BULK_QUEUE, MIRROR_QUEUE, REPLIES_QUEUE, app
 from smsbot.secrets import twilio_credentials
+from smsbot.tasks import drain_outbox
 from subscribers.mirror import retries
 from subscribers.mirror.write import describe_error
+from subscribers.tasks import reconcile_mirror
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ def start_due_broadcasts() -> list[int]:
 @shared_task(name=task_names.CHECK_DELIVERY_WINDOWS, ignore_result=True)
 def check_delivery_windows() -> dict[str, int]:
     """Start the local-time waves now due; publish messages held by quiet hours."""
-    result = windows.check()
+    result = waves.check()
     return {"waves": result.waves, "released": result.released}
 
 
@@ -213,39 +215,39 @@ def release_confirmations() -> int:
         return len(confirmation_cap.release(timezone.now()))
 
 
-# Maintenance; the daily broadcast itself is a database row operators edit
+# The beat table: every periodic task of the project, the other apps' included
+# (smsbot imports no app, and subscribers no messaging, so the table lives at the
+# top of the tree). The daily broadcast itself is a database row operators edit
 # (messaging.broadcasts.schedule). django-celery-beat copies these at start.
-app.add_periodic_task(
-    60.0, sweep_stale_messages.s(), name="sweep-stale-messages"
-)  # re-publish lost sends, resume stopped fan-outs, flag dead sends
-# A broadcast scheduled for a time starts within this many seconds of it.
-app.add_periodic_task(15.0, start_due_broadcasts.s(), name="start-scheduled-broadcasts")
-# At the start of every minute, when local send times fall (waves, quiet hours ending).
-app.add_periodic_task(crontab(minute="*"), check_delivery_windows.s(), name="delivery-windows")
-app.add_periodic_task(300.0, refresh_rollups.s(), name="refresh-rollups", queue=BULK_QUEUE)
-# On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve them.
-app.add_periodic_task(60.0, fetch_sns_delivery.s(), name="fetch-sns-delivery", queue=REPLIES_QUEUE)
-# Actual Twilio prices, a while after each message is final (one run at a time).
-app.add_periodic_task(
-    60.0, fetch_twilio_prices.s(), name="fetch-twilio-prices", queue=BULK_QUEUE, expires=55
-)
-# Registrations and template approvals change on Twilio's side: checked daily.
-app.add_periodic_task(
-    crontab(hour=6, minute=0), verify_twilio.s(), name="verify-twilio", queue=BULK_QUEUE
-)
-# Held sign-up confirmations go out as the cap's rolling hour frees room.
-app.add_periodic_task(
-    60.0, release_confirmations.s(), name="release-confirmations", queue=REPLIES_QUEUE,
-    expires=55,
+# name, schedule (seconds or crontab), task, options
+BEAT_TABLE: tuple[tuple[str, float | crontab, Task, dict[str, object]], ...] = (
+    # A webhook's follow-up written while the broker was down is published here.
+    ("drain-outbox", 30.0, drain_outbox, {}),
+    # Re-publish lost sends, resume stopped fan-outs, flag dead sends.
+    ("sweep-stale-messages", 60.0, sweep_stale_messages, {}),
+    # A broadcast scheduled for a time starts within this many seconds of it.
+    ("start-scheduled-broadcasts", 15.0, start_due_broadcasts, {}),
+    # At the start of every minute, when local send times fall (waves, quiet hours ending).
+    ("delivery-windows", crontab(minute="*"), check_delivery_windows, {}),
+    ("refresh-rollups", 300.0, refresh_rollups, {"queue": BULK_QUEUE}),
+    # On the replies queue, which workers serve ahead of bulk: a broadcast cannot starve them.
+    ("fetch-sns-delivery", 60.0, fetch_sns_delivery, {"queue": REPLIES_QUEUE}),
+    # Actual Twilio prices, a while after each message is final (one run at a time).
+    ("fetch-twilio-prices", 60.0, fetch_twilio_prices, {"queue": BULK_QUEUE, "expires": 55}),
+    # Registrations and template approvals change on Twilio's side: checked daily.
+    ("verify-twilio", crontab(hour=6, minute=0), verify_twilio, {"queue": BULK_QUEUE}),
+    # Held sign-up confirmations go out as the cap's rolling hour frees room.
+    ("release-confirmations", 60.0, release_confirmations,
+     {"queue": REPLIES_QUEUE, "expires": 55}),
+    # A heartbeat that waited out a broker outage proves nothing about now: it expires.
+    ("heartbeat", 60.0, heartbeat, {"queue": REPLIES_QUEUE, "expires": 55}),
+    ("purge-old-message-bodies", crontab(hour=3, minute=30), purge_old_bodies,
+     {"queue": BULK_QUEUE}),
+    # Yesterday's (UTC) figures to the DynamoDB analytics table.
+    ("dynamodb-daily-analytics", crontab(hour=0, minute=15), write_daily_analytics,
+     {"queue": BULK_QUEUE}),
+    # The rows the live DynamoDB mirror missed.
+    ("dynamodb-mirror-reconcile", 300.0, reconcile_mirror, {"queue": MIRROR_QUEUE}),
 )  # fmt: skip
-# A heartbeat that waited out a broker outage proves nothing about now: it expires.
-app.add_periodic_task(60.0, heartbeat.s(), name="heartbeat", queue=REPLIES_QUEUE, expires=55)
-app.add_periodic_task(
-    crontab(hour=3, minute=30), purge_old_bodies.s(), name="purge-old-message-bodies",
-    queue=BULK_QUEUE,
-)  # fmt: skip
-# Yesterday's (UTC) figures to the DynamoDB analytics table.
-app.add_periodic_task(
-    crontab(hour=0, minute=15), write_daily_analytics.s(), name="dynamodb-daily-analytics",
-    queue=BULK_QUEUE,
-)  # fmt: skip
+for name, every, task, options in BEAT_TABLE:
+    app.add_periodic_task(every, task.s(), name=name, **options)

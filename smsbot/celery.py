@@ -36,9 +36,8 @@ app.conf.update(
     enable_utc=True,
     beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
     worker_hijack_root_logger=False,
-    # smsbot's own schedule; each app adds its periodic tasks in its tasks module.
-    # django-celery-beat copies the whole schedule into its table when beat starts.
-    beat_schedule={"drain-outbox": {"task": "smsbot.drain_outbox", "schedule": 30.0}},
+    # Every periodic task, smsbot's own included, is in one beat table at the top of
+    # the tree (messaging.tasks.BEAT_TABLE), since this module imports no app.
 )
 
 

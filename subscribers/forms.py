@@ -7,10 +7,10 @@ from django.utils import timezone
 from smsbot import timezones
 from smsbot.admin_inputs import BoundedDateField
 from subscribers import hooks
+from subscribers.delivery_window import PAUSE_DAYS
 from subscribers.localtime import local_date, validate_send_time
 from subscribers.models import Channel
 from subscribers.phones import InvalidPhone, check_signup, normalize
-from subscribers.windows import PAUSE_DAYS
 
 
 class OptInForm(forms.Form):

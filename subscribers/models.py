@@ -72,7 +72,7 @@ class Subscriber(MirrorState):
     )
     undeliverable_reason = models.CharField(max_length=200, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
-    # Delivery windows (subscribers.windows writes the pause and the preferred time).
+    # Delivery windows (subscribers.delivery_window writes the pause and the preferred time).
     timezone = models.CharField(
         max_length=64,
         blank=True,

@@ -86,8 +86,3 @@ def reconcile_mirror() -> dict[str, int]:
     if result.more:
         app.send_task(task_names.RECONCILE_MIRROR, queue=MIRROR_QUEUE)
     return {"written": result.written, **result.errors_left}
-
-
-app.add_periodic_task(
-    300.0, reconcile_mirror.s(), name="dynamodb-mirror-reconcile", queue=MIRROR_QUEUE
-)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from smsbot.client_ip import client_ip
 from smsbot.redaction import mask_phone
 from smsbot.storable import clean_data
-from subscribers import limits, windows
+from subscribers import delivery_window, limits
 from subscribers.consent import OptedOutByPhone, known_fields, request_optin
 from subscribers.forms import OptInForm
 from subscribers.models import ConsentSource, ConsentStatus, Subscriber
@@ -127,7 +127,7 @@ def _set_preferred_time(subscriber: Subscriber, clock: time | None, evidence: di
     about who typed the number.
     """
     if clock is not None and subscriber.consent_status == ConsentStatus.PENDING:
-        windows.set_preferred_time(subscriber, clock, ConsentSource.WEB_FORM, evidence)
+        delivery_window.set_preferred_time(subscriber, clock, ConsentSource.WEB_FORM, evidence)
 
 
 @require_GET

@@ -37,7 +37,8 @@ from import_export.admin import ImportExportModelAdmin
 from messaging import outcomes
 from messaging.admin.compose import ComposeForm, TestSendForm
 from messaging.admin.content_report import content_report_view
-from messaging.broadcasts import audience, progress, states, testsend, windows
+from messaging.billing import budget, pricing, segments
+from messaging.broadcasts import audience, progress, states, testsend, waves
 from messaging.broadcasts.content_import import DailyContentResource
 from messaging.models import (
     BILLED_STATUSES,
@@ -48,10 +49,9 @@ from messaging.models import (
     Message,
     SendMode,
 )
-from messaging.outbound import budget, config_errors, pricing, segments
+from messaging.outbound import config_errors
 from messaging.outcomes import Bucket, Outcomes
-from messaging.reports import alerts, attribution, dashboard
-from messaging.reports import figures as reports
+from messaging.reports import alerts, attribution, dashboard, figures
 from smsbot import audit, timezones
 from smsbot.admin_base import VersionedAdmin
 from smsbot.admin_filters import ChoicesInFilter
@@ -79,18 +79,18 @@ def messages_url(broadcast: Broadcast, bucket: str | None = None) -> str:
 
 def live_fields(broadcast: Broadcast, counts: Outcomes | None = None) -> dict[str, Any]:
     """What the list, the broadcast's page and the dashboard show of its progress
-    (reports.broadcast_live); broadcast_live.js refreshes it from the progress view."""
+    (figures.broadcast_live); broadcast_live.js refreshes it from the progress view."""
     if counts is None:
         counts = progress.shown([broadcast])[broadcast.pk]
-    return reports.broadcast_live(broadcast, counts)
+    return figures.broadcast_live(broadcast, counts)
 
 
-def wave_rows(broadcast: Broadcast) -> list[windows.WaveRow]:
+def wave_rows(broadcast: Broadcast) -> list[waves.WaveRow]:
     """A local-time daily broadcast's waves (none for one sent at the same moment)."""
     if broadcast.mode != SendMode.LOCAL_TIME or broadcast.date is None:
         return []
     template = bool(broadcast.whatsapp_content_sid)
-    return windows.wave_rows(broadcast.date, broadcast.text, template=template, broadcast=broadcast)
+    return waves.wave_rows(broadcast.date, broadcast.text, template=template, broadcast=broadcast)
 
 
 def can_operate(request: HttpRequest) -> bool:
@@ -361,7 +361,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             request,
             f"Preview: {broadcast.name}",
             broadcast=broadcast,
-            state=reports.state_label(broadcast),
+            state=figures.state_label(broadcast),
             preview=p,
             by_channel=[(Channel(ch).label, n) for ch, n in p.by_channel.items()],
             by_provider=[(pricing.provider_label(pr), c) for pr, c in p.cost_by_provider.items()],

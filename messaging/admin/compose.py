@@ -2,7 +2,7 @@
 
 The counter (messaging/static/messaging/compose.js) counts characters,
 encoding, segments and projected cost as the operator types, from the same
-character tables as messaging.outbound.segments and the same prices and
+character tables as messaging.billing.segments and the same prices and
 audience as the preview, handed over in data attributes. The preview, which
 the server computes, stays the authority.
 """
@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from messaging.billing import segments
 from messaging.broadcasts import audience
 from messaging.models import Broadcast
-from messaging.outbound import segments
 from smsbot import timezones
 from smsbot.admin_inputs import BoundedDateTimeField
 from subscribers.models import Channel
@@ -50,7 +50,7 @@ def counter_data() -> dict[str, Any]:
     """What the live counter needs: the GSM-7 tables, and recipients and prices per channel.
 
     A channel's unit price is its audience's average: each recipient's country has
-    its own price (messaging.outbound.pricing).
+    its own price (messaging.billing.pricing).
     """
     priced = audience.prices_by_channel()
     rates = []

@@ -35,8 +35,7 @@ from messaging.admin import consent_proof
 from messaging.delivery import error_codes
 from messaging.models import Broadcast, DeliveryEvent, Message, Provider, ProviderCall
 from messaging.outbound import retry as retrying
-from messaging.reports import costs, rollups
-from messaging.reports import figures as reports
+from messaging.reports import costs, figures, rollups
 from smsbot import audit, csv_safe, timezones
 from smsbot.admin_base import ReadOnlyAdmin
 from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
@@ -446,7 +445,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         if request.GET.get("format") == "csv":
             if refused:
                 return HttpResponseBadRequest("; ".join(form.error_sentences()))
-            return cost_report_csv(reports.cost_report(start, last + timedelta(days=1)))
+            return cost_report_csv(figures.cost_report(start, last + timedelta(days=1)))
         query = urlencode({"start": start, "end": last})
         context = {
             **self.admin_site.each_context(request),
@@ -524,7 +523,7 @@ COST_COLUMNS = [
 ]
 
 
-def cost_report_csv(rows: list[reports.CostRow]) -> HttpResponse:
+def cost_report_csv(rows: list[figures.CostRow]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cost-report.csv"'
     writer = csv_safe.writer(response)

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from messaging.billing import pricing, segments
+from messaging.billing.build import outbound
 from messaging.models import (
     Broadcast,
     Message,
@@ -17,10 +19,9 @@ from messaging.models import (
     MessageStatus,
     Provider,
 )
-from messaging.outbound import pricing, segments
-from messaging.outbound.build import outbound
 from subscribers import localtime
-from subscribers.models import Channel, ConsentStatus, Subscriber
+from subscribers.models import Channel, Subscriber
+from subscribers.sendable import sendable
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,9 @@ def provider_for(channel: str) -> str:
 
 
 def audience(channel: str = "", at: datetime | None = None) -> QuerySet[Subscriber]:
-    """Who a broadcast goes to at a moment (now by default): opted in, deliverable, not
-    erased (index-backed), and not paused then."""
-    subscribers = Subscriber.objects.filter(
-        consent_status=ConsentStatus.OPTED_IN, undeliverable=False, erased_at__isnull=True
-    ).filter(Q(paused_until__isnull=True) | Q(paused_until__lte=at or timezone.now()))
+    """Who a broadcast goes to at a moment (now by default): subscribers.sendable's rule
+    (opted in, deliverable, not erased, not paused then; index-backed), on its channel."""
+    subscribers = Subscriber.objects.filter(sendable(at or timezone.now()))
     return subscribers.filter(channel=channel) if channel else subscribers
 
 

@@ -1,7 +1,7 @@
 """The daily broadcast: one per local date, whoever triggers it and however often.
 
 In same-moment mode it is made and fanned out to everyone at once; in local-time
-mode it is made when its first wave falls due, and messaging.broadcasts.windows
+mode it is made when its first wave falls due, and messaging.broadcasts.waves
 adds the waves.
 """
 

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from messaging.broadcasts import daily, schedule, windows
+from messaging.broadcasts import daily, schedule, waves
 from messaging.models import Broadcast
 
 
@@ -130,8 +130,8 @@ def today(now: datetime | None = None) -> DailyDue:
         return DailyDue(day, None, started_at, NO_CONTENT)
     current = schedule.current()
     if current.local_time:
-        waves = windows.plan(day, current.send_time, windows.audience_groups())
-        if not waves:
+        planned = waves.plan(day, current.send_time, waves.audience_groups())
+        if not planned:
             return DailyDue(day, None, started_at, NO_AUDIENCE)
-        due_at = waves[0].due_at.astimezone(due_at.tzinfo)
+        due_at = planned[0].due_at.astimezone(due_at.tzinfo)
     return DailyDue(day, due_at, started_at)

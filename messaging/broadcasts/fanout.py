@@ -5,7 +5,7 @@ message per subscriber and moving the cursor in the same transaction, so a
 crash resumes after the last committed batch and the unique (broadcast,
 subscriber) constraint keeps a replayed batch from making a second message.
 A same-moment broadcast has one cursor, on the broadcast; a local-time one has
-one per wave (messaging.broadcasts.windows), fanned out as each falls due.
+one per wave (messaging.broadcasts.waves), fanned out as each falls due.
 """
 
 import logging
@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.broadcasts import windows
+from messaging.broadcasts import waves
 from messaging.broadcasts.audience import audience, build_message
 from messaging.broadcasts.progress import refresh_progress
 from messaging.models import (
@@ -71,8 +71,8 @@ def _next(broadcast: Broadcast) -> tuple[QuerySet, Broadcast | Wave] | None:
         return audience(broadcast.channel), broadcast
     wave = broadcast.waves.filter(fanout_done=False).order_by("due_at").first()
     if wave is not None:
-        return windows.wave_recipients(broadcast, wave), wave
-    if windows.finished(broadcast):
+        return waves.wave_recipients(broadcast, wave), wave
+    if waves.finished(broadcast):
         broadcast.fanout_done = True
         broadcast.save(update_fields=["fanout_done"])
     return None

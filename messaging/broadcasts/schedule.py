@@ -40,7 +40,7 @@ DAILY_KEY_PREFIX = "daily:"
 # Everyone gets the broadcast at the send time in the schedule's timezone (one moment).
 SAME_MOMENT = SendMode.SAME_MOMENT
 # Each subscriber gets it at the send time in their own timezone (delivery windows,
-# messaging.broadcasts.windows); a broadcast remembers which it was sent in.
+# messaging.broadcasts.waves); a broadcast remembers which it was sent in.
 LOCAL_TIME = SendMode.LOCAL_TIME
 MODES = (SAME_MOMENT, LOCAL_TIME)
 

@@ -19,14 +19,15 @@ message, and it is refused when that would pass the monthly limit.
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from messaging import task_names
+from messaging.billing import budget
 from messaging.broadcasts.audience import build_message
 from messaging.models import Broadcast, BroadcastState, Message
-from messaging.outbound import budget
 from smsbot import outbox
 from smsbot.celery import REPLIES_QUEUE
-from subscribers import phones
+from subscribers import phones, sendable
 from subscribers.models import Channel, ConsentStatus, Subscriber
 
 TESTABLE_STATES = (BroadcastState.DRAFT, BroadcastState.SCHEDULED)
@@ -73,12 +74,13 @@ def _recipient(raw_phone: str) -> Subscriber:
             f"{phone} is not a subscriber. A test goes only to a number that opted in: "
             "text START (or JOIN on WhatsApp) from that phone first."
         )
+    # A test goes to whoever may receive the broadcast, paused or not (staff phones).
+    if sendable.refusal(subscriber, timezone.now(), pause=False) is None:
+        return subscriber
     if subscriber.consent_status != ConsentStatus.OPTED_IN:
         status = ConsentStatus(subscriber.consent_status).label.lower()
         raise TestRefused(
             f"{phone} is {status}, not opted in: a test goes only to a number that opted in."
         )
-    if subscriber.undeliverable:
-        reason = f" ({subscriber.undeliverable_reason})" if subscriber.undeliverable_reason else ""
-        raise TestRefused(f"{phone} is marked undeliverable{reason}.")
-    return subscriber
+    reason = f" ({subscriber.undeliverable_reason})" if subscriber.undeliverable_reason else ""
+    raise TestRefused(f"{phone} is marked undeliverable{reason}.")

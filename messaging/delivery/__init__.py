@@ -3,5 +3,5 @@
 It owns applying delivery reports (status forward only, actual price, error
 meaning), the provider error codes, and the one place that decides what an
 error does to a number (opt-out, undeliverable). It must not import the
-dispatcher, broadcasts, a provider, reports or the admin.
+dispatcher, billing, broadcasts, a provider, reports or the admin.
 """

@@ -17,9 +17,9 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from messaging.billing.build import outbound
 from messaging.models import Message, MessageKind, MessageStatus
 from messaging.outbound import confirmation_cap
-from messaging.outbound.build import outbound
 from smsbot.redaction import mask_phone
 from subscribers import hooks
 from subscribers.consent import consent_changed

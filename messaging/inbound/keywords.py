@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from django.conf import settings
 
-from subscribers.windows import PAUSE_DAYS
+from subscribers.delivery_window import PAUSE_DAYS
 
 
 class Keyword(StrEnum):

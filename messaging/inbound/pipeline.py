@@ -18,11 +18,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.inbound import attribution, keywords, reply_limits, windows
+from messaging.billing import budget, segments
+from messaging.billing.build import outbound
+from messaging.inbound import attribution, keywords, reply_limits, window_keywords
 from messaging.inbound.conversation import converse
 from messaging.models import Direction, Message, MessageKind, MessageStatus, Provider
-from messaging.outbound import budget, segments
-from messaging.outbound.build import outbound
 from smsbot import outbox
 from smsbot.celery import REPLIES_QUEUE
 from smsbot.redaction import mask_phone
@@ -112,7 +112,7 @@ def _record(
             subscriber = change.subscriber
             opted_out = change.changed and change.to_status == ConsentStatus.OPTED_OUT
             if keyword == keywords.Keyword.OPT_IN:
-                windows.end_pause(
+                window_keywords.end_pause(
                     subscriber, _source(channel), _window_evidence(inbound, text, message_id)
                 )
         else:
@@ -145,7 +145,7 @@ def _record(
             reply_text = keywords.reply_text(keyword)
         elif command is not None:
             evidence = _window_evidence(inbound, text, message_id)
-            reply_text = windows.answer(command, subscriber, _source(channel), evidence)
+            reply_text = window_keywords.answer(command, subscriber, _source(channel), evidence)
         else:
             status = subscriber.consent_status if subscriber else ""
             reply_text = converse(

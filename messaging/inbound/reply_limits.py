@@ -13,7 +13,7 @@ message, so an answer is earned, not owed:
   and goes only to a number the portal knows — opted in, or pending with a
   confirmation sent — that is not muted, and within BOT_REPLIES_PER_NUMBER_PER_HOUR
   (an atomic counter in the cache). The spend limit applies to it where it is sent
-  (messaging.outbound.budget.admit).
+  (messaging.billing.budget.admit).
 - The loop breaker mutes a number whose messages look like another bot talking to
   ours: the same text BOT_LOOP_REPEATS times in a row, or more than
   BOT_LOOP_BURST_MESSAGES within BOT_LOOP_BURST_SECONDS. The trip is recorded as a

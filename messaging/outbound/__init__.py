@@ -1,10 +1,11 @@
-"""Outbound: building a message and getting it to a provider at most once.
+"""Outbound: getting a message to a provider at most once.
 
-It owns segments and price estimates, the claim-then-call dispatch (one
-message or a concurrent batch, quiet hours and pauses checked at the claim),
-the hand-written send statements, the monthly budget, the global rate limit,
-the hourly cap on opt-in confirmations, operator retries, the stale-send sweep
-and the CloudWatch send metrics. It calls providers only through
-messaging.providers.registry and touches broadcasts only through their states
-and progress; it must not import webhooks, reports or the admin.
+It owns the claim-then-call dispatch (one message or a concurrent batch,
+quiet hours and pauses checked at the claim), the hand-written send
+statements, the global rate limit, the hourly cap on opt-in confirmations,
+operator retries, the stale-send sweep and the CloudWatch send metrics.
+Segments, prices and the monthly budget are messaging.billing's. It calls
+providers only through messaging.providers.registry and touches broadcasts
+only through their states and progress; it must not import webhooks, reports
+or the admin.
 """

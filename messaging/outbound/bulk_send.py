@@ -24,9 +24,10 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from messaging import task_names
+from messaging.billing import budget
 from messaging.broadcasts import states
 from messaging.models import Broadcast, Message, MessageStatus
-from messaging.outbound import budget, dispatch
+from messaging.outbound import dispatch
 from smsbot.celery import BULK_QUEUE, app
 from subscribers import localtime
 

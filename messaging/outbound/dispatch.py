@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from messaging.billing import budget
 from messaging.broadcasts import states
 from messaging.delivery import actions
 from messaging.delivery.error_codes import Action, describe
@@ -41,7 +42,6 @@ from messaging.models import (
     ProviderCall,
 )
 from messaging.outbound import (
-    budget,
     config_errors,
     failover,
     metrics,
@@ -53,8 +53,9 @@ from messaging.outcomes import progress_soon
 from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
 from smsbot.redaction import redact, redact_data
-from subscribers import localtime
+from subscribers import localtime, sendable
 from subscribers.models import ConsentStatus, Subscriber
+from subscribers.sendable import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +201,12 @@ def skip_reason(message: Message) -> str:
         subscriber = message.subscriber  # loaded now: claim() dropped any cached copy
     else:
         subscriber = Subscriber.objects.filter(phone=message.phone).first()
-    if subscriber is not None and subscriber.undeliverable:
+    # A pause holds broadcasts only; a reply or a confirmation still goes out.
+    pause = message.kind == MessageKind.BROADCAST
+    refused = sendable.refusal(subscriber, timezone.now(), pause=pause)
+    if refused == Refusal.UNDELIVERABLE:
         return f"number is undeliverable: {subscriber.undeliverable_reason}".strip(": ")
-    if subscriber is not None and subscriber.erased_at:
+    if refused == Refusal.ERASED:
         return "subscriber erased"
     if message.kind == MessageKind.COMPLIANCE:
         return ""  # the law requires STOP/HELP confirmations whatever the consent
@@ -214,11 +218,10 @@ def skip_reason(message: Message) -> str:
         # The double opt-in question goes to a number that has not confirmed yet, and
         # so may an answer to its own message (reply_limits let only such numbers in).
         return ""
-    if status != ConsentStatus.OPTED_IN:
+    if refused == Refusal.NOT_OPTED_IN:
         return f"consent is {status or 'unknown'}, not opted_in"
-    paused_until = subscriber.paused_until
-    if message.kind == MessageKind.BROADCAST and paused_until and paused_until > timezone.now():
-        restart = localtime.local_date(paused_until, subscriber.timezone)
+    if refused == Refusal.PAUSED:
+        restart = localtime.local_date(subscriber.paused_until, subscriber.timezone)
         return f"subscriber paused: messages start again on {restart}"
     return ""
 

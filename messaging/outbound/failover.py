@@ -33,8 +33,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from messaging.billing import pricing
 from messaging.models import Message, MessageStatus
-from messaging.outbound import pricing
 from messaging.providers.base import ErrorKind, ProviderError, Unsent
 from smsbot.redaction import redact
 from subscribers.models import Channel

@@ -34,6 +34,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from messaging import task_names
+from messaging.billing import pricing
 from messaging.broadcasts import states
 from messaging.delivery.error_codes import Action, ErrorCode, codes_with, describe
 from messaging.models import (
@@ -43,7 +44,7 @@ from messaging.models import (
     Message,
     MessageStatus,
 )
-from messaging.outbound import config_errors, pricing
+from messaging.outbound import config_errors
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE
 from smsbot.redaction import mask_phone, redact

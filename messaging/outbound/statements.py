@@ -13,13 +13,15 @@ from decimal import Decimal
 from django.db import connection, models
 
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
-from subscribers.models import ConsentStatus, Subscriber
+from subscribers.models import Subscriber
+from subscribers.sendable import sendable_sql
 
 
 def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
     """queued → sending, only while its subscriber may receive it; True if won.
 
-    The consent test runs inside the claiming UPDATE, so it sees the state at
+    The consent test (subscribers.sendable, the one rule of who may receive a
+    broadcast) runs inside the claiming UPDATE, so it sees the state at
     the moment of the claim: a STOP committed before it stops the send, and so
     does a PAUSE, and so does a paused or cancelled broadcast (a configuration
     error met mid-broadcast pauses it: nothing more is claimed). The caller has
@@ -27,15 +29,14 @@ def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
     whose zone changed since does not match.
     """
     m, s, b = _table(Message), _table(Subscriber), _table(Broadcast)
+    may_receive, may_receive_params = sendable_sql(s, now)
     sql = (
         f"UPDATE {m} SET status = %s, attempts = attempts + 1, updated_at = %s"  # noqa: S608
         f" WHERE id = %s AND status = %s"
         f" AND ({m}.broadcast_id IS NULL OR EXISTS (SELECT 1 FROM {b}"
         f" WHERE {b}.id = {m}.broadcast_id AND {b}.state = %s))"
         f" AND EXISTS (SELECT 1 FROM {s}"
-        f" WHERE {s}.id = {m}.subscriber_id AND {s}.consent_status = %s"
-        f" AND {s}.undeliverable = %s AND {s}.erased_at IS NULL"
-        f" AND ({s}.paused_until IS NULL OR {s}.paused_until <= %s) AND {s}.timezone = %s)"
+        f" WHERE {s}.id = {m}.subscriber_id AND {may_receive} AND {s}.timezone = %s)"
     )
     params = [
         MessageStatus.SENDING,
@@ -43,9 +44,7 @@ def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
         message_id,
         MessageStatus.QUEUED,
         BroadcastState.SENDING,
-        ConsentStatus.OPTED_IN,
-        False,
-        _value(Subscriber, "paused_until", now),
+        *may_receive_params,
         zone,
     ]
     with connection.cursor() as cursor:

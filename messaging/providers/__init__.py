@@ -5,5 +5,5 @@ ProviderError), registry.py picks the configured provider, console.py records
 and sends nothing. twilio/ and sns/ each hold all of one vendor: sending,
 webhook views, signature checks and vendor payloads. Webhook views hand over
 to messaging.inbound and messaging.delivery; nothing here may import the
-dispatcher, broadcasts, reports or the admin.
+dispatcher, billing, broadcasts, reports or the admin.
 """

@@ -16,9 +16,10 @@ from django.core.cache import cache
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from messaging.billing import budget, pricing
 from messaging.broadcasts import daily
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
-from messaging.outbound import budget, config_errors, confirmation_cap, failover, pricing
+from messaging.outbound import config_errors, confirmation_cap, failover
 from messaging.reports import monitoring
 from smsbot import sms_account, timezones
 from smsbot.redaction import mask_phone

@@ -10,8 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from messaging.reports import figures as reports
-from messaging.reports import rollups
+from messaging.reports import figures, rollups
 from messaging.reports.charts import Series, bar_chart, money
 from messaging.reports.dashboard import billed_url
 from messaging.reports.rollups import month_start, next_month
@@ -34,7 +33,7 @@ def presets(today: date) -> list[Preset]:
     """The ranges operators ask for most, ending today or at a month's end."""
     this_month = month_start(today)
     last_month = month_start(this_month - timedelta(days=1))
-    first = reports.first_message_day() or today
+    first = figures.first_message_day() or today
     return [
         Preset("This month", this_month, today),
         Preset("Last month", last_month, this_month - timedelta(days=1)),
@@ -74,9 +73,9 @@ class Comparison:
 def build(start: date, last: date) -> dict[str, Any]:
     """The report for UTC days start … last (both included)."""
     end = last + timedelta(days=1)
-    facts = reports.load_facts(start, end)
-    rows = reports.cost_rows(facts)
-    total = reports.cost_total(facts, month_start(start))
+    facts = figures.load_facts(start, end)
+    rows = figures.cost_rows(facts)
+    total = figures.cost_total(facts, month_start(start))
     return {
         "start": start,
         "last": last,
@@ -89,11 +88,11 @@ def build(start: date, last: date) -> dict[str, Any]:
     }
 
 
-def chart(facts: list[reports.Fact], start: date, end: date) -> str:
+def chart(facts: list[figures.Fact], start: date, end: date) -> str:
     """Spend per day (or per month over long ranges), one bar per provider."""
     by_day = (end - start).days <= DAILY_BARS_UP_TO
     if by_day:
-        periods = reports.days_between(start, end)
+        periods = figures.days_between(start, end)
         labels = [timezones.shown_day(d) for d in periods]
 
         def period_of(day: date) -> date:
@@ -109,13 +108,13 @@ def chart(facts: list[reports.Fact], start: date, end: date) -> str:
         def period_end(period: date) -> date:
             return min(next_month(period), end)
 
-    spend = reports.spend_by_provider(facts, periods, period_of)
+    spend = figures.spend_by_provider(facts, periods, period_of)
     if not spend:
         # An empty chart still shows its axes and says there is nothing.
         spend = {"": [rollups.ZERO] * len(periods)}
     series = [
         Series(
-            reports.provider_label(provider) or "Spend",
+            figures.provider_label(provider) or "Spend",
             values,
             [
                 billed_url(max(p, start), period_end(p), provider__exact=provider or None)

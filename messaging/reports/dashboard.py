@@ -22,8 +22,7 @@ from django.utils.timesince import timeuntil
 from messaging import outcomes
 from messaging.broadcasts import daily, due, progress, schedule
 from messaging.models import BILLED_STATUSES, Broadcast
-from messaging.reports import alerts, attribution, rollups
-from messaging.reports import figures as reports
+from messaging.reports import alerts, attribution, figures, rollups
 from messaging.reports.charts import Series, bar_chart, integer, line_chart, money
 from messaging.reports.rollups import day_start, month_start
 from smsbot import timezones
@@ -37,7 +36,7 @@ FAILURE_DAYS = 7
 CONTENT_DAYS = 7
 ADHOC_DAYS = 7
 TOP_NUMBERS = 5
-# (label, column in reports.consent_per_day rows, consent status)
+# (label, column in figures.consent_per_day rows, consent status)
 CONSENT_SERIES = (("Opt-ins", 1, "opted_in"), ("Opt-outs", 2, "opted_out"))
 
 
@@ -106,14 +105,14 @@ def build() -> dict[str, Any]:
     chart_start = today - timedelta(days=CHART_DAYS - 1)
     first = month_start(today)
     covered = rollups.coverage()
-    facts = reports.load_facts(min(first, chart_start), tomorrow, covered=covered)
-    labels = [timezones.shown_day(d) for d in reports.days_between(chart_start, tomorrow)]
-    consent = reports.consent_per_day(chart_start, tomorrow)
+    facts = figures.load_facts(min(first, chart_start), tomorrow, covered=covered)
+    labels = [timezones.shown_day(d) for d in figures.days_between(chart_start, tomorrow)]
+    consent = figures.consent_per_day(chart_start, tomorrow)
     failures_start = today - timedelta(days=FAILURE_DAYS - 1)
-    top, top_as_of = reports.top_numbers(today, limit=TOP_NUMBERS)
+    top, top_as_of = figures.top_numbers(today, limit=TOP_NUMBERS)
     # Today and the next days: the days the missing-content alert checks.
     upcoming = [
-        content_card(d) for d in reports.upcoming_content(daily.local_today(), CONTENT_DAYS)
+        content_card(d) for d in figures.upcoming_content(daily.local_today(), CONTENT_DAYS)
     ]
     return {
         "alerts": alerts.active(),
@@ -121,13 +120,13 @@ def build() -> dict[str, Any]:
         "daily": daily_send(daily.local_today(), upcoming[0]),
         "upcoming": upcoming,
         "adhoc": broadcast_cards(
-            reports.adhoc_broadcasts(timezone.now() - timedelta(days=ADHOC_DAYS))
+            figures.adhoc_broadcasts(timezone.now() - timedelta(days=ADHOC_DAYS))
         ),
         "adhoc_days": ADHOC_DAYS,
         "subscribers": subscribers(chart_start, tomorrow, labels),
-        "spend": reports.month_to_date_spend(facts, today),
+        "spend": figures.month_to_date_spend(facts, today),
         "spend_url": billed_url(first),
-        "success": [_success(reports.delivery_success(facts, today, d)) for d in (7, 30)],
+        "success": [_success(figures.delivery_success(facts, today, d)) for d in (7, 30)],
         "spend_chart": _spend_chart(facts, chart_start, tomorrow, labels),
         "consent_chart": line_chart(
             f"Opt-ins and opt-outs per day, last {CHART_DAYS} days",
@@ -148,7 +147,7 @@ def build() -> dict[str, Any]:
         ],
         "by_provider": [
             (row, billed_url(first, provider__exact=row.key[0], channel__exact=row.key[1]))
-            for row in reports.spend_by(facts, ("provider", "channel"), first)
+            for row in figures.spend_by(facts, ("provider", "channel"), first)
         ],
         "top_numbers": [(row, messages_url(q=row.phone, created_at__gte=first)) for row in top],
         "top_as_of": top_as_of,
@@ -161,7 +160,7 @@ def build() -> dict[str, Any]:
                     created_at__gte=failures_start,
                 ),
             )
-            for row in reports.failures_by_error_code(facts, failures_start)
+            for row in figures.failures_by_error_code(facts, failures_start)
         ],
         "failure_days": FAILURE_DAYS,
         "chart_days": CHART_DAYS,
@@ -174,8 +173,8 @@ def build() -> dict[str, Any]:
     }
 
 
-def _spend_chart(facts: list[reports.Fact], start: date, end: date, labels: list[str]) -> str:
-    per_day = reports.spend_per_day(facts, start, end)
+def _spend_chart(facts: list[figures.Fact], start: date, end: date, labels: list[str]) -> str:
+    per_day = figures.spend_per_day(facts, start, end)
     return bar_chart(
         f"Spend per day, last {CHART_DAYS} days (USD)",
         labels,
@@ -190,7 +189,7 @@ def _spend_chart(facts: list[reports.Fact], start: date, end: date, labels: list
     )
 
 
-def _success(rate: reports.SuccessRate) -> dict[str, Any]:
+def _success(rate: figures.SuccessRate) -> dict[str, Any]:
     def link(bucket: str, value: int) -> Linked:
         return Linked(
             outcomes.LABELS[bucket],
@@ -208,7 +207,7 @@ def _success(rate: reports.SuccessRate) -> dict[str, Any]:
 
 # --- Subscribers --------------------------------------------------------------------------
 def subscribers(start: date, end: date, labels: list[str]) -> dict[str, Any]:
-    trends = reports.active_subscribers(start, end)
+    trends = figures.active_subscribers(start, end)
     subscribers_url = "admin:subscribers_subscriber_changelist"
     return {
         "channels": [
@@ -247,7 +246,7 @@ def daily_send(day: date, content: dict[str, Any], now: datetime | None = None) 
     state = today.state(now)
     # The time in the schedule's own zone, the one beat fires it in.
     zone = ZoneInfo(schedule.timezone_name())
-    broadcast = reports.daily_broadcast(day)
+    broadcast = figures.daily_broadcast(day)
     return {
         "day": day,
         "enabled": next_run is not None,
@@ -277,7 +276,7 @@ def _when(moment: datetime, zone: ZoneInfo, now: datetime) -> dict[str, str]:
     }
 
 
-def content_card(content: reports.DayContent) -> dict[str, Any]:
+def content_card(content: figures.DayContent) -> dict[str, Any]:
     existing = content.content
     return {
         "day": content.day,
@@ -291,13 +290,13 @@ def content_card(content: reports.DayContent) -> dict[str, Any]:
 
 
 def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
-    """Each broadcast's progress (reports.broadcast_live, as its own page shows it) with
+    """Each broadcast's progress (figures.broadcast_live, as its own page shows it) with
     every outcome linked to its messages in the message list."""
     shown = progress.shown(broadcasts)
     caused = attribution.caused_of(broadcasts, shown)
     return [
         {
-            **reports.broadcast_live(b, shown[b.pk]),
+            **figures.broadcast_live(b, shown[b.pk]),
             "broadcast": b,
             "url": _change_url("admin:messaging_broadcast_change", b.pk),
             "figures": [
@@ -317,4 +316,4 @@ def outcome_url(broadcast_id: int, bucket: str | None = None) -> str | None:
 
 def daily_started() -> bool:
     """Whether today's daily send has begun (the dashboard reloads when it does)."""
-    return reports.daily_broadcast(daily.local_today()) is not None
+    return figures.daily_broadcast(daily.local_today()) is not None

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 
 from messaging import outcomes
+from messaging.billing.pricing import provider_label
 from messaging.broadcasts import daily, schedule
 from messaging.delivery import error_codes
 from messaging.models import (
@@ -35,7 +36,6 @@ from messaging.models import (
     MessageStatus,
     PhoneMonthlySpend,
 )
-from messaging.outbound.pricing import provider_label
 from messaging.outcomes import Bucket, Outcomes
 from messaging.reports import rollups
 from messaging.reports.rollups import (

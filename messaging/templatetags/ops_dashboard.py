@@ -5,8 +5,7 @@ from typing import Any
 
 from django import template
 
-from messaging.reports import charts, dashboard
-from messaging.reports import figures as reports
+from messaging.reports import charts, dashboard, figures
 from smsbot.admin_links import may_open
 
 register = template.Library()
@@ -39,9 +38,9 @@ def usd(value: object) -> str:
 @register.filter
 def provider_name(code: str) -> str:
     """ "sns" → "AWS SNS": providers by the names operators know them by."""
-    return reports.provider_label(code)
+    return figures.provider_label(code)
 
 
 @register.filter
 def channel_name(code: str) -> str:
-    return reports.channel_label(code)
+    return figures.channel_label(code)

@@ -1,7 +1,7 @@
 """Pausing and resuming a subscriber's daily messages from the admin: the list's
 actions and the subscriber page's buttons.
 
-Both record it the same way: windows.pause / windows.resume with the operator's
+Both record it the same way: delivery_window.pause / delivery_window.resume with the operator's
 evidence (who, and the reason they typed), then an audit entry for the subscriber.
 """
 
@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from smsbot import audit
-from subscribers import windows
+from subscribers import delivery_window
 from subscribers.admin.consent import admin_evidence
 from subscribers.forms import PauseForm
 from subscribers.models import ConsentSource, ConsentStatus, Subscriber
@@ -29,10 +29,10 @@ def pause_subscriber(
     """Pause for the form's days (the keyword's PAUSE N) or until its restart date (the
     subscriber's local date); the restart date, or None when already so."""
     days, reason = form.get("days"), form["reason"]
-    restart = form.get("restart") or windows.restart_after(subscriber, days, timezone.now())
+    restart = form.get("restart") or delivery_window.restart_after(subscriber, days, timezone.now())
     extra = {"days": days} if days else {}
     evidence = admin_evidence(request, reason=reason, restart=restart.isoformat(), **extra)
-    result = windows.pause(subscriber, restart, ConsentSource.ADMIN, evidence)
+    result = delivery_window.pause(subscriber, restart, ConsentSource.ADMIN, evidence)
     if result.changed:
         audit.record(
             request.user,
@@ -46,7 +46,7 @@ def pause_subscriber(
 
 def resume_subscriber(request: HttpRequest, subscriber: Subscriber) -> bool:
     """End a pause now; False when the subscriber was not paused."""
-    result = windows.resume(subscriber, ConsentSource.ADMIN, admin_evidence(request))
+    result = delivery_window.resume(subscriber, ConsentSource.ADMIN, admin_evidence(request))
     if result.changed:
         audit.record(
             request.user,
@@ -60,12 +60,12 @@ def resume_subscriber(request: HttpRequest, subscriber: Subscriber) -> bool:
 def restart_words(subscriber: Subscriber) -> str:
     """When a paused subscriber's messages start again, on their own calendar."""
     zone = subscriber.timezone or settings.DAILY_SEND_TIMEZONE
-    restart = windows.restart_day(subscriber, subscriber.paused_until)
+    restart = delivery_window.restart_day(subscriber, subscriber.paused_until)
     return f"messages start again on {restart} ({zone})"
 
 
 def pause_state(subscriber: Subscriber) -> str:
-    if not windows.is_paused(subscriber, timezone.now()):
+    if not delivery_window.is_paused(subscriber, timezone.now()):
         return "No"
     return f"Yes: {restart_words(subscriber)}"
 
@@ -83,7 +83,7 @@ def pause_buttons(subscriber: Subscriber, can_change: bool) -> PauseButtons:
     """What the page offers: a pause for someone who gets the daily message, a resume
     for someone paused."""
     live = can_change and subscriber.erased_at is None
-    paused = windows.is_paused(subscriber, timezone.now())
+    paused = delivery_window.is_paused(subscriber, timezone.now())
     opted_in = subscriber.consent_status == ConsentStatus.OPTED_IN
     state = "Daily messages: not paused." if opted_in else ""
     if paused:

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_POST
 from smsbot import audit, timezones
 from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
 from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
-from subscribers import windows
+from subscribers import delivery_window
 from subscribers.admin.consent import VERBS, admin_evidence, change_consent, offered
 from subscribers.admin.exports import SubscriberExportMixin
 from subscribers.admin.imports import SubscriberImportMixin
@@ -212,7 +212,9 @@ class SubscriberAdmin(
             obj.preferred_time = form.initial.get("preferred_time")
         super().save_model(request, obj, form, change)
         if "preferred_time" in form.changed_data:
-            windows.set_preferred_time(obj, wanted, ConsentSource.ADMIN, admin_evidence(request))
+            delivery_window.set_preferred_time(
+                obj, wanted, ConsentSource.ADMIN, admin_evidence(request)
+            )
 
     # --- the subscriber page -------------------------------------------------------
 

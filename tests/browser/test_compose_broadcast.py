@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from messaging import task_names
+from messaging.billing import segments
 from messaging.models import Broadcast, BroadcastState, Message, MessageKind, MessageStatus
-from messaging.outbound import segments
 from smsbot import timezones
 from smsbot.celery import REPLIES_QUEUE, app
 
@@ -171,7 +171,7 @@ def counted(page, text: str) -> tuple[str, int]:  # type: ignore[no-untyped-def]
     return found.group(1), int(found.group(2))
 
 
-# Texts where the live counter and messaging.outbound.segments must agree.
+# Texts where the live counter and messaging.billing.segments must agree.
 AGREEING = [
     "", "Hello", "a" * 160, "a" * 161, "a" * 306, "a" * 307, "{" * 80, "{" * 81,
     "Don’t miss it", "ж" * 70, "ж" * 71, "ж" * 134, "ж" * 135, "Hi 😀", "😀" * 35, "😀" * 36,

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django_celery_beat.models import PeriodicTask
 
-from messaging.broadcasts import windows
+from messaging.broadcasts import waves
 from messaging.broadcasts.schedule import PERIODIC_TASK_NAME
 from messaging.models import Broadcast, DailyContent
 from subscribers import localtime
@@ -120,7 +120,7 @@ def test_a_local_time_broadcast_shows_its_waves(visitor, clock, settings):
         sub.timezone = zone
         sub.save(update_fields=["timezone"])
     clock.set(localtime.at(day, time(10, 0), "America/Chicago") + timedelta(minutes=5))
-    windows.check()
+    waves.check()
     broadcast = Broadcast.objects.get()
     user = ops_manager("ops")
     visitor.log_in(user.username, OPS_PASSWORD)

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from messaging.billing import build
 from messaging.models import MessageStatus
-from messaging.outbound import build, dispatch
+from messaging.outbound import dispatch
 from messaging.reports import monitoring
 from smsbot import timezones
 from smsbot.aws import client

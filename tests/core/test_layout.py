@@ -21,15 +21,19 @@ FORBIDDEN = {
         "messaging.reports", "messaging.admin",
     ],
     "messaging.broadcasts": [
-        "messaging.outbound.dispatch", "messaging.outbound.bulk_send", "messaging.providers",
-        "messaging.reports", "messaging.admin",
+        "messaging.outbound", "messaging.providers", "messaging.reports", "messaging.admin",
+    ],
+    "messaging.billing": [
+        "messaging.outbound", "messaging.broadcasts", "messaging.inbound", "messaging.delivery",
+        "messaging.providers", "messaging.reports", "messaging.admin",
     ],
     "messaging.delivery": [
-        "messaging.outbound", "messaging.broadcasts", "messaging.providers", "messaging.reports",
-        "messaging.admin", "messaging.inbound",
+        "messaging.outbound", "messaging.billing", "messaging.broadcasts", "messaging.providers",
+        "messaging.reports", "messaging.admin", "messaging.inbound",
     ],
     "messaging.providers": [
-        "messaging.outbound", "messaging.broadcasts", "messaging.reports", "messaging.admin",
+        "messaging.outbound", "messaging.billing", "messaging.broadcasts", "messaging.reports",
+        "messaging.admin",
     ],
     "messaging.reports": [
         "messaging.inbound", "messaging.outbound.dispatch", "messaging.outbound.bulk_send",
@@ -127,3 +131,20 @@ def test_every_periodic_task_is_registered():
     app.loader.import_default_modules()  # what a worker and beat do at start
     for name, entry in app.conf.beat_schedule.items():
         assert entry["task"] in app.tasks, name
+
+
+def test_every_periodic_task_is_in_the_one_beat_table():
+    import re
+
+    from messaging.tasks import BEAT_TABLE
+    from smsbot.celery import app
+
+    app.loader.import_default_modules()
+    assert set(app.conf.beat_schedule) == {name for name, *_ in BEAT_TABLE}
+    scheduling = re.compile(r"\badd_periodic_task\b|\bbeat_schedule\b")
+    elsewhere = [
+        name
+        for name, path in modules().items()
+        if name != "messaging.tasks" and scheduling.search(path.read_text())
+    ]
+    assert elsewhere == []

@@ -148,8 +148,8 @@ def insert_sent_sns_messages(provider_ids: list[str], subscriber: Any) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from messaging.billing import build
     from messaging.models import Message
-    from messaging.outbound import build
 
     template = build.outbound(
         kind="reply", channel="sms", provider="sns", phone=subscriber.phone, body="Daily word",

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
 
+from messaging.billing import build, pricing
 from messaging.broadcasts import audience
 from messaging.models import CountryPrice
-from messaging.outbound import build, pricing
 from messaging.reports.figures import CostRow
 from subscribers.consent import change
 from tests.ops.factories import ops_manager

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from messaging.outbound import segments
+from messaging.billing import segments
 
 ESC = "\x1b-escape"
 EXTENDED = sorted(segments.GSM7_EXTENDED)

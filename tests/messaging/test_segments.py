@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from messaging.outbound import pricing, segments
+from messaging.billing import pricing, segments
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from messaging.broadcasts import schedule
 from messaging.models import Broadcast, DailyContent
-from messaging.reports import dashboard, rollups
-from messaging.reports import figures as reports
+from messaging.reports import dashboard, figures, rollups
 from tests.ops.factories import at, message, seed_operations
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +120,7 @@ def test_daily_card_says_when_it_runs_what_it_sends_and_what_is_missing(settings
     schedule.ensure_daily_schedule()  # 10:00 America/Chicago
     day = datetime(2026, 11, 28).date()
     DailyContent.objects.create(date=day, text="Today's tip")
-    content = dashboard.content_card(reports.upcoming_content(day, 1)[0])
+    content = dashboard.content_card(figures.upcoming_content(day, 1)[0])
     assert content["text"] == "Today's tip" and not content["missing"]
 
     morning = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)  # 8 a.m. in Chicago
@@ -141,7 +140,7 @@ def test_daily_card_says_when_it_runs_what_it_sends_and_what_is_missing(settings
     card = dashboard.daily_send(day, content, now=morning)
     assert not card["enabled"] and card["next"] is None
 
-    missing = dashboard.content_card(reports.upcoming_content(day + timedelta(days=1), 1)[0])
+    missing = dashboard.content_card(figures.upcoming_content(day + timedelta(days=1), 1)[0])
     assert missing["missing"]
     assert missing["url"].endswith(f"/admin/messaging/dailycontent/add/?date={day + timedelta(1)}")
 
@@ -165,11 +164,11 @@ def test_live_figures_of_a_sending_broadcast_as_json(ops_client):
     pk = seeded["broadcast"].pk
     data = ops_client.get(LIVE, {"id": str(pk), "daily": "1"}).json()
     assert data["daily_started"] is True
-    (figures,) = data["broadcasts"]
-    assert figures["id"] == pk and figures["live"] is True and figures["percent"] == 100
-    assert figures["text"]["progress"] == "2 of 2 processed (100%) — still adding recipients"
+    (shown,) = data["broadcasts"]
+    assert shown["id"] == pk and shown["live"] is True and shown["percent"] == 100
+    assert shown["text"]["progress"] == "2 of 2 processed (100%) — still adding recipients"
     counts = {
-        k: figures["text"][k]
+        k: shown["text"][k]
         for k in (
             "total",
             "queued",
@@ -189,9 +188,9 @@ def test_live_figures_of_a_sending_broadcast_as_json(ops_client):
     Broadcast.objects.filter(pk=pk).update(state="done", fanout_done=True)
     message(timezone.now(), broadcast=seeded["broadcast"], kind="broadcast", status="sent",
             phone="+13125550109")  # fmt: skip
-    # Done, but a message still awaits its delivery report: the figures may still move.
-    (figures,) = ops_client.get(LIVE, {"id": str(pk)}).json()["broadcasts"]
-    assert figures["live"] is True and figures["text"]["sent"] == "1"
+    # Done, but a message still awaits its delivery report: the shown may still move.
+    (shown,) = ops_client.get(LIVE, {"id": str(pk)}).json()["broadcasts"]
+    assert shown["live"] is True and shown["text"]["sent"] == "1"
 
 
 def test_live_figures_refuse_bad_ids_and_people_without_the_permission(ops_client):
@@ -231,7 +230,7 @@ def test_days_are_utc_days_whatever_zone_the_admin_shows(ops_client):
     today = rollups.today()
     msg = message(rollups.day_start(today) + timedelta(minutes=30))
     with timezone.override(ZoneInfo("America/Chicago")):
-        facts = reports.load_facts(today - timedelta(days=1), today + timedelta(days=1))
+        facts = figures.load_facts(today - timedelta(days=1), today + timedelta(days=1))
         assert [(f.day, f.messages) for f in facts] == [(today, 1)]
         todays_bar = dashboard.billed_url(today, today + timedelta(days=1))
     assert list(ops_client.get(todays_bar).context["cl"].result_list) == [msg]

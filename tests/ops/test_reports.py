@@ -10,8 +10,7 @@ from django.utils import timezone
 from messaging import outcomes
 from messaging.broadcasts import daily
 from messaging.models import Broadcast, DailyContent, DailyRollup, PhoneMonthlySpend
-from messaging.reports import figures as reports
-from messaging.reports import rollups
+from messaging.reports import figures, rollups
 from subscribers import consent
 from tests.ops.factories import at, message, seed_operations
 
@@ -19,22 +18,22 @@ pytestmark = pytest.mark.django_db
 Q5 = Decimal("0.00001")
 
 
-def facts_for(today: date, days: int = 40) -> list[reports.Fact]:
-    return reports.load_facts(today - timedelta(days=days), today + timedelta(days=1), today)
+def facts_for(today: date, days: int = 40) -> list[figures.Fact]:
+    return figures.load_facts(today - timedelta(days=days), today + timedelta(days=1), today)
 
 
 def test_empty_database_gives_empty_figures_without_errors():
     today = timezone.localdate()
     facts = facts_for(today)
     assert facts == []
-    spend = reports.month_to_date_spend(facts, today)
+    spend = figures.month_to_date_spend(facts, today)
     assert spend.spend == 0 and spend.projection == 0 and not spend.projected_over_limit
-    assert reports.delivery_success(facts, today, 7).rate is None
-    assert reports.failures_by_error_code(facts, today) == []
-    assert reports.daily_broadcast(today) is None
-    assert reports.top_numbers(today) == ([], None)
-    assert reports.cost_report(today, today + timedelta(days=1)) == []
-    assert [row[1:] for row in reports.consent_per_day(today, today + timedelta(days=1))] == [
+    assert figures.delivery_success(facts, today, 7).rate is None
+    assert figures.failures_by_error_code(facts, today) == []
+    assert figures.daily_broadcast(today) is None
+    assert figures.top_numbers(today) == ([], None)
+    assert figures.cost_report(today, today + timedelta(days=1)) == []
+    assert [row[1:] for row in figures.consent_per_day(today, today + timedelta(days=1))] == [
         (0, 0)
     ]
 
@@ -58,7 +57,7 @@ def test_closed_days_come_from_rollups_and_today_is_live(django_assert_num_queri
     assert {(f.day, f.messages) for f in facts} == {(yesterday, 1), (today, 1)}
     # A message written today shows at once, without another refresh.
     message(timezone.now(), price_estimated=Decimal("0.0300"))
-    per_day = dict(reports.spend_per_day(facts_for(today), yesterday, today + timedelta(days=1)))
+    per_day = dict(figures.spend_per_day(facts_for(today), yesterday, today + timedelta(days=1)))
     assert per_day == {yesterday: Decimal("0.01000"), today: Decimal("0.05000")}
 
 
@@ -81,29 +80,29 @@ def test_month_spend_projection_and_limit(settings):
     settings.SMS_MONTHLY_SPEND_LIMIT_USD = Decimal("1.00")
     today = date(2026, 11, 10)
     facts = [
-        reports.Fact(today - timedelta(days=d), "outbound", "broadcast", "sms", "sns", status,
+        figures.Fact(today - timedelta(days=d), "outbound", "broadcast", "sms", "sns", status,
                      "", 10, 10, Decimal("0.10"), Decimal("0"), 0, Decimal("0"))
         for d in range(3)
         for status in ("delivered", "failed", "queued")
     ]  # fmt: skip
     # Last month's and inbound messages never count against this month.
-    facts.append(reports.Fact(date(2026, 10, 31), "outbound", "reply", "sms", "sns", "sent", "",
+    facts.append(figures.Fact(date(2026, 10, 31), "outbound", "reply", "sms", "sns", "sent", "",
                               1, 1, Decimal("5"), Decimal("0"), 0, Decimal("0")))  # fmt: skip
-    spend = reports.month_to_date_spend(facts, today)
+    spend = figures.month_to_date_spend(facts, today)
     # Only delivered (billed) messages: 3 days × 0.10; failed and queued cost nothing.
     assert spend.spend == Decimal("0.30000")
     assert spend.projection == Decimal("0.90000")  # 0.30 / 10 days × 30 days
     assert spend.percent_of_limit == pytest.approx(30.0)
     assert not spend.projected_over_limit
     settings.SMS_MONTHLY_SPEND_LIMIT_USD = Decimal("0.50")
-    assert reports.month_to_date_spend(facts, today).projected_over_limit
+    assert figures.month_to_date_spend(facts, today).projected_over_limit
 
 
 def test_actual_price_replaces_the_estimate_where_known():
     today = timezone.localdate()
     message(timezone.now(), price_estimated=Decimal("0.0083"), price_actual=Decimal("0.0079"))
     message(timezone.now(), price_estimated=Decimal("0.0083"))
-    spend = reports.month_to_date_spend(facts_for(today), today)
+    spend = figures.month_to_date_spend(facts_for(today), today)
     assert spend.spend == Decimal("0.01620")
 
 
@@ -114,29 +113,29 @@ def test_delivery_success_failures_and_broadcast_progress():
     rollups.refresh(today - timedelta(days=12), today)
     facts = facts_for(today)
 
-    week = reports.delivery_success(facts, today, 7)
+    week = figures.delivery_success(facts, today, 7)
     assert (week.delivered, week.failed) == (3, 1)  # delivered ×2 + read; 30003 today
     assert week.rate == pytest.approx(75.0)
-    month = reports.delivery_success(facts, today, 30)
+    month = figures.delivery_success(facts, today, 30)
     assert (month.delivered, month.failed) == (3, 2)
 
-    codes = reports.failures_by_error_code(facts, today - timedelta(days=29))
+    codes = figures.failures_by_error_code(facts, today - timedelta(days=29))
     assert [(c.code, c.messages) for c in codes] == [("30003", 1), ("30005", 1)]
     assert codes[0].meaning.startswith("Unreachable destination handset")
 
-    broadcast = reports.daily_broadcast(daily.local_today())
+    broadcast = figures.daily_broadcast(daily.local_today())
     assert broadcast == seeded["broadcast"]
     counts = outcomes.outcomes(broadcast)
     # Each message in one bucket: the read one is not the broadcast's.
     assert (counts.total, counts["sent"], counts["delivered"], counts["failed"]) == (2, 0, 1, 1)
     assert counts.percent == 100
-    assert reports.may_move(broadcast, counts)  # still sending
+    assert figures.may_move(broadcast, counts)  # still sending
 
 
 def test_consent_per_day_counts_opt_ins_and_opt_outs():
     today = timezone.localdate()
     seed_operations(today)
-    rows = reports.consent_per_day(today - timedelta(days=1), today + timedelta(days=1))
+    rows = figures.consent_per_day(today - timedelta(days=1), today + timedelta(days=1))
     assert rows == [(today - timedelta(days=1), 0, 0), (today, 3, 1)]
 
 
@@ -147,7 +146,7 @@ def test_top_numbers_by_spend_per_month():
     message(timezone.now(), phone="+13125550151", price_estimated=Decimal("0.0200"))
     message(timezone.now(), phone="+13125550152", status="failed")  # not billed
     call_command("refresh_rollups")
-    top, as_of = reports.top_numbers(today)
+    top, as_of = figures.top_numbers(today)
     assert [(t.phone, t.messages, t.cost) for t in top] == [
         ("+13125550150", 3, Decimal("0.03000")),
         ("+13125550151", 1, Decimal("0.02000")),
@@ -165,13 +164,13 @@ def test_cost_report_by_month_provider_and_channel():
     message(timezone.now(), channel="whatsapp", price_estimated=Decimal("0.005"))
     message(timezone.now(), status="queued")  # not sent: not in the report
     call_command("refresh_rollups", "--since", str(last_month))
-    rows = reports.cost_report(last_month, today + timedelta(days=1))
+    rows = figures.cost_report(last_month, today + timedelta(days=1))
     assert [(r.month, r.provider_label, r.channel_label, r.messages) for r in rows] == [
         (rollups.month_start(today), "Twilio", "WhatsApp", 1),
         (rollups.month_start(last_month), "AWS SNS", "SMS", 2),
     ]
     # A range gets only its own days.
-    assert [r.provider for r in reports.cost_report(today, today + timedelta(days=1))] == ["twilio"]
+    assert [r.provider for r in figures.cost_report(today, today + timedelta(days=1))] == ["twilio"]
     sns = rows[1]
     assert sns.estimated == Decimal("0.01290")
     assert (sns.actual, sns.priced, sns.estimated_priced) == (
@@ -225,7 +224,7 @@ def test_active_subscribers_worked_back_from_consent_events():
     consent.change("+13125550140", "opted_out", "sms_keyword", {"text": "STOP"})
     consent.change("+13125550140", "opted_out", "sms_keyword", {"text": "STOP"})  # no change
     yesterday, tomorrow = today - timedelta(days=1), today + timedelta(days=1)
-    trends = {t.channel: t for t in reports.active_subscribers(yesterday, tomorrow)}
+    trends = {t.channel: t for t in figures.active_subscribers(yesterday, tomorrow)}
     assert (trends["sms"].now, trends["whatsapp"].now) == (2, 1)
     # Everything happened today: yesterday ended with nobody, today with the current count.
     assert trends["sms"].per_day == [(yesterday, 0), (today, 2)]
@@ -236,16 +235,16 @@ def test_upcoming_content_and_ad_hoc_broadcasts_apart_from_the_daily_one(setting
     settings.DAILY_FALLBACK_TEXT = ""
     first = daily.local_today()
     DailyContent.objects.create(date=first, text="Today's tip")
-    days = reports.upcoming_content(first, 3)
+    days = figures.upcoming_content(first, 3)
     assert [(d.day, d.missing) for d in days] == [
         (first, False), (first + timedelta(days=1), True), (first + timedelta(days=2), True),
     ]  # fmt: skip
     settings.DAILY_FALLBACK_TEXT = "A fallback"
-    assert not any(d.missing for d in reports.upcoming_content(first, 3))
+    assert not any(d.missing for d in figures.upcoming_content(first, 3))
 
     seeded = seed_operations(timezone.localdate())
     adhoc = Broadcast.objects.create(idempotency_key="adhoc:1", name="Holiday hours", text="x",
                                      state="sending")  # fmt: skip
-    shown = reports.adhoc_broadcasts(timezone.now() - timedelta(days=7))
+    shown = figures.adhoc_broadcasts(timezone.now() - timedelta(days=7))
     assert shown == [adhoc]
-    assert reports.daily_broadcast(first) == seeded["broadcast"]
+    assert figures.daily_broadcast(first) == seeded["broadcast"]

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
-from messaging.outbound import budget
+from messaging.billing import budget
 from smsbot.aws import client
 from tests.fakes.aws_sms_server import SpendLimit
 from tests.provisioning.conftest import provision, run

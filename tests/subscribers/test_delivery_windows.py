@@ -13,7 +13,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from subscribers import localtime, windows
+from subscribers import delivery_window, localtime
 from subscribers.mirror.write import subscriber_item
 from subscribers.models import Subscriber, SubscriberEvent
 from subscribers.phones import timezone_for
@@ -124,16 +124,16 @@ def test_a_pause_ends_at_local_midnight_and_is_kept_in_the_history(subscribe):
     sub.timezone = "Australia/Sydney"
     sub.save(update_fields=["timezone"])
     version = Subscriber.objects.get().version
-    result = windows.pause(sub, date(2027, 6, 2), "sms_keyword", EVIDENCE)
+    result = delivery_window.pause(sub, date(2027, 6, 2), "sms_keyword", EVIDENCE)
     assert result.changed
     sub.refresh_from_db()
     assert sub.paused_until == datetime(2027, 6, 1, 14, 0, tzinfo=UTC)  # 00:00 AEST
     assert sub.version == version + 1  # the mirror follows
     assert sub.consent_status == "opted_in"
-    assert windows.is_paused(sub, datetime(2027, 6, 1, 13, 59, tzinfo=UTC))
-    assert not windows.is_paused(sub, datetime(2027, 6, 1, 14, 0, tzinfo=UTC))
-    assert windows.resume(sub, "admin", {"admin_user": "ops"}).changed
-    assert not windows.resume(sub, "admin", {"admin_user": "ops"}).changed  # nothing to end
+    assert delivery_window.is_paused(sub, datetime(2027, 6, 1, 13, 59, tzinfo=UTC))
+    assert not delivery_window.is_paused(sub, datetime(2027, 6, 1, 14, 0, tzinfo=UTC))
+    assert delivery_window.resume(sub, "admin", {"admin_user": "ops"}).changed
+    assert not delivery_window.resume(sub, "admin", {"admin_user": "ops"}).changed  # nothing to end
     events = list(sub.events.order_by("id").values_list("kind", "before", "after", "source"))
     assert events == [
         ("paused", "", "2027-06-02", "sms_keyword"),
@@ -146,8 +146,8 @@ def test_a_preferred_time_inside_quiet_hours_is_refused(subscribe, settings):
     settings.QUIET_HOURS = "21:00-08:00"
     sub = subscribe("+13125550123")
     with pytest.raises(ValidationError, match="08:00 to 20:59"):
-        windows.set_preferred_time(sub, time(22, 0), "admin", {"admin_user": "ops"})
-    windows.set_preferred_time(sub, time(19, 30), "admin", {"admin_user": "ops"})
+        delivery_window.set_preferred_time(sub, time(22, 0), "admin", {"admin_user": "ops"})
+    delivery_window.set_preferred_time(sub, time(19, 30), "admin", {"admin_user": "ops"})
     sub.refresh_from_db()
     assert sub.preferred_time == time(19, 30)
     assert sub.events.get().after == "19:30"
@@ -156,7 +156,7 @@ def test_a_preferred_time_inside_quiet_hours_is_refused(subscribe, settings):
 @pytest.mark.django_db
 def test_subscriber_events_are_append_only(subscribe):
     sub = subscribe("+13125550123")
-    windows.pause(sub, date(2027, 6, 2), "sms_keyword", EVIDENCE)
+    delivery_window.pause(sub, date(2027, 6, 2), "sms_keyword", EVIDENCE)
     event = SubscriberEvent.objects.get()
     if connection.vendor == "postgresql":
         with (
@@ -184,8 +184,8 @@ def test_the_mirror_item_carries_the_window_in_the_tables_style(subscribe):
     item = subscriber_item(sub)
     assert item["timezone"] == "America/Chicago"
     assert "preferred_time" not in item and "paused_until" not in item  # unset: absent
-    windows.pause(sub, date(2027, 6, 2), "admin", {"admin_user": "ops"})
-    windows.set_preferred_time(sub, time(7, 30), "admin", {"admin_user": "ops"})
+    delivery_window.pause(sub, date(2027, 6, 2), "admin", {"admin_user": "ops"})
+    delivery_window.set_preferred_time(sub, time(7, 30), "admin", {"admin_user": "ops"})
     sub.refresh_from_db()
     item = subscriber_item(sub)
     assert item["paused_until"] == "2027-06-02T05:00:00Z"
@@ -293,7 +293,7 @@ def test_the_page_buttons_refuse_what_they_do_not_offer(ops_client, subscribe):
 
 @pytest.mark.django_db
 def test_pause_for_days_from_the_admin_is_the_keywords_pause(ops_client, subscribe):
-    from subscribers import windows
+    from subscribers import delivery_window
 
     live = subscribe("+13125550105")
     url = reverse("admin:subscribers_subscriber_pause", args=[live.pk])
@@ -311,7 +311,7 @@ def test_pause_for_days_from_the_admin_is_the_keywords_pause(ops_client, subscri
     )
     assert not SubscriberEvent.objects.exists()
 
-    expected = windows.restart_after(live, 3, timezone.now())  # what PAUSE 3 by SMS gives
+    expected = delivery_window.restart_after(live, 3, timezone.now())  # what PAUSE 3 by SMS gives
     said = post(**{"pause-days": "3", "pause-reason": "asked by phone"})
     assert f"+13125550105: paused; messages start again on {expected}." in said
     live.refresh_from_db()
@@ -322,7 +322,7 @@ def test_pause_for_days_from_the_admin_is_the_keywords_pause(ops_client, subscri
     other = subscribe("+13125550106")
     run_action(ops_client, "pause_until", [other], days="5", reason="asked by e-mail")
     other.refresh_from_db()
-    restart = windows.restart_after(other, 5, timezone.now())
+    restart = delivery_window.restart_after(other, 5, timezone.now())
     assert other.paused_until == localtime.at(restart, time(0), other.timezone)
 
 

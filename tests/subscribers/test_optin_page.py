@@ -10,7 +10,7 @@ from django.urls import reverse
 from messaging.broadcasts import schedule
 from messaging.models import Message
 from smsbot.models import OutboxTask
-from subscribers import windows
+from subscribers import delivery_window
 from subscribers.consent import change
 from subscribers.models import ConsentEvent, Subscriber
 
@@ -206,6 +206,6 @@ def test_a_time_that_cannot_be_used_is_explained_and_nothing_stored(
 def test_a_confirmed_subscriber_keeps_their_time_whatever_the_form_says(client):
     deliver_at_local_time()
     sub = change("+13125550123", "opted_in", "sms_keyword", {"text": "JOIN"}).subscriber
-    windows.set_preferred_time(sub, dt.time(9, 0), "sms_keyword", {"text": "TIME 9"})
+    delivery_window.set_preferred_time(sub, dt.time(9, 0), "sms_keyword", {"text": "TIME 9"})
     assert submit(client, preferred_time="07:30").status_code == 302
     assert Subscriber.objects.get().preferred_time == dt.time(9, 0)

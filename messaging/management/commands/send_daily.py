@@ -5,7 +5,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from messaging.broadcasts import audience, daily, schedule, windows
+from messaging.broadcasts import audience, daily, schedule, waves
 from messaging.models import Broadcast, SendMode
 
 
@@ -47,7 +47,7 @@ class Command(BaseCommand):
 
     def _local_time(self, day: date, current: schedule.DailySchedule) -> None:
         """Start the waves due now; the minute check starts the rest as they fall due."""
-        started = windows.advance(day, timezone.now(), current, windows.audience_groups())
+        started = waves.advance(day, timezone.now(), current, waves.audience_groups())
         broadcast = Broadcast.objects.filter(idempotency_key=daily.key_for(day)).first()
         if broadcast is None:
             content = daily.text_for(day)
@@ -66,7 +66,7 @@ class Command(BaseCommand):
             self._waves(day, broadcast.text, bool(broadcast.whatsapp_content_sid), broadcast)
 
     def _waves(self, day: date, text: str, template: bool, broadcast: Broadcast | None) -> None:
-        rows = windows.wave_rows(day, text, template=template, broadcast=broadcast)
+        rows = waves.wave_rows(day, text, template=template, broadcast=broadcast)
         self.stdout.write(f"waves: {len(rows)} (local time, UTC, recipients, projected cost)")
         for row in rows:
             self.stdout.write(

@@ -1,6 +1,6 @@
 /* The live counter under the broadcast text: characters, encoding, segments, cost.
  *
- * It follows messaging/outbound/segments.py: GSM-7 (extension characters take
+ * It follows messaging/billing/segments.py: GSM-7 (extension characters take
  * two septets) when every character is in the GSM 03.38 tables, else UCS-2
  * (UTF-16 code units). One part holds 160 septets / 70 units; a longer text is
  * cut into parts of 153 / 67, and an escape pair (GSM-7) or a surrogate pair

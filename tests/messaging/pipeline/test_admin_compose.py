@@ -21,9 +21,9 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from messaging import task_names
+from messaging.billing import segments
 from messaging.broadcasts import schedule
 from messaging.models import Broadcast, BroadcastState, Message, MessageKind
-from messaging.outbound import segments
 from smsbot.models import OutboxTask
 from tests.messaging.pipeline.conftest import opted_in
 from tests.ops.factories import VIEW_PERMISSIONS, message

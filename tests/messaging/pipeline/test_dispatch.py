@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from messaging.billing import budget
 from messaging.broadcasts import progress
 from messaging.models import (
     Broadcast,
@@ -15,7 +16,7 @@ from messaging.models import (
     MessageStatus,
     ProviderCall,
 )
-from messaging.outbound import budget, config_errors, dispatch
+from messaging.outbound import config_errors, dispatch
 from messaging.providers.base import ErrorKind, ProviderError
 from subscribers import consent
 from subscribers.models import ConsentEvent, Subscriber

@@ -16,6 +16,7 @@ import requests
 from django.core.management import call_command
 from django.test import Client
 
+from messaging.billing import build, pricing
 from messaging.models import (
     Broadcast,
     BroadcastState,
@@ -25,7 +26,7 @@ from messaging.models import (
     MessageStatus,
     ProviderCall,
 )
-from messaging.outbound import build, dispatch, failover, pricing
+from messaging.outbound import dispatch, failover
 from messaging.reports import rollups
 from subscribers.models import Subscriber
 from tests.conftest import free_port

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from messaging import task_names
-from messaging.broadcasts import windows
+from messaging.broadcasts import waves
 from messaging.broadcasts.schedule import PERIODIC_TASK_NAME
 from messaging.models import (
     Broadcast,
@@ -114,7 +114,7 @@ def test_each_subscriber_gets_the_daily_message_at_10_local_across_dst(
             due.setdefault((localtime.at(day, TEN, zone), day), set()).add(phone)
     for (moment, day), phones in sorted(due.items()):
         clock.set(moment - timedelta(minutes=1))
-        windows.check()
+        waves.check()
         assert not phones & set(daily_messages(day)), f"{day}: a message before 10:00"
         clock.set(moment)
         beat_check()
@@ -130,8 +130,8 @@ def test_each_subscriber_gets_the_daily_message_at_10_local_across_dst(
     # One wave per zone and date: the five zones never share a UTC moment on these dates.
     assert Wave.objects.count() == len(DST_DAYS) * len(ZONES)
     # Each date closes once it has ended everywhere; nothing was sent twice.
-    clock.set(windows.date_ends(DST_DAYS[-1]) + timedelta(minutes=1))
-    windows.check()
+    clock.set(waves.date_ends(DST_DAYS[-1]) + timedelta(minutes=1))
+    waves.check()
     wait_for(
         lambda: not Broadcast.objects.exclude(state=BroadcastState.DONE).exists(),
         what="every date's broadcast to finish",
@@ -191,7 +191,7 @@ def test_a_broadcast_started_at_22_chicago_holds_chicago_and_sends_honolulu(
     assert Broadcast.objects.get().state == BroadcastState.SENDING  # held, not failed
 
     clock.set(morning - timedelta(minutes=1))
-    assert windows.check().released == 0
+    assert waves.check().released == 0
     clock.set(morning)
     beat_check()
     wait_for(lambda: all(m.status == MessageStatus.SENT for m in messages().values()))

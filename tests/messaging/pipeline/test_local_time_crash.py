@@ -13,7 +13,7 @@ from collections import Counter
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from messaging.broadcasts import windows
+from messaging.broadcasts import waves
 from messaging.broadcasts.schedule import PERIODIC_TASK_NAME
 from messaging.models import Broadcast, DailyContent, Message, MessageStatus, Wave
 from messaging.outbound import bulk_send, recovery
@@ -41,7 +41,7 @@ def test_killing_a_worker_mid_wave_sends_nothing_twice(
 
     first = start_worker(log, artifacts_dir / "worker1.log")
     try:
-        assert windows.check().waves == 1  # beat's minute check: the wave is due now
+        assert waves.check().waves == 1  # beat's minute check: the wave is due now
         wait_for(lambda: len(sent_ids(log)) >= 20, timeout=60, what="sends to begin")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -52,7 +52,7 @@ def test_killing_a_worker_mid_wave_sends_nothing_twice(
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 recovery.sweep()  # beat runs both every minute
-                windows.check()
+                waves.check()
                 done = (
                     Wave.objects.get().fanout_done
                     and not Message.objects.filter(

@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from messaging.broadcasts import states, windows
+from messaging.broadcasts import states, waves
 from messaging.delivery import reports as delivery
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from messaging.outcomes import BUCKETS
@@ -79,7 +79,7 @@ def test_every_screen_shows_the_same_outcomes_from_queued_to_done(
 
     # 08:00: the minute check releases them, the worker sends them.
     night.set(QUIET_ENDS + timedelta(minutes=1))
-    assert windows.check().released == 4
+    assert waves.check().released == 4
     wait_for(lambda: Broadcast.objects.get(pk=broadcast.pk).state == BroadcastState.DONE,
              what="the broadcast to be done")  # fmt: skip
     shown = seen_everywhere(admin_client, broadcast)

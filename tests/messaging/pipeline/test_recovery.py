@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from messaging.billing import budget
 from messaging.broadcasts import fanout
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
-from messaging.outbound import budget, recovery
+from messaging.outbound import recovery
 from smsbot.models import OutboxTask
 from tests.messaging.pipeline.conftest import opted_in
 

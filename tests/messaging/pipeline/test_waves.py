@@ -13,11 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from messaging.broadcasts import daily, fanout, windows
+from messaging.broadcasts import daily, fanout, waves
 from messaging.broadcasts.schedule import PERIODIC_TASK_NAME, current
 from messaging.models import Broadcast, BroadcastState, DailyContent, Message, Wave
-from subscribers import localtime
-from subscribers import windows as subscriber_windows
+from subscribers import delivery_window, localtime
 from subscribers.models import Subscriber
 from tests.messaging.pipeline.conftest import opted_in
 
@@ -59,23 +58,23 @@ def test_the_schedule_reads_its_mode_from_the_periodic_tasks_kwargs():
 def test_zones_sharing_a_moment_share_a_wave_and_a_preferred_time_makes_its_own(settings):
     settings.SMS_PROVIDER = "sns"
     _, _, london, _ = zones("America/Chicago", "America/Winnipeg", "Europe/London", "Europe/London")
-    subscriber_windows.set_preferred_time(london, time(19, 30), "admin", {"admin_user": "ops"})
-    waves = windows.plan(DAY, time(10, 0), windows.audience_groups())
-    assert [(w.due_at, w.recipients) for w in waves] == [
+    delivery_window.set_preferred_time(london, time(19, 30), "admin", {"admin_user": "ops"})
+    planned = waves.plan(DAY, time(10, 0), waves.audience_groups())
+    assert [(w.due_at, w.recipients) for w in planned] == [
         (at("Europe/London"), 1),
         (at("America/Chicago"), 2),  # Winnipeg is on Chicago's time in July
         (at("Europe/London", time(19, 30)), 1),
     ]
-    assert waves[1].cost("Hello", template=False) == Decimal("0.01290")
+    assert planned[1].cost("Hello", template=False) == Decimal("0.01290")
 
 
 def test_a_wave_is_recorded_when_due_and_not_before(content, clock):
     set_schedule()
     _, sydney = zones("America/Chicago", "Australia/Sydney")
     clock.set(at("Australia/Sydney") - timedelta(minutes=1))
-    assert windows.check().waves == 0 and not Broadcast.objects.exists()
+    assert waves.check().waves == 0 and not Broadcast.objects.exists()
     clock.set(at("Australia/Sydney"))
-    assert windows.check().waves == 1
+    assert waves.check().waves == 1
     broadcast = Broadcast.objects.get()
     assert (broadcast.idempotency_key, broadcast.mode, broadcast.state) == (
         f"daily:{DAY}", "local_time", BroadcastState.SENDING,
@@ -84,11 +83,11 @@ def test_a_wave_is_recorded_when_due_and_not_before(content, clock):
     assert (wave.due_at, wave.groups, wave.recipients) == (
         at("Australia/Sydney"), [["Australia/Sydney", None]], 1,
     )  # fmt: skip
-    assert windows.check().waves == 0  # a second look the same minute adds nothing
+    assert waves.check().waves == 0  # a second look the same minute adds nothing
     fanout.fan_out(broadcast.pk)
     assert list(Message.objects.values_list("subscriber_id", flat=True)) == [sydney.pk]
     clock.set(at("America/Chicago"))
-    assert windows.check().waves == 1
+    assert waves.check().waves == 1
     fanout.fan_out(broadcast.pk)
     assert Message.objects.count() == 2
 
@@ -97,17 +96,17 @@ def test_a_late_joiner_waits_for_the_next_date_and_a_day_over_is_not_sent(conten
     set_schedule()
     zones("America/Chicago")
     clock.set(at("America/Chicago"))
-    windows.check()
+    waves.check()
     # Half an hour later someone in Winnipeg (same moment) joins: today's wave has gone.
     clock.set(at("America/Chicago") + timedelta(minutes=30))
     zones("America/Winnipeg")
-    assert windows.check().waves == 0
+    assert waves.check().waves == 0
     # Beat was down all day: the next look is after Honolulu's day is over.
     Subscriber.objects.create(
         phone="+13125550180", consent_status="opted_in", timezone="Pacific/Honolulu"
     )
     clock.set(datetime.combine(DAY + timedelta(days=1), time(10, 1), tzinfo=UTC))
-    windows.check()
+    waves.check()
     assert not Wave.objects.filter(due_at=at("Pacific/Honolulu")).exists()
 
 
@@ -115,16 +114,16 @@ def test_a_date_closes_once_it_has_ended_everywhere(content, clock):
     set_schedule()
     zones("America/Chicago")
     clock.set(at("America/Chicago"))
-    windows.check()
+    waves.check()
     broadcast = Broadcast.objects.get(idempotency_key=f"daily:{DAY}")
     fanout.fan_out(broadcast.pk)
-    clock.set(windows.date_ends(DAY) - timedelta(minutes=1))
-    windows.check()
+    clock.set(waves.date_ends(DAY) - timedelta(minutes=1))
+    waves.check()
     fanout.fan_out(broadcast.pk)
     broadcast.refresh_from_db()
     assert not broadcast.fanout_done
-    clock.set(windows.date_ends(DAY))
-    windows.check()
+    clock.set(waves.date_ends(DAY))
+    waves.check()
     fanout.fan_out(broadcast.pk)
     broadcast.refresh_from_db()
     assert broadcast.fanout_done
@@ -133,9 +132,9 @@ def test_a_date_closes_once_it_has_ended_everywhere(content, clock):
 def test_same_moment_mode_and_a_disabled_schedule_start_no_waves(content, clock):
     zones("America/Chicago")
     clock.set(at("America/Chicago"))
-    assert windows.check().waves == 0  # same moment: the 10:00 task does it
+    assert waves.check().waves == 0  # same moment: the 10:00 task does it
     set_schedule(enabled=False)
-    assert windows.check().waves == 0
+    assert waves.check().waves == 0
     assert not Broadcast.objects.exists()
 
 
@@ -144,7 +143,7 @@ def test_a_date_already_sent_at_the_same_moment_is_not_sent_again_in_waves(conte
     clock.set(at("America/Chicago"))
     daily.start(DAY)  # the same-moment broadcast of the day
     set_schedule()  # then an operator switches to local time
-    assert windows.check().waves == 0
+    assert waves.check().waves == 0
     assert not Wave.objects.exists()
 
 
@@ -185,7 +184,7 @@ def test_the_broadcast_page_lists_its_waves(content, clock, settings):
     set_schedule()
     zones("America/Chicago", "Pacific/Honolulu")
     clock.set(at("America/Chicago"))
-    windows.check()
+    waves.check()
     staff = Client()
     staff.force_login(User.objects.create_superuser("ops", "ops@example.test", "pw-tests"))
     broadcast = Broadcast.objects.get()

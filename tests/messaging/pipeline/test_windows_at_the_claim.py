@@ -7,13 +7,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from messaging.broadcasts import states, windows
+from messaging.broadcasts import states, waves
 from messaging.models import Message, MessageKind, MessageStatus
 from messaging.outbound import bulk_send, dispatch, statements
 from messaging.providers.base import ErrorKind, ProviderError
 from smsbot import outbox
 from smsbot.models import OutboxTask
-from subscribers import windows as subscriber_windows
+from subscribers import delivery_window
 from subscribers.models import Subscriber
 from tests.messaging.pipeline.conftest import opted_in
 from tests.messaging.pipeline.test_bulk_send import queued_broadcast
@@ -48,10 +48,10 @@ def test_a_claim_is_still_one_statement_with_pause_and_quiet_hours_checked(recor
 def test_the_claim_statement_refuses_a_paused_subscriber_and_another_zone(recording, clock):
     clock.set(NOON)
     (sub,) = opted_in(1)
-    subscriber_windows.pause(sub, date(2027, 1, 20), "admin", {"admin_user": "ops"})
+    delivery_window.pause(sub, date(2027, 1, 20), "admin", {"admin_user": "ops"})
     message = queued(sub)
     assert not statements.claim_sendable(message.pk, NOON, "America/Chicago")
-    resumed = subscriber_windows.resume(sub, "admin", {"admin_user": "ops"}).subscriber
+    resumed = delivery_window.resume(sub, "admin", {"admin_user": "ops"}).subscriber
     assert not statements.claim_sendable(message.pk, NOON, "Pacific/Honolulu")
     assert statements.claim_sendable(message.pk, NOON, resumed.timezone)
 
@@ -60,7 +60,7 @@ def test_a_paused_subscribers_message_is_skipped_with_the_restart_date(recording
     clock.set(NOON)
     (sub,) = opted_in(1)
     message = queued(sub)
-    subscriber_windows.pause(sub, date(2027, 1, 20), "sms_keyword", {"text": "PAUSE"})
+    delivery_window.pause(sub, date(2027, 1, 20), "sms_keyword", {"text": "PAUSE"})
     assert dispatch.send(message.pk).status == MessageStatus.SKIPPED
     message.refresh_from_db()
     assert message.error_message == "subscriber paused: messages start again on 2027-01-20"
@@ -111,10 +111,10 @@ def test_a_batch_resumed_at_night_holds_its_messages_in_one_statement(
     # Keep what the release queues, instead of publishing it to no worker.
     monkeypatch.setattr(outbox, "publish", lambda item: True)
     clock.set(MORNING - timedelta(minutes=1))
-    assert windows.release_held(MORNING - timedelta(minutes=1)) == 0
+    assert waves.release_held(MORNING - timedelta(minutes=1)) == 0
     clock.set(MORNING)
-    assert windows.release_held(MORNING) == 4
-    assert windows.release_held(MORNING + timedelta(minutes=1)) == 0  # once
+    assert waves.release_held(MORNING) == 4
+    assert waves.release_held(MORNING + timedelta(minutes=1)) == 0  # once
     task = OutboxTask.objects.get(task_name="messaging.queue_sends")
     assert sorted(task.args[0]) == sorted(held.values_list("id", flat=True))
     assert bulk_send.send_batch(task.args[0]) == {MessageStatus.SENT: 4}

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.core.management import call_command
 
+from messaging.billing import budget
 from messaging.models import (
     Broadcast,
     BroadcastState,
@@ -13,7 +14,6 @@ from messaging.models import (
     MessageKind,
     MessageStatus,
 )
-from messaging.outbound import budget
 from messaging.providers.base import ErrorKind, ProviderError
 from smsbot.celery import REPLIES_QUEUE, app
 from subscribers import consent

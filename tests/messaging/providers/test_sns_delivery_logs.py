@@ -16,8 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messaging import task_names
+from messaging.billing import build
 from messaging.models import DeliveryEvent, DeliveryLogCursor, Message, MessageStatus
-from messaging.outbound import build, dispatch
+from messaging.outbound import dispatch
 from messaging.providers.sns import delivery_logs
 from smsbot.aws import account_id as aws_account_id
 from smsbot.aws import client

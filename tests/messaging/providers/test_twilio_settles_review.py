@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
+from messaging.billing import build
 from messaging.models import DeliveryEvent, Message, MessageStatus
-from messaging.outbound import build, dispatch, retry, statements
+from messaging.outbound import dispatch, retry, statements
 from subscribers.consent import change
 from tests.messaging.webhooks.conftest import FORM, new_sid
 

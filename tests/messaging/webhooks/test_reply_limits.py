@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 
 from messaging import task_names
+from messaging.billing import budget
 from messaging.inbound import keywords, reply_limits
 from messaging.models import BILLED_STATUSES, Message, ReplyMute
-from messaging.outbound import budget
 from messaging.reports import alerts
 from messaging.tasks import send_message
 from smsbot.celery import app

@@ -164,7 +164,7 @@ def test_keywords_are_configurable_and_the_help_names_them(twilio, subscriber, s
 
 
 def test_the_help_text_fits_one_sms(twilio, subscriber):
-    from messaging.outbound import segments
+    from messaging.billing import segments
 
     info = segments.count(reply_of(twilio.inbound("HELP")))
     assert (info.segments, info.encoding) == (1, "GSM-7")

@@ -4,7 +4,7 @@ They change when a subscriber gets messages, not consent: only an opted-in
 subscriber can use them (anyone else gets the help text, as does an argument
 out of range; messaging.inbound.reply_limits says whether an answer goes at all),
 and each change is kept with the message as its evidence
-(subscribers.windows). Dates and times in the answers are on the subscriber's
+(subscribers.delivery_window). Dates and times in the answers are on the subscriber's
 own clock; the daily schedule says when messages come.
 """
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 from messaging.broadcasts.schedule import current, next_send
 from messaging.inbound import keywords
 from messaging.inbound.keywords import Window, WindowCommand
-from subscribers import localtime, windows
+from subscribers import delivery_window, localtime
 from subscribers.models import ConsentStatus, Subscriber
 
 
@@ -49,8 +49,8 @@ def answer(
 
 def end_pause(subscriber: Subscriber, source: str, evidence: dict[str, Any]) -> None:
     """An opt-in keyword from a paused subscriber ends the pause too."""
-    if windows.is_paused(subscriber, timezone.now()):
-        windows.resume(subscriber, source, evidence)
+    if delivery_window.is_paused(subscriber, timezone.now()):
+        delivery_window.resume(subscriber, source, evidence)
 
 
 def _pause(
@@ -58,8 +58,8 @@ def _pause(
 ) -> str:
     # The next `days` daily messages are skipped: messages start again on the date
     # of the one after them (or, with no schedule, `days` days after tomorrow).
-    restart = windows.restart_after(subscriber, days, now)
-    windows.pause(subscriber, restart, source, {**evidence, "days": days})
+    restart = delivery_window.restart_after(subscriber, days, now)
+    delivery_window.pause(subscriber, restart, source, {**evidence, "days": days})
     return (
         f"Paused. Your daily messages start again on {spoken_date(restart)}. "
         f"Reply {settings.RESUME_KEYWORDS[0].upper()} to restart sooner."
@@ -67,7 +67,7 @@ def _pause(
 
 
 def _resume(subscriber: Subscriber, now: datetime, source: str, evidence: dict[str, Any]) -> str:
-    windows.resume(subscriber, source, evidence)
+    delivery_window.resume(subscriber, source, evidence)
     first = _next_send_date(subscriber, subscriber.preferred_time, now)
     return f"Welcome back! Your daily messages start again on {spoken_date(first)}."
 
@@ -85,7 +85,7 @@ def _time(
             f"{localtime.spoken(quiet.end)}. Choose a time from {localtime.spoken(quiet.end)} "
             f"to {localtime.spoken(quiet.last_allowed)}, e.g. {settings.TIME_KEYWORD.upper()} 7pm."
         )
-    windows.set_preferred_time(subscriber, clock, source, evidence)
+    delivery_window.set_preferred_time(subscriber, clock, source, evidence)
     daily = current()
     if daily.local_time:
         # Today's message may have gone already: the new time counts from the next one.

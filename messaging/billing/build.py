@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from messaging.billing import pricing, segments
 from messaging.models import Direction, Message
-from messaging.outbound import pricing, segments
 from subscribers.models import Channel
 
 

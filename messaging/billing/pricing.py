@@ -20,8 +20,8 @@ import phonenumbers
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
+from messaging.billing.segments import count
 from messaging.models import CountryPrice, Provider
-from messaging.outbound.segments import count
 from subscribers.models import Channel
 
 ZERO = Decimal("0")
