@@ -48,7 +48,7 @@ from messaging.models import (
 )
 from messaging.outbound import budget, config_errors, pricing, segments
 from messaging.outcomes import Bucket, Outcomes
-from messaging.reports import alerts, dashboard
+from messaging.reports import alerts, dashboard, skips
 from messaging.reports import figures as reports
 from smsbot import audit, timezones
 from smsbot.admin_base import VersionedAdmin
@@ -315,6 +315,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             broadcast.name,
             broadcast=broadcast,
             live=live_fields(broadcast, counts),
+            skips=skips.after([broadcast])[broadcast.pk],
             counts=[
                 (bucket, label, counts[bucket], messages_url(broadcast, bucket))
                 for bucket, label in outcomes.BUCKETS
@@ -359,6 +360,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             broadcast=broadcast,
             state=reports.state_label(broadcast),
             preview=p,
+            skips=skips.preview_rows(p.skips, broadcast.channel),
             by_channel=[(Channel(ch).label, n) for ch, n in p.by_channel.items()],
             by_provider=[(pricing.provider_label(pr), c) for pr, c in p.cost_by_provider.items()],
             budget=spend,

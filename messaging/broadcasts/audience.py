@@ -226,11 +226,13 @@ def prices_by_channel(channel: str = "") -> dict[str, ChannelPrices]:
     return {ch: ChannelPrices(*sums[ch]) for ch in sorted(sums)}
 
 
-def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
-    """Recipients, segments and projected cost of sending text now, and who would be
-    skipped or held and why (skip_split: one grouped query)."""
+def preview(
+    text: str, channel: str = "", *, template: bool = False, at: datetime | None = None
+) -> Preview:
+    """Recipients, segments and projected cost of sending text now (or at a coming
+    moment), and who would be skipped or held and why (skip_split: one grouped query)."""
     info = segments.count(text)
-    split = skip_split(channel, template=template)
+    split = skip_split(channel, template=template, now=at)
     prices = prices_by_channel(channel)
     by_provider = costs(text, split.by_channel, template=template, prices=prices)
     projected = sum(by_provider.values(), Decimal("0"))
