@@ -101,7 +101,7 @@ def test_a_broadcast_skips_the_same_subscribers_for_the_same_reasons_before_and_
     record = staff.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
     assert counts(record.content.decode(), "skips-after") == after
     dashboard = staff.get(reverse("admin:index")).content.decode()
-    card = re.search(r'data-broadcast-skips="%d">(.*?)</p>' % broadcast.pk, dashboard, re.S)[1]
+    card = re.search(rf'data-broadcast-skips="{broadcast.pk}">(.*?)</p>', dashboard, re.S)[1]
     shown = dict(re.findall(r'<strong data-reason="(\w+)">(\d+)</strong>', card))
     assert {k: int(v) for k, v in shown.items()} == after
 
