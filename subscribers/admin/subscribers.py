@@ -93,6 +93,7 @@ class PausedFilter(admin.SimpleListFilter):
 
     title = "paused"
     parameter_name = "paused"
+    field_name = "paused_until"  # the column it reads (indexed)
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("yes", "Paused now")]
