@@ -8,6 +8,7 @@ from django.db.models import DecimalField
 from django.db.models.functions import Coalesce
 from django_celery_beat.models import PeriodicTask
 
+from messaging.skips import SkipReason
 from smsbot import timezones
 from smsbot.history import ChangesOnlyHistory
 from subscribers.models import Channel, Subscriber
@@ -129,6 +130,8 @@ class Broadcast(models.Model):
         max_length=10, choices=BroadcastState.choices, default=BroadcastState.DRAFT, db_index=True
     )
     pause_reason = models.CharField(max_length=200, blank=True)
+    # Who the fan-out left out when it started, by SkipReason: {"opted_out": 3, ...}.
+    skips = models.JSONField(default=dict, blank=True)
     total = models.PositiveIntegerField(default=0)
     sent = models.PositiveIntegerField(default=0)
     delivered = models.PositiveIntegerField(default=0)
@@ -238,6 +241,8 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=20, blank=True, db_index=True)
     error_message = models.TextField(blank=True)
+    # A skipped message: why, in the preview's words (messaging.skips).
+    skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=5, default="GSM-7")
     price_estimated = models.DecimalField(max_digits=10, decimal_places=5, default=Decimal("0"))

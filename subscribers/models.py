@@ -104,6 +104,12 @@ class Subscriber(MirrorState):
                 name="subscriber_undeliverable_idx",
                 condition=models.Q(undeliverable=True),
             ),
+            # Paused now: the subscriber list's Paused filter (few rows carry a pause).
+            models.Index(
+                fields=["paused_until"],
+                name="subscriber_paused_idx",
+                condition=models.Q(paused_until__isnull=False),
+            ),
             models.Index(fields=["opted_in_at"]),
             models.Index(fields=["opted_out_at"]),
             # The broadcast fan-out walks opted-in rows in id order from a checkpoint.

@@ -1,10 +1,11 @@
-"""Who may receive a broadcast at a moment: the one rule, in the three forms it is read in.
+"""Who may receive a broadcast at a moment: the one rule, in the four forms it is read in.
 
 Opted in, not marked undeliverable, not erased, and not paused at that moment.
-The audience and its preview filter with sendable() (a Q, index-backed); the
+The audience filters with sendable() (a Q, index-backed); the preview splits
+everyone by refusal_column() (the reason as a column, in one grouped query); the
 claim that turns a queued message into a sending one tests sendable_sql() inside
 its UPDATE, so consent is read at the moment of sending; the send itself reads
-the row again with refusal(). The three stand side by side here, and a test
+the row again with refusal(). The four stand side by side here, and a test
 holds them to the same answers, so they cannot drift.
 """
 
@@ -12,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from subscribers.models import ConsentStatus, Subscriber
 
@@ -28,6 +29,18 @@ def sendable(at: datetime) -> Q:
     """The rule as a filter on Subscriber."""
     return Q(consent_status=ConsentStatus.OPTED_IN, undeliverable=False, erased_at__isnull=True) & (
         Q(paused_until__isnull=True) | Q(paused_until__lte=at)
+    )
+
+
+def refusal_column(at: datetime) -> Case:
+    """The rule as a column on Subscriber: refusal()'s answer for each row ("" for the
+    rows it takes), in the same order."""
+    return Case(
+        When(undeliverable=True, then=Value(Refusal.UNDELIVERABLE.value)),
+        When(erased_at__isnull=False, then=Value(Refusal.ERASED.value)),
+        When(~Q(consent_status=ConsentStatus.OPTED_IN), then=Value(Refusal.NOT_OPTED_IN.value)),
+        When(paused_until__gt=at, then=Value(Refusal.PAUSED.value)),
+        default=Value(""),
     )
 
 

@@ -51,7 +51,7 @@ from messaging.models import (
 )
 from messaging.outbound import config_errors
 from messaging.outcomes import Bucket, Outcomes
-from messaging.reports import alerts, attribution, dashboard, figures
+from messaging.reports import alerts, attribution, dashboard, figures, skips
 from smsbot import audit, timezones
 from smsbot.admin_base import VersionedAdmin
 from smsbot.admin_filters import ChoicesInFilter
@@ -317,6 +317,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             broadcast.name,
             broadcast=broadcast,
             live=live_fields(broadcast, counts),
+            skips=skips.after([broadcast])[broadcast.pk],
             counts=[
                 (bucket, label, counts[bucket], messages_url(broadcast, bucket))
                 for bucket, label in outcomes.BUCKETS
@@ -363,6 +364,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             broadcast=broadcast,
             state=figures.state_label(broadcast),
             preview=p,
+            skips=skips.preview_rows(p.skips, broadcast.channel),
             by_channel=[(Channel(ch).label, n) for ch, n in p.by_channel.items()],
             by_provider=[(pricing.provider_label(pr), c) for pr, c in p.cost_by_provider.items()],
             budget=spend,

@@ -18,9 +18,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from messaging.broadcasts import daily, due, schedule
+from messaging.broadcasts import audience, daily, due, schedule
 from messaging.broadcasts.schedule import DailySchedule
 from messaging.models import Broadcast, DailyScheduleTask
+from messaging.reports import skips
 from smsbot import audit, timezones
 
 # The zones most operators pick; any other is a search away.
@@ -111,6 +112,16 @@ def run_rows(current: DailySchedule, count: int = 5) -> list[dict[str, str]]:
         }
         for run in runs
     ]
+
+
+def next_run_skips(current: DailySchedule) -> list[dict[str, Any]]:
+    """Who the next run would skip or hold, and why, were it due with today's subscribers."""
+    runs = schedule.next_runs(current, 1)
+    content = daily.text_for(runs[0].date()) if runs else None
+    if content is None:
+        return []
+    p = audience.preview(content.text, template=bool(content.content_sid), at=runs[0])
+    return skips.preview_rows(p.skips)
 
 
 def late_today(now: datetime | None = None) -> str:
@@ -213,6 +224,7 @@ class DailyScheduleAdmin(admin.ModelAdmin):
             "form": form,
             "can_change": can_change,
             "runs": run_rows(current) if current.enabled and not current.custom else [],
+            "next_skips": next_run_skips(current) if current.enabled else [],
             "last": last,
             "last_started": timezones.shown(last.started_at) if last and last.started_at else "",
             "last_url": reverse("admin:messaging_broadcast_change", args=[last.pk]) if last else "",

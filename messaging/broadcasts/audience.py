@@ -6,22 +6,24 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Case, Count, Exists, Max, Min, OuterRef, QuerySet, Value, When
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from messaging.billing import pricing, segments
+from messaging.billing import budget, pricing, segments
 from messaging.billing.build import outbound
 from messaging.models import (
     Broadcast,
+    Direction,
     Message,
     MessageKind,
     MessageStatus,
     Provider,
 )
-from subscribers import localtime
-from subscribers.models import Channel, Subscriber
-from subscribers.sendable import sendable
+from messaging.skips import WHATSAPP_WINDOW, SkipReason
+from subscribers import localtime, phones
+from subscribers.models import Channel, ConsentStatus, Subscriber
+from subscribers.sendable import Refusal, refusal_column, sendable
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,145 @@ def provider_for(channel: str) -> str:
 
 def audience(channel: str = "", at: datetime | None = None) -> QuerySet[Subscriber]:
     """Who a broadcast goes to at a moment (now by default): subscribers.sendable's rule
-    (opted in, deliverable, not erased, not paused then; index-backed), on its channel."""
+    (opted in, deliverable, not erased, not paused then; index-backed), on its channel.
+    skip_split() says why the others are left out, by the same rule."""
     subscribers = Subscriber.objects.filter(sendable(at or timezone.now()))
     return subscribers.filter(channel=channel) if channel else subscribers
+
+
+def left_out(refused: str, consent_status: str) -> SkipReason | None:
+    """The skip reason of a subscriber the audience leaves out (subscribers.sendable's
+    refusal, with "not opted in" told apart as opted out or pending); None: taken."""
+    if not refused:
+        return None
+    if refused == Refusal.NOT_OPTED_IN:
+        if consent_status == ConsentStatus.OPTED_OUT:
+            return SkipReason.OPTED_OUT
+        return SkipReason.PENDING
+    return SkipReason(refused)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """So many subscribers a send now would skip (or hold) for one reason; until: the
+    latest pause end, or the latest end of quiet hours, when the reason has one."""
+
+    reason: SkipReason
+    count: int
+    until: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.reason.label)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Everyone (not erased) of a channel: the audience (sendable, by channel), those
+    it leaves out and those in it held back or refused, by reason."""
+
+    sendable: int
+    skips: tuple[Skip, ...]
+    by_channel: dict[str, int] = field(default_factory=dict)
+    quiet_by_channel: dict[str, int] = field(default_factory=dict)
+
+    def count(self, reason: SkipReason) -> int:
+        return sum(s.count for s in self.skips if s.reason == reason)
+
+    def left_out(self) -> dict[str, int]:
+        """The reasons that keep subscribers out of the fan-out, as a broadcast keeps them."""
+        left = (SkipReason.OPTED_OUT, SkipReason.PENDING, SkipReason.PAUSED)
+        left += (SkipReason.UNDELIVERABLE,)
+        return {s.reason.value: s.count for s in self.skips if s.reason in left}
+
+
+def skip_split(channel: str = "", *, template: bool = False, now: datetime | None = None) -> Split:
+    """Everyone of the channel, split by SkipReason, in one grouped query.
+
+    The audience rule (left_out) gives opted out, pending, undeliverable and paused;
+    the rest is read per group: quiet hours from the zone, the WhatsApp window from
+    whether the number wrote in the last 24 hours (only without a template), and
+    the country or number type from one number of the group's first digits.
+    Over budget is what the month's remaining budget cannot pay for (preview()). The
+    last four stay in the audience (their messages are made, then held or refused).
+    """
+    now = now or timezone.now()
+    people = Subscriber.objects.filter(erased_at__isnull=True)
+    if channel:
+        people = people.filter(channel=channel)
+    wrote = Value(True)
+    if not template:
+        wrote = Case(
+            When(
+                channel=Channel.WHATSAPP,
+                then=Exists(
+                    Message.objects.filter(
+                        direction=Direction.INBOUND,
+                        phone=OuterRef("phone"),
+                        created_at__gt=now - WHATSAPP_WINDOW,
+                    )
+                ),
+            ),
+            default=Value(True),
+        )
+    rows = (
+        people.annotate(
+            refused=refusal_column(now),
+            prefix=Substr("phone", 1, PRICE_GROUP_DIGITS),
+            wrote=wrote,
+        )
+        .values_list("refused", "consent_status", "channel", "timezone", "prefix", "wrote")
+        .annotate(n=Count("id"), sample=Min("phone"), until=Max("paused_until"))
+        .order_by()
+    )
+    found: dict[SkipReason, list] = {}
+
+    def add(reason: SkipReason, n: int, until: datetime | None) -> None:
+        row = found.setdefault(reason, [0, None])
+        row[0] += n
+        if until and (row[1] is None or until > row[1]):
+            row[1] = until
+
+    by_channel: dict[str, int] = {}
+    quiet_by_channel: dict[str, int] = {}
+    for refused, status, ch, zone, _prefix, wrote_in, n, sample, until in rows:
+        if reason := left_out(refused, status):
+            add(reason, n, until if reason == SkipReason.PAUSED else None)
+            continue
+        # In the audience (a message is made), but it will not reach them now.
+        by_channel[ch] = by_channel.get(ch, 0) + n
+        if _refused_type(sample):
+            add(SkipReason.REFUSED_NUMBER, n, None)
+        elif not wrote_in:
+            add(SkipReason.WHATSAPP_WINDOW, n, None)
+        elif quiet_until := localtime.held_until(zone, now):
+            add(SkipReason.QUIET_HOURS, n, quiet_until)
+            quiet_by_channel[ch] = quiet_by_channel.get(ch, 0) + n
+    skips = tuple(Skip(reason, *found[reason]) for reason in SkipReason if reason in found)
+    by_channel = dict(sorted(by_channel.items()))
+    return Split(sum(by_channel.values()), skips, by_channel, quiet_by_channel)
+
+
+def _refused_type(phone: str) -> bool:
+    """A number of a type no door takes any more (premium, satellite, service codes):
+    the subscriber joined before the rule, and the provider refuses or overcharges it."""
+    try:
+        phones.check_subscriber(phone)
+    except phones.InvalidPhone:
+        return True
+    return False
+
+
+def over_budget(recipients: int, cost: Decimal) -> int:
+    """How many of recipients the month's remaining budget cannot pay for (at the
+    average cost of one)."""
+    if not recipients or cost <= 0:
+        return 0
+    left = max(Decimal("0"), budget.limit() - budget.status().spent)
+    if cost <= left:
+        return 0
+    each = cost / recipients
+    return min(recipients, int(((cost - left) / each).to_integral_value(rounding="ROUND_CEILING")))
 
 
 @dataclass
@@ -54,6 +192,8 @@ class Preview:
     cost_by_provider: dict[str, Decimal] = field(default_factory=dict)
     # Recipients whose clock is inside QUIET_HOURS now: theirs wait for the morning.
     in_quiet_hours: int = 0
+    # Who a send now leaves out or holds back, by reason (skip_split).
+    skips: tuple["Skip", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,28 +228,30 @@ def prices_by_channel(channel: str = "") -> dict[str, ChannelPrices]:
     return {ch: ChannelPrices(*sums[ch]) for ch in sorted(sums)}
 
 
-def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
-    """Recipients, segments and projected cost of sending text now."""
+def preview(
+    text: str, channel: str = "", *, template: bool = False, at: datetime | None = None
+) -> Preview:
+    """Recipients, segments and projected cost of sending text now (or at a coming
+    moment), and who would be skipped or held and why (skip_split: one grouped query)."""
     info = segments.count(text)
-    now = timezone.now()
-    by_channel: dict[str, int] = {}
-    in_quiet_hours = 0
-    for ch, zone, n in (
-        audience(channel, now).values_list("channel", "timezone").annotate(n=Count("id")).order_by()
-    ):
-        by_channel[ch] = by_channel.get(ch, 0) + n
-        in_quiet_hours += n if localtime.held_until(zone, now) else 0
-    by_channel = dict(sorted(by_channel.items()))
-    by_provider = costs(text, by_channel, template=template, prices=prices_by_channel(channel))
+    split = skip_split(channel, template=template, now=at)
+    prices = prices_by_channel(channel)
+    by_provider = costs(text, split.by_channel, template=template, prices=prices)
+    projected = sum(by_provider.values(), Decimal("0"))
+    skips = split.skips
+    over = over_budget(split.sendable, projected)
+    if over:
+        skips += (Skip(SkipReason.OVER_BUDGET, over),)
     return Preview(
-        recipients=sum(by_channel.values()),
-        by_channel=by_channel,
+        recipients=split.sendable,
+        by_channel=split.by_channel,
         encoding=info.encoding,
         segments=info.segments,
         warnings=info.warnings,
-        projected_cost=sum(by_provider.values(), Decimal("0")),
+        projected_cost=projected,
         cost_by_provider=by_provider,
-        in_quiet_hours=in_quiet_hours,
+        in_quiet_hours=split.count(SkipReason.QUIET_HOURS),
+        skips=skips,
     )
 
 

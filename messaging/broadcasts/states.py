@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import task_names
+from messaging.broadcasts import audience
 from messaging.broadcasts.progress import refresh_progress
 from messaging.models import (
     Broadcast,
@@ -21,6 +22,7 @@ from messaging.models import (
     Message,
     MessageStatus,
 )
+from messaging.skips import SkipReason
 from smsbot import outbox
 from smsbot.celery import BULK_QUEUE
 
@@ -34,6 +36,11 @@ def start(broadcast: Broadcast) -> bool:
             pk=broadcast.pk, state__in=[BroadcastState.DRAFT, BroadcastState.SCHEDULED]
         ).update(state=BroadcastState.SENDING, started_at=timezone.now())
         if started:
+            # Who the fan-out leaves out, in the preview's words, for the report after.
+            split = audience.skip_split(
+                broadcast.channel, template=bool(broadcast.whatsapp_content_sid)
+            )
+            Broadcast.objects.filter(pk=broadcast.pk).update(skips=split.left_out())
             outbox.enqueue(task_names.FAN_OUT, broadcast.pk, queue=BULK_QUEUE)
     broadcast.refresh_from_db()
     return bool(started)
@@ -107,6 +114,7 @@ def cancel(broadcast: Broadcast) -> bool:
             Message.objects.filter(broadcast=broadcast, status=MessageStatus.QUEUED).update(
                 status=MessageStatus.SKIPPED,
                 error_message="broadcast cancelled",
+                skip_reason=SkipReason.CANCELLED,
                 updated_at=timezone.now(),
             )
     refresh_progress(broadcast.pk)

@@ -52,6 +52,7 @@ from messaging.outbound import (
 from messaging.outcomes import progress_soon
 from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
+from messaging.skips import SkipReason
 from smsbot.redaction import redact, redact_data
 from subscribers import localtime, sendable
 from subscribers.models import ConsentStatus, Subscriber
@@ -95,6 +96,7 @@ def send(message_id: int) -> Outcome:
             message,
             MessageStatus.SKIPPED,
             error_message=budget.OVER_LIMIT,
+            skip=SkipReason.OVER_BUDGET,
             from_status=MessageStatus.QUEUED,
         )
         return Outcome(MessageStatus.SKIPPED)
@@ -132,10 +134,10 @@ def prepare(message: Message) -> Outcome | None:
     if not claim(message):
         budget.release(cost)
         return Outcome("claimed-elsewhere")
-    reason = skip_reason(message)
-    if reason:
+    skip = skip_reason(message)
+    if skip:
         budget.release(cost)
-        finish(message, MessageStatus.SKIPPED, error_message=reason)
+        finish(message, MessageStatus.SKIPPED, error_message=skip[1], skip=skip[0])
         return Outcome(MessageStatus.SKIPPED)
     if bulk:
         # The zone read before the claim may be out of date: the fresh one decides.
@@ -195,8 +197,9 @@ def _claimed(message: Message, won: bool, now: datetime) -> bool:
     return won
 
 
-def skip_reason(message: Message) -> str:
-    """Why this claimed message must not go out, read fresh from the database."""
+def skip_reason(message: Message) -> tuple[SkipReason, str] | None:
+    """Why this claimed message must not go out (the reason and its words), read fresh
+    from the database; None when it may go."""
     if message.subscriber_id:
         subscriber = message.subscriber  # loaded now: claim() dropped any cached copy
     else:
@@ -205,11 +208,12 @@ def skip_reason(message: Message) -> str:
     pause = message.kind == MessageKind.BROADCAST
     refused = sendable.refusal(subscriber, timezone.now(), pause=pause)
     if refused == Refusal.UNDELIVERABLE:
-        return f"number is undeliverable: {subscriber.undeliverable_reason}".strip(": ")
+        text = f"number is undeliverable: {subscriber.undeliverable_reason}".strip(": ")
+        return SkipReason.UNDELIVERABLE, text
     if refused == Refusal.ERASED:
-        return "subscriber erased"
+        return SkipReason.ERASED, "subscriber erased"
     if message.kind == MessageKind.COMPLIANCE:
-        return ""  # the law requires STOP/HELP confirmations whatever the consent
+        return None  # the law requires STOP/HELP confirmations whatever the consent
     status = subscriber.consent_status if subscriber else ""
     if status == ConsentStatus.PENDING and message.kind in (
         MessageKind.CONFIRMATION,
@@ -217,13 +221,14 @@ def skip_reason(message: Message) -> str:
     ):
         # The double opt-in question goes to a number that has not confirmed yet, and
         # so may an answer to its own message (reply_limits let only such numbers in).
-        return ""
+        return None
     if refused == Refusal.NOT_OPTED_IN:
-        return f"consent is {status or 'unknown'}, not opted_in"
+        reason = SkipReason.OPTED_OUT if status == ConsentStatus.OPTED_OUT else SkipReason.PENDING
+        return reason, f"consent is {status or 'unknown'}, not opted_in"
     if refused == Refusal.PAUSED:
         restart = localtime.local_date(subscriber.paused_until, subscriber.timezone)
-        return f"subscriber paused: messages start again on {restart}"
-    return ""
+        return SkipReason.PAUSED, f"subscriber paused: messages start again on {restart}"
+    return None
 
 
 def held_by_broadcast(message: Message) -> str:
@@ -235,6 +240,7 @@ def held_by_broadcast(message: Message) -> str:
             message,
             MessageStatus.SKIPPED,
             error_message="broadcast cancelled",
+            skip=SkipReason.CANCELLED,
             from_status=MessageStatus.QUEUED,
         )
         return "cancelled"
@@ -405,6 +411,7 @@ def finish(
     exc: ProviderError | None = None,
     *,
     error_message: str = "",
+    skip: str = "",
     next_attempt_in: float | None = None,
     from_status: str = MessageStatus.SENDING,
 ) -> None:
@@ -414,6 +421,8 @@ def finish(
         fields.update(error_code=exc.code[:20], error_message=redact(exc.message)[:2000])
     elif error_message:
         fields["error_message"] = error_message
+    if skip:
+        fields["skip_reason"] = skip
     fields["next_attempt_at"] = (
         now + timedelta(seconds=next_attempt_in) if next_attempt_in is not None else None
     )

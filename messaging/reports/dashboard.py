@@ -22,7 +22,7 @@ from django.utils.timesince import timeuntil
 from messaging import outcomes
 from messaging.broadcasts import daily, due, progress, schedule
 from messaging.models import BILLED_STATUSES, Broadcast
-from messaging.reports import alerts, attribution, figures, rollups
+from messaging.reports import alerts, attribution, figures, rollups, skips
 from messaging.reports.charts import Series, bar_chart, integer, line_chart, money
 from messaging.reports.rollups import day_start, month_start
 from smsbot import timezones
@@ -294,10 +294,12 @@ def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
     every outcome linked to its messages in the message list."""
     shown = progress.shown(broadcasts)
     caused = attribution.caused_of(broadcasts, shown)
+    skipped = skips.after(broadcasts)
     return [
         {
             **figures.broadcast_live(b, shown[b.pk]),
             "broadcast": b,
+            "skips": skipped[b.pk],
             "url": _change_url("admin:messaging_broadcast_change", b.pk),
             "figures": [
                 Linked(label, shown[b.pk][bucket], outcome_url(b.pk, bucket), bucket)

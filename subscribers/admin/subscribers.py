@@ -88,6 +88,22 @@ class SubscriberEventInline(ReadOnlyMixin, admin.TabularInline):
         return "; ".join(f"{key}: {value}" for key, value in evidence_items(obj.evidence))
 
 
+class PausedFilter(admin.SimpleListFilter):
+    """Paused now (PAUSE, or an operator): the subscribers a broadcast skips as paused."""
+
+    title = "paused"
+    parameter_name = "paused"
+    field_name = "paused_until"  # the column it reads (indexed)
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Paused now")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(paused_until__gt=timezone.now())
+        return queryset
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(
     MirrorWhenOnMixin,
@@ -105,6 +121,7 @@ class SubscriberAdmin(
         "channel",
         "consent_source",
         "undeliverable",
+        PausedFilter,
         ("created_at", DateRangeFilter),
         ("opted_in_at", DateRangeFilter),
         ("opted_out_at", DateRangeFilter),

@@ -114,7 +114,7 @@ def test_every_list_filter_has_an_index():
     from subscribers.admin.subscribers import SubscriberAdmin
 
     for entry in SubscriberAdmin.list_filter:
-        name = entry[0] if isinstance(entry, tuple) else entry
+        name = entry[0] if isinstance(entry, tuple) else getattr(entry, "field_name", entry)
         if name == "undeliverable":
             assert any(i.name == "subscriber_undeliverable_idx" for i in Subscriber._meta.indexes)
         else:

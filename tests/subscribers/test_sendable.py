@@ -1,4 +1,5 @@
-"""Who may receive a broadcast: the filter, the claim's SQL and the one-row check agree."""
+"""Who may receive a broadcast: the filter, the column, the claim's SQL and the one-row
+check agree."""
 
 import itertools
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,7 @@ import pytest
 from django.db import connection
 
 from subscribers.models import ConsentStatus, Subscriber
-from subscribers.sendable import Refusal, refusal, sendable, sendable_sql
+from subscribers.sendable import Refusal, refusal, refusal_column, sendable, sendable_sql
 
 NOW = datetime(2027, 6, 1, 14, 0, tzinfo=UTC)
 PAUSES = (None, NOW - timedelta(minutes=1), NOW, NOW + timedelta(minutes=1))
@@ -30,7 +31,7 @@ def every_state(db) -> list[Subscriber]:
     )
 
 
-def test_the_three_forms_of_the_rule_pick_the_same_subscribers(every_state):
+def test_the_forms_of_the_rule_pick_the_same_subscribers(every_state):
     by_filter = set(Subscriber.objects.filter(sendable(NOW)).values_list("pk", flat=True))
     table = connection.ops.quote_name(Subscriber._meta.db_table)
     condition, params = sendable_sql(table, NOW)
@@ -39,6 +40,9 @@ def test_the_three_forms_of_the_rule_pick_the_same_subscribers(every_state):
         by_sql = {pk for (pk,) in cursor.fetchall()}
     by_row = {s.pk for s in Subscriber.objects.all() if refusal(s, NOW) is None}
     assert by_filter == by_sql == by_row
+    # The column gives every row the reason the one-row check gives.
+    column = dict(Subscriber.objects.annotate(r=refusal_column(NOW)).values_list("pk", "r"))
+    assert column == {s.pk: refusal(s, NOW) or "" for s in Subscriber.objects.all()}
     # Opted in, deliverable, kept, and not paused at NOW (a pause ending at NOW is over).
     assert len(by_filter) == 3
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from messaging.broadcasts import audience, daily, schedule, waves
 from messaging.models import Broadcast, SendMode
+from messaging.reports import skips
 
 
 def parse_date(value: str) -> date:
@@ -88,6 +89,11 @@ class Command(BaseCommand):
             + ", ".join(f"{ch} {n}" for ch, n in sorted(p.by_channel.items())),
             f"segments: {p.segments} ({p.encoding})",
             *(f"warning: {w}" for w in p.warnings),
+            *(
+                f"skipped: {row['label'].lower()} {row['count']}"
+                + (f" (until {row['until']})" if row["until"] else "")
+                for row in skips.preview_rows(p.skips)
+            ),
             f"projected cost: {p.projected_cost:.4f} USD "
             + ", ".join(f"{prov} {c:.4f}" for prov, c in sorted(p.cost_by_provider.items())),
             f"existing broadcast: #{existing.pk} {existing.state} ({existing.get_mode_display()})"

@@ -5,15 +5,16 @@ message may be sent; outside it, a business-initiated message must be an
 approved template (ContentSid plus ContentVariables).
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.utils import timezone
 
 from messaging.models import Direction, Message
+from messaging.skips import WHATSAPP_WINDOW
 from subscribers.models import Channel
 from subscribers.phones import split_channel
 
-WINDOW = timedelta(hours=24)
+WINDOW = WHATSAPP_WINDOW
 
 
 def last_inbound_at(phone: str) -> datetime | None:

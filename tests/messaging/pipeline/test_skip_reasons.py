@@ -1,0 +1,124 @@
+"""Who a broadcast skips and why: the same per-reason counts before (preview, daily
+schedule, send_daily --dry-run) and after (broadcast page, dashboard)."""
+
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from messaging.broadcasts import audience
+from messaging.broadcasts.fanout import fan_out
+from messaging.models import Broadcast, Message, MessageStatus
+from messaging.outbound import dispatch
+from subscribers import consent
+from subscribers.models import Subscriber
+from tests.messaging.pipeline.conftest import opted_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):  # type: ignore[no-untyped-def]
+    user = User.objects.create_superuser("ops", "ops@example.test", "pw-for-tests-only")
+    client.force_login(user)
+    return client
+
+
+def counts(page: str, table_id: str) -> dict[str, int]:
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S)
+    assert table, f"no table {table_id}"
+    rows = re.findall(r'data-reason="(\w+)">.*?<td class="skip-count">(\d+)</td>', table[0], re.S)
+    return {reason: int(n) for reason, n in rows}
+
+
+def seed_every_reason(settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Two sendable, and subscribers skipped for each reason a fictional number allows."""
+    settings.DAILY_FALLBACK_TEXT = "Today's word"
+    chicago = datetime.now(ZoneInfo("America/Chicago"))
+    start, end = chicago - timedelta(hours=1), chicago + timedelta(hours=1)
+    settings.QUIET_HOURS = f"{start:%H:%M}-{end:%H:%M}"
+    sendable = opted_in(3, start=100)
+    # Twelve hours away from Chicago: outside the quiet hours.
+    Subscriber.objects.filter(pk__in=[s.pk for s in sendable[:2]]).update(timezone="Asia/Kolkata")
+    for phone in ("+13125550110", "+13125550111"):
+        consent.change(phone, "opted_in", "admin", {"test": True})
+        consent.change(phone, "opted_out", "admin", {"test": True})
+    consent.change("+13125550120", "pending", "admin", {"test": True})
+    paused = opted_in(1, start=130)[0]
+    paused.paused_until = timezone.now() + timedelta(days=3)
+    paused.save(update_fields=["paused_until"])
+    broken = opted_in(2, start=140)
+    Subscriber.objects.filter(pk__in=[s.pk for s in broken]).update(undeliverable=True)
+    opted_in(1, start=150, channel="whatsapp")  # never wrote in, and no template
+    Subscriber.objects.filter(timezone="America/Chicago", channel="whatsapp").update(
+        timezone="Asia/Kolkata"
+    )
+    return {"opted_out": 2, "pending": 1, "paused": 1, "undeliverable": 2,
+            "quiet_hours": 1, "whatsapp_window": 1}  # fmt: skip
+
+
+def test_a_broadcast_skips_the_same_subscribers_for_the_same_reasons_before_and_after(
+    staff, settings
+):
+    settings.SMS_PROVIDER = "console"
+    expected = seed_every_reason(settings)
+    response = staff.post(
+        reverse("admin:messaging_broadcast_add"),
+        {"name": "Launch", "text": "Hello", "channel": "", "whatsapp_content_variables": "{}",
+         "_preview": "Preview"},
+    )  # fmt: skip
+    broadcast = Broadcast.objects.get()
+    page = staff.get(response.url).content.decode()
+    assert counts(page, "preview-skips") == expected
+    # Each reason links to its subscribers in the subscriber list.
+    listing = re.search(r'<a href="([^"]+)">Paused</a>', page)[1].replace("&amp;", "&")
+    paused_page = staff.get(listing).content.decode()
+    assert "+13125550130" in paused_page and "+13125550100" not in paused_page
+    out = StringIO()
+    call_command("send_daily", "--dry-run", stdout=out)
+    assert "skipped: opted out 2" in out.getvalue() and "skipped: paused 1 (until" in out.getvalue()
+
+    staff.post(reverse("admin:messaging_broadcast_preview", args=[broadcast.pk]),
+               {"send": "1", "confirmed": "1"})  # fmt: skip
+    fan_out(broadcast.pk)
+    # A STOP between the fan-out and the send: skipped at the claim, for the same reason.
+    consent.change("+13125550100", "opted_out", "admin", {"test": True})
+    stopped = Message.objects.get(broadcast=broadcast, phone="+13125550100")
+    dispatch.send(stopped.pk)
+    stopped.refresh_from_db()
+    assert stopped.status == MessageStatus.SKIPPED and stopped.skip_reason == "opted_out"
+
+    after = {reason: n for reason, n in expected.items() if reason not in (
+        "quiet_hours", "whatsapp_window")}  # fmt: skip
+    after["opted_out"] += 1
+    record = staff.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
+    assert counts(record.content.decode(), "skips-after") == after
+    dashboard = staff.get(reverse("admin:index")).content.decode()
+    card = re.search(rf'data-broadcast-skips="{broadcast.pk}">(.*?)</p>', dashboard, re.S)[1]
+    shown = dict(re.findall(r'<strong data-reason="(\w+)">(\d+)</strong>', card))
+    assert {k: int(v) for k, v in shown.items()} == after
+
+
+def test_the_daily_schedule_names_who_its_next_run_skips(staff, settings):
+    expected = seed_every_reason(settings)
+    page = staff.get(reverse("admin:messaging_dailyscheduletask_changelist")).content.decode()
+    found = counts(page, "next-run-skips")
+    # At the next run's time the clock differs: the left-out reasons do not.
+    for reason in ("opted_out", "pending", "paused", "undeliverable"):
+        assert found[reason] == expected[reason]
+
+
+def test_over_budget_names_how_many_the_remaining_budget_cannot_pay(settings):
+    settings.SMS_PROVIDER = "sns"
+    opted_in(4)
+    settings.SMS_MONTHLY_SPEND_LIMIT_USD = Decimal("0.013")  # two messages at 0.00645
+    p = audience.preview("Hello")
+    assert p.recipients == 4 and p.projected_cost == Decimal("0.0258")
+    assert [(s.reason, s.count) for s in p.skips] == [("over_budget", 2)]
