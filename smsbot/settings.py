@@ -274,6 +274,11 @@ LOGGING = {
 # --- Public URL, phone numbers -------------------------------------------------
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
+# The key of the phone-number hashes kept with consent evidence (subscribers.consent),
+# which find an erased number's history. Its own setting, so that DJANGO_SECRET_KEY can
+# rotate; unset, the hashes are keyed by SECRET_KEY as before it existed (check --deploy
+# warns: set it to that key's value once, then rotate the key freely).
+PHONE_HASH_SALT = env.str("PHONE_HASH_SALT", default="")
 
 # --- Celery ----------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
