@@ -3,10 +3,18 @@
 import gc
 import multiprocessing
 import os
+from pathlib import Path
 from typing import Any
+
+import environ
 
 from smsbot.web_address import admin_url, web_bind
 
+# The optional .env the settings read (make run): the master binds before Django
+# loads, so WEB_BIND and the rest of this file's variables are read from it here too.
+environ.Env.read_env(
+    Path(__file__).resolve().parent.parent / ".env", overwrite=False, parse_comments=True
+)
 bind = web_bind()
 # An empty value (a copied .env.example) means the default. One process per core,
 # each with several threads: a webhook waits on the database about half its time,

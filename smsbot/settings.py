@@ -237,7 +237,10 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SESSION_COOKIE_HTTPONLY = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _proxy_header else 0)
+    # Unset or empty: a year behind a TLS proxy (SECURE_PROXY_SSL_HEADER), else off.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=None)
+    if SECURE_HSTS_SECONDS is None:
+        SECURE_HSTS_SECONDS = 31536000 if _proxy_header else 0
     SECURE_HSTS_INCLUDE_SUBDOMAINS = bool(SECURE_HSTS_SECONDS)
 
 # --- Logging -------------------------------------------------------------------
