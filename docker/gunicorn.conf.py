@@ -3,9 +3,19 @@
 import gc
 import multiprocessing
 import os
+from pathlib import Path
 from typing import Any
 
-bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
+import environ
+
+from smsbot.web_address import admin_url, web_bind
+
+# The optional .env the settings read (make run): the master binds before Django
+# loads, so WEB_BIND and the rest of this file's variables are read from it here too.
+environ.Env.read_env(
+    Path(__file__).resolve().parent.parent / ".env", overwrite=False, parse_comments=True
+)
+bind = web_bind()
 # An empty value (a copied .env.example) means the default. One process per core,
 # each with several threads: a webhook waits on the database about half its time,
 # and fewer processes switch less (inbound bench on 2 cores: 2 x 8 answered 10%
@@ -17,7 +27,19 @@ graceful_timeout = 20
 accesslog = "-"
 # Mask numbers in query strings too: the access log goes through no Django filter.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1"
+
+
+def when_ready(server: Any) -> None:
+    # The address each socket actually got (WEB_BIND's port 0 picks a free one).
+    for listener in server.LISTENERS:
+        address = listener.sock.getsockname()
+        if isinstance(address, tuple):
+            host = f"[{address[0]}]" if ":" in address[0] else address[0]
+            address = f"{host}:{address[1]}"
+        else:
+            address = f"unix:{address}"
+        server.log.info("The portal's admin: %s", admin_url(address))
 
 
 def post_worker_init(worker: Any) -> None:

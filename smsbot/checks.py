@@ -84,3 +84,25 @@ def twilio_api_key_half_set(app_configs: object, **kwargs: object) -> list[Warni
             id="smsbot.W026",
         )
     ]
+
+
+@register(deploy=True)
+def phone_hash_salt_unset(app_configs: object, **kwargs: object) -> list[Warning]:
+    """manage.py check --deploy: the phone-number hashes must not hang on the secret key.
+
+    Unset, PHONE_HASH_SALT is SECRET_KEY (subscribers.consent.phone_hash): rotating the
+    key would make every stored hash unfindable, an erased number's history included.
+    Setting it to the key's current value keeps every existing hash matching."""
+    if settings.PHONE_HASH_SALT:
+        return []
+    return [
+        Warning(
+            "PHONE_HASH_SALT is unset: phone-number hashes are keyed by DJANGO_SECRET_KEY, "
+            "and rotating the key would lose every hashed and erased number's history.",
+            hint="Set PHONE_HASH_SALT to the current value of DJANGO_SECRET_KEY (make run: "
+            "the content of var/secret_key), so that existing hashes keep matching; then "
+            "the key can rotate. A new deployment with no subscribers may use any long "
+            "random string instead.",
+            id="smsbot.W027",
+        )
+    ]

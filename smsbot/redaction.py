@@ -41,6 +41,7 @@ def _secret_values() -> list[str]:
         getattr(settings, "TWILIO_API_KEY_SECRET", ""),
         getattr(settings, "WEBHOOK_TOKEN", ""),
         getattr(settings, "SECRET_KEY", ""),
+        getattr(settings, "PHONE_HASH_SALT", ""),
     ]
     import os
 

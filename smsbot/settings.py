@@ -150,7 +150,8 @@ FORMAT_MODULE_PATH = ["smsbot.formats"]
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Empty (a copied .env.example) means the default, where the image collected them.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -237,7 +238,10 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SESSION_COOKIE_HTTPONLY = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _proxy_header else 0)
+    # Unset or empty: a year behind a TLS proxy (SECURE_PROXY_SSL_HEADER), else off.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=None)
+    if SECURE_HSTS_SECONDS is None:
+        SECURE_HSTS_SECONDS = 31536000 if _proxy_header else 0
     SECURE_HSTS_INCLUDE_SUBDOMAINS = bool(SECURE_HSTS_SECONDS)
 
 # --- Logging -------------------------------------------------------------------
@@ -275,10 +279,15 @@ LOGGING = {
 # --- Public URL, phone numbers -------------------------------------------------
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
+# The key of the phone-number hashes kept with consent evidence (subscribers.consent),
+# which find an erased number's history. Its own setting, so that DJANGO_SECRET_KEY can
+# rotate; unset, the hashes are keyed by SECRET_KEY as before it existed (check --deploy
+# warns: set it to that key's value once, then rotate the key freely).
+PHONE_HASH_SALT = env.str("PHONE_HASH_SALT", default="")
 
 # --- Celery ----------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
+CELERY_BROKER_FOLDER = Path(env.str("CELERY_BROKER_FOLDER", default="") or VAR_DIR / "broker")
 CELERY_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
 # prefork in production; make run uses threads: honcho stops a process by signalling its
 # whole process group, and prefork's pool processes dying of that signal end every

@@ -65,7 +65,9 @@ class ConsentChange:
 
 
 def phone_hash(phone: str) -> str:
-    salt = (getattr(settings, "PHONE_HASH_SALT", "") or settings.SECRET_KEY).encode()
+    """The number's keyed hash, kept with consent evidence after an erasure; unset,
+    PHONE_HASH_SALT is SECRET_KEY, the key every hash before it was made with."""
+    salt = (settings.PHONE_HASH_SALT or settings.SECRET_KEY).encode()
     return hmac.new(salt, phone.encode(), hashlib.sha256).hexdigest()
 
 

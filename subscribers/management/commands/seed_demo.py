@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
 from smsbot import enrolment
+from smsbot.web_address import admin_url, web_bind
 
 DEMO_USERNAME = "admin"
 
@@ -117,7 +118,7 @@ class Command(BaseCommand):
             "\n".join(
                 [
                     bar,
-                    f"Demo logins ({note}) for http://127.0.0.1:8000/admin/:",
+                    f"Demo logins ({note}) for {admin_url(web_bind())}:",
                     *lines,
                     second_factor_note([login for login, _ in logins]),
                     RESET_HINT,
