@@ -489,8 +489,12 @@ def load_balancers(process: str) -> list[dict[str, Any]]:
 
 
 def describe_service(process: str) -> dict[str, Any] | None:
-    found = client("ecs").describe_services(cluster=cluster_name(), services=[family(process)])
-    return next((s for s in found["services"] if s["status"] == "ACTIVE"), None)
+    ecs = client("ecs")
+    found = try_get(
+        lambda: ecs.describe_services(cluster=cluster_name(), services=[family(process)]),
+        "ClusterNotFoundException",
+    )
+    return next((s for s in (found or {}).get("services", []) if s["status"] == "ACTIVE"), None)
 
 
 class Service(Resource):
