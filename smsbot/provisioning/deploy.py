@@ -194,9 +194,7 @@ def rolled_back(arns: dict[str, str]) -> list[str]:
     found = []
     for process, arn in arns.items():
         service = ecs.describe_service(process) or {}
-        primary = next(
-            (d for d in service.get("deployments", []) if d["status"] == "PRIMARY"), {}
-        )
+        primary = next((d for d in service.get("deployments", []) if d["status"] == "PRIMARY"), {})
         failed = [d for d in service.get("deployments", []) if d.get("rolloutState") == "FAILED"]
         if failed or service.get("taskDefinition") != arn:
             reason = (failed or [primary])[0].get("rolloutStateReason", "no reason given")

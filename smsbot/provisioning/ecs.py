@@ -371,9 +371,7 @@ def registered_fields(definition: dict[str, Any], like: dict[str, Any]) -> dict[
     for key, wanted in like.items():
         have = definition.get(key)
         if key == "containerDefinitions":
-            have = [
-                {k: c.get(k) for k in w} for c, w in zip(have or [], wanted, strict=False)
-            ]
+            have = [{k: c.get(k) for k in w} for c, w in zip(have or [], wanted, strict=False)]
         cut[key] = have
     return cut
 
@@ -471,9 +469,7 @@ def deployment_configuration(process: str) -> dict[str, Any]:
 
 
 def desired_count(process: str) -> int:
-    return {"web": settings.ECS_WEB_COUNT, "worker": settings.ECS_WORKER_COUNT, "beat": 1}[
-        process
-    ]
+    return {"web": settings.ECS_WEB_COUNT, "worker": settings.ECS_WORKER_COUNT, "beat": 1}[process]
 
 
 def load_balancers(process: str) -> list[dict[str, Any]]:
@@ -608,7 +604,8 @@ class OperatorResources(Resource):
         missing = self._missing_settings()
         if missing:
             raise ProvisionError(
-                f"{self.label}: DEPLOY_TARGET=ecs needs {', '.join(missing)} (README: Deploy to AWS)"
+                f"{self.label}: DEPLOY_TARGET=ecs needs {', '.join(missing)} "
+                "(README: Deploy to AWS)"
             )
         app_secret_arn()
         return Plan(Action.UNCHANGED, quiet=True)

@@ -81,7 +81,9 @@ class EcsOutcomes(LocalServer):
         with self.lock:
             self._calls.append((operation, request))
 
-    def complete_create(self, request: dict[str, Any], headers: dict[str, str], target: str) -> None:
+    def complete_create(
+        self, request: dict[str, Any], headers: dict[str, str], target: str
+    ) -> None:
         update = {
             "cluster": request.get("cluster", "default"),
             "service": request["serviceName"],

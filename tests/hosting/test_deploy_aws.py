@@ -28,13 +28,18 @@ def test_deploys_three_revisions_after_the_migration(hosting):
         assert container["image"] == IMAGE
         assert definition["taskRoleArn"] == "arn:aws:iam::123456789012:role/smsbot-portal"
         assert all(":secret:smsbot/app-" in s["valueFrom"] for s in container["secrets"])
-        assert not {e["name"] for e in container["environment"]} & {"DATABASE_URL", "DJANGO_SECRET_KEY"}
+        assert not {e["name"] for e in container["environment"]} & {
+            "DATABASE_URL",
+            "DJANGO_SECRET_KEY",
+        }
 
     operations = [op for op, _ in hosting.calls]
     run_task = operations.index("RunTask")
     assert operations.count("RegisterTaskDefinition") == 3 + 3  # provision, then deploy
     assert run_task > max(i for i, op in enumerate(operations) if op == "RegisterTaskDefinition")
-    assert run_task < min(i for i, op in enumerate(operations) if op == "UpdateService" and i > run_task)
+    assert run_task < min(
+        i for i, op in enumerate(operations) if op == "UpdateService" and i > run_task
+    )
     [(_, started)] = [(op, r) for op, r in hosting.calls if op == "RunTask"]
     assert started["taskDefinition"].endswith("task-definition/smsbot-web:2")
     assert started["overrides"]["containerOverrides"] == [
@@ -61,7 +66,7 @@ def test_deploys_three_revisions_after_the_migration(hosting):
     from tests.provisioning.conftest import provision
 
     again = provision()
-    assert [l for l in again.lines("update") if "ECS" in l] == [], again.out
+    assert [line for line in again.lines("update") if "ECS" in line] == [], again.out
 
 
 @pytest.mark.parametrize("code", [1, None])
@@ -83,7 +88,9 @@ def test_dry_run_changes_nothing(hosting):
     assert "would run python manage.py migrate --noinput as a one-off task" in result.out
     assert "Dry run: nothing was changed." in result.out
     ecs = client("ecs")
-    assert ecs.describe_task_definition(taskDefinition="smsbot-web")["taskDefinition"]["revision"] == 1
+    assert (
+        ecs.describe_task_definition(taskDefinition="smsbot-web")["taskDefinition"]["revision"] == 1
+    )
     assert "RunTask" not in [op for op, _ in hosting.calls]
 
 
@@ -93,13 +100,19 @@ def test_refuses_while_another_deploy_is_in_progress(hosting, settings):
     result = run("deploy_aws", "--image", SHA)
     assert result.error.startswith("another deployment is in progress, waited 0s: smsbot-worker")
     assert "RegisterTaskDefinition" not in [op for op, _ in hosting.calls[-5:]]
-    assert client("ecs").describe_task_definition(taskDefinition="smsbot-web")["taskDefinition"][
-        "revision"
-    ] == 1
+    assert (
+        client("ecs").describe_task_definition(taskDefinition="smsbot-web")["taskDefinition"][
+            "revision"
+        ]
+        == 1
+    )
 
 
 def test_names_the_service_the_circuit_breaker_rolled_back(hosting):
-    hosting.rollout["smsbot-web"] = ("FAILED", "ECS deployment circuit breaker: tasks failed to start.")
+    hosting.rollout["smsbot-web"] = (
+        "FAILED",
+        "ECS deployment circuit breaker: tasks failed to start.",
+    )
     result = run("deploy_aws", "--image", SHA)
     assert result.error.startswith("the deployment circuit breaker rolled back: smsbot-web")
     assert "tasks failed to start" in result.error

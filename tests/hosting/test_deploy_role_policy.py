@@ -23,10 +23,14 @@ def test_deploy_role_allows_only_the_deploy(hosting):
     assert trust["Condition"] == {
         "StringEquals": {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": "repo:example-org/smsbot:ref:refs/heads/main",
+            "token.actions.githubusercontent.com:sub": (
+                "repo:example-org/smsbot:ref:refs/heads/main"
+            ),
         }
     }
-    assert iam.list_attached_role_policies(RoleName="smsbot-github-deploy")["AttachedPolicies"] == []
+    assert (
+        iam.list_attached_role_policies(RoleName="smsbot-github-deploy")["AttachedPolicies"] == []
+    )
     document = iam.get_role_policy(
         RoleName="smsbot-github-deploy", PolicyName="smsbot-github-deploy"
     )["PolicyDocument"]

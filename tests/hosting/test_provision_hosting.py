@@ -70,7 +70,9 @@ def test_task_definitions_read_back(operator_network, ecs_outcomes, settings):
         assert (definition["cpu"], definition["memory"]) == ("256", "512")
         assert definition["requiresCompatibilities"] == ["FARGATE"]
         [container] = definition["containerDefinitions"]
-        assert container["image"] == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/smsbot:not-deployed"
+        assert (
+            container["image"] == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/smsbot:not-deployed"
+        )
         assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
             key: f"{secret}:{key}::"
             for key in (
@@ -84,7 +86,12 @@ def test_task_definitions_read_back(operator_network, ecs_outcomes, settings):
             )
         }
         environment = {e["name"]: e["value"] for e in container["environment"]}
-        assert set(environment) == {"AWS_REGION", "AWS_RESOURCE_PREFIX", "WEB_BIND", "PUBLIC_BASE_URL"}
+        assert set(environment) == {
+            "AWS_REGION",
+            "AWS_RESOURCE_PREFIX",
+            "WEB_BIND",
+            "PUBLIC_BASE_URL",
+        }
         assert "value-of" not in json.dumps(definition)
         assert container["logConfiguration"] == {
             "logDriver": "awslogs",
@@ -96,7 +103,12 @@ def test_task_definitions_read_back(operator_network, ecs_outcomes, settings):
         }
     web = ecs.describe_task_definition(taskDefinition="smsbot-web")["taskDefinition"]
     [container] = web["containerDefinitions"]
-    assert container["command"] == ["gunicorn", "smsbot.wsgi", "--config", "docker/gunicorn.conf.py"]
+    assert container["command"] == [
+        "gunicorn",
+        "smsbot.wsgi",
+        "--config",
+        "docker/gunicorn.conf.py",
+    ]
     assert container["healthCheck"]["command"] == [
         "CMD-SHELL",
         "curl -fsS http://127.0.0.1:8000/readyz/ || exit 1",
@@ -113,8 +125,10 @@ def test_task_definitions_read_back(operator_network, ecs_outcomes, settings):
     # A changed setting is one new revision per family, not a new family.
     settings.ECS_MEMORY = 1024
     changed = provision()
-    assert len([l for l in changed.lines("update") if "task definition" in l]) == 3
-    assert ecs.describe_task_definition(taskDefinition="smsbot-web")["taskDefinition"]["revision"] == 2
+    assert len([line for line in changed.lines("update") if "task definition" in line]) == 3
+    assert (
+        ecs.describe_task_definition(taskDefinition="smsbot-web")["taskDefinition"]["revision"] == 2
+    )
 
 
 def test_secrets_never_in_the_plain_environment(operator_network, ecs_outcomes, settings):
@@ -154,7 +168,9 @@ def test_repository_cluster_and_services(hosting):
         }
     # Nothing runs until the first deploy_aws.
     assert {s["desiredCount"] for s in services.values()} == {0}
-    [created_web] = [r for op, r in hosting.calls if op == "CreateService" and r["serviceName"] == "smsbot-web"]
+    [created_web] = [
+        r for op, r in hosting.calls if op == "CreateService" and r["serviceName"] == "smsbot-web"
+    ]
     assert created_web["loadBalancers"][0]["containerPort"] == 8000
     assert created_web["launchType"] == "FARGATE"
 
