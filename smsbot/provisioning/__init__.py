@@ -2,17 +2,28 @@
 
 The order follows the dependencies: IAM → log groups → SNS settings and topics →
 two-way on the origination numbers → DynamoDB → subscriptions → monitoring
-(dashboard, alarms, the spend limit with its budget). Teardown walks it backwards.
+(dashboard, alarms, the spend limit with its budget) → with DEPLOY_TARGET=ecs, the
+hosting (ecs.py) and GitHub's way in to deploy (github.py). Teardown walks it backwards.
 """
 
 from __future__ import annotations
 
-from smsbot.provisioning import cloudwatch, dynamodb, iam, logs, origination, sns, spend
+from smsbot.provisioning import (
+    cloudwatch,
+    dynamodb,
+    ecs,
+    github,
+    iam,
+    logs,
+    origination,
+    sns,
+    spend,
+)
 from smsbot.provisioning.core import Resource
 from smsbot.provisioning.secrets import TwilioSecret
 
 
-def resources(*, with_secrets: bool = False) -> list[Resource]:
+def resources(*, with_secrets: bool = False, tearing_down: bool = False) -> list[Resource]:
     found: list[Resource] = [
         *iam.resources(),
         *logs.resources(),
@@ -25,4 +36,6 @@ def resources(*, with_secrets: bool = False) -> list[Resource]:
     ]
     if with_secrets:
         found.append(TwilioSecret())
+    if ecs.enabled():
+        found += [*ecs.resources(), *github.resources(all_of_them=tearing_down)]
     return found

@@ -173,6 +173,13 @@ class Role(Resource):
     def name(self) -> str:
         return resource_name(self.base_name)
 
+    def trust(self, ctx: Context) -> PolicyDocument:
+        return trust_policy(*self.services)
+
+    @property
+    def trusted_by(self) -> str:
+        return ", ".join(sorted(self.services))
+
     def _current(self) -> tuple[PolicyDocument | None, PolicyDocument | None]:
         iam = client("iam")
         role = try_get(lambda: iam.get_role(RoleName=self.name)["Role"], "NoSuchEntity")
@@ -189,8 +196,8 @@ class Role(Resource):
         if trust is None:
             return Plan(Action.CREATE)
         changes = []
-        if not same_json(trust, trust_policy(*self.services)):
-            changes.append(Change("trust", "differs", ", ".join(sorted(self.services))))
+        if not same_json(trust, self.trust(ctx)):
+            changes.append(Change("trust", "differs", self.trusted_by))
         if policy is None or not same_json(policy, self.policy(ctx)):
             changes.append(
                 Change("inline policy", "missing" if policy is None else "differs", "rewritten")
@@ -199,7 +206,7 @@ class Role(Resource):
 
     def apply(self, ctx: Context, plan: Plan) -> None:
         iam = client("iam")
-        trust = _dump(trust_policy(*self.services))
+        trust = _dump(self.trust(ctx))
         if plan.action is Action.CREATE:
             iam.create_role(
                 RoleName=self.name,
@@ -215,10 +222,10 @@ class Role(Resource):
 
     def verify(self, ctx: Context) -> list[Check]:
         trust, policy = self._current()
-        who = ", ".join(sorted(self.services))
+        who = self.trusted_by
         if trust is None:
             return [Check(False, f"{self.label}: missing")]
-        trusted = same_json(trust, trust_policy(*self.services))
+        trusted = same_json(trust, self.trust(ctx))
         as_planned = policy is not None and same_json(policy, self.policy(ctx))
         return [
             Check(

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         ctx = Context.discover()
         self.stdout.write(f"Tearing down in account {ctx.account_id}, {ctx.region}:")
         teardown(
-            provisioning.resources(with_secrets=True),
+            provisioning.resources(with_secrets=True, tearing_down=True),
             ctx,
             self.stdout,
             delete_data=bool(options["delete_data"]),
