@@ -319,6 +319,9 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
 # The End User Messaging SMS origination numbers (E.164) the portal sends from and
 # switches two-way on for; empty: every phone number of the account in AWS_REGION.
+# The End User Messaging SMS opt-out list the portal keeps in step with its STOPs and
+# STARTs (smsbot.opt_out_list); every account has "Default".
+AWS_SMS_OPT_OUT_LIST = env.str("AWS_SMS_OPT_OUT_LIST", default="Default")
 SMS_ORIGINATION_NUMBERS = [
     n.strip() for n in env.list("SMS_ORIGINATION_NUMBERS", default=[]) if n.strip()
 ]
