@@ -13,8 +13,11 @@ the send itself or hours later in a delivery report.
 """
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from messaging.delivery import error_codes
 from smsbot.redaction import mask_phone
@@ -45,7 +48,7 @@ def act_on_error(
             "message_id": message_id,
         }
         _opt_out(phone, evidence)
-    elif known.action == error_codes.Action.PROVIDER_OPT_OUT:
+    elif known.action == error_codes.Action.PROVIDER_OPT_OUT and not _opt_in_in_flight(phone):
         reason = f"{provider} refused the send: {known.meaning}" + (f" — {text}" if text else "")
         provider_opt_outs.hold_for_review(
             phone,
@@ -56,6 +59,13 @@ def act_on_error(
     elif known.action == error_codes.Action.UNDELIVERABLE:
         _mark_undeliverable(phone, f"{provider} error {known.code}: {known.meaning}")
     return known.action
+
+
+def _opt_in_in_flight(phone: str) -> bool:
+    """Opted in so recently that taking the number off AWS's list may still be under way
+    (messaging.providers.opt_out_sync): that sync records AWS's refusal itself."""
+    since = timezone.now() - timedelta(seconds=settings.AWS_OPT_IN_SYNC_GRACE_SECONDS)
+    return Subscriber.objects.filter(phone=phone, opted_in_at__gte=since).exists()
 
 
 def _opt_out(phone: str, evidence: dict[str, object]) -> None:
