@@ -90,8 +90,12 @@ def _request(message: Message) -> dict[str, Any]:
     }
 
 
-# SNS's InvalidParameter message names the parameter: "Invalid parameter: PhoneNumber ...".
-PHONE_PARAMETER = re.compile(r"^Invalid parameter: PhoneNumber\b", re.IGNORECASE)
+# SNS's InvalidParameter texts about the destination: "Invalid parameter: PhoneNumber
+# Reason: ..." (the parameter named), or the E.164 check's own sentence.
+PHONE_PARAMETER = re.compile(
+    r"^(Invalid parameter: PhoneNumber\b|Phone number does not meet the E\.?164 format)",
+    re.IGNORECASE,
+)
 # In the SMS sandbox AWS refuses an unverified destination with these codes, in texts
 # that do not say "sandbox" (and that InvalidParameter one is also a malformed number's).
 SANDBOX_CODES = {"InvalidParameter", "AuthorizationError"}
