@@ -8,6 +8,7 @@ the rest of the code queues it.
 import logging
 from datetime import date, timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
 from celery import Task, shared_task
 from celery.schedules import crontab
 from celery.signals import worker_shutdown
@@ -25,11 +26,12 @@ from messaging.outbound import (
     provider_errors,
     recovery,
 )
-from messaging.providers import console
+from messaging.providers import console, opt_out_sync
 from messaging.providers.sns import delivery_logs, subscriptions
 from messaging.providers.twilio import checks as twilio_checks
 from messaging.providers.twilio import prices as twilio_prices
 from messaging.reports import analytics, monitoring, rollups
+from smsbot import opt_out_list
 from smsbot.celery import BULK_QUEUE, MIRROR_QUEUE, REPLIES_QUEUE, app
 from smsbot.secrets import twilio_credentials
 from smsbot.tasks import drain_outbox
@@ -215,6 +217,25 @@ def release_confirmations() -> int:
         return len(confirmation_cap.release(timezone.now()))
 
 
+@shared_task(bind=True, name=task_names.SYNC_AWS_OPT_OUT, ignore_result=True, max_retries=8)
+def sync_aws_opt_out(self: Task, subscriber_id: int, to_status: str) -> list[str]:
+    """One consent change onto AWS's opt-out list; a throttle, 5xx or outage is retried."""
+    try:
+        return opt_out_sync.sync(subscriber_id, to_status)
+    except (ClientError, BotoCoreError) as exc:
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+
+
+@shared_task(name=task_names.RECONCILE_AWS_OPT_OUTS, ignore_result=True)
+def reconcile_aws_opt_outs() -> list[str]:
+    """AWS's opt-out lists against the portal's consent: repaired or shown, never resolved."""
+    try:
+        return [r.line() for r in opt_out_sync.reconcile()]
+    except (ClientError, BotoCoreError, opt_out_list.Refused) as exc:
+        log.warning("opt-out lists not reconciled: %s", describe_error(exc))
+        return []
+
+
 # The beat table: every periodic task of the project, the other apps' included
 # (smsbot imports no app, and subscribers no messaging, so the table lives at the
 # top of the tree). The daily broadcast itself is a database row operators edit
@@ -242,6 +263,9 @@ BEAT_TABLE: tuple[tuple[str, float | crontab, Task, dict[str, object]], ...] = (
     # A heartbeat that waited out a broker outage proves nothing about now: it expires.
     ("heartbeat", 60.0, heartbeat, {"queue": REPLIES_QUEUE, "expires": 55}),
     ("purge-old-message-bodies", crontab(hour=3, minute=30), purge_old_bodies,
+     {"queue": BULK_QUEUE}),
+    # AWS's opt-out lists against the portal's consent (invariant 11), daily.
+    ("reconcile-aws-opt-outs", crontab(hour=5, minute=40), reconcile_aws_opt_outs,
      {"queue": BULK_QUEUE}),
     # Yesterday's (UTC) figures to the DynamoDB analytics table.
     ("dynamodb-daily-analytics", crontab(hour=0, minute=15), write_daily_analytics,

@@ -328,6 +328,12 @@ SMS_MONTHLY_SPEND_LIMIT_USD = env.get_value(
 SMS_SEND_RATE = env.float("SMS_SEND_RATE", default=20.0)
 # The End User Messaging SMS origination numbers (E.164) the portal sends from and
 # switches two-way on for; empty: every phone number of the account in AWS_REGION.
+# The End User Messaging SMS opt-out list the portal keeps in step with its STOPs and
+# STARTs (smsbot.opt_out_list); every account has "Default".
+AWS_SMS_OPT_OUT_LIST = env.str("AWS_SMS_OPT_OUT_LIST", default="Default")
+# AWS's "opted out" refusal this soon after an opt-in is the opt-in not yet taken to
+# AWS (the sync task records any refusal itself): not held for review.
+AWS_OPT_IN_SYNC_GRACE_SECONDS = 600
 SMS_ORIGINATION_NUMBERS = [
     n.strip() for n in env.list("SMS_ORIGINATION_NUMBERS", default=[]) if n.strip()
 ]

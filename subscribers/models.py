@@ -93,6 +93,15 @@ class Subscriber(MirrorState):
         blank=True,
         help_text="No broadcast reaches this subscriber before this moment (PAUSE).",
     )
+    # AWS holds the number opted out while the portal holds it opted in: shown for review,
+    # never resolved by changing consent (DESIGN invariant 11). Cleared when the two agree.
+    provider_opt_out_at = models.DateTimeField(
+        "opted out at AWS since",
+        null=True,
+        blank=True,
+        help_text="AWS's opt-out list holds this number while the portal holds it opted in.",
+    )
+    provider_opt_out_reason = models.CharField("AWS's reason", max_length=300, blank=True)
 
     class Meta:
         indexes = [
@@ -197,6 +206,8 @@ class SubscriberEventKind(models.TextChoices):
     PAUSED = "paused", "Paused"
     RESUMED = "resumed", "Resumed"
     PREFERRED_TIME = "preferred_time", "Preferred send time"
+    # The number's place on AWS's opt-out list (SNS or End User Messaging SMS).
+    AWS_OPT_OUT = "aws_opt_out", "AWS opt-out list"
 
 
 class SubscriberEvent(AppendOnlyEvent):

@@ -7,6 +7,9 @@ from enum import StrEnum
 class Action(StrEnum):
     NONE = "none"  # record it
     OPT_OUT = "opt_out"  # the recipient opted out at the provider: record an opt-out
+    # AWS holds the number opted out: an opted-in subscriber is shown for review with
+    # AWS's reason, consent unchanged (invariant 11: AWS's list may lag a START).
+    PROVIDER_OPT_OUT = "provider_opt_out"
     UNDELIVERABLE = "undeliverable"  # mark the number undeliverable; skip it from then on
     RESEND_AS_TEMPLATE = "resend_as_template"  # WhatsApp: outside the 24-hour window
     CONFIGURATION = "configuration"  # our setup is wrong: show it in the admin
@@ -83,11 +86,26 @@ _SNS_INVALID_NUMBER = ErrorCode(
     "sns:InvalidParameter", "SNS refused the phone number as invalid", Action.UNDELIVERABLE
 )
 _SNS_OPTED_OUT = ErrorCode(
-    "sns:OptedOut", "The number opted out of SMS at AWS (replied STOP to SNS)", Action.OPT_OUT
+    "sns:OptedOut",
+    "The number is on AWS's SMS opt-out list (replied STOP to AWS, or a START not yet "
+    "taken off the list)",
+    Action.PROVIDER_OPT_OUT,
+)
+# The SMS sandbox sends only to verified destinations: every other number is refused,
+# valid or not. A setup matter that stops the broadcast, not a bad number.
+_SANDBOX_FIX = (
+    "Move the account out of the SMS sandbox (a production access request), or verify the "
+    "destination numbers; then resume the broadcast"
 )
 _SNS = [
     _SNS_INVALID_NUMBER,
     _SNS_OPTED_OUT,
+    ErrorCode(
+        "sns:Sandbox",
+        "SNS SMS sandbox: the destination is not a verified number",
+        Action.CONFIGURATION,
+        _SANDBOX_FIX,
+    ),
     ErrorCode("sns:BadRequest", "SNS refused the request (message or attributes invalid)"),
     ErrorCode(
         "sns:AuthError",
@@ -126,6 +144,28 @@ _SNS_DELIVERY = {
 SNS_DELIVERY_FAILED = ErrorCode("sns:Failed", "SNS could not deliver the message")
 _SNS_BY_RESPONSE = {text.lower(): code.code for text, code in _SNS_DELIVERY.items()}
 
+# AWS End User Messaging SMS (SendTextMessage): ConflictException reasons.
+_EUM = [
+    ErrorCode(
+        "eum:OptedOut",
+        "The number is on the End User Messaging SMS opt-out list "
+        "(DESTINATION_PHONE_NUMBER_OPTED_OUT)",
+        Action.PROVIDER_OPT_OUT,
+    ),
+    ErrorCode(
+        "eum:NotVerified",
+        "End User Messaging SMS sandbox: the destination is not verified "
+        "(DESTINATION_PHONE_NUMBER_NOT_VERIFIED)",
+        Action.CONFIGURATION,
+        _SANDBOX_FIX,
+    ),
+]
+# The ConflictException Reason of SendTextMessage -> our code.
+EUM_BY_REASON = {
+    "DESTINATION_PHONE_NUMBER_OPTED_OUT": "eum:OptedOut",
+    "DESTINATION_PHONE_NUMBER_NOT_VERIFIED": "eum:NotVerified",
+}
+
 _PORTAL = [
     ErrorCode("config", "The provider's settings are incomplete", Action.CONFIGURATION),
     ErrorCode("net:connect", "Could not reach the provider: nothing was sent"),
@@ -134,7 +174,8 @@ _PORTAL = [
 
 TWILIO_CODES: dict[str, ErrorCode] = {e.code: e for e in _TWILIO}
 CODES: dict[str, ErrorCode] = {
-    e.code: e for e in [*_TWILIO, *_SNS, *_SNS_DELIVERY.values(), SNS_DELIVERY_FAILED, *_PORTAL]
+    e.code: e
+    for e in [*_TWILIO, *_SNS, *_SNS_DELIVERY.values(), SNS_DELIVERY_FAILED, *_EUM, *_PORTAL]
 }
 
 

@@ -385,9 +385,13 @@ def _on_error(message: Message, exc: ProviderError) -> Outcome:
     ):
         return Outcome("resend-as-template", 0.0)
     finish(message, MessageStatus.FAILED, exc)
-    if action in (Action.OPT_OUT, Action.UNDELIVERABLE):
+    if action in (Action.OPT_OUT, Action.PROVIDER_OPT_OUT, Action.UNDELIVERABLE):
         actions.act_on_error(
-            phone=message.phone, code=exc.code, provider=message.provider, message_id=message.pk
+            phone=message.phone,
+            code=exc.code,
+            provider=message.provider,
+            message_id=message.pk,
+            text=redact(exc.message),
         )
     elif action == Action.REGISTRATION and known is not None:
         message.error_code = exc.code  # counted among the broadcast's, as written above

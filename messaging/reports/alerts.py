@@ -23,6 +23,7 @@ from messaging.outbound import config_errors, confirmation_cap, failover
 from messaging.reports import monitoring
 from smsbot import sms_account, timezones
 from smsbot.redaction import mask_phone
+from subscribers import provider_opt_outs
 from subscribers.models import Conversation, Subscriber
 
 ERROR = "error"
@@ -315,6 +316,31 @@ def muted_numbers() -> Alert | None:
         "and HELP still get their once-a-day answer. Check the numbers below and opt out "
         "those that are not people." + (f" {more} more not shown." if more > 0 else ""),
         links=tuple(links),
+    )
+
+
+@check
+def aws_opt_out_differences() -> Alert | None:
+    """Invariant 11: numbers AWS holds opted out that the portal holds opted in."""
+    held = provider_opt_outs.held_for_review()
+    count = held.count()
+    if not count:
+        return None
+    links = tuple(
+        (f"{mask_phone(s.phone)}: {s.provider_opt_out_reason}", url)
+        for s in held[:MUTED_SHOWN]
+        if (url := _subscriber_url(s.pk, s.phone))
+    )
+    listed = _url("admin:subscribers_subscriber_changelist")
+    return Alert(
+        WARNING,
+        f"{count} number(s) opted out at AWS but opted in here — review. AWS refuses every "
+        "message to them; consent was not changed. Ask the person to text START to the "
+        "number (AWS then takes it off its list), or opt them out here; the 30-day rule "
+        "may hold a second opt-in at AWS.",
+        url=f"{listed}?provider_opt_out_at__isempty=0" if listed else None,
+        link_text="All of them",
+        links=links,
     )
 
 

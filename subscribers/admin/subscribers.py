@@ -125,6 +125,8 @@ class SubscriberAdmin(
         ("created_at", DateRangeFilter),
         ("opted_in_at", DateRangeFilter),
         ("opted_out_at", DateRangeFilter),
+        # Opted out at AWS while opted in here: the dashboard's review banner links here.
+        ("provider_opt_out_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["phone"]
     search_help_text = "A phone number in any format, or the last digits of one."

@@ -36,6 +36,13 @@ Documented behaviour modelled (AWS End User Messaging SMS User Guide):
 - Throughput is per origination identity, reported in ``MessagingLimits.RateLimits``
   (messages per second): toll-free 3, short code 100, a US long code 1; a 10DLC
   number has its campaign's rate (seeded, ``mps=``).
+- Opt-out lists: every account has the list ``Default``; a STOP texted to a number
+  puts the sender on the number's list (``opt_out()``, as AWS does by itself);
+  PutOptedOutNumber adds one (``EndUserOptedOut`` false), DescribeOptedOutNumbers
+  pages them, DeleteOptedOutNumber removes one "only once every 30 days" per number
+  (its documentation) — the model answers a second delete within 30 days with
+  ``ValidationException`` reason ``PHONE_NUMBER_CANNOT_BE_OPTED_IN``; a number not
+  on the list is ``ResourceNotFoundException``.
 - Two-way: ``TwoWayEnabled`` needs a channel (``TwoWayChannelArn``), else
   ``TWO_WAY_CHANNEL_NOT_PRESENT``; disabling keeps the channel fields as they were.
 """
@@ -133,6 +140,12 @@ class FakeSmsVoice(LocalServer):
     registrations: dict[str, dict[str, Any]] = field(default_factory=dict)
     verified_destinations: dict[str, dict[str, Any]] = field(default_factory=dict)
     verification_codes: dict[str, str] = field(default_factory=dict)  # by destination id
+    # Opt-out lists by name: {number: OptedOutNumberInformation}.
+    opt_out_lists: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: {"Default": {}}
+    )
+    opted_in_at: dict[str, float] = field(default_factory=dict)  # last DeleteOptedOutNumber
+    now: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -228,6 +241,11 @@ class FakeSmsVoice(LocalServer):
         """The state of the origination number phone (E.164)."""
         with self.lock:
             return next(n for n in self.phone_numbers.values() if n["PhoneNumber"] == phone)
+
+    def opt_out(self, number: str, list_name: str = "Default") -> None:
+        """What AWS does by itself when the person texts STOP to the account."""
+        with self.lock:
+            self.opt_out_lists[list_name][number] = _opted_out(number, self.now(), by_user=True)
 
     @property
     def calls(self) -> list[Call]:
@@ -555,3 +573,60 @@ def verify_destination_number(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[
     destination["Status"] = "VERIFIED"
     del fake.verification_codes[destination["VerifiedDestinationNumberId"]]
     return dict(destination)
+
+
+# --- opt-out lists --------------------------------------------------------------------
+
+OPT_IN_EVERY_SECONDS = 30 * 24 * 3600
+
+
+def _opted_out(number: str, at: float, *, by_user: bool) -> dict[str, Any]:
+    return {"OptedOutNumber": number, "OptedOutTimestamp": at, "EndUserOptedOut": by_user}
+
+
+def _opt_out_list(fake: FakeSmsVoice, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    name = str(body.get("OptOutListName", ""))
+    if name not in fake.opt_out_lists:
+        raise not_found("opt-out-list", name)
+    return name, fake.opt_out_lists[name]
+
+
+def _list_answer(fake: FakeSmsVoice, name: str, info: dict[str, Any]) -> dict[str, Any]:
+    return {"OptOutListArn": fake.arn(f"opt-out-list/{name}"), "OptOutListName": name, **info}
+
+
+@operation("PutOptedOutNumber")
+def put_opted_out_number(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    name, numbers = _opt_out_list(fake, body)
+    number = str(body.get("OptedOutNumber", ""))
+    if not (number.startswith("+") and number[1:].isdigit()):
+        raise validation(f"{number!r} is not an E.164 phone number", "INVALID_PARAMETER")
+    info = numbers.setdefault(number, _opted_out(number, fake.now(), by_user=False))
+    return _list_answer(fake, name, info)
+
+
+@operation("DeleteOptedOutNumber")
+def delete_opted_out_number(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    name, numbers = _opt_out_list(fake, body)
+    number = str(body.get("OptedOutNumber", ""))
+    if number not in numbers:
+        raise not_found("opted-out-number", number)
+    last = fake.opted_in_at.get(number)
+    if last is not None and fake.now() - last < OPT_IN_EVERY_SECONDS:
+        raise validation(
+            "Each destination phone number can only be deleted once every 30 days",
+            "PHONE_NUMBER_CANNOT_BE_OPTED_IN",
+        )
+    fake.opted_in_at[number] = fake.now()
+    return _list_answer(fake, name, numbers.pop(number))
+
+
+@operation("DescribeOptedOutNumbers")
+def describe_opted_out_numbers(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    name, numbers = _opt_out_list(fake, body)
+    found = sorted(numbers.values(), key=lambda n: n["OptedOutNumber"])
+    if body.get("OptedOutNumbers"):
+        wanted = set(body["OptedOutNumbers"])
+        found = [n for n in found if n["OptedOutNumber"] in wanted]
+    answer = _page(found, body, "OptedOutNumbers")
+    return {"OptOutListArn": fake.arn(f"opt-out-list/{name}"), "OptOutListName": name, **answer}

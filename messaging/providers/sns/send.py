@@ -1,5 +1,14 @@
-"""AWS SNS: SMS by Publish to a phone number."""
+"""AWS SNS: SMS by Publish to a phone number.
 
+Refusals are classified by AWS's error code and documented facts, not by words in
+a message: OptedOut (the account's opt-out list) is shown for review, never turned
+into an opt-out (messaging.delivery.actions); an InvalidParameter about PhoneNumber
+or an AuthorizationError while the account is in the SMS sandbox and the number is
+not a verified destination is the sandbox's (a configuration error that pauses the
+broadcast), else an InvalidParameter about PhoneNumber is an invalid number.
+"""
+
+import re
 from typing import Any
 
 from botocore.exceptions import (
@@ -10,11 +19,12 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 from botocore.exceptions import ConnectionError as NotConnectedError
+from botocore.parsers import ResponseParserError
 from django.conf import settings
 
 from messaging.models import Message
 from messaging.providers.base import ErrorKind, ProviderError, Sent, Unsent, refused
-from smsbot import aws
+from smsbot import aws, sms_account
 from smsbot.redaction import redact_data
 
 THROTTLED = {"Throttling", "ThrottlingException", "Throttled", "ThrottledException",
@@ -80,7 +90,33 @@ def _request(message: Message) -> dict[str, Any]:
     }
 
 
-def _client_error(exc: ClientError, record: dict[str, Any], *, went_out: bool) -> ProviderError:
+# SNS's InvalidParameter texts about the destination: "Invalid parameter: PhoneNumber
+# Reason: ..." (the parameter named), or the E.164 check's own sentence.
+PHONE_PARAMETER = re.compile(
+    r"^(Invalid parameter: PhoneNumber\b|Phone number does not meet the E\.?164 format)",
+    re.IGNORECASE,
+)
+# In the SMS sandbox AWS refuses an unverified destination with these codes, in texts
+# that do not say "sandbox" (and that InvalidParameter one is also a malformed number's).
+SANDBOX_CODES = {"InvalidParameter", "AuthorizationError"}
+
+
+def _sandbox_refuses(phone: str) -> bool:
+    """Whether the account is in SNS's SMS sandbox and phone is not a verified destination.
+
+    Asked only after a refusal; when AWS cannot be asked, the refusal is not blamed
+    on the sandbox (nor on the number: see _client_error).
+    """
+    try:
+        sandbox = sms_account.sns_sandbox()
+    except (ClientError, BotoCoreError, ResponseParserError, KeyError):
+        return False
+    return sandbox.in_sandbox and phone not in sandbox.verified
+
+
+def _client_error(
+    exc: ClientError, record: dict[str, Any], *, went_out: bool, phone: str = ""
+) -> ProviderError:
     error = exc.response.get("Error", {})
     aws_code = error.get("Code", "")
     text = error.get("Message", "") or str(exc)
@@ -104,11 +140,14 @@ def _client_error(exc: ClientError, record: dict[str, Any], *, went_out: bool) -
         # Before the Publish (the opt-out check) nothing was sent, whatever the 5xx.
         unsent = None if went_out else Unsent.TURNED_AWAY
         return ProviderError(ErrorKind.RETRYABLE, "sns:ServerError", text, unsent=unsent, **context)
+    names_phone = aws_code == "InvalidParameter" and bool(PHONE_PARAMETER.match(text))
+    if phone and (names_phone or aws_code == "AuthorizationError") and _sandbox_refuses(phone):
+        return refused("sns:Sandbox", f"{aws_code}: {text}", **context)
     if aws_code in CREDENTIALS or status in (401, 403):
         return refused("sns:AuthError", text, **context)
     if aws_code == "OptedOut":
         return refused("sns:OptedOut", text, **context)
-    if aws_code == "InvalidParameter" and "phone" in text.lower():
+    if names_phone:
         return refused("sns:InvalidParameter", text, **context)
     return refused("sns:BadRequest", f"{aws_code}: {text}", **context)
 
@@ -146,7 +185,7 @@ class SnsProvider:
         try:
             answer = client.publish(**params)
         except ClientError as exc:
-            raise _client_error(exc, record, went_out=True) from exc
+            raise _client_error(exc, record, went_out=True, phone=message.phone) from exc
         except BotoCoreError as exc:
             raise _transport_error(exc, record, went_out=True) from exc
         metadata = answer.get("ResponseMetadata", {})

@@ -5,7 +5,7 @@ from argparse import ArgumentParser
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.management.base import BaseCommand, CommandError
 
-from smsbot import provisioning
+from smsbot import opt_out_list, provisioning
 from smsbot.management.arguments import e164
 from smsbot.provisioning import account, logs
 from smsbot.provisioning.core import Check, Context, client, describe_error, verify
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         checks = verify(
             provisioning.resources(with_secrets=bool(options["with_secrets"])), ctx, self.stdout
         )
-        for check in [*account.checks(), self._logs_flowing()]:
+        for check in [*account.checks(), self._logs_flowing(), *self._opt_out_lists()]:
             self.stdout.write(f"{check}\n")
             checks.append(check)
         if number:
@@ -49,6 +49,15 @@ class Command(BaseCommand):
             return logs.delivery_logs_flowing()
         except (ClientError, BotoCoreError) as exc:
             return Check(False, f"CloudWatch logs flowing: could not check — {describe_error(exc)}")
+
+    def _opt_out_lists(self) -> list[Check]:
+        """The last daily reconcile of AWS's opt-out lists with the portal's consent."""
+        if not opt_out_list.lists():
+            return []
+        results = opt_out_list.last_reconcile()
+        if not results:
+            return [Check(None, "opt-out lists: not reconciled yet (task reconcile-aws-opt-outs)")]
+        return [Check(not r.opted_in_here, r.line()) for r in results]
 
     def _send_test(self, number: str) -> Check:
         what = f"test SMS to {mask_phone(number)}"

@@ -127,12 +127,12 @@ def test_no_endpoint_is_retryable(aws, outbound, settings):
     assert (error.kind, error.code) == (ErrorKind.RETRYABLE, "net:connect")
 
 
-def test_a_number_opted_out_at_aws_is_an_opt_out(proxy, aws, outbound):
+def test_a_number_opted_out_at_aws_is_held_for_review(proxy, aws, outbound):
     # moto reports numbers ending in 99 as opted out.
     error = refusal(outbound("+13125550199", provider="sns"))
 
     assert (error.kind, error.code) == (ErrorKind.PERMANENT, "sns:OptedOut")
-    assert describe(error.code).action == Action.OPT_OUT
+    assert describe(error.code).action == Action.PROVIDER_OPT_OUT
     assert publishes(proxy) == [] and sent_sms(aws) == []
 
 
