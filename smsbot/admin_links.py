@@ -22,11 +22,15 @@ PAGE_PERMISSIONS = (
 
 def may_open(request: HttpRequest, url: str | None) -> bool:
     """False for a model page of the admin the user would be refused; True otherwise
-    (a page that is not a model's checks its own permission when it is opened)."""
+    (a page that is not a model's checks its own permission when it is opened, and a
+    page of another site is that site's)."""
     if not url:
         return False
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.get_host():
+        return True  # another site (AWS's or Twilio's documentation): not ours to refuse
     try:
-        match = resolve(urlsplit(url).path)
+        match = resolve(parts.path)
     except Resolver404:
         return False
     model_admin = getattr(match.func, "model_admin", None)
