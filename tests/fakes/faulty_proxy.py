@@ -51,6 +51,9 @@ class _Fault:
     status: int = 0
     body: str = ""
     drop: bool = False
+    # Only a request of this query-protocol Action meets the fault (None: any), so the
+    # portal's other calls on the way (an opt-out check, the sandbox status) pass.
+    action: str | None = None
 
 
 class _Handler(QuietHandler):
@@ -63,13 +66,15 @@ class _Handler(QuietHandler):
     def _handle(self) -> None:
         proxy: FaultyProxy = self.server.owner  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        form = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
         with proxy.lock:
             proxy.log.append(ProxiedRequest(self.command, self.path, body.decode(errors="replace")))
-            fault = proxy.faults.popleft() if proxy.faults else None
+            fault = None
+            if proxy.faults and proxy.faults[0].action in (None, form.get("Action")):
+                fault = proxy.faults.popleft()
         if fault and not fault.drop:
             return self.answer(fault.status, "text/xml", fault.body.encode())
         if proxy.answers:
-            form = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
             local = proxy.answers(form.get("Action", ""), form)
             if local is not None:
                 return self.answer(local[0], "text/xml", local[1].encode())
@@ -98,10 +103,12 @@ class FaultyProxy(LocalServer):
         with self.lock:
             return list(self.log)
 
-    def fail_next(self, status: int, body: str, *, times: int = 1) -> None:
+    def fail_next(
+        self, status: int, body: str, *, times: int = 1, action: str | None = None
+    ) -> None:
         with self.lock:
-            self.faults.extend([_Fault(status, body)] * times)
+            self.faults.extend([_Fault(status, body, action=action)] * times)
 
-    def drop_next(self, *, times: int = 1) -> None:
+    def drop_next(self, *, times: int = 1, action: str | None = None) -> None:
         with self.lock:
-            self.faults.extend([_Fault(drop=True)] * times)
+            self.faults.extend([_Fault(drop=True, action=action)] * times)

@@ -165,7 +165,7 @@ def test_throttling_beyond_the_retries_moves_only_the_turned_away_messages(
     settings.SEND_MAX_ATTEMPTS = 2  # and the dispatcher twice: four throttles, then Twilio
     first, second = opted_in(2)
     throttled = AWS_QUERY_ERROR.format(code="Throttling", message="Rate exceeded")
-    proxy.fail_next(400, throttled, times=4)
+    proxy.fail_next(400, throttled, times=4, action="Publish")
     moved, stayed = reply(first), reply(second)
 
     assert dispatch.send(moved.pk).status == "retry"  # its own retries first
@@ -189,12 +189,16 @@ def test_sns_unavailable_before_acceptance_moves_but_an_internal_error_does_not(
     settings.SNS_RETRY_ATTEMPTS = 0
     settings.SEND_MAX_ATTEMPTS = 1
     first, second = opted_in(2)
-    proxy.fail_next(503, AWS_QUERY_ERROR.format(code="ServiceUnavailable", message="busy"))
+    proxy.fail_next(
+        503, AWS_QUERY_ERROR.format(code="ServiceUnavailable", message="busy"), action="Publish"
+    )
     assert send_until_settled(reply(first)).status == MessageStatus.SENT
     assert twilio_sends(both) == [first.phone]
 
     # A 500 may follow the Publish: retried nowhere else (here: out of attempts, failed).
-    proxy.fail_next(500, AWS_QUERY_ERROR.format(code="InternalError", message="oops"))
+    proxy.fail_next(
+        500, AWS_QUERY_ERROR.format(code="InternalError", message="oops"), action="Publish"
+    )
     settings.SNS_RETRY_ATTEMPTS = 3  # botocore must not retry it either
     message = reply(second)
     assert send_until_settled(message).status == MessageStatus.FAILED
@@ -206,7 +210,9 @@ def test_sns_unavailable_before_acceptance_moves_but_an_internal_error_does_not(
 
 def test_a_publish_whose_answer_was_lost_is_not_moved_but_needs_review(both, proxy, aws):
     [subscriber] = opted_in(1)
-    proxy.drop_next()  # SNS takes the Publish, the connection drops before the answer
+    proxy.drop_next(
+        action="Publish"
+    )  # SNS takes the Publish, the connection drops before the answer
     message = reply(subscriber)
 
     assert send_until_settled(message).status == MessageStatus.NEEDS_REVIEW
