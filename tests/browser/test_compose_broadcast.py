@@ -19,24 +19,18 @@ from smsbot.celery import REPLIES_QUEUE, app
 # The pipeline's own clean slate: an empty cache (spend, progress throttles) and no
 # send threads left holding database connections after the test.
 from tests.messaging.pipeline.conftest import _clean_cache, opted_in, wait_for  # noqa: F401
-from tests.ops.factories import OPS_PASSWORD, ops_manager
+from tests.ops.factories import OPERATOR_PERMISSIONS, OPS_PASSWORD, ops_manager
 
 pytestmark = pytest.mark.browser
 
 STAFF_PHONE = "+13125550199"
-# What the Operations Manager group is given (messaging 0004), besides viewing.
-OPERATOR = (
-    "messaging.add_broadcast",
-    "messaging.change_broadcast",
-    "messaging.view_dailyscheduletask",
-)
 
 
 @pytest.fixture
 def operator(visitor, transactional_db):  # type: ignore[no-untyped-def]
     """An Operations Manager with the broadcast permissions the group has, logged in."""
     visitor.page.set_viewport_size({"width": 1440, "height": 900})
-    user = ops_manager("ops", extra_permissions=OPERATOR)
+    user = ops_manager("ops", extra_permissions=OPERATOR_PERMISSIONS)
     visitor.log_in(user.username, OPS_PASSWORD)
     return visitor
 
