@@ -96,13 +96,14 @@ def report(messages: list[Message], status: str, code: str = "") -> None:
 
 
 def test_one_broadcast_reads_the_same_on_every_screen_from_compose_to_done(
-    night, recording, celery_worker, visitor
+    night,  # noqa: F811 (imported above, as a fixture)
+    recording,  # noqa: F811
+    celery_worker,
+    visitor,
 ):
     chicago = opted_in(4)
     new_york = opted_in(2, start=110)
-    Subscriber.objects.filter(pk__in=[s.pk for s in new_york]).update(
-        timezone="America/New_York"
-    )
+    Subscriber.objects.filter(pk__in=[s.pk for s in new_york]).update(timezone="America/New_York")
     # Logged in at 04:20 Chicago time, as the portal's clock reads it.
     user = ops_manager("ops", extra_permissions=OPERATOR_PERMISSIONS)
     visitor.log_in(user.username, OPS_PASSWORD)
