@@ -53,18 +53,19 @@ def live_json(visitor: Any, pk: int) -> dict[str, Any]:
     return fields
 
 
-def listed(visitor: Any, pk: int, bucket: str, label: str) -> int:
-    """How many messages the message list shows under one outcome."""
+def listed(visitor: Any, pk: int, bucket: str, label: str) -> list[str]:
+    """The status of each message the message list shows under one outcome."""
     changelist = reverse("admin:messaging_message_changelist")
     visitor.goto(f"{changelist}?broadcast__id__exact={pk}&outcome={bucket}")
     page = visitor.page
     # The sidebar says which outcome the list is filtered by.
     assert page.locator("#changelist-filter li.selected", has_text=label).count() == 1
-    return page.locator("#result_list tbody tr").count()
+    return sorted(page.locator("#result_list td.field-status_display").all_inner_texts())
 
 
-def every_screen_agrees(visitor: Any, broadcast: Broadcast) -> dict[str, str]:
-    """The figures of the live JSON, checked against each screen; returns them."""
+def every_screen_agrees(visitor: Any, broadcast: Broadcast) -> tuple[dict[str, str], list[str]]:
+    """The figures of the live JSON, checked against each screen; returns them, and the
+    statuses the message list gives the held messages."""
     pk = broadcast.pk
     fields = live_json(visitor, pk)
     shown = {k: fields["text"][k] for k in SHOWN}
@@ -72,11 +73,12 @@ def every_screen_agrees(visitor: Any, broadcast: Broadcast) -> dict[str, str]:
     assert on_screen(visitor, pk) == shown, "the dashboard"
     visitor.goto(reverse("admin:messaging_broadcast_change", args=[pk]))
     assert on_screen(visitor, pk) == shown, "the broadcast's page"
-    counts = {bucket: str(listed(visitor, pk, bucket, label)) for bucket, label in BUCKETS}
+    rows = {bucket: listed(visitor, pk, bucket, label) for bucket, label in BUCKETS}
+    counts = {bucket: str(len(statuses)) for bucket, statuses in rows.items()}
     assert counts == {b: shown[b] for b in BUCKET_NAMES}, "the message list by outcome"
     # Nothing else changed while the screens were read.
     assert {k: live_json(visitor, pk)["text"][k] for k in SHOWN} == shown
-    return shown
+    return shown, rows["held"]
 
 
 def moves_by_itself(visitor: Any, pk: int, field: str, text: str) -> None:
@@ -118,6 +120,10 @@ def test_one_broadcast_reads_the_same_on_every_screen_from_compose_to_done(
     assert page.locator("#recipients").inner_text() == "6"
     visitor.follow(page.get_by_role("button", name="Send now to 6 recipients"))
     assert "Recipients\t6" in page.locator("#content-main").inner_text()
+    # All six are asleep: the step before the send says until when, and ends no earlier.
+    quiet = "6: held until their quiet hours (21:00-08:00 their time) end, the last at 08:00 CST"
+    assert page.locator("#confirm-quiet").inner_text() == quiet
+    assert page.locator("#confirm-finish").inner_text().startswith("Sat 16 Jan 2027, 08:00 CST")
     broadcast = Broadcast.objects.get(name="Snow day")
     assert not Message.objects.filter(broadcast=broadcast).exists()  # not before confirming
     visitor.follow(page.get_by_role("button", name="Confirm: send now to 6 recipients"))
@@ -126,10 +132,15 @@ def test_one_broadcast_reads_the_same_on_every_screen_from_compose_to_done(
     # Held: it is night for every recipient, and every screen says until when, and why.
     holds = "2 held until 07:00 CST (quiet hours); 4 held until 08:00 CST (quiet hours)"
     moves_by_itself(visitor, broadcast.pk, "holds", holds)
-    shown = every_screen_agrees(visitor, broadcast)
+    shown, held = every_screen_agrees(visitor, broadcast)
     assert (shown["held"], shown["queued"], shown["sent"], shown["holds"]) == ("6", "0", "0", holds)
     assert shown["progress"] == "0 of 6 processed (0%)"
     assert shown["state"] == "Sending"
+    # Each held message says so in the list too, with its own time.
+    assert (
+        held
+        == ["Held until 07:00 CST (quiet hours)"] * 2 + ["Held until 08:00 CST (quiet hours)"] * 4
+    )
     assert recording.SENT == []
 
     # Partly sent: morning in New York. The minute check releases its two, the worker sends.
@@ -137,16 +148,17 @@ def test_one_broadcast_reads_the_same_on_every_screen_from_compose_to_done(
     visitor.goto(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
     assert waves.check().released == 2
     moves_by_itself(visitor, broadcast.pk, "progress", "2 of 6 processed (33%)")
-    shown = every_screen_agrees(visitor, broadcast)
+    shown, held = every_screen_agrees(visitor, broadcast)
     assert (shown["sent"], shown["held"], shown["queued"]) == ("2", "4", "0")
     assert shown["holds"] == "4 held until 08:00 CST (quiet hours)"
+    assert held == ["Held until 08:00 CST (quiet hours)"] * 4
     assert len(recording.SENT) == 2
 
     # Their reports: one delivered, one undelivered (which is a failure: it did not arrive).
     first = list(Message.objects.filter(broadcast=broadcast, status=MessageStatus.SENT))
     report(first[:1], "delivered")
     report(first[1:], "undelivered", "30003")
-    shown = every_screen_agrees(visitor, broadcast)
+    shown, _ = every_screen_agrees(visitor, broadcast)
     assert (shown["sent"], shown["delivered"], shown["failed"], shown["held"]) == (
         "0", "1", "1", "4",
     )  # fmt: skip
@@ -159,7 +171,7 @@ def test_one_broadcast_reads_the_same_on_every_screen_from_compose_to_done(
     moves_by_itself(visitor, broadcast.pk, "state", "Done")
     wait_for(lambda: Broadcast.objects.get(pk=broadcast.pk).state == BroadcastState.DONE,
              what="the broadcast to be done")  # fmt: skip
-    shown = every_screen_agrees(visitor, broadcast)
+    shown, _ = every_screen_agrees(visitor, broadcast)
     assert (shown["sent"], shown["delivered"], shown["failed"]) == ("4", "1", "1")
     assert (shown["held"], shown["queued"], shown["holds"]) == ("0", "0", "")
     assert shown["progress"] == "6 of 6 processed (100%)"
@@ -169,6 +181,6 @@ def test_one_broadcast_reads_the_same_on_every_screen_from_compose_to_done(
     assert {m.subscriber_id for m in rest} == {s.pk for s in chicago}
     report(rest[:3], "delivered")
     report(rest[3:], "undelivered", "30003")
-    shown = every_screen_agrees(visitor, broadcast)
+    shown, _ = every_screen_agrees(visitor, broadcast)
     assert (shown["sent"], shown["delivered"], shown["failed"]) == ("0", "4", "2")
     assert live_json(visitor, broadcast.pk)["live"] is False
