@@ -62,9 +62,14 @@ def test_compose_preview_test_send_and_watch_it_complete(operator, celery_worker
     operator.screenshot()
     page.fill("#id_text", "We open at 9 tomorrow. See you there!")
     page.select_option("#id_channel", "sms")
-    assert "1 segment per SMS · 5 recipients (5 SMS) · projected 0.0000 USD" in counter_text(page)
+    # The console is priced as the provider it stands in for: the preview's cost, as typed.
+    projected = re.search(
+        r"1 segment per SMS · 5 recipients \(5 SMS\) · projected ([\d.]+) USD", counter_text(page)
+    )
+    assert projected and projected.group(1) != "0.0000", counter_text(page)
     operator.screenshot()
     operator.follow(page.get_by_role("button", name="Preview ›"))
+    assert page.locator("#cost").inner_text() == f"{projected.group(1)} USD"
 
     broadcast = Broadcast.objects.get(name="Opening hours")
     assert broadcast.state == BroadcastState.DRAFT
