@@ -116,14 +116,21 @@ def bucket_q(bucket: str, now: datetime | None = None) -> Q:
 
 def bucket_of(message: Message, now: datetime | None = None) -> str:
     """One message's bucket (the rule bucket_q applies to many)."""
-    if message.status == MessageStatus.HELD:
+    if message.status == MessageStatus.QUEUED and hold_of(message, now):
         return Bucket.HELD
-    if message.status == MessageStatus.QUEUED:
-        waiting = message.next_attempt_at and message.next_attempt_at > (now or timezone.now())
-        paused = message.broadcast_id and message.broadcast.state == BroadcastState.PAUSED
-        if waiting or paused:
-            return Bucket.HELD
     return BUCKET_OF_STATUS.get(message.status, "")
+
+
+def hold_of(message: Message, now: datetime | None = None) -> Hold | None:
+    """Why one queued message is held back, and until when (the rule outcomes_of applies
+    to many); None when it is not."""
+    if message.status != MessageStatus.QUEUED:
+        return None
+    if message.broadcast_id and message.broadcast.state == BroadcastState.PAUSED:
+        return Hold(PAUSED, None, 1)
+    if message.next_attempt_at and message.next_attempt_at > (now or timezone.now()):
+        return Hold(RETRY if message.error_code else QUIET_HOURS, message.next_attempt_at, 1)
+    return None
 
 
 def clock(moment: datetime, now: datetime | None = None) -> str:
@@ -143,8 +150,12 @@ class Hold:
 
     def text(self, now: datetime | None = None) -> str:
         """'16 held until 08:00 CST (quiet hours)'."""
+        return f"{self.messages} {self.words(now)}"
+
+    def words(self, now: datetime | None = None) -> str:
+        """'held until 08:00 CST (quiet hours)', as one message's status says it."""
         when = f" until {clock(self.until, now)}" if self.until else ""
-        return f"{self.messages} held{when} ({self.reason})"
+        return f"held{when} ({self.reason})"
 
 
 @dataclass(frozen=True)

@@ -390,6 +390,8 @@ class BroadcastAdmin(admin.ModelAdmin):
         scheduling = "schedule" in request.POST
         start = broadcast.scheduled_for if scheduling and broadcast.scheduled_for else None
         took = audience.sending_time(p.by_channel)
+        # Those inside their quiet hours go when those end: the send ends no earlier.
+        begins = max(filter(None, (start or timezone.now(), p.quiet_hours_end)))
         context = self._page(
             request,
             f"Send “{broadcast.name}” to {p.recipients} recipients?",
@@ -399,9 +401,10 @@ class BroadcastAdmin(admin.ModelAdmin):
             button="schedule" if scheduling else "send",
             starts=timezones.shown(start) if start else "now",
             takes=duration_words(took),
-            finishes=timezones.shown((start or timezone.now()) + took),
+            finishes=timezones.shown(begins + took),
             rate=settings.SMS_SEND_RATE,
             quiet_hours=settings.QUIET_HOURS,
+            quiet_ends=outcomes.clock(p.quiet_hours_end) if p.quiet_hours_end else "",
         )
         return TemplateResponse(request, "admin/messaging/broadcast/confirm_send.html", context)
 

@@ -28,7 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.text import Truncator
+from django.utils.text import Truncator, capfirst
 
 from messaging import outcomes
 from messaging.admin import consent_proof
@@ -157,7 +157,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         "route",
         "phone",
         "text",
-        "status",
+        "status_display",
         "error",
         "segments_display",
         "cost_display",
@@ -176,6 +176,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     search_fields = ["=phone", "=provider_message_id"]
     search_help_text = "A phone number in any format, or a provider message id."
     list_per_page = 50
+    list_select_related = ["broadcast"]  # a queued message of a paused broadcast is held
     fieldsets = [
         (
             "Message",
@@ -290,6 +291,12 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         if obj.content_sid:
             return f"WhatsApp template {obj.content_sid}"
         return "—"
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj: Message) -> str:
+        """Its status; a held one says until when and why, as its broadcast's page does."""
+        hold = outcomes.hold_of(obj)
+        return capfirst(hold.words()) if hold else obj.get_status_display()
 
     @admin.display(description="error", ordering="error_code")
     def error(self, obj: Message) -> SafeString | str:

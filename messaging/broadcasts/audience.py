@@ -195,6 +195,11 @@ class Preview:
     # Who a send now leaves out or holds back, by reason (skip_split).
     skips: tuple["Skip", ...] = ()
 
+    @property
+    def quiet_hours_end(self) -> datetime | None:
+        """When the last recipient inside quiet hours gets out of them; None if nobody is."""
+        return next((s.until for s in self.skips if s.reason == SkipReason.QUIET_HOURS), None)
+
 
 @dataclass(frozen=True)
 class ChannelPrices:

@@ -19,24 +19,18 @@ from smsbot.celery import REPLIES_QUEUE, app
 # The pipeline's own clean slate: an empty cache (spend, progress throttles) and no
 # send threads left holding database connections after the test.
 from tests.messaging.pipeline.conftest import _clean_cache, opted_in, wait_for  # noqa: F401
-from tests.ops.factories import OPS_PASSWORD, ops_manager
+from tests.ops.factories import OPERATOR_PERMISSIONS, OPS_PASSWORD, ops_manager
 
 pytestmark = pytest.mark.browser
 
 STAFF_PHONE = "+13125550199"
-# What the Operations Manager group is given (messaging 0004), besides viewing.
-OPERATOR = (
-    "messaging.add_broadcast",
-    "messaging.change_broadcast",
-    "messaging.view_dailyscheduletask",
-)
 
 
 @pytest.fixture
 def operator(visitor, transactional_db):  # type: ignore[no-untyped-def]
     """An Operations Manager with the broadcast permissions the group has, logged in."""
     visitor.page.set_viewport_size({"width": 1440, "height": 900})
-    user = ops_manager("ops", extra_permissions=OPERATOR)
+    user = ops_manager("ops", extra_permissions=OPERATOR_PERMISSIONS)
     visitor.log_in(user.username, OPS_PASSWORD)
     return visitor
 
@@ -68,9 +62,14 @@ def test_compose_preview_test_send_and_watch_it_complete(operator, celery_worker
     operator.screenshot()
     page.fill("#id_text", "We open at 9 tomorrow. See you there!")
     page.select_option("#id_channel", "sms")
-    assert "1 segment per SMS · 5 recipients (5 SMS) · projected 0.0000 USD" in counter_text(page)
+    # The console is priced as the provider it stands in for: the preview's cost, as typed.
+    projected = re.search(
+        r"1 segment per SMS · 5 recipients \(5 SMS\) · projected ([\d.]+) USD", counter_text(page)
+    )
+    assert projected and projected.group(1) != "0.0000", counter_text(page)
     operator.screenshot()
     operator.follow(page.get_by_role("button", name="Preview ›"))
+    assert page.locator("#cost").inner_text() == f"{projected.group(1)} USD"
 
     broadcast = Broadcast.objects.get(name="Opening hours")
     assert broadcast.state == BroadcastState.DRAFT

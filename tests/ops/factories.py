@@ -24,6 +24,12 @@ VIEW_PERMISSIONS = [
     "subscribers.view_consentevent",
     "subscribers.view_subscriberevent",
 ]
+# What the Operations Manager group is given (messaging 0004), besides viewing.
+OPERATOR_PERMISSIONS = (
+    "messaging.add_broadcast",
+    "messaging.change_broadcast",
+    "messaging.view_dailyscheduletask",
+)
 
 
 def ops_manager(username: str = "ops", extra_permissions: tuple[str, ...] = ()) -> Any:

@@ -26,14 +26,9 @@ from messaging.broadcasts import schedule
 from messaging.models import Broadcast, BroadcastState, Message, MessageKind
 from smsbot.models import OutboxTask
 from tests.messaging.pipeline.conftest import opted_in
-from tests.ops.factories import VIEW_PERMISSIONS, message
+from tests.ops.factories import OPERATOR_PERMISSIONS, VIEW_PERMISSIONS, message
 
 pytestmark = pytest.mark.django_db
-OPERATOR = (
-    "messaging.add_broadcast",
-    "messaging.change_broadcast",
-    "messaging.view_dailyscheduletask",
-)
 SCHEDULE = reverse("admin:messaging_dailyscheduletask_changelist")
 
 
@@ -58,7 +53,7 @@ def staff(username: str, *permissions: str) -> Any:
 
 @pytest.fixture
 def operator(client):  # type: ignore[no-untyped-def]
-    client.force_login(staff("ops", *OPERATOR))
+    client.force_login(staff("ops", *OPERATOR_PERMISSIONS))
     return client
 
 
@@ -280,7 +275,7 @@ def test_from_a_broadcast_to_its_messages_and_back(operator):
 
 def test_the_schedule_screen_changes_for_devops_and_reads_for_others(client):
     schedule.ensure_daily_schedule()
-    ops = staff("ops", *OPERATOR)
+    ops = staff("ops", *OPERATOR_PERMISSIONS)
     devops = staff("devops", *DEVOPS)
     client.force_login(ops)
     html = client.get(SCHEDULE).content.decode()

@@ -17,14 +17,15 @@ from messaging.models import BroadcastState, Message
 from smsbot import timezones
 from smsbot.models import OutboxTask
 from tests.messaging.pipeline.conftest import opted_in
-from tests.messaging.pipeline.test_admin_compose import OPERATOR, draft, preview, staff
+from tests.messaging.pipeline.test_admin_compose import draft, preview, staff
+from tests.ops.factories import OPERATOR_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def operator(client: Client) -> Client:
-    client.force_login(staff("ops", *OPERATOR))
+    client.force_login(staff("ops", *OPERATOR_PERMISSIONS))
     return client
 
 
@@ -64,7 +65,7 @@ def test_the_confirming_post_needs_its_csrf_token(settings):
     opted_in(3)
     broadcast = draft()
     client = Client(enforce_csrf_checks=True)
-    client.force_login(staff("ops", *OPERATOR))
+    client.force_login(staff("ops", *OPERATOR_PERMISSIONS))
     assert client.post(preview(broadcast), {"send": "1", "confirmed": "1"}).status_code == 403
     broadcast.refresh_from_db()
     assert broadcast.state == BroadcastState.DRAFT and started() == 0
