@@ -52,7 +52,11 @@ LOCALE_INPUTS = {"date", "time", "datetime-local", "month", "week"}
 
 
 class Reader(HTMLParser):
-    """A page's visible text, and its inputs' types and values; titles are hovers."""
+    """A page's visible text, and its inputs' types and values; titles are hovers.
+
+    A span of class "utc" is a document's printed UTC beside its ops time (the
+    consent proof is read on paper, where nothing hovers): the rule's one exception.
+    """
 
     SKIPPED = {"script", "style", "textarea", "option"}  # code, typed text, zone names
 
@@ -61,15 +65,20 @@ class Reader(HTMLParser):
         self.text: list[str] = []
         self.inputs: list[dict[str, str]] = []
         self.skipping = 0
+        self.spans: list[bool] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIPPED:
+        printed_utc = tag == "span" and "utc" in (dict(attrs).get("class") or "").split()
+        if tag == "span":
+            self.spans.append(printed_utc)
+        if tag in self.SKIPPED or printed_utc:
             self.skipping += 1
         if tag == "input":
             self.inputs.append({k: v or "" for k, v in attrs})
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIPPED and self.skipping:
+        printed_utc = tag == "span" and self.spans and self.spans.pop()
+        if (tag in self.SKIPPED or printed_utc) and self.skipping:
             self.skipping -= 1
 
     def handle_data(self, data: str) -> None:
