@@ -8,11 +8,12 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # Loaded in every process: the tasks and their periodic schedule (beat reads
-        # it at start), the receiver that sends double opt-in confirmations, the
+        # it at start), the receivers that send double opt-in confirmations (SMS and e-mail), the
         # one that forgets an erased number's messages and seed_demo's messages.
         from messaging import demo, retention, tasks  # noqa: F401
         from messaging.broadcasts.schedule import ensure_daily_schedule
         from messaging.inbound import confirmations  # noqa: F401
+        from messaging.outbound import email_confirmation  # noqa: F401
 
         # The daily-broadcast periodic task exists after every migrate.
         post_migrate.connect(

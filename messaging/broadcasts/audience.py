@@ -29,19 +29,53 @@ PRICE_GROUP_DIGITS = 5
 
 
 def provider_for(channel: str) -> str:
-    """SNS cannot reach WhatsApp: WhatsApp always goes through Twilio."""
+    """SNS cannot reach WhatsApp: WhatsApp always goes through Twilio; e-mail goes
+    through SES."""
+    if channel == Channel.EMAIL:
+        return Provider.SES
     if channel == Channel.WHATSAPP and settings.SMS_PROVIDER == Provider.SNS:
         return Provider.TWILIO
     return settings.SMS_PROVIDER
 
 
+PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
+# An address that may get the daily message: confirmed, deliverable, and its number has
+# not said STOP (STOP ends the subscription on every channel).
+EMAIL_SENDABLE = Q(email_status=ConsentStatus.OPTED_IN, email_undeliverable=False) & ~Q(
+    consent_status=ConsentStatus.OPTED_OUT
+)
+
+
+def fallback_on() -> bool:
+    return settings.FALLBACK_CHANNEL == Channel.EMAIL and bool(settings.EMAIL_FROM)
+
+
 def audience(channel: str = "", at: datetime | None = None) -> QuerySet[Subscriber]:
-    """Who a broadcast goes to at a moment (now by default): opted in, deliverable, not
-    erased (index-backed), and not paused then."""
-    subscribers = Subscriber.objects.filter(
-        consent_status=ConsentStatus.OPTED_IN, undeliverable=False, erased_at__isnull=True
-    ).filter(Q(paused_until__isnull=True) | Q(paused_until__lte=at or timezone.now()))
+    """Who a broadcast goes to at a moment (now by default): not erased, not paused
+    then, and reachable on their channel: an opted-in deliverable number, a confirmed
+    address for e-mail, or (FALLBACK_CHANNEL=email) a confirmed address for an opted-in
+    number that became undeliverable."""
+    by_phone = Q(consent_status=ConsentStatus.OPTED_IN, undeliverable=False)
+    reachable = by_phone & Q(channel__in=PHONE_CHANNELS)
+    if settings.EMAIL_FROM:
+        reachable |= Q(channel=Channel.EMAIL) & EMAIL_SENDABLE
+    if fallback_on():
+        reachable |= (
+            Q(channel__in=PHONE_CHANNELS, consent_status=ConsentStatus.OPTED_IN, undeliverable=True)
+            & EMAIL_SENDABLE
+        )
+    subscribers = Subscriber.objects.filter(reachable, erased_at__isnull=True).filter(
+        Q(paused_until__isnull=True) | Q(paused_until__lte=at or timezone.now())
+    )
     return subscribers.filter(channel=channel) if channel else subscribers
+
+
+def daily_channel(subscriber: Subscriber) -> tuple[str, bool]:
+    """The channel a subscriber's broadcast message goes by, and whether it is the
+    e-mail fallback for an undeliverable number."""
+    if subscriber.channel in PHONE_CHANNELS and subscriber.undeliverable and fallback_on():
+        return Channel.EMAIL, True
+    return subscriber.channel, False
 
 
 @dataclass
@@ -164,12 +198,14 @@ def average_unit(
 def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = False) -> Message:
     """The broadcast's message for one subscriber; or, with test, a test send of it
     (a message of its own kind, linked apart, never one of the broadcast's)."""
-    whatsapp = subscriber.channel == Channel.WHATSAPP
+    channel, fallback = daily_channel(subscriber)
+    whatsapp = channel == Channel.WHATSAPP
     link = {"test_of": broadcast} if test else {"broadcast": broadcast}
     return outbound(
         kind=MessageKind.TEST if test else MessageKind.BROADCAST,
-        channel=subscriber.channel,
-        provider=provider_for(subscriber.channel),
+        channel=channel,
+        provider=provider_for(channel),
+        fallback=fallback,
         phone=subscriber.phone,
         body=broadcast.text,
         template=whatsapp and bool(broadcast.whatsapp_content_sid),

@@ -26,8 +26,8 @@ def outbound(
         provider=provider,
         phone=phone,
         body=body,
-        # WhatsApp is charged per message, not per segment.
-        segments=1 if channel == Channel.WHATSAPP else info.segments,
+        # WhatsApp and e-mail are charged per message, not per segment.
+        segments=1 if channel in (Channel.WHATSAPP, Channel.EMAIL) else info.segments,
         encoding=info.encoding,
         price_estimated=pricing.estimate(provider, channel, body, phone=phone, template=template),
         **fields,

@@ -51,7 +51,7 @@ from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
 from smsbot.redaction import redact, redact_data
 from subscribers import localtime
-from subscribers.models import ConsentStatus, Subscriber
+from subscribers.models import Channel, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,9 @@ def claim_if_sendable(message: Message, now: datetime) -> bool:
     """
     if not message.subscriber_id:
         return False
-    won = statements.claim_sendable(message.pk, now, message.recipient_timezone)
+    won = statements.claim_sendable(
+        message.pk, now, message.recipient_timezone, email=message.channel == Channel.EMAIL
+    )
     return _claimed(message, won, now)
 
 
@@ -194,10 +196,12 @@ def skip_reason(message: Message) -> str:
         subscriber = message.subscriber  # loaded now: claim() dropped any cached copy
     else:
         subscriber = Subscriber.objects.filter(phone=message.phone).first()
-    if subscriber is not None and subscriber.undeliverable:
-        return f"number is undeliverable: {subscriber.undeliverable_reason}".strip(": ")
     if subscriber is not None and subscriber.erased_at:
         return "subscriber erased"
+    if message.channel == Channel.EMAIL:
+        return email_skip_reason(message, subscriber)
+    if subscriber is not None and subscriber.undeliverable:
+        return f"number is undeliverable: {subscriber.undeliverable_reason}".strip(": ")
     if message.kind == MessageKind.COMPLIANCE:
         return ""  # the law requires STOP/HELP confirmations whatever the consent
     status = subscriber.consent_status if subscriber else ""
@@ -210,11 +214,33 @@ def skip_reason(message: Message) -> str:
         return ""
     if status != ConsentStatus.OPTED_IN:
         return f"consent is {status or 'unknown'}, not opted_in"
+    return pause_reason(message, subscriber)
+
+
+def pause_reason(message: Message, subscriber: Subscriber) -> str:
     paused_until = subscriber.paused_until
     if message.kind == MessageKind.BROADCAST and paused_until and paused_until > timezone.now():
         restart = localtime.local_date(paused_until, subscriber.timezone)
         return f"subscriber paused: messages start again on {restart}"
     return ""
+
+
+def email_skip_reason(message: Message, subscriber: Subscriber | None) -> str:
+    """Why an e-mail must not go: the address's own consent decides, and a STOP from
+    the number ends the subscription on every channel (statements.claim_sendable
+    applies the same rule to broadcast e-mails)."""
+    if subscriber is None or not subscriber.email:
+        return "no e-mail address"
+    if subscriber.email_undeliverable:
+        return f"address is undeliverable: {subscriber.email_undeliverable_reason}".strip(": ")
+    status = subscriber.email_status or "unknown"
+    if message.kind == MessageKind.CONFIRMATION:
+        return "" if status == ConsentStatus.PENDING else f"e-mail consent is {status}, not pending"
+    if status != ConsentStatus.OPTED_IN:
+        return f"e-mail consent is {status}, not opted_in"
+    if subscriber.consent_status == ConsentStatus.OPTED_OUT:
+        return "the number opted out: the subscription has ended"
+    return pause_reason(message, subscriber)
 
 
 def held_by_broadcast(message: Message) -> str:

@@ -16,7 +16,7 @@ from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
 from subscribers.models import ConsentStatus, Subscriber
 
 
-def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
+def claim_sendable(message_id: int, now: datetime, zone: str, *, email: bool = False) -> bool:
     """queued → sending, only while its subscriber may receive it; True if won.
 
     The consent test runs inside the claiming UPDATE, so it sees the state at
@@ -24,17 +24,26 @@ def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
     does a PAUSE, and so does a paused or cancelled broadcast (a configuration
     error met mid-broadcast pauses it: nothing more is claimed). The caller has
     found the recipient outside quiet hours on the clock of zone; a subscriber
-    whose zone changed since does not match.
+    whose zone changed since does not match. An e-mail (email) asks the address's
+    consent and deliverability instead, and that the number did not opt out.
     """
     m, s, b = _table(Message), _table(Subscriber), _table(Broadcast)
+    if email:
+        consent = (
+            f"{s}.email_status = %s AND {s}.email_undeliverable = %s AND {s}.consent_status <> %s"
+        )
+        consent_params = [ConsentStatus.OPTED_IN, False, ConsentStatus.OPTED_OUT]
+    else:
+        consent = f"{s}.consent_status = %s AND {s}.undeliverable = %s"
+        consent_params = [ConsentStatus.OPTED_IN, False]
     sql = (
         f"UPDATE {m} SET status = %s, attempts = attempts + 1, updated_at = %s"  # noqa: S608
         f" WHERE id = %s AND status = %s"
         f" AND ({m}.broadcast_id IS NULL OR EXISTS (SELECT 1 FROM {b}"
         f" WHERE {b}.id = {m}.broadcast_id AND {b}.state = %s))"
         f" AND EXISTS (SELECT 1 FROM {s}"
-        f" WHERE {s}.id = {m}.subscriber_id AND {s}.consent_status = %s"
-        f" AND {s}.undeliverable = %s AND {s}.erased_at IS NULL"
+        f" WHERE {s}.id = {m}.subscriber_id AND {consent}"
+        f" AND {s}.erased_at IS NULL"
         f" AND ({s}.paused_until IS NULL OR {s}.paused_until <= %s) AND {s}.timezone = %s)"
     )
     params = [
@@ -43,8 +52,7 @@ def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
         message_id,
         MessageStatus.QUEUED,
         BroadcastState.SENDING,
-        ConsentStatus.OPTED_IN,
-        False,
+        *consent_params,
         _value(Subscriber, "paused_until", now),
         zone,
     ]
