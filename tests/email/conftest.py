@@ -18,6 +18,11 @@ from messaging.providers.ses import quota
 from smsbot import aws
 from smsbot.aws import resource_name
 from smsbot.aws_names import SES_CONFIGURATION_SET
+from tests.messaging.webhooks.conftest import (  # noqa: F401 - fixtures used here too
+    cert_server,
+    sns_key,
+    sns_signer,
+)
 
 SENDER = "Daily Word <daily@example.com>"
 POSTAL = "1 Example Plaza, Chicago, IL 60601"
