@@ -15,8 +15,7 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from messaging.models import Provider
-from messaging.providers.ses.quota import max_send_rate
+from messaging.providers.ses.quota import SES, max_send_rate
 
 # KEYS[1] bucket hash; ARGV: rate/s, capacity, cost, reserve (tokens bulk must leave).
 # Returns 0 when granted, else the milliseconds to wait before trying again.
@@ -65,7 +64,7 @@ class Limits:
     @classmethod
     def current(cls, provider: str = "") -> "Limits":
         # E-mail goes at the SES account's own MaxSendRate; SMS at SMS_SEND_RATE.
-        rate = max_send_rate() if provider == Provider.SES else float(settings.SMS_SEND_RATE)
+        rate = max_send_rate() if provider == SES else float(settings.SMS_SEND_RATE)
         capacity = max(1.0, rate * settings.SEND_RATE_BURST_SECONDS)
         return cls(rate, capacity, capacity * settings.SEND_RATE_REPLY_RESERVE)
 

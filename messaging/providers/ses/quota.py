@@ -14,6 +14,9 @@ from smsbot import aws
 
 log = logging.getLogger(__name__)
 
+# Provider.SES, named here without importing models: the rate limiter is imported by
+# processes before Django is set up.
+SES = "ses"
 SANDBOX_RATE = 1.0
 CACHE_KEY = "ses:max-send-rate"
 CACHE_SECONDS = 3600
