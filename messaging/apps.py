@@ -8,12 +8,13 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         # Loaded in every process: the tasks and their periodic schedule (beat reads
-        # it at start), the receiver that sends double opt-in confirmations, the
-        # one that forgets an erased number's messages, seed_demo's messages and the
-        # provider's deploy checks.
+        # it at start), the receivers that send double opt-in confirmations (SMS and
+        # e-mail), the one that forgets an erased number's messages, seed_demo's
+        # messages and the providers' deploy checks.
         from messaging import demo, retention, tasks  # noqa: F401
         from messaging.broadcasts.schedule import ensure_daily_schedule
         from messaging.inbound import confirmations  # noqa: F401
+        from messaging.outbound import email_confirmation  # noqa: F401
         from messaging.providers import deploy_checks  # noqa: F401
 
         # The daily-broadcast periodic task exists after every migrate.

@@ -17,6 +17,7 @@ from subscribers.models import Channel, Subscriber
 class Provider(models.TextChoices):
     SNS = "sns", "AWS SNS"
     TWILIO = "twilio", "Twilio"
+    SES = "ses", "Amazon SES (e-mail)"
     CONSOLE = "console", "Console (records only)"
 
 
@@ -234,6 +235,9 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
     body = models.TextField(blank=True)
+    # An e-mail sent in place of the daily message to an undeliverable number
+    # (FALLBACK_CHANNEL=email): still the one message of its (broadcast, subscriber).
+    fallback = models.BooleanField(default=False)
     content_sid = models.CharField(max_length=64, blank=True)
     content_variables = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=MessageStatus.choices, db_index=True)

@@ -25,6 +25,7 @@ class SkipReason(models.TextChoices):
     # Only while sending: not in a preview.
     ERASED = "erased", "Subscriber erased"
     CANCELLED = "cancelled", "Broadcast cancelled"
+    ALREADY_CONFIRMED = "already_confirmed", "Address already confirmed"
 
 
 # Reasons that hold a message back rather than drop it: counted in the preview, then held.

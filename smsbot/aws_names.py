@@ -14,6 +14,11 @@ ALERTS_TOPIC = "smsbot-alerts"
 # groups below). provision_aws deletes a topic of this name left by older versions.
 DELIVERY_STATUS_TOPIC = "sms-delivery-status"
 
+# E-mail: SES sends with this configuration set, whose event destination publishes
+# bounces and complaints to the feedback topic (subscribed to /webhooks/ses/).
+SES_CONFIGURATION_SET = "smsbot-email"
+SES_FEEDBACK_TOPIC = "smsbot-ses-feedback"
+
 METRICS_NAMESPACE = "SMSBot"
 METRIC_SENT = "MessagesSent"
 METRIC_FAILED = "MessagesFailed"

@@ -371,6 +371,28 @@ QUIET_HOURS = env.str("QUIET_HOURS", default="21:00-08:00")
 MESSAGE_RETENTION_DAYS = env.int("MESSAGE_RETENTION_DAYS", default=None)
 WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", default="")
 
+# --- E-mail (Amazon SES v2) --------------------------------------------------------
+# The sender; unset turns e-mail off (no e-mail field on the opt-in page, no e-mail sent).
+EMAIL_FROM = env.str("EMAIL_FROM", default="")
+# CAN-SPAM: every commercial e-mail carries the sender's valid physical postal address.
+EMAIL_POSTAL_ADDRESS = env.str("EMAIL_POSTAL_ADDRESS", default="")
+if EMAIL_FROM and not EMAIL_POSTAL_ADDRESS.strip():
+    raise ImproperlyConfigured(
+        "EMAIL_POSTAL_ADDRESS is required when EMAIL_FROM is set (CAN-SPAM: every e-mail's "
+        "footer gives the sender's postal address)."
+    )
+# "email": a subscriber whose number became undeliverable gets the daily message at
+# their confirmed address instead.
+FALLBACK_CHANNEL = env.str("FALLBACK_CHANNEL", default="")
+if FALLBACK_CHANNEL not in ("", "email"):
+    raise ImproperlyConfigured(
+        f"FALLBACK_CHANNEL must be empty or email, not {FALLBACK_CHANNEL!r}."
+    )
+# How long a double opt-in confirmation link stays valid.
+EMAIL_CONFIRM_HOURS = env.int("EMAIL_CONFIRM_HOURS", default=72)
+# What one e-mail costs: SES charges $0.10 per 1,000.
+SES_PRICE_PER_EMAIL = Decimal("0.0001")
+
 # --- AWS -------------------------------------------------------------------------
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")

@@ -14,14 +14,24 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from subscribers.models import Channel, ConsentEvent, ConsentSource, ConsentStatus, Subscriber
+from subscribers.models import (
+    AddressKind,
+    Channel,
+    ConsentEvent,
+    ConsentSource,
+    ConsentStatus,
+    Subscriber,
+)
 from subscribers.phones import normalize
 
-# Sent after the transaction commits, with subscriber, from_status, to_status, source.
+# Sent after the transaction commits, with subscriber, from_status, to_status, source
+# and address_kind (AddressKind: whose consent changed, the number's or the e-mail's).
 consent_changed = Signal()
 
 ALLOWED: dict[str, set[str]] = {
@@ -33,6 +43,13 @@ ALLOWED: dict[str, set[str]] = {
 
 
 CONSENT_FIELDS = ["consent_status", "consent_source", "channel", "opted_in_at", "opted_out_at"]
+EMAIL_FIELDS = [
+    "email",
+    "email_status",
+    "email_consent_source",
+    "email_undeliverable",
+    "email_undeliverable_reason",
+]
 
 # Events are never deleted, so what one stores is bounded: each field a public door
 # passes on, and the whole evidence of any change (what is past it is cut, never
@@ -45,9 +62,17 @@ class ConsentError(ValueError):
     """A transition that is not allowed, or evidence that is missing."""
 
 
+class OptedOutByEmail(ConsentError):
+    """The address was unsubscribed by its owner (the link, a complaint): a form or an
+    import cannot subscribe it again."""
+
+
 class OptedOutByPhone(ConsentError):
     """The number's last opt-out came from the phone itself: only the phone can undo it."""
 
+
+# Opt-outs the address's owner made: the unsubscribe link, or a complaint (spam button).
+EMAIL_OWNER_SOURCES = (ConsentSource.EMAIL_LINK, ConsentSource.PROVIDER)
 
 # Opt-outs the person made from the phone: a STOP keyword, or the carrier's or
 # provider's own STOP handling (reported as an opt-out error, e.g. Twilio 21610).
@@ -106,8 +131,13 @@ def change(
     channel: str | None = None,
     respect_phone_opt_out: bool = False,
     at: datetime | None = None,
+    email: str | None = None,
 ) -> ConsentChange:
     """Move the number's consent to to_status, recording the evidence.
+
+    email: the change is of the e-mail address's consent instead (the subscriber of
+    phone must exist): "" means the address on record; another address replaces it
+    and starts its consent afresh (change_email).
 
     A number with no record is created (on channel, SMS by default). Asking for
     the state the number already has changes nothing and writes no event.
@@ -128,6 +158,10 @@ def change(
     if at is not None and at > timezone.now():
         raise ConsentError("consent cannot be dated in the future")
     e164 = normalize(phone)
+    if email is not None:
+        return _change_email(
+            e164, email, to_status, source, evidence, respect_owner_opt_out=respect_phone_opt_out
+        )
 
     # No savepoint of its own: inside a caller's transaction (an inbound webhook)
     # that is two round trips fewer. A refused transition is raised only once the
@@ -200,9 +234,107 @@ def _apply(
             from_status=from_status,
             to_status=to_status,
             source=source,
+            address_kind=AddressKind.PHONE,
         )
     )
     return ConsentChange(subscriber, True, from_status, to_status, event, created)
+
+
+def address_hash(email: str) -> str:
+    """The salted hash of an e-mail address, as events keep it (case does not count)."""
+    return phone_hash(email.strip().lower())
+
+
+def _change_email(
+    e164: str,
+    email: str,
+    to_status: str,
+    source: str,
+    evidence: dict[str, Any],
+    *,
+    respect_owner_opt_out: bool,
+) -> ConsentChange:
+    """change() for the subscriber's e-mail address, under the row's lock."""
+    address = normalize_email(email) if email else ""
+    with transaction.atomic(savepoint=False):
+        subscriber = Subscriber.objects.select_for_update().filter(phone=e164).first()
+        if subscriber is None:
+            refusal = ConsentError("an e-mail address belongs to a subscriber: no such number")
+        else:
+            refusal = None
+            new_address = bool(address) and address.lower() != subscriber.email.lower()
+            if not new_address and not subscriber.email:
+                refusal = ConsentError("this subscriber has no e-mail address")
+            elif new_address and _address_taken(address, subscriber):
+                refusal = ConsentError("this e-mail address belongs to another subscriber")
+        if refusal is None:
+            from_status = "" if new_address else subscriber.email_status
+            if from_status == to_status:
+                return ConsentChange(subscriber, False, from_status, to_status, None, False)
+            if (
+                respect_owner_opt_out
+                and from_status == ConsentStatus.OPTED_OUT
+                and subscriber.email_consent_source in EMAIL_OWNER_SOURCES
+            ):
+                refusal = OptedOutByEmail(
+                    "this address was unsubscribed by its owner: only the owner can subscribe "
+                    "it again"
+                )
+            elif to_status in ALLOWED[from_status]:
+                if new_address:
+                    subscriber.email = address
+                    subscriber.email_undeliverable = False
+                    subscriber.email_undeliverable_reason = ""
+                return _apply_email(subscriber, from_status, to_status, source, evidence)
+            else:
+                refusal = ConsentError(
+                    f"cannot change e-mail consent from {from_status or 'none'} to {to_status}"
+                )
+    raise refusal
+
+
+def _apply_email(
+    subscriber: Subscriber, from_status: str, to_status: str, source: str, evidence: dict
+) -> ConsentChange:
+    subscriber.email_status = to_status
+    subscriber.email_consent_source = source
+    subscriber.save(update_fields=EMAIL_FIELDS)
+    event = ConsentEvent.objects.create(
+        subscriber=subscriber,
+        phone_hash=phone_hash(subscriber.phone),
+        address_kind=AddressKind.EMAIL,
+        email_hash=address_hash(subscriber.email),
+        from_status=from_status,
+        to_status=to_status,
+        source=source,
+        evidence=bounded(evidence),
+    )
+    transaction.on_commit(
+        lambda: consent_changed.send(
+            sender=Subscriber,
+            subscriber=subscriber,
+            from_status=from_status,
+            to_status=to_status,
+            source=source,
+            address_kind=AddressKind.EMAIL,
+        )
+    )
+    return ConsentChange(subscriber, True, from_status, to_status, event, False)
+
+
+def _address_taken(address: str, subscriber: Subscriber) -> bool:
+    return Subscriber.objects.filter(email__iexact=address).exclude(pk=subscriber.pk).exists()
+
+
+def normalize_email(email: str) -> str:
+    """The address as stored: trimmed, its domain in lower case; raises ConsentError."""
+    address = email.strip()
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise ConsentError(f"{address[:80]!r} is not an e-mail address") from exc
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 def request_optin(
@@ -221,6 +353,27 @@ def request_optin(
         return ConsentChange(current, False, status, status, None, False)
     return change(
         phone, ConsentStatus.PENDING, source, evidence, channel=channel, respect_phone_opt_out=True
+    )
+
+
+def request_email_optin(
+    phone: str, email: str, source: str, evidence: dict[str, Any]
+) -> ConsentChange:
+    """Double opt-in of an e-mail address: pending until its link is followed.
+
+    The subscriber's confirmed address asked for again stays confirmed, nothing
+    written; an address its owner unsubscribed raises OptedOutByEmail.
+    """
+    current = Subscriber.objects.filter(phone=normalize(phone)).first()
+    if (
+        current is not None
+        and current.email.lower() == normalize_email(email).lower()
+        and current.email_status == ConsentStatus.OPTED_IN
+    ):
+        status = current.email_status
+        return ConsentChange(current, False, status, status, None, False)
+    return change(
+        phone, ConsentStatus.PENDING, source, evidence, email=email, respect_phone_opt_out=True
     )
 
 

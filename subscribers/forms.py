@@ -25,6 +25,13 @@ class OptInForm(forms.Form):
         initial=Channel.SMS,
         widget=forms.RadioSelect,
     )
+    email = forms.EmailField(
+        label="E-mail address (optional)",
+        required=False,
+        max_length=254,
+        help_text="We e-mail you a link to confirm it; choose E-mail above to get the "
+        "daily message there.",
+    )
     preferred_time = forms.TimeField(
         label="Preferred time for the message (optional)",
         required=False,
@@ -46,6 +53,16 @@ class OptInForm(forms.Form):
         # message at their own local time.
         if not hooks.local_delivery():
             del self.fields["preferred_time"]
+        # E-mail is off without a sender (EMAIL_FROM): no address asked, no e-mail choice.
+        if not settings.EMAIL_FROM:
+            del self.fields["email"]
+            self.fields["channel"].choices = [c for c in Channel.choices if c[0] != Channel.EMAIL]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("channel") == Channel.EMAIL and not data.get("email"):
+            self.add_error("email", "Give an e-mail address to get the message by e-mail.")
+        return data
 
     def clean_preferred_time(self) -> object:
         value = self.cleaned_data["preferred_time"]

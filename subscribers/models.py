@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone as django_timezone
 
 from subscribers.localtime import validate_send_time, validate_timezone
@@ -16,6 +17,7 @@ from subscribers.phones import timezone_for
 class Channel(models.TextChoices):
     SMS = "sms", "SMS"
     WHATSAPP = "whatsapp", "WhatsApp"
+    EMAIL = "email", "E-mail"
 
 
 class ConsentStatus(models.TextChoices):
@@ -33,6 +35,15 @@ class ConsentSource(models.TextChoices):
     ADMIN = "admin", "Admin"
     IMPORT = "import", "Import"
     PROVIDER = "provider", "Provider report"
+    # A link in an e-mail: the double opt-in confirmation, or the unsubscribe link.
+    EMAIL_LINK = "email_link", "E-mail link"
+
+
+class AddressKind(models.TextChoices):
+    """Which of a subscriber's addresses a consent event is about."""
+
+    PHONE = "phone", "Phone number"
+    EMAIL = "email", "E-mail address"
 
 
 class MirrorState(models.Model):
@@ -102,9 +113,30 @@ class Subscriber(MirrorState):
         help_text="AWS's opt-out list holds this number while the portal holds it opted in.",
     )
     provider_opt_out_reason = models.CharField("AWS's reason", max_length=300, blank=True)
+    # The e-mail address: its own consent (subscribers.consent.change with email=),
+    # confirmed by a signed link, and its own deliverability (SES bounces).
+    email = models.EmailField("e-mail address", blank=True)
+    email_status = models.CharField(
+        "e-mail consent", max_length=10, choices=ConsentStatus.choices, blank=True
+    )
+    email_consent_source = models.CharField(
+        max_length=20, choices=ConsentSource.choices, blank=True
+    )
+    email_undeliverable = models.BooleanField(
+        "e-mail undeliverable",
+        default=False,
+        help_text="SES reported a hard bounce for this address.",
+    )
+    email_undeliverable_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), name="one_subscriber_per_email", condition=~models.Q(email="")
+            )
+        ]
         indexes = [
+            models.Index(fields=["email_status"]),
             models.Index(fields=["consent_status", "channel"]),
             models.Index(fields=["consent_source"]),
             models.Index(fields=["channel"]),
@@ -182,6 +214,12 @@ class ConsentEvent(AppendOnlyEvent):
     )
     # A salted hash of the number, so the proof survives erasure of personal data.
     phone_hash = models.CharField(max_length=64, db_index=True)
+    # Which address changed: the number, or the e-mail address (kept, like the number,
+    # only as a salted hash, so the proof survives erasure).
+    address_kind = models.CharField(
+        "address", max_length=5, choices=AddressKind.choices, default=AddressKind.PHONE
+    )
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True)
     from_status = models.CharField(max_length=10, choices=ConsentStatus.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=ConsentStatus.choices)
     source = models.CharField(max_length=20, choices=ConsentSource.choices)

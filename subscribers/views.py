@@ -15,7 +15,13 @@ from smsbot.client_ip import client_ip
 from smsbot.redaction import mask_phone
 from smsbot.storable import clean_data
 from subscribers import delivery_window, limits
-from subscribers.consent import OptedOutByPhone, known_fields, request_optin
+from subscribers.consent import (
+    ConsentError,
+    OptedOutByPhone,
+    known_fields,
+    request_email_optin,
+    request_optin,
+)
 from subscribers.forms import OptInForm
 from subscribers.models import ConsentSource, ConsentStatus, Subscriber
 
@@ -105,6 +111,8 @@ def _sign_up(request: HttpRequest, form: OptInForm) -> HttpResponse:
             _set_preferred_time(
                 outcome.subscriber, form.cleaned_data.get("preferred_time"), evidence
             )
+            if form.cleaned_data.get("email"):
+                _request_email(phone, form.cleaned_data["email"], evidence)
     except OptedOutByPhone:
         # Answered like any sign-up, so the form tells no one that this number said
         # STOP; the thanks page says how such a number subscribes again.
@@ -118,6 +126,19 @@ def _sign_up(request: HttpRequest, form: OptInForm) -> HttpResponse:
             503,
         )
     return redirect("subscribers:optin_thanks")
+
+
+def _request_email(phone: str, email: str, evidence: dict[str, Any]) -> None:
+    """The address typed on the form, pending until its confirmation link is followed.
+
+    Answered like any sign-up when it cannot be (unsubscribed by its owner, another
+    subscriber's): the form tells no one whose address it is.
+    """
+    try:
+        with transaction.atomic():
+            request_email_optin(phone, email, ConsentSource.WEB_FORM, evidence)
+    except ConsentError as exc:
+        log.info("web sign-up's e-mail address for %s not taken: %s", mask_phone(phone), exc)
 
 
 def _set_preferred_time(subscriber: Subscriber, clock: time | None, evidence: dict) -> None:
@@ -143,7 +164,10 @@ def _form_evidence(request: HttpRequest, form: OptInForm) -> dict[str, Any]:
     # The number itself is left out of the payload: the event links to the
     # subscriber and keeps a salted hash, so erasing the number erases it everywhere.
     # Only the form's own fields, each bounded: anything else a client adds is dropped.
-    payload = known_fields(request.POST, [name for name in form.fields if name != "phone"])
+    # The address, like the number, is kept only as its hash (the e-mail's own event).
+    payload = known_fields(
+        request.POST, [name for name in form.fields if name not in ("phone", "email")]
+    )
     return clean_data(
         {
             **client_evidence(request),

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from messaging.billing import segments
+from messaging.billing import pricing, segments
 from messaging.broadcasts import audience
 from messaging.models import Broadcast
 from smsbot import timezones
@@ -55,6 +55,8 @@ def counter_data() -> dict[str, Any]:
     priced = audience.prices_by_channel()
     rates = []
     for channel in Channel:
+        if channel == Channel.EMAIL and not audience.email_on():
+            continue  # e-mail is off without a sender
         provider = audience.provider_for(channel)
         prices = priced.get(channel.value)
         unit, template_unit = (
@@ -70,8 +72,8 @@ def counter_data() -> dict[str, Any]:
                 "recipients": prices.recipients if prices else 0,
                 "unit": str(unit),
                 "template_unit": str(template_unit),
-                # SMS is charged per segment, WhatsApp per message.
-                "per_segment": channel != Channel.WHATSAPP,
+                # SMS is charged per segment, WhatsApp and e-mail per message.
+                "per_segment": channel not in pricing.PER_MESSAGE,
             }
         )
     return {

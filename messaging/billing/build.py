@@ -4,7 +4,6 @@ from typing import Any
 
 from messaging.billing import pricing, segments
 from messaging.models import Direction, Message
-from subscribers.models import Channel
 
 
 def outbound(
@@ -26,8 +25,8 @@ def outbound(
         provider=provider,
         phone=phone,
         body=body,
-        # WhatsApp is charged per message, not per segment.
-        segments=1 if channel == Channel.WHATSAPP else info.segments,
+        # WhatsApp and e-mail are charged per message, not per segment.
+        segments=1 if channel in pricing.PER_MESSAGE else info.segments,
         encoding=info.encoding,
         price_estimated=pricing.estimate(provider, channel, body, phone=phone, template=template),
         **fields,

@@ -27,6 +27,8 @@ from subscribers.models import Channel
 ZERO = Decimal("0")
 PRICE_TABLE_SECONDS = 60.0
 OTHER_COUNTRIES = ""
+# Channels charged per message, not per SMS segment.
+PER_MESSAGE = frozenset({Channel.WHATSAPP, Channel.EMAIL})
 
 # (provider, channel, country) -> (price per segment or message, WhatsApp template price)
 Key = tuple[str, str, str]
@@ -95,7 +97,10 @@ def provider_label(code: str) -> str:
 
 def unit_price(provider: str, channel: str, phone: str, *, template: bool = False) -> Decimal:
     """USD per SMS segment, or per WhatsApp message, to phone's country ("" for a
-    number of unknown country: the "every other country" price)."""
+    number of unknown country: the "every other country" price). An e-mail costs
+    SES_PRICE_PER_EMAIL wherever it goes."""
+    if channel == Channel.EMAIL:
+        return settings.SES_PRICE_PER_EMAIL
     provider = priced_as(provider, channel)
     country = country_of(phone)
     for rates in (table.rates(), DEFAULT_PRICES):
@@ -111,8 +116,8 @@ def unit_price(provider: str, channel: str, phone: str, *, template: bool = Fals
 def estimate(
     provider: str, channel: str, text: str, *, phone: str, template: bool = False
 ) -> Decimal:
-    """Segments × unit price for SMS; one unit for WhatsApp, which is not segmented."""
+    """Segments × unit price for SMS; one unit for WhatsApp and e-mail, not segmented."""
     price = unit_price(provider, channel, phone, template=template)
-    if channel == Channel.WHATSAPP:
+    if channel in PER_MESSAGE:
         return price
     return price * count(text).segments

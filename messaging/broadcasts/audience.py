@@ -6,7 +6,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, Max, Min, OuterRef, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -32,25 +44,83 @@ PRICE_GROUP_DIGITS = 5
 
 
 def provider_for(channel: str) -> str:
-    """SNS cannot reach WhatsApp: WhatsApp always goes through Twilio."""
+    """SNS cannot reach WhatsApp: WhatsApp always goes through Twilio; e-mail goes
+    through SES."""
+    if channel == Channel.EMAIL:
+        return Provider.SES
     if channel == Channel.WHATSAPP and settings.SMS_PROVIDER == Provider.SNS:
         return Provider.TWILIO
     return settings.SMS_PROVIDER
 
 
+PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
+
+
+def email_on() -> bool:
+    """E-mail is off without a sender (EMAIL_FROM)."""
+    return bool(settings.EMAIL_FROM)
+
+
+def fallback_on() -> bool:
+    return settings.FALLBACK_CHANNEL == Channel.EMAIL and email_on()
+
+
 def audience(channel: str = "", at: datetime | None = None) -> QuerySet[Subscriber]:
     """Who a broadcast goes to at a moment (now by default): subscribers.sendable's rule
-    (opted in, deliverable, not erased, not paused then; index-backed), on its channel.
+    (index-backed) on the address the message goes by (by_email()), on its channel.
     skip_split() says why the others are left out, by the same rule."""
-    subscribers = Subscriber.objects.filter(sendable(at or timezone.now()))
+    subscribers = Subscriber.objects.filter(may_receive(at or timezone.now()))
     return subscribers.filter(channel=channel) if channel else subscribers
+
+
+def by_email() -> Q:
+    """The subscribers whose broadcast goes by e-mail: the e-mail channel's, and with
+    the fallback on, those with an address whose opted-in number became undeliverable
+    (the rule then asks the address; without one the number's refusal stands).
+    daily_channel() says the same of one subscriber."""
+    email = Q(channel=Channel.EMAIL)
+    if fallback_on():
+        lost_number = Q(consent_status=ConsentStatus.OPTED_IN, undeliverable=True)
+        email |= Q(channel__in=PHONE_CHANNELS) & lost_number & ~Q(email="")
+    return email
+
+
+def daily_channel(subscriber: Subscriber) -> tuple[str, bool]:
+    """The channel a subscriber's broadcast message goes by, and whether it is the
+    e-mail fallback for an undeliverable number (by_email() on one row)."""
+    if (
+        subscriber.channel in PHONE_CHANNELS
+        and subscriber.consent_status == ConsentStatus.OPTED_IN
+        and subscriber.undeliverable
+        and subscriber.email
+        and fallback_on()
+    ):
+        return Channel.EMAIL, True
+    return subscriber.channel, False
+
+
+def may_receive(at: datetime) -> Q:
+    """sendable()'s rule, by number or by e-mail as by_email() routes each subscriber;
+    nobody of the e-mail channel while e-mail is off (EMAIL_FROM unset)."""
+    email = by_email()
+    if not email_on():
+        return ~email & sendable(at)
+    return (~email & sendable(at)) | (email & sendable(at, email=True))
+
+
+def daily_channel_column() -> Case:
+    """daily_channel() as a column: the channel each subscriber's message goes by."""
+    return Case(When(by_email(), then=Value(Channel.EMAIL.value)), default=F("channel"))
 
 
 def left_out(refused: str, consent_status: str) -> SkipReason | None:
     """The skip reason of a subscriber the audience leaves out (subscribers.sendable's
-    refusal, with "not opted in" told apart as opted out or pending); None: taken."""
+    refusal, with "not opted in" told apart as opted out or pending by the consent of
+    the address the message goes by); None: taken."""
     if not refused:
         return None
+    if refused == Refusal.NUMBER_OPTED_OUT:
+        return SkipReason.OPTED_OUT
     if refused == Refusal.NOT_OPTED_IN:
         if consent_status == ConsentStatus.OPTED_OUT:
             return SkipReason.OPTED_OUT
@@ -98,12 +168,16 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
     The audience rule (left_out) gives opted out, pending, undeliverable and paused;
     the rest is read per group: quiet hours from the zone, the WhatsApp window from
     whether the number wrote in the last 24 hours (only without a template), and
-    the country or number type from one number of the group's first digits.
+    the country or number type from one number of the group's first digits (not
+    for e-mail, grouped by the channel the message goes by: daily_channel_column).
     Over budget is what the month's remaining budget cannot pay for (preview()). The
     last four stay in the audience (their messages are made, then held or refused).
     """
     now = now or timezone.now()
     people = Subscriber.objects.filter(erased_at__isnull=True)
+    if not email_on():
+        # Nothing is sent by e-mail without a sender: not part of any audience.
+        people = people.exclude(channel=Channel.EMAIL)
     if channel:
         people = people.filter(channel=channel)
     wrote = Value(True)
@@ -121,13 +195,18 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
             ),
             default=Value(True),
         )
+    email = by_email()
     rows = (
         people.annotate(
-            refused=refusal_column(now),
+            refused=Case(
+                When(email, then=refusal_column(now, email=True)), default=refusal_column(now)
+            ),
+            status=Case(When(email, then=F("email_status")), default=F("consent_status")),
+            route=daily_channel_column(),
             prefix=Substr("phone", 1, PRICE_GROUP_DIGITS),
             wrote=wrote,
         )
-        .values_list("refused", "consent_status", "channel", "timezone", "prefix", "wrote")
+        .values_list("refused", "status", "route", "timezone", "prefix", "wrote")
         .annotate(n=Count("id"), sample=Min("phone"), until=Max("paused_until"))
         .order_by()
     )
@@ -147,9 +226,9 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
             continue
         # In the audience (a message is made), but it will not reach them now.
         by_channel[ch] = by_channel.get(ch, 0) + n
-        if _refused_type(sample):
+        if ch != Channel.EMAIL and _refused_type(sample):
             add(SkipReason.REFUSED_NUMBER, n, None)
-        elif not wrote_in:
+        elif ch == Channel.WHATSAPP and not wrote_in:
             add(SkipReason.WHATSAPP_WINDOW, n, None)
         elif quiet_until := localtime.held_until(zone, now):
             add(SkipReason.QUIET_HOURS, n, quiet_until)
@@ -211,15 +290,16 @@ class ChannelPrices:
 
 
 def prices_by_channel(channel: str = "") -> dict[str, ChannelPrices]:
-    """Per channel, the audience and its unit prices summed over the recipients' countries.
+    """Per channel (the one the message goes by), the audience and its unit prices
+    summed over the recipients' countries.
 
     Numbers sharing their first digits (country code and area code) share a country:
     each such group is priced once, by one of its numbers (one grouped query).
     """
     groups = (
         audience(channel)
-        .annotate(prefix=Substr("phone", 1, PRICE_GROUP_DIGITS))
-        .values_list("channel", "prefix")
+        .annotate(route=daily_channel_column(), prefix=Substr("phone", 1, PRICE_GROUP_DIGITS))
+        .values_list("route", "prefix")
         .annotate(n=Count("id"), sample=Min("phone"))
         .order_by()
     )
@@ -291,7 +371,7 @@ def costs(
         provider = provider_for(ch)
         whatsapp = ch == Channel.WHATSAPP
         per_message = average_unit(prices.get(ch), provider, ch, template=template and whatsapp)
-        cost = per_message * n * (1 if whatsapp else parts)
+        cost = per_message * n * (1 if ch in pricing.PER_MESSAGE else parts)
         by_provider[provider] = by_provider.get(provider, Decimal("0")) + cost
     return by_provider
 
@@ -310,12 +390,14 @@ def average_unit(
 def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = False) -> Message:
     """The broadcast's message for one subscriber; or, with test, a test send of it
     (a message of its own kind, linked apart, never one of the broadcast's)."""
-    whatsapp = subscriber.channel == Channel.WHATSAPP
+    channel, fallback = daily_channel(subscriber)
+    whatsapp = channel == Channel.WHATSAPP
     link = {"test_of": broadcast} if test else {"broadcast": broadcast}
     return outbound(
         kind=MessageKind.TEST if test else MessageKind.BROADCAST,
-        channel=subscriber.channel,
-        provider=provider_for(subscriber.channel),
+        channel=channel,
+        provider=provider_for(channel),
+        fallback=fallback,
         phone=subscriber.phone,
         body=broadcast.text,
         template=whatsapp and bool(broadcast.whatsapp_content_sid),

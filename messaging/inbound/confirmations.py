@@ -23,7 +23,7 @@ from messaging.outbound import confirmation_cap
 from smsbot.redaction import mask_phone
 from subscribers import hooks
 from subscribers.consent import consent_changed
-from subscribers.models import Channel, ConsentStatus, Subscriber
+from subscribers.models import AddressKind, Channel, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,10 @@ def confirmation_price(phone: str, channel: str) -> Decimal:
 def queue_confirmation(subscriber: Subscriber) -> Message:
     """Record the confirmation message and queue its sending, hold it for the cap or
     record why it is skipped, in one transaction."""
+    # The number's own confirmation, by SMS when e-mail carries the daily message.
+    channel = Channel.SMS if subscriber.channel == Channel.EMAIL else subscriber.channel
     message = confirmation(
-        subscriber.phone, subscriber.channel, status=MessageStatus.HELD, subscriber=subscriber
+        subscriber.phone, channel, status=MessageStatus.HELD, subscriber=subscriber
     )
     message.error_message = confirmation_cap.HELD
     with transaction.atomic():
@@ -92,5 +94,6 @@ def queue_confirmation(subscriber: Subscriber) -> Message:
 def on_consent_changed(
     sender: object, subscriber: Subscriber, to_status: str, **kwargs: Any
 ) -> None:
-    if to_status == ConsentStatus.PENDING:
+    # An e-mail address's confirmation is an e-mail (messaging.email.confirmation).
+    if to_status == ConsentStatus.PENDING and kwargs.get("address_kind") != AddressKind.EMAIL:
         queue_confirmation(subscriber)

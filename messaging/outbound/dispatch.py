@@ -55,7 +55,7 @@ from messaging.providers.registry import get
 from messaging.skips import SkipReason
 from smsbot.redaction import redact, redact_data
 from subscribers import localtime, sendable
-from subscribers.models import ConsentStatus, Subscriber
+from subscribers.models import Channel, ConsentStatus, Subscriber
 from subscribers.sendable import Refusal
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,9 @@ def claim_if_sendable(message: Message, now: datetime) -> bool:
     """
     if not message.subscriber_id:
         return False
-    won = statements.claim_sendable(message.pk, now, message.recipient_timezone)
+    won = statements.claim_sendable(
+        message.pk, now, message.recipient_timezone, email=message.channel == Channel.EMAIL
+    )
     return _claimed(message, won, now)
 
 
@@ -199,32 +201,48 @@ def _claimed(message: Message, won: bool, now: datetime) -> bool:
 
 def skip_reason(message: Message) -> tuple[SkipReason, str] | None:
     """Why this claimed message must not go out (the reason and its words), read fresh
-    from the database; None when it may go."""
+    from the database; None when it may go. An e-mail is judged by the rule's e-mail
+    form: the address's own consent, and a STOP from the number ends it too."""
     if message.subscriber_id:
         subscriber = message.subscriber  # loaded now: claim() dropped any cached copy
     else:
         subscriber = Subscriber.objects.filter(phone=message.phone).first()
+    email = message.channel == Channel.EMAIL
     # A pause holds broadcasts only; a reply or a confirmation still goes out.
     pause = message.kind == MessageKind.BROADCAST
-    refused = sendable.refusal(subscriber, timezone.now(), pause=pause)
+    refused = sendable.refusal(subscriber, timezone.now(), pause=pause, email=email)
     if refused == Refusal.UNDELIVERABLE:
-        text = f"number is undeliverable: {subscriber.undeliverable_reason}".strip(": ")
-        return SkipReason.UNDELIVERABLE, text
+        if email:
+            text = f"address is undeliverable: {subscriber.email_undeliverable_reason}"
+        else:
+            text = f"number is undeliverable: {subscriber.undeliverable_reason}"
+        return SkipReason.UNDELIVERABLE, text.strip(": ")
     if refused == Refusal.ERASED:
         return SkipReason.ERASED, "subscriber erased"
     if message.kind == MessageKind.COMPLIANCE:
         return None  # the law requires STOP/HELP confirmations whatever the consent
-    status = subscriber.consent_status if subscriber else ""
+    if email and (subscriber is None or not subscriber.email):
+        return SkipReason.PENDING, "no e-mail address"
+    status = ""
+    if subscriber is not None:
+        status = subscriber.email_status if email else subscriber.consent_status
     if status == ConsentStatus.PENDING and message.kind in (
         MessageKind.CONFIRMATION,
         MessageKind.REPLY,
     ):
-        # The double opt-in question goes to a number that has not confirmed yet, and
-        # so may an answer to its own message (reply_limits let only such numbers in).
+        # The double opt-in question goes to a number (or address) that has not
+        # confirmed yet, and so may an answer to its own message (reply_limits let
+        # only such numbers in).
         return None
+    if email and message.kind == MessageKind.CONFIRMATION and status == ConsentStatus.OPTED_IN:
+        # A link confirms a pending address: one confirmed already gets no second link.
+        return SkipReason.ALREADY_CONFIRMED, "e-mail consent is opted_in, not pending"
     if refused == Refusal.NOT_OPTED_IN:
         reason = SkipReason.OPTED_OUT if status == ConsentStatus.OPTED_OUT else SkipReason.PENDING
-        return reason, f"consent is {status or 'unknown'}, not opted_in"
+        consent = "e-mail consent" if email else "consent"
+        return reason, f"{consent} is {status or 'unknown'}, not opted_in"
+    if refused == Refusal.NUMBER_OPTED_OUT:
+        return SkipReason.OPTED_OUT, "the number opted out: the subscription has ended"
     if refused == Refusal.PAUSED:
         restart = localtime.local_date(subscriber.paused_until, subscriber.timezone)
         return SkipReason.PAUSED, f"subscriber paused: messages start again on {restart}"

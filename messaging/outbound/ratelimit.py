@@ -1,4 +1,4 @@
-"""The send rate: SMS_SEND_RATE per provider, shared by every worker.
+"""The send rate: SMS_SEND_RATE per provider (SES: its MaxSendRate), shared by every worker.
 
 A token bucket per provider. With REDIS_URL it lives in Redis and is taken by
 an atomic Lua script, so all workers on all hosts share one budget of tokens;
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+
+from messaging.providers.ses.quota import SES, max_send_rate
 
 # KEYS[1] bucket hash; ARGV: rate/s, capacity, cost, reserve (tokens bulk must leave).
 # Returns 0 when granted, else the milliseconds to wait before trying again.
@@ -60,8 +62,9 @@ class Limits:
     reserve: float
 
     @classmethod
-    def current(cls) -> "Limits":
-        rate = float(settings.SMS_SEND_RATE)
+    def current(cls, provider: str = "") -> "Limits":
+        # E-mail goes at the SES account's own MaxSendRate; SMS at SMS_SEND_RATE.
+        rate = max_send_rate() if provider == SES else float(settings.SMS_SEND_RATE)
         capacity = max(1.0, rate * settings.SEND_RATE_BURST_SECONDS)
         return cls(rate, capacity, capacity * settings.SEND_RATE_REPLY_RESERVE)
 
@@ -112,7 +115,7 @@ def acquire(provider: str, cost: int = 1, *, bulk: bool = True, max_wait: float 
     Raises RateLimited when the tokens would not come within max_wait seconds,
     so a task can give its worker slot back and retry later.
     """
-    limits = Limits.current()
+    limits = Limits.current(provider)
     cost_tokens = min(float(cost), limits.capacity - limits.reserve if bulk else limits.capacity)
     floor = limits.reserve if bulk else 0.0
     bucket = _bucket(settings.REDIS_URL)

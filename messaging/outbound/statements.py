@@ -17,7 +17,7 @@ from subscribers.models import Subscriber
 from subscribers.sendable import sendable_sql
 
 
-def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
+def claim_sendable(message_id: int, now: datetime, zone: str, *, email: bool = False) -> bool:
     """queued → sending, only while its subscriber may receive it; True if won.
 
     The consent test (subscribers.sendable, the one rule of who may receive a
@@ -26,10 +26,11 @@ def claim_sendable(message_id: int, now: datetime, zone: str) -> bool:
     does a PAUSE, and so does a paused or cancelled broadcast (a configuration
     error met mid-broadcast pauses it: nothing more is claimed). The caller has
     found the recipient outside quiet hours on the clock of zone; a subscriber
-    whose zone changed since does not match.
+    whose zone changed since does not match. An e-mail (email) is claimed by the
+    rule's e-mail form.
     """
     m, s, b = _table(Message), _table(Subscriber), _table(Broadcast)
-    may_receive, may_receive_params = sendable_sql(s, now)
+    may_receive, may_receive_params = sendable_sql(s, now, email=email)
     sql = (
         f"UPDATE {m} SET status = %s, attempts = attempts + 1, updated_at = %s"  # noqa: S608
         f" WHERE id = %s AND status = %s"

@@ -1,13 +1,19 @@
-"""`check --deploy`: the chosen provider (SMS_PROVIDER) has what it needs to send.
+"""`check --deploy`: the chosen providers (SMS_PROVIDER, and SES while EMAIL_FROM is
+set) have what they need to send.
 
 Without these a deployment starts and looks healthy, and every message then fails
-with a configuration error; the checks name the missing settings before that.
+with a configuration error; the checks name the missing settings before that. What
+no process may run without at all (EMAIL_FROM without EMAIL_POSTAL_ADDRESS, an
+unknown FALLBACK_CHANNEL) is refused at start-up by smsbot.settings, not here.
 """
 
 from django.conf import settings
 from django.core.checks import Error, register
 
 from messaging.providers.registry import MODULES
+
+# SES sends e-mail only (chosen by EMAIL_FROM): not an SMS provider.
+SMS_PROVIDERS = sorted(set(MODULES) - {"ses"})
 
 
 def twilio_credentials_missing() -> list[str]:
@@ -26,11 +32,11 @@ def twilio_credentials_missing() -> list[str]:
 @register(deploy=True)
 def provider_configured(app_configs: object, **kwargs: object) -> list[Error]:
     provider = settings.SMS_PROVIDER
-    if provider not in MODULES:
+    if provider not in SMS_PROVIDERS:
         return [
             Error(
-                f"SMS_PROVIDER is {provider!r}: no such provider, every send would fail.",
-                hint=f"Set SMS_PROVIDER to one of {', '.join(sorted(MODULES))}.",
+                f"SMS_PROVIDER is {provider!r}: no such SMS provider, every send would fail.",
+                hint=f"Set SMS_PROVIDER to one of {', '.join(SMS_PROVIDERS)}.",
                 id="smsbot.E002",
             )
         ]
@@ -63,6 +69,29 @@ def provider_configured(app_configs: object, **kwargs: object) -> list[Error]:
                 "SMS_PROVIDER=sns with AWS_REGION empty: SNS has no region to send from.",
                 hint="Set AWS_REGION to the region of the portal's SNS resources, e.g. us-east-1.",
                 id="smsbot.E005",
+            )
+        )
+    return errors
+
+
+@register(deploy=True)
+def email_configured(app_configs: object, **kwargs: object) -> list[Error]:
+    errors = []
+    if settings.EMAIL_FROM and not settings.AWS_REGION:
+        errors.append(
+            Error(
+                "EMAIL_FROM is set with AWS_REGION empty: SES has no region to send from.",
+                hint="Set AWS_REGION to the region of the SES sending identity, e.g. us-east-1.",
+                id="smsbot.E006",
+            )
+        )
+    if settings.FALLBACK_CHANNEL == "email" and not settings.EMAIL_FROM:
+        errors.append(
+            Error(
+                "FALLBACK_CHANNEL=email with EMAIL_FROM empty: e-mail is off, so no "
+                "undeliverable number gets the daily message by e-mail.",
+                hint="Set EMAIL_FROM (and EMAIL_POSTAL_ADDRESS), or leave FALLBACK_CHANNEL empty.",
+                id="smsbot.E007",
             )
         )
     return errors

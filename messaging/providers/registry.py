@@ -10,6 +10,7 @@ MODULES = {
     "console": "messaging.providers.console",
     "sns": "messaging.providers.sns.send",
     "twilio": "messaging.providers.twilio.send",
+    "ses": "messaging.providers.ses.send",
 }
 
 

@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from smsbot import aws
 from smsbot.aws import resource_name
-from smsbot.aws_names import INBOUND_TOPIC
+from smsbot.aws_names import INBOUND_TOPIC, SES_FEEDBACK_TOPIC
 
 # https://sns.<region>.amazonaws.com[.cn]/<name>.pem and nothing else: no userinfo,
 # no port, no query, one path segment.
@@ -176,14 +176,19 @@ def portal_topics() -> dict[str, str]:
     region = settings.AWS_REGION
     account = settings.AWS_ACCOUNT_ID or accounts.get((settings.AWS_ENDPOINT_URL, region))
     prefix = f"arn:{_partition(region)}:sns:{region}:{account}:"
-    return {prefix + resource_name(INBOUND_TOPIC): INBOUND_TOPIC}
+    topics = {prefix + resource_name(INBOUND_TOPIC): INBOUND_TOPIC}
+    if settings.EMAIL_FROM:
+        # SES's bounce and complaint notifications, for /webhooks/ses/.
+        topics[prefix + resource_name(SES_FEEDBACK_TOPIC)] = SES_FEEDBACK_TOPIC
+    return topics
 
 
-def topic_kind(topic_arn: str) -> str:
-    """INBOUND_TOPIC, the one topic the portal subscribes to; raises for any other."""
+def topic_kind(topic_arn: str, expect: str = "") -> str:
+    """The kind of one of the portal's topics (INBOUND_TOPIC, SES_FEEDBACK_TOPIC); raises
+    for any other, and, with expect, for any but that one (each webhook takes its own)."""
     kind = portal_topics().get(topic_arn)
-    if kind is None:
-        raise ForeignTopic(f"topic {topic_arn[:200]!r} is not one the portal provisioned")
+    if kind is None or (expect and kind != expect):
+        raise ForeignTopic(f"topic {topic_arn[:200]!r} is not one the portal provisioned here")
     return kind
 
 
@@ -235,10 +240,10 @@ def certificate_fetch_url(cert_url: str) -> str:
     return f"https://{parts.netloc}{parts.path}"
 
 
-def verify(envelope: dict[str, Any]) -> None:
-    """Raise SNSVerificationError unless SNS signed envelope for one of our topics, lately."""
+def verify(envelope: dict[str, Any], expect: str = INBOUND_TOPIC) -> None:
+    """Raise SNSVerificationError unless SNS signed envelope for our topic expect, lately."""
     check_age(envelope, timezone.now())
-    topic_kind(str(envelope.get("TopicArn", "")))
+    topic_kind(str(envelope.get("TopicArn", "")), expect)
     if not settings.SNS_VERIFY_SIGNATURES:
         return
     algorithm = _HASHES.get(str(envelope.get("SignatureVersion", "")))

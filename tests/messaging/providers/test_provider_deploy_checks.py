@@ -78,6 +78,19 @@ def test_sns_needs_a_region(settings):
     assert deploy_errors(settings, SMS_PROVIDER="sns", AWS_REGION="us-east-1") == ""
 
 
+def test_ses_needs_a_region_and_the_fallback_needs_a_sender(settings):
+    email = {"SMS_PROVIDER": "console", "EMAIL_FROM": "daily@example.com"}
+    assert "smsbot.E006" in deploy_errors(settings, **email, AWS_REGION="")
+    assert deploy_errors(settings, **email, AWS_REGION="us-east-1", FALLBACK_CHANNEL="email") == ""
+    no_sender = {"SMS_PROVIDER": "console", "EMAIL_FROM": "", "FALLBACK_CHANNEL": "email"}
+    assert "smsbot.E007" in deploy_errors(settings, **no_sender)
+
+
+def test_ses_is_no_sms_provider(settings):
+    errors = deploy_errors(settings, SMS_PROVIDER="ses")
+    assert "smsbot.E002" in errors and "console, sns, twilio" in errors
+
+
 def test_an_unknown_provider_fails_and_lists_the_known_ones(settings):
     errors = deploy_errors(settings, SMS_PROVIDER="twillio")
     assert "smsbot.E002" in errors and "'twillio'" in errors
