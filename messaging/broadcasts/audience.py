@@ -17,7 +17,7 @@ from messaging.models import (
     MessageStatus,
     Provider,
 )
-from messaging.outbound import pricing, segments
+from messaging.outbound import pricing, ratelimit, segments
 from messaging.outbound.build import outbound
 from subscribers import localtime
 from subscribers.models import Channel, ConsentStatus, Subscriber
@@ -29,8 +29,8 @@ PRICE_GROUP_DIGITS = 5
 
 
 def provider_for(channel: str) -> str:
-    """SNS cannot reach WhatsApp: WhatsApp always goes through Twilio."""
-    if channel == Channel.WHATSAPP and settings.SMS_PROVIDER == Provider.SNS:
+    """AWS cannot reach WhatsApp: WhatsApp always goes through Twilio."""
+    if channel == Channel.WHATSAPP and settings.SMS_PROVIDER in (Provider.SNS, Provider.AWS_SMS):
         return Provider.TWILIO
     return settings.SMS_PROVIDER
 
@@ -115,15 +115,15 @@ def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
 
 
 def sending_time(by_channel: dict[str, int]) -> timedelta:
-    """How long sending to these recipients takes at SMS_SEND_RATE: the rate holds per
-    provider, so the provider with the most recipients sets the pace (quiet hours and
-    retries come on top)."""
+    """How long sending to these recipients takes at each provider's send rate (the lower
+    of SMS_SEND_RATE and its sender's MPS, ratelimit.send_rate): providers send side by
+    side, so the slowest sets the pace (quiet hours and retries come on top)."""
     per_provider: dict[str, int] = {}
     for channel, n in by_channel.items():
         provider = provider_for(channel)
         per_provider[provider] = per_provider.get(provider, 0) + n
-    busiest = max(per_provider.values(), default=0)
-    return timedelta(seconds=busiest / float(settings.SMS_SEND_RATE))
+    seconds = [n / ratelimit.send_rate(p) for p, n in per_provider.items()]
+    return timedelta(seconds=max(seconds, default=0))
 
 
 def costs(
