@@ -46,7 +46,7 @@ from messaging.models import (
     Message,
     SendMode,
 )
-from messaging.outbound import budget, config_errors, pricing, segments
+from messaging.outbound import budget, config_errors, pricing, ratelimit, segments
 from messaging.outcomes import Bucket, Outcomes
 from messaging.reports import alerts, dashboard
 from messaging.reports import figures as reports
@@ -374,6 +374,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             can_edit=self.has_change_permission(request, broadcast),
             zone=timezones.zone_label(),
             quiet_hours=settings.QUIET_HOURS,
+            sandbox_send=settings.SMS_SANDBOX_SEND,
         )
         return TemplateResponse(request, "admin/messaging/broadcast/preview.html", context)
 
@@ -394,7 +395,8 @@ class BroadcastAdmin(admin.ModelAdmin):
             starts=timezones.shown(start) if start else "now",
             takes=duration_words(took),
             finishes=timezones.shown((start or timezone.now()) + took),
-            rate=settings.SMS_SEND_RATE,
+            # The pace of SMS: SMS_SEND_RATE, or the origination identity's MPS when lower.
+            rate=ratelimit.send_rate(audience.provider_for(broadcast.channel or Channel.SMS)),
             quiet_hours=settings.QUIET_HOURS,
         )
         return TemplateResponse(request, "admin/messaging/broadcast/confirm_send.html", context)

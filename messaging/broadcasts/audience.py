@@ -17,6 +17,7 @@ from messaging.models import (
     MessageStatus,
     Provider,
 )
+from messaging.broadcasts import sandbox
 from messaging.outbound import pricing, ratelimit, segments
 from messaging.outbound.build import outbound
 from subscribers import localtime
@@ -55,6 +56,8 @@ class Preview:
     cost_by_provider: dict[str, Decimal] = field(default_factory=dict)
     # Recipients whose clock is inside QUIET_HOURS now: theirs wait for the morning.
     in_quiet_hours: int = 0
+    # SMS recipients the AWS SMS sandbox would refuse now (not verified destinations).
+    sandbox_refused: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ def preview(text: str, channel: str = "", *, template: bool = False) -> Preview:
         projected_cost=sum(by_provider.values(), Decimal("0")),
         cost_by_provider=by_provider,
         in_quiet_hours=in_quiet_hours,
+        sandbox_refused=sandbox.would_refuse(audience(channel, now)),
     )
 
 
@@ -166,6 +170,8 @@ def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = 
     (a message of its own kind, linked apart, never one of the broadcast's)."""
     whatsapp = subscriber.channel == Channel.WHATSAPP
     link = {"test_of": broadcast} if test else {"broadcast": broadcast}
+    # verified-only in the sandbox: a number AWS would refuse is skipped, saying why.
+    skipped = None if test else sandbox.skip_reason(subscriber)
     return outbound(
         kind=MessageKind.TEST if test else MessageKind.BROADCAST,
         channel=subscriber.channel,
@@ -178,5 +184,6 @@ def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = 
         # The provider needs the template for WhatsApp outside the 24-hour window.
         content_sid=broadcast.whatsapp_content_sid if whatsapp else "",
         content_variables=broadcast.whatsapp_content_variables if whatsapp else {},
-        status=MessageStatus.QUEUED,
+        status=MessageStatus.SKIPPED if skipped else MessageStatus.QUEUED,
+        **({"error_message": skipped} if skipped else {}),
     )

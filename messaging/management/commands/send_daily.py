@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -88,6 +89,14 @@ class Command(BaseCommand):
             + ", ".join(f"{ch} {n}" for ch, n in sorted(p.by_channel.items())),
             f"segments: {p.segments} ({p.encoding})",
             *(f"warning: {w}" for w in p.warnings),
+            *(
+                [
+                    f"sandbox: {p.sandbox_refused} SMS recipient(s) not verified, AWS would refuse "
+                    f"them (SMS_SANDBOX_SEND={settings.SMS_SANDBOX_SEND})"
+                ]
+                if p.sandbox_refused
+                else []
+            ),  # fmt: skip
             f"projected cost: {p.projected_cost:.4f} USD "
             + ", ".join(f"{prov} {c:.4f}" for prov, c in sorted(p.cost_by_provider.items())),
             f"existing broadcast: #{existing.pk} {existing.state} ({existing.get_mode_display()})"
