@@ -10,6 +10,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from messaging.broadcasts import sandbox
 from messaging.models import (
     Broadcast,
     Message,
@@ -17,7 +18,6 @@ from messaging.models import (
     MessageStatus,
     Provider,
 )
-from messaging.broadcasts import sandbox
 from messaging.outbound import pricing, ratelimit, segments
 from messaging.outbound.build import outbound
 from subscribers import localtime

@@ -96,7 +96,7 @@ class Command(BaseCommand):
                 ]
                 if p.sandbox_refused
                 else []
-            ),  # fmt: skip
+            ),
             f"projected cost: {p.projected_cost:.4f} USD "
             + ", ".join(f"{prov} {c:.4f}" for prov, c in sorted(p.cost_by_provider.items())),
             f"existing broadcast: #{existing.pk} {existing.state} ({existing.get_mode_display()})"
