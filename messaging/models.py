@@ -16,6 +16,7 @@ from subscribers.models import Channel, Subscriber
 
 class Provider(models.TextChoices):
     SNS = "sns", "AWS SNS"
+    AWS_SMS = "aws-sms", "AWS End User Messaging SMS"
     TWILIO = "twilio", "Twilio"
     CONSOLE = "console", "Console (records only)"
 

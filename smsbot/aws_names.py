@@ -8,6 +8,13 @@ resource name the portal chooses also takes AWS_RESOURCE_PREFIX
 """
 
 INBOUND_TOPIC = "bot-sms-inbound"
+# End User Messaging SMS delivery events (SMS_PROVIDER=aws-sms): the configuration set
+# every SendTextMessage names, its SNS event destination, and the topic it publishes to.
+SMS_EVENTS_TOPIC = "bot-sms-events"
+CONFIGURATION_SET = "smsbot"
+EVENT_DESTINATION = "smsbot-events-to-sns"
+# The protect configuration (SMS-pumping protection) carries this Name tag.
+PROTECT_CONFIGURATION = "smsbot-protect"
 # Alarms notify this topic; ALERT_EMAILS are subscribed to it.
 ALERTS_TOPIC = "smsbot-alerts"
 # Retired: SNS never publishes SMS delivery statuses to a topic (they go to the log

@@ -49,7 +49,7 @@ from messaging.models import (
     Message,
     SendMode,
 )
-from messaging.outbound import config_errors
+from messaging.outbound import config_errors, ratelimit
 from messaging.outcomes import Bucket, Outcomes
 from messaging.reports import alerts, attribution, dashboard, figures, skips
 from smsbot import audit, timezones
@@ -400,7 +400,8 @@ class BroadcastAdmin(admin.ModelAdmin):
             starts=timezones.shown(start) if start else "now",
             takes=duration_words(took),
             finishes=timezones.shown((start or timezone.now()) + took),
-            rate=settings.SMS_SEND_RATE,
+            # The pace of SMS: SMS_SEND_RATE, or the origination identity's MPS when lower.
+            rate=ratelimit.send_rate(audience.provider_for(broadcast.channel or Channel.SMS)),
             quiet_hours=settings.QUIET_HOURS,
         )
         return TemplateResponse(request, "admin/messaging/broadcast/confirm_send.html", context)

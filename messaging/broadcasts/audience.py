@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from messaging.billing import budget, pricing, segments
 from messaging.billing.build import outbound
+from messaging.broadcasts import sandbox
 from messaging.models import (
     Broadcast,
     Direction,
@@ -20,6 +21,7 @@ from messaging.models import (
     MessageStatus,
     Provider,
 )
+from messaging.outbound import ratelimit
 from messaging.skips import WHATSAPP_WINDOW, SkipReason
 from subscribers import localtime, phones
 from subscribers.models import Channel, ConsentStatus, Subscriber
@@ -32,8 +34,8 @@ PRICE_GROUP_DIGITS = 5
 
 
 def provider_for(channel: str) -> str:
-    """SNS cannot reach WhatsApp: WhatsApp always goes through Twilio."""
-    if channel == Channel.WHATSAPP and settings.SMS_PROVIDER == Provider.SNS:
+    """AWS cannot reach WhatsApp: WhatsApp always goes through Twilio."""
+    if channel == Channel.WHATSAPP and settings.SMS_PROVIDER in (Provider.SNS, Provider.AWS_SMS):
         return Provider.TWILIO
     return settings.SMS_PROVIDER
 
@@ -98,9 +100,10 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
     The audience rule (left_out) gives opted out, pending, undeliverable and paused;
     the rest is read per group: quiet hours from the zone, the WhatsApp window from
     whether the number wrote in the last 24 hours (only without a template), and
-    the country or number type from one number of the group's first digits.
+    the country or number type from one number of the group's first digits, and
+    the SMS sandbox's unverified destinations (broadcasts.sandbox) from the number.
     Over budget is what the month's remaining budget cannot pay for (preview()). The
-    last four stay in the audience (their messages are made, then held or refused).
+    last five stay in the audience (their messages are made, then held or refused).
     """
     now = now or timezone.now()
     people = Subscriber.objects.filter(erased_at__isnull=True)
@@ -126,8 +129,11 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
             refused=refusal_column(now),
             prefix=Substr("phone", 1, PRICE_GROUP_DIGITS),
             wrote=wrote,
+            unverified=sandbox.unverified_column(),
         )
-        .values_list("refused", "consent_status", "channel", "timezone", "prefix", "wrote")
+        .values_list(
+            "refused", "consent_status", "channel", "timezone", "prefix", "wrote", "unverified"
+        )
         .annotate(n=Count("id"), sample=Min("phone"), until=Max("paused_until"))
         .order_by()
     )
@@ -141,13 +147,15 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
 
     by_channel: dict[str, int] = {}
     quiet_by_channel: dict[str, int] = {}
-    for refused, status, ch, zone, _prefix, wrote_in, n, sample, until in rows:
+    for refused, status, ch, zone, _prefix, wrote_in, unverified, n, sample, until in rows:
         if reason := left_out(refused, status):
             add(reason, n, until if reason == SkipReason.PAUSED else None)
             continue
         # In the audience (a message is made), but it will not reach them now.
         by_channel[ch] = by_channel.get(ch, 0) + n
-        if _refused_type(sample):
+        if unverified:
+            add(SkipReason.SANDBOX_UNVERIFIED, n, None)
+        elif _refused_type(sample):
             add(SkipReason.REFUSED_NUMBER, n, None)
         elif not wrote_in:
             add(SkipReason.WHATSAPP_WINDOW, n, None)
@@ -256,15 +264,15 @@ def preview(
 
 
 def sending_time(by_channel: dict[str, int]) -> timedelta:
-    """How long sending to these recipients takes at SMS_SEND_RATE: the rate holds per
-    provider, so the provider with the most recipients sets the pace (quiet hours and
-    retries come on top)."""
+    """How long sending to these recipients takes at each provider's send rate (the lower
+    of SMS_SEND_RATE and its sender's MPS, ratelimit.send_rate): providers send side by
+    side, so the slowest sets the pace (quiet hours and retries come on top)."""
     per_provider: dict[str, int] = {}
     for channel, n in by_channel.items():
         provider = provider_for(channel)
         per_provider[provider] = per_provider.get(provider, 0) + n
-    busiest = max(per_provider.values(), default=0)
-    return timedelta(seconds=busiest / float(settings.SMS_SEND_RATE))
+    seconds = [n / ratelimit.send_rate(p) for p, n in per_provider.items()]
+    return timedelta(seconds=max(seconds, default=0))
 
 
 def costs(
@@ -307,6 +315,8 @@ def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = 
     (a message of its own kind, linked apart, never one of the broadcast's)."""
     whatsapp = subscriber.channel == Channel.WHATSAPP
     link = {"test_of": broadcast} if test else {"broadcast": broadcast}
+    # verified-only in the sandbox: a number AWS would refuse is skipped, saying why.
+    skipped = None if test else sandbox.skip_reason(subscriber)
     return outbound(
         kind=MessageKind.TEST if test else MessageKind.BROADCAST,
         channel=subscriber.channel,
@@ -319,5 +329,10 @@ def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = 
         # The provider needs the template for WhatsApp outside the 24-hour window.
         content_sid=broadcast.whatsapp_content_sid if whatsapp else "",
         content_variables=broadcast.whatsapp_content_variables if whatsapp else {},
-        status=MessageStatus.QUEUED,
+        status=MessageStatus.SKIPPED if skipped else MessageStatus.QUEUED,
+        **(
+            {"error_message": skipped, "skip_reason": SkipReason.SANDBOX_UNVERIFIED}
+            if skipped
+            else {}
+        ),
     )

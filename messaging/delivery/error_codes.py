@@ -144,13 +144,17 @@ _SNS_DELIVERY = {
 SNS_DELIVERY_FAILED = ErrorCode("sns:Failed", "SNS could not deliver the message")
 _SNS_BY_RESPONSE = {text.lower(): code.code for text, code in _SNS_DELIVERY.items()}
 
-# AWS End User Messaging SMS (SendTextMessage): ConflictException reasons.
+# AWS End User Messaging SMS (SMS_PROVIDER=aws-sms): SendTextMessage's refusals, by
+# exception and its modelled Reason, and the failure event types of its configuration set.
 _EUM = [
+    ErrorCode("eum:Throttling", "End User Messaging SMS is throttling (ThrottlingException)"),
+    ErrorCode("eum:ServerError", "End User Messaging SMS internal error"),
     ErrorCode(
-        "eum:OptedOut",
-        "The number is on the End User Messaging SMS opt-out list "
-        "(DESTINATION_PHONE_NUMBER_OPTED_OUT)",
-        Action.PROVIDER_OPT_OUT,
+        "eum:AuthError",
+        "AWS credentials are missing or not allowed to send (sms-voice:SendTextMessage), "
+        "or the account is disabled",
+        Action.CONFIGURATION,
+        "Check the portal role's sms-voice permissions (verify_aws) and the account status",
     ),
     ErrorCode(
         "eum:NotVerified",
@@ -159,8 +163,42 @@ _EUM = [
         Action.CONFIGURATION,
         _SANDBOX_FIX,
     ),
+    ErrorCode(
+        "eum:SpendLimit",
+        "The account's monthly SMS spend limit is reached (MONTHLY_SPEND_LIMIT_REACHED_FOR_TEXT)",
+        Action.CONFIGURATION,
+        "Request a spend quota increase, or wait for the next month",
+    ),
+    ErrorCode(
+        "eum:Origination",
+        "No usable origination identity, configuration set or registration for this send",
+        Action.CONFIGURATION,
+        "Check AWS_SMS_ORIGINATION_IDENTITY, its registration and provision_aws",
+    ),
+    ErrorCode(
+        "eum:OptedOut",
+        "The number is on the End User Messaging SMS opt-out list "
+        "(DESTINATION_PHONE_NUMBER_OPTED_OUT)",
+        Action.PROVIDER_OPT_OUT,
+    ),
+    ErrorCode("eum:InvalidNumber", "AWS refused the phone number as invalid", Action.UNDELIVERABLE),
+    ErrorCode("eum:CountryBlocked", "The protect configuration blocks the number's country"),
+    ErrorCode("eum:MaxPrice", "It would have cost more than the maximum price: not sent"),
+    ErrorCode("eum:Quota", "An End User Messaging SMS quota is exceeded"),
+    ErrorCode("eum:BadRequest", "End User Messaging SMS refused the request"),
+    # Delivery events (TEXT_*), named by the event type.
+    ErrorCode("eum:Blocked", "The recipient's carrier or phone blocked the message"),
+    ErrorCode("eum:CarrierBlocked", "The carrier blocked the message"),
+    ErrorCode("eum:Spam", "The carrier blocked it as spam", Action.CARRIER_FILTERED),
+    ErrorCode("eum:CarrierDown", "The carrier is unreachable"),
+    ErrorCode("eum:Unreachable", "The phone is unreachable (off or out of coverage)"),
+    ErrorCode("eum:Invalid", "The destination number is not valid", Action.UNDELIVERABLE),
+    ErrorCode("eum:InvalidBody", "The message body is not valid"),
+    ErrorCode("eum:TtlExpired", "Not delivered within its time to live: dropped, not sent late"),
+    ErrorCode("eum:ProtectBlocked", "The protect configuration blocked the message"),
+    ErrorCode("eum:Unknown", "No final status from the carrier within 72 hours"),
 ]
-# The ConflictException Reason of SendTextMessage -> our code.
+# SendTextMessage's ConflictException Reason -> our code.
 EUM_BY_REASON = {
     "DESTINATION_PHONE_NUMBER_OPTED_OUT": "eum:OptedOut",
     "DESTINATION_PHONE_NUMBER_NOT_VERIFIED": "eum:NotVerified",

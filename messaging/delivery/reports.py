@@ -1,4 +1,5 @@
-"""Delivery reports (Twilio status callbacks, SNS delivery log lines) applied to messages.
+"""Delivery reports (Twilio status callbacks, SNS delivery log lines, End User Messaging
+SMS events) applied to messages.
 
 Every report is kept once as a DeliveryEvent; the message's status only moves
 forward (STATUS_RANK), so a late "sent" never overwrites "delivered". One
@@ -54,6 +55,8 @@ class Report:
     # The portal's own id of the message, where the provider echoes it back (Twilio's
     # status callback URL carries it): it finds a send whose answer was lost.
     message_id: int | None = None
+    # How many parts (segments) the provider billed, where it says (End User Messaging SMS).
+    parts: int | None = None
 
     @classmethod
     def from_event(cls, event: DeliveryEvent) -> "Report":
@@ -382,6 +385,8 @@ def _advance(message: Message, report: Report, now: datetime) -> dict[str, Any]:
     if report.error_code or report.error_message:
         changes["error_code"] = report.error_code[:20]
         changes["error_message"] = report.error_message or error_codes.meaning(report.error_code)
+    if report.parts is not None:
+        changes["segments"] = report.parts
     if report.price is not None:
         changes["price_actual"] = report.price
         changes["price_unit"] = (report.price_unit or "USD")[:3].upper()

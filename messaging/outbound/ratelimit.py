@@ -1,5 +1,8 @@
 """The send rate: SMS_SEND_RATE per provider, shared by every worker.
 
+A provider whose sender has a throughput of its own (aws-sms: the origination
+identity's MPS, read from AWS) is held to the lower of the two (send_rate).
+
 A token bucket per provider. With REDIS_URL it lives in Redis and is taken by
 an atomic Lua script, so all workers on all hosts share one budget of tokens;
 without Redis each process keeps its own bucket (one machine, one worker).
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+
+from messaging.providers import registry
 
 # KEYS[1] bucket hash; ARGV: rate/s, capacity, cost, reserve (tokens bulk must leave).
 # Returns 0 when granted, else the milliseconds to wait before trying again.
@@ -60,10 +65,17 @@ class Limits:
     reserve: float
 
     @classmethod
-    def current(cls) -> "Limits":
-        rate = float(settings.SMS_SEND_RATE)
+    def current(cls, provider: str = "") -> "Limits":
+        rate = send_rate(provider)
         capacity = max(1.0, rate * settings.SEND_RATE_BURST_SECONDS)
         return cls(rate, capacity, capacity * settings.SEND_RATE_REPLY_RESERVE)
+
+
+def send_rate(provider: str = "") -> float:
+    """Messages per second for provider: SMS_SEND_RATE, or its sender's MPS when lower."""
+    configured = float(settings.SMS_SEND_RATE)
+    ceiling = registry.max_rate(provider) if provider else None
+    return min(configured, ceiling) if ceiling else configured
 
 
 class LocalBucket:
@@ -112,7 +124,7 @@ def acquire(provider: str, cost: int = 1, *, bulk: bool = True, max_wait: float 
     Raises RateLimited when the tokens would not come within max_wait seconds,
     so a task can give its worker slot back and retry later.
     """
-    limits = Limits.current()
+    limits = Limits.current(provider)
     cost_tokens = min(float(cost), limits.capacity - limits.reserve if bulk else limits.capacity)
     floor = limits.reserve if bulk else 0.0
     bucket = _bucket(settings.REDIS_URL)

@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from smsbot import aws
 from smsbot.aws import resource_name
-from smsbot.aws_names import INBOUND_TOPIC
+from smsbot.aws_names import INBOUND_TOPIC, SMS_EVENTS_TOPIC
 
 # https://sns.<region>.amazonaws.com[.cn]/<name>.pem and nothing else: no userinfo,
 # no port, no query, one path segment.
@@ -169,18 +169,19 @@ def _partition(region: str) -> str:
 def portal_topics() -> dict[str, str]:
     """The full ARN of each topic the portal subscribes to, and its kind.
 
-    Only the inbound topic: SNS never publishes SMS delivery statuses to a topic
-    (they come from CloudWatch Logs, delivery_logs.py), so the sms-delivery-status
-    topic of older versions is not the portal's any more.
+    The inbound topic, and the events topic End User Messaging SMS's configuration
+    set publishes delivery events to (aws-sms). SNS itself never publishes SMS
+    delivery statuses to a topic (they come from CloudWatch Logs, delivery_logs.py),
+    so the sms-delivery-status topic of older versions is not the portal's any more.
     """
     region = settings.AWS_REGION
     account = settings.AWS_ACCOUNT_ID or accounts.get((settings.AWS_ENDPOINT_URL, region))
     prefix = f"arn:{_partition(region)}:sns:{region}:{account}:"
-    return {prefix + resource_name(INBOUND_TOPIC): INBOUND_TOPIC}
+    return {prefix + resource_name(name): name for name in (INBOUND_TOPIC, SMS_EVENTS_TOPIC)}
 
 
 def topic_kind(topic_arn: str) -> str:
-    """INBOUND_TOPIC, the one topic the portal subscribes to; raises for any other."""
+    """Which of the portal's topics topic_arn is; raises ForeignTopic for any other."""
     kind = portal_topics().get(topic_arn)
     if kind is None:
         raise ForeignTopic(f"topic {topic_arn[:200]!r} is not one the portal provisioned")
