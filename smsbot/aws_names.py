@@ -37,6 +37,8 @@ METRIC_DAILY_PENDING = "DailyBroadcastPending"
 METRIC_DAILY_STARTED = "DailyBroadcastStarted"
 # Rows the DynamoDB mirror could not write, counted after every reconcile run.
 METRIC_MIRROR_ERRORS = "MirrorErrors"
+# A broadcast the brake paused (messaging.delivery.brake): 1 per pause.
+METRIC_BROADCAST_BRAKED = "BroadcastBraked"
 
 
 def sns_sms_log_groups(region: str, account_id: str) -> tuple[str, str]:

@@ -413,6 +413,16 @@ REGISTRATION_ERRORS_PAUSE_AFTER = env.int("REGISTRATION_ERRORS_PAUSE_AFTER", def
 CARRIER_FILTER_PERCENT = env.float("CARRIER_FILTER_PERCENT", default=5.0)
 CARRIER_FILTER_WINDOW = env.int("CARRIER_FILTER_WINDOW", default=100)
 CARRIER_FILTER_MIN_REPORTS = env.int("CARRIER_FILTER_MIN_REPORTS", default=20)
+# The brake (messaging.broadcasts.brake): a sending broadcast pauses itself when more
+# than BROADCAST_BRAKE_PERCENT of its last BROADCAST_BRAKE_WINDOW final delivery reports
+# are failures (once it has BROADCAST_BRAKE_MIN_REPORTS of them). Content-blocking codes
+# (30007, TEXT_SPAM, TEXT_BLOCKED) use the CARRIER_FILTER_* thresholds above, lower.
+BROADCAST_BRAKE_WINDOW = env.int("BROADCAST_BRAKE_WINDOW", default=200)
+BROADCAST_BRAKE_PERCENT = env.float("BROADCAST_BRAKE_PERCENT", default=15.0)
+BROADCAST_BRAKE_MIN_REPORTS = env.int("BROADCAST_BRAKE_MIN_REPORTS", default=50)
+# How long Twilio may take to send a final status callback before a sent message counts
+# as unknown (SNS and End User Messaging: 72 hours, AWS's delivery-log limit; console: 1).
+DELIVERY_REPORT_HORIZON_TWILIO_HOURS = env.int("DELIVERY_REPORT_HORIZON_TWILIO_HOURS", default=24)
 # A message Twilio reported "not now" (63018, 63049 outside the US) is sent again after
 # PROVIDER_RETRY_BASE_SECONDS × 2^(n-1), at most PROVIDER_RETRY_LIMIT times.
 PROVIDER_RETRY_LIMIT = env.int("PROVIDER_RETRY_LIMIT", default=3)

@@ -99,23 +99,34 @@ def can_operate(request: HttpRequest) -> bool:
 
 
 # name -> (audit verb, what it does; False when the broadcast was not in a state for it)
-Operation = Callable[[Broadcast, HttpRequest], bool]
+Operation = Callable[[Broadcast, HttpRequest, str], bool]
 OPERATIONS: dict[str, tuple[str, Operation]] = {
-    "pause": ("Paused", lambda b, request: states.pause(b, f"paused by {request.user}")),
-    "resume": ("Resumed", lambda b, request: states.resume(b)),
-    "cancel": ("Cancelled", lambda b, request: states.cancel(b)),
-    "unschedule": ("Taken back to draft", lambda b, request: states.unschedule(b)),
+    "pause": (
+        "Paused",
+        lambda b, request, reason: states.pause(
+            b, f"paused by {request.user}" + (f": {reason}" if reason else "")
+        ),
+    ),
+    "resume": ("Resumed", lambda b, request, reason: states.resume(b)),
+    "cancel": ("Cancelled", lambda b, request, reason: states.cancel(b)),
+    "unschedule": ("Taken back to draft", lambda b, request, reason: states.unschedule(b)),
 }
+# On a broadcast's page these need the operator's reason, kept in the audit log.
+REASONED = ("pause", "resume", "cancel")
+REASON_LIMIT = 500
 
 
-def operate(request: HttpRequest, broadcast: Broadcast, name: str) -> bool:
-    """Pause, resume, cancel or unschedule one broadcast, and record it if it happened."""
+def operate(request: HttpRequest, broadcast: Broadcast, name: str, reason: str = "") -> bool:
+    """Pause, resume, cancel or unschedule one broadcast, and record it (with the
+    operator's reason) if it happened."""
     verb, act = OPERATIONS[name]
     before = broadcast.state
-    if not act(broadcast, request):
+    if not act(broadcast, request, reason):
         return False
     broadcast.refresh_from_db()
-    audit.record(request.user, broadcast, verb, changes={"state": (before, broadcast.state)})
+    audit.record(
+        request.user, broadcast, verb, changes={"state": (before, broadcast.state)}, detail=reason
+    )
     return True
 
 
@@ -473,7 +484,14 @@ class BroadcastAdmin(admin.ModelAdmin):
             messages.info(request, f"{retry_failed(request, broadcast)} failed message(s) queued.")
         elif name in OPERATIONS:
             verb = OPERATIONS[name][0]
-            if operate(request, broadcast, name):
+            reason = " ".join(request.POST.get("reason", "").split())
+            if name in REASONED and not reason:
+                messages.error(request, f"Not changed: say why ({verb.lower()}) in the reason.")
+            elif len(reason) > REASON_LIMIT:
+                messages.error(
+                    request, f"Not changed: the reason is over {REASON_LIMIT} characters."
+                )
+            elif operate(request, broadcast, name, reason):
                 messages.success(request, f"{verb}: “{broadcast.name}”.")
             else:
                 messages.warning(request, f"Not changed: it is {broadcast.get_state_display()}.")
@@ -526,6 +544,15 @@ class BroadcastAdmin(admin.ModelAdmin):
     # --- list actions ---------------------------------------------------------------
     def _act(self, request: HttpRequest, queryset: QuerySet, name: str) -> None:
         chosen = list(queryset)
+        braked = [b for b in chosen if b.braked_at is not None]
+        if braked and name in ("resume", "cancel"):
+            # The brake stopped these: an operator decides on each page, with a reason.
+            chosen = [b for b in chosen if b.braked_at is None]
+            messages.warning(
+                request,
+                f"{len(braked)} broadcast(s) paused by the brake: resume or cancel each on "
+                "its page, with a reason.",
+            )
         changed = sum(1 for b in chosen if operate(request, b, name))
         verb = OPERATIONS[name][0]
         messages.info(request, f"{verb}: {changed} of {len(chosen)} broadcast(s).")

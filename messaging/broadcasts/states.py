@@ -91,9 +91,12 @@ def start_due(now: datetime | None = None) -> list[int]:
     return started
 
 
-def pause(broadcast: Broadcast, reason: str) -> bool:
+def pause(broadcast: Broadcast, reason: str, *, braked: bool = False) -> bool:
+    """sending → paused; braked: the brake paused it (messaging.delivery.brake)."""
     paused = Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.SENDING).update(
-        state=BroadcastState.PAUSED, pause_reason=reason[:200]
+        state=BroadcastState.PAUSED,
+        pause_reason=reason[:200],
+        braked_at=timezone.now() if braked else None,
     )
     if paused:
         log.warning("broadcast %s paused: %s", broadcast.pk, reason)
@@ -104,7 +107,7 @@ def resume(broadcast: Broadcast) -> bool:
     """paused → sending: continue the fan-out and publish the held messages again."""
     with transaction.atomic():
         resumed = Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.PAUSED).update(
-            state=BroadcastState.SENDING, pause_reason=""
+            state=BroadcastState.SENDING, pause_reason="", braked_at=None
         )
         if resumed:
             _requeue(broadcast)

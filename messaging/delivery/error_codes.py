@@ -16,8 +16,9 @@ class Action(StrEnum):
     # The account lacks a registration or verification that every such send needs:
     # after REGISTRATION_ERRORS_PAUSE_AFTER of them the broadcast pauses, with a banner.
     REGISTRATION = "registration"
-    # Carriers filter the content as spam: a rise above CARRIER_FILTER_PERCENT of a
-    # broadcast's recent reports pauses it for an operator to decide.
+    # Content-blocking: carriers refused the content as spam (Twilio 30007, End User
+    # Messaging TEXT_SPAM/TEXT_BLOCKED, SNS's "blocked as spam"). Above
+    # CARRIER_FILTER_PERCENT of a broadcast's recent reports the brake pauses it.
     CARRIER_FILTERED = "carrier_filtered"
     # Meta does not deliver marketing templates to US numbers: never retried there;
     # elsewhere (Meta's per-user cap) retried later, as RETRY_LATER.
@@ -34,6 +35,10 @@ class ErrorCode:
     fix: str = ""  # what the operator does about it (configuration errors)
 
 
+_REWORD = (
+    "Rewrite the content (no link shorteners, fewer capitals and offers) or register the "
+    "use case; then resume or cancel the broadcast"
+)
 _TWILIO = [
     ErrorCode("20003", "Authentication failed: check the Twilio credentials", Action.CONFIGURATION),
     ErrorCode("20404", "Resource not found", Action.NONE),
@@ -57,10 +62,13 @@ _TWILIO = [
     ErrorCode("30005", "Unknown destination handset: the number does not exist",
               Action.UNDELIVERABLE),
     ErrorCode("30006", "Landline or unreachable carrier", Action.UNDELIVERABLE),
-    ErrorCode("30007", "Carrier violation: filtered as spam", Action.CARRIER_FILTERED,
-              "Rewrite the content (no link shorteners, fewer capitals and offers) or "
-              "register the use case; then resume or cancel the broadcast"),
+    ErrorCode("30007", "Carrier violation: filtered as spam", Action.CARRIER_FILTERED, _REWORD),
     ErrorCode("30008", "Unknown error from the carrier"),
+    # End User Messaging SMS's event types for content the carriers refused, as codes.
+    ErrorCode("TEXT_SPAM", "End User Messaging: the carrier blocked it as spam",
+              Action.CARRIER_FILTERED, _REWORD),
+    ErrorCode("TEXT_BLOCKED", "End User Messaging: the carrier blocked the message",
+              Action.CARRIER_FILTERED, _REWORD),
     ErrorCode("30032", "Toll-free number not verified", Action.REGISTRATION,
               "Submit or complete the toll-free verification of TWILIO_SMS_FROM"),
     ErrorCode("30034", "Message from an unregistered US A2P 10DLC number", Action.REGISTRATION,
@@ -121,7 +129,8 @@ _SNS = [
 _DEST_BLOCKED = ErrorCode("sns:DestBlocked", "The destination is on a blocked list")
 _PHONE_BLOCKED = ErrorCode("sns:PhoneBlocked", "The phone is on a blocked list")
 _SNS_DELIVERY = {
-    "Blocked as spam by phone carrier": ErrorCode("sns:Spam", "The carrier blocked it as spam"),
+    "Blocked as spam by phone carrier":
+        ErrorCode("sns:Spam", "The carrier blocked it as spam", Action.CARRIER_FILTERED, _REWORD),
     "Destination is blacklisted": _DEST_BLOCKED,
     "Destination is on a blocked list": _DEST_BLOCKED,
     "Invalid phone number": _SNS_INVALID_NUMBER,
@@ -243,3 +252,7 @@ def sns_delivery_code(provider_response: str) -> str:
     """Our code for a failed SNS delivery, from the providerResponse of its log line."""
     text = provider_response.strip().rstrip(".").lower()
     return _SNS_BY_RESPONSE.get(text, SNS_DELIVERY_FAILED.code)
+
+
+# The codes that say the content itself was blocked: what the brake counts apart.
+CONTENT_BLOCKING = frozenset(codes_with(Action.CARRIER_FILTERED))

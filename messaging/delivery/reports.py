@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.delivery import actions, error_codes
+from messaging.delivery import actions, brake, error_codes
 from messaging.models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
 from messaging.outcomes import progress_soon
 from smsbot import metrics, outbox
@@ -88,7 +88,8 @@ def our_status(word: str) -> str | None:
     word = word.strip().lower()
     if word in _ALIASES:
         return _ALIASES[word]
-    return word if word in STATUS_RANK else None
+    # Unknown is ours to say (the horizon passed), never a provider's.
+    return word if word in STATUS_RANK and word != MessageStatus.UNKNOWN else None
 
 
 @dataclass
@@ -162,6 +163,15 @@ def apply_many(reports: Sequence[Report], *, keep_unknown: bool) -> Applied:
         for event in result.events:
             if event.message is not None and event.error_code:
                 _act_on_error(event.message, event)
+        # Only a failure can raise a broadcast's failure rate: one check per such broadcast.
+        for broadcast_id in sorted(
+            {
+                e.broadcast_id
+                for e in result.events
+                if e.broadcast_id and our_status(e.status) in brake.FAILED_REPORTS
+            }
+        ):
+            brake.check(broadcast_id)
     moved = [(m, before[m.pk]) for m in messages.values() if m.pk in before]
     _count_outcomes(moved)
     # The broadcast's stored counts follow its delivery reports as they follow its sends.
@@ -259,6 +269,7 @@ def _settle_lost_answer(report: Report, now: datetime) -> Message | None:
 def _event(report: Report, message: Message | None) -> DeliveryEvent:
     return DeliveryEvent(
         message=message,
+        broadcast_id=message.broadcast_id if message is not None else None,
         provider=report.provider,
         provider_message_id=report.provider_message_id,
         dedupe_key=report.dedupe_key[:200],
@@ -318,7 +329,8 @@ def adopt_early_reports(within: timedelta = timedelta(days=1)) -> int:
             if message is None:
                 continue
             event.message = message
-            event.save(update_fields=["message"])
+            event.broadcast_id = message.broadcast_id
+            event.save(update_fields=["message", "broadcast"])
             _apply_to(message, Report.from_event(event))
         adopted += 1
     return adopted
@@ -346,7 +358,6 @@ def _apply_to(message: Message, report: Report) -> None:
 # is recorded (messaging.outbound.provider_errors).
 _LATER = {
     error_codes.Action.REGISTRATION,
-    error_codes.Action.CARRIER_FILTERED,
     error_codes.Action.RESEND_AS_TEMPLATE,
     error_codes.Action.MARKETING_TEMPLATE,
     error_codes.Action.RETRY_LATER,
