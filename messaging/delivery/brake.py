@@ -7,7 +7,7 @@ Two rules, one function (check), run where delivery reports are applied
   final reports are failures, once it has BROADCAST_BRAKE_MIN_REPORTS;
 - content blocked: more than CARRIER_FILTER_PERCENT of its last
   CARRIER_FILTER_WINDOW final reports carry a content-blocking code
-  (error_codes.CONTENT_BLOCKING: 30007, TEXT_SPAM, TEXT_BLOCKED), once it has
+  (error_codes.CONTENT_BLOCKING: 30007, eum:Spam, eum:Blocked), once it has
   CARRIER_FILTER_MIN_REPORTS: carriers refuse this content, whatever the rate.
 
 The window is one query over the partial index of final reports per broadcast

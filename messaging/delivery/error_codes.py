@@ -17,7 +17,7 @@ class Action(StrEnum):
     # after REGISTRATION_ERRORS_PAUSE_AFTER of them the broadcast pauses, with a banner.
     REGISTRATION = "registration"
     # Content-blocking: carriers refused the content as spam (Twilio 30007, End User
-    # Messaging TEXT_SPAM/TEXT_BLOCKED, SNS's "blocked as spam"). Above
+    # Messaging TEXT_SPAM/TEXT_BLOCKED as eum:Spam/eum:Blocked, SNS's "blocked as spam"). Above
     # CARRIER_FILTER_PERCENT of a broadcast's recent reports the brake pauses it.
     CARRIER_FILTERED = "carrier_filtered"
     # Meta does not deliver marketing templates to US numbers: never retried there;
@@ -64,11 +64,6 @@ _TWILIO = [
     ErrorCode("30006", "Landline or unreachable carrier", Action.UNDELIVERABLE),
     ErrorCode("30007", "Carrier violation: filtered as spam", Action.CARRIER_FILTERED, _REWORD),
     ErrorCode("30008", "Unknown error from the carrier"),
-    # End User Messaging SMS's event types for content the carriers refused, as codes.
-    ErrorCode("TEXT_SPAM", "End User Messaging: the carrier blocked it as spam",
-              Action.CARRIER_FILTERED, _REWORD),
-    ErrorCode("TEXT_BLOCKED", "End User Messaging: the carrier blocked the message",
-              Action.CARRIER_FILTERED, _REWORD),
     ErrorCode("30032", "Toll-free number not verified", Action.REGISTRATION,
               "Submit or complete the toll-free verification of TWILIO_SMS_FROM"),
     ErrorCode("30034", "Message from an unregistered US A2P 10DLC number", Action.REGISTRATION,
@@ -196,9 +191,17 @@ _EUM = [
     ErrorCode("eum:Quota", "An End User Messaging SMS quota is exceeded"),
     ErrorCode("eum:BadRequest", "End User Messaging SMS refused the request"),
     # Delivery events (TEXT_*), named by the event type.
-    ErrorCode("eum:Blocked", "The recipient's carrier or phone blocked the message"),
+    # Content-blocking (TEXT_BLOCKED, TEXT_SPAM): what the brake counts.
+    ErrorCode(
+        "eum:Blocked",
+        "The carrier blocked the message (TEXT_BLOCKED)",
+        Action.CARRIER_FILTERED,
+        _REWORD,
+    ),
     ErrorCode("eum:CarrierBlocked", "The carrier blocked the message"),
-    ErrorCode("eum:Spam", "The carrier blocked it as spam", Action.CARRIER_FILTERED),
+    ErrorCode(
+        "eum:Spam", "The carrier blocked it as spam (TEXT_SPAM)", Action.CARRIER_FILTERED, _REWORD
+    ),
     ErrorCode("eum:CarrierDown", "The carrier is unreachable"),
     ErrorCode("eum:Unreachable", "The phone is unreachable (off or out of coverage)"),
     ErrorCode("eum:Invalid", "The destination number is not valid", Action.UNDELIVERABLE),

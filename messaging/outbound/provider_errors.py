@@ -10,7 +10,7 @@ reports later:
   verification. The banner says which and what to do; the broadcast pauses once
   REGISTRATION_ERRORS_PAUSE_AFTER of its messages met one, so nothing more is
   claimed (and spent) until an operator fixes it and resumes.
-- CARRIER_FILTERED (30007, TEXT_SPAM, TEXT_BLOCKED): not here; the brake
+- CARRIER_FILTERED (30007, eum:Spam, eum:Blocked): not here; the brake
   (messaging.delivery.brake) counts them as the report is applied.
 - RESEND_AS_TEMPLATE (63016): the free-form message was not delivered; it goes
   again, once, as the approved template where one is configured.

@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging.delivery.error_codes import CONTENT_BLOCKING
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
+from messaging.providers.aws_sms import events
 from messaging.tasks import mark_unknown_outcomes
 from tests.messaging.pipeline.conftest import opted_in
 from tests.messaging.webhooks.conftest import new_sid
@@ -106,3 +108,8 @@ def test_the_brake_check_costs_a_failure_report_one_statement_and_a_delivered_no
     # The brake's window query is the one extra: within 1.2x of a plain report.
     assert len(failed) - len(delivered) <= 1
     assert len(failed) <= 1.2 * len(delivered)
+
+
+def test_end_user_messagings_content_blocking_events_are_what_the_brake_counts():
+    assert events.EVENTS["TEXT_SPAM"][1] in CONTENT_BLOCKING
+    assert events.EVENTS["TEXT_BLOCKED"][1] in CONTENT_BLOCKING

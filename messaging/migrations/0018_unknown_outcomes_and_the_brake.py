@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0015_message_skip_reason_broadcast_skips'),
+        ('messaging', '0017_skip_reason_sandbox_unverified'),
         ('subscribers', '0011_subscriber_paused_index'),
     ]
 
