@@ -400,7 +400,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         """The step between the button and the send: who, what it costs, when it ends."""
         scheduling = "schedule" in request.POST
         start = broadcast.scheduled_for if scheduling and broadcast.scheduled_for else None
-        took = audience.sending_time(p.by_channel)
+        took = audience.sending_time(p.by_channel, ratelimit.send_rate)
         context = self._page(
             request,
             f"Send “{broadcast.name}” to {p.recipients} recipients?",

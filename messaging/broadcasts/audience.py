@@ -1,6 +1,7 @@
 """Who a broadcast goes to, what it would cost, and its message for one subscriber."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,7 +22,6 @@ from messaging.models import (
     MessageStatus,
     Provider,
 )
-from messaging.outbound import ratelimit
 from messaging.skips import WHATSAPP_WINDOW, SkipReason
 from subscribers import localtime, phones
 from subscribers.models import Channel, ConsentStatus, Subscriber
@@ -263,15 +263,16 @@ def preview(
     )
 
 
-def sending_time(by_channel: dict[str, int]) -> timedelta:
-    """How long sending to these recipients takes at each provider's send rate (the lower
-    of SMS_SEND_RATE and its sender's MPS, ratelimit.send_rate): providers send side by
-    side, so the slowest sets the pace (quiet hours and retries come on top)."""
+def sending_time(by_channel: dict[str, int], rate: Callable[[str], float]) -> timedelta:
+    """How long sending to these recipients takes at each provider's send rate (rate: the
+    sender's pace, messaging.outbound.ratelimit.send_rate, which this package may not
+    import): providers send side by side, so the slowest sets the pace (quiet hours and
+    retries come on top)."""
     per_provider: dict[str, int] = {}
     for channel, n in by_channel.items():
         provider = provider_for(channel)
         per_provider[provider] = per_provider.get(provider, 0) + n
-    seconds = [n / ratelimit.send_rate(p) for p, n in per_provider.items()]
+    seconds = [n / rate(p) for p, n in per_provider.items()]
     return timedelta(seconds=max(seconds, default=0))
 
 
