@@ -16,6 +16,7 @@ from subscribers.models import Channel, Subscriber
 
 class Provider(models.TextChoices):
     SNS = "sns", "AWS SNS"
+    AWS_SMS = "aws-sms", "AWS End User Messaging SMS"
     TWILIO = "twilio", "Twilio"
     SES = "ses", "Amazon SES (e-mail)"
     CONSOLE = "console", "Console (records only)"
@@ -49,6 +50,9 @@ class MessageStatus(models.TextChoices):
     # A confirmation waiting for room under the hourly cap (messaging.outbound.confirmation_cap).
     HELD = "held", "Held (waiting)"
     NEEDS_REVIEW = "needs_review", "Needs review (may have been sent)"
+    # Sent, and no final delivery report came within the provider's horizon
+    # (messaging.delivery.horizons); a late report still settles it.
+    UNKNOWN = "unknown", "Unknown (no delivery report)"
 
 
 # Statuses in which an outbound message reached, or may have reached, a provider,
@@ -60,6 +64,7 @@ BILLED_STATUSES = (
     MessageStatus.READ,
     MessageStatus.UNDELIVERED,
     MessageStatus.NEEDS_REVIEW,
+    MessageStatus.UNKNOWN,
 )
 
 # What a message cost: the provider's price when reported, the estimate until then.
@@ -71,10 +76,12 @@ STATUS_RANK = {
     MessageStatus.SENDING: 1,
     MessageStatus.NEEDS_REVIEW: 1,
     MessageStatus.SENT: 2,
-    MessageStatus.DELIVERED: 3,
-    MessageStatus.UNDELIVERED: 3,
-    MessageStatus.FAILED: 3,
-    MessageStatus.READ: 4,
+    # Above sent (a late "sent" keeps it unknown), below every final report (which settles it).
+    MessageStatus.UNKNOWN: 3,
+    MessageStatus.DELIVERED: 4,
+    MessageStatus.UNDELIVERED: 4,
+    MessageStatus.FAILED: 4,
+    MessageStatus.READ: 5,
 }
 
 
@@ -131,6 +138,8 @@ class Broadcast(models.Model):
         max_length=10, choices=BroadcastState.choices, default=BroadcastState.DRAFT, db_index=True
     )
     pause_reason = models.CharField(max_length=200, blank=True)
+    # When the brake paused it (messaging.delivery.brake); None when an operator did.
+    braked_at = models.DateTimeField(null=True, blank=True)
     # Who the fan-out left out when it started, by SkipReason: {"opted_out": 3, ...}.
     skips = models.JSONField(default=dict, blank=True)
     total = models.PositiveIntegerField(default=0)
@@ -138,6 +147,8 @@ class Broadcast(models.Model):
     delivered = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    # Sent, with no delivery report within the provider's horizon (outcomes.Bucket.UNKNOWN).
+    unknown = models.PositiveIntegerField(default=0)
     # Fan-out checkpoint: the highest subscriber id already given a message.
     cursor = models.PositiveBigIntegerField(default=0)
     fanout_done = models.BooleanField(default=False)
@@ -309,6 +320,13 @@ class Message(models.Model):
                 name="message_after_broadcast_idx",
                 condition=models.Q(after_broadcast__isnull=False),
             ),
+            # Sent messages still waiting for a report, per provider and age: what the
+            # daily horizon check marks unknown, without reading settled messages.
+            models.Index(
+                fields=["provider", "sent_at"],
+                name="message_awaiting_report_idx",
+                condition=models.Q(status="sent"),
+            ),
             # The confirmations the cap holds, oldest first.
             models.Index(
                 fields=["created_at"],
@@ -349,6 +367,16 @@ class DeliveryEvent(models.Model):
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="delivery_events"
     )
+    # The message's broadcast, copied as the report is recorded: the brake reads a
+    # broadcast's latest reports by it (deliveryevent_brake_window_idx), not by a join.
+    broadcast = models.ForeignKey(
+        Broadcast,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     provider = models.CharField(max_length=10, choices=Provider.choices)
     provider_message_id = models.CharField(max_length=100, db_index=True)
     # Twilio resends the same callback; SNS has a MessageId. Either way, once.
@@ -362,6 +390,17 @@ class DeliveryEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            # A broadcast's latest final reports, newest first: the brake's window.
+            models.Index(
+                fields=["broadcast", "-id"],
+                name="deliveryevent_brake_window_idx",
+                condition=models.Q(
+                    broadcast__isnull=False,
+                    status__in=["delivered", "read", "undelivered", "failed"],
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.status} {self.provider_message_id}"

@@ -12,7 +12,10 @@ add up to its messages and no message is counted twice:
   the provider accepted but then reported undelivered: for an operator both
   mean the subscriber did not get it;
 - skipped: deliberately not sent (consent, pause, cancelled), with its reason;
-- needs review: the provider may or may not have sent it; an operator decides.
+- needs review: the provider may or may not have sent it; an operator decides;
+- unknown: sent, but no final delivery report came within the provider's horizon
+  (messaging.delivery.horizons). Never counted as sent or delivered; a late
+  report still moves it to delivered or failed.
 
 "Sent" is therefore never cumulative: a delivered message is no longer "sent".
 A broadcast's progress is how many of its messages are "processed" (every
@@ -51,6 +54,7 @@ class Bucket:
     FAILED = "failed"
     SKIPPED = "skipped"
     NEEDS_REVIEW = "needs_review"
+    UNKNOWN = "unknown"
 
 
 # In the order screens show them, with the words they use.
@@ -62,6 +66,7 @@ BUCKETS: tuple[tuple[str, str], ...] = (
     (Bucket.FAILED, "Failed"),
     (Bucket.SKIPPED, "Skipped"),
     (Bucket.NEEDS_REVIEW, "Needs review"),
+    (Bucket.UNKNOWN, "Unknown (no report)"),
 )
 LABELS = dict(BUCKETS)
 
@@ -78,6 +83,7 @@ BUCKET_OF_STATUS: dict[str, str] = {
     MessageStatus.NEEDS_REVIEW: Bucket.NEEDS_REVIEW,
     # A sign-up confirmation waiting for room under the confirmation cap.
     MessageStatus.HELD: Bucket.HELD,
+    MessageStatus.UNKNOWN: Bucket.UNKNOWN,
 }
 
 

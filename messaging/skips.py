@@ -22,6 +22,8 @@ class SkipReason(models.TextChoices):
     WHATSAPP_WINDOW = "whatsapp_window", "Outside the WhatsApp 24-hour window, no template"
     REFUSED_NUMBER = "refused_number", "Refused by country or number type"
     OVER_BUDGET = "over_budget", "Over budget"
+    # The AWS SMS sandbox delivers only to verified destinations (broadcasts.sandbox).
+    SANDBOX_UNVERIFIED = "sandbox_unverified", "Sandbox: destination not verified"
     # Only while sending: not in a preview.
     ERASED = "erased", "Subscriber erased"
     CANCELLED = "cancelled", "Broadcast cancelled"

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from messaging import retention, task_names
 from messaging.broadcasts import daily, fanout, progress, schedule, states, waves
+from messaging.delivery import horizons
 from messaging.models import Message, MessageKind
 from messaging.outbound import (
     bulk_send,
@@ -178,6 +179,17 @@ def act_on_provider_error(message_id: int, code: str, provider_message_id: str) 
     return provider_errors.act_on_report(message_id, code, provider_message_id)
 
 
+@shared_task(name=task_names.MARK_UNKNOWN_OUTCOMES, ignore_result=True)
+def mark_unknown_outcomes() -> dict[str, int]:
+    """Sent messages past their provider's report horizon become unknown, per provider."""
+    marked = horizons.mark_unknown()
+    for broadcast_id in sorted(marked.broadcast_ids):
+        progress.refresh_progress(broadcast_id)
+    if marked.oldest is not None:  # their days may be older than the rollups' refresh
+        rollups.refresh(rollups.day_of(marked.oldest), rollups.today() + timedelta(days=1))
+    return marked.per_provider
+
+
 @shared_task(name=task_names.FETCH_TWILIO_PRICES, ignore_result=True)
 def fetch_twilio_prices() -> dict[str, int | str]:
     """Record the actual prices of Twilio messages final a while and not yet priced."""
@@ -255,6 +267,9 @@ BEAT_TABLE: tuple[tuple[str, float | crontab, Task, dict[str, object]], ...] = (
     ("fetch-sns-delivery", 60.0, fetch_sns_delivery, {"queue": REPLIES_QUEUE}),
     # Actual Twilio prices, a while after each message is final (one run at a time).
     ("fetch-twilio-prices", 60.0, fetch_twilio_prices, {"queue": BULK_QUEUE, "expires": 55}),
+    # Sent messages with no delivery report past their provider's horizon: unknown.
+    ("mark-unknown-outcomes", crontab(hour=5, minute=0), mark_unknown_outcomes,
+     {"queue": BULK_QUEUE}),
     # Registrations and template approvals change on Twilio's side: checked daily.
     ("verify-twilio", crontab(hour=6, minute=0), verify_twilio, {"queue": BULK_QUEUE}),
     # Held sign-up confirmations go out as the cap's rolling hour frees room.

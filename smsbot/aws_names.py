@@ -8,6 +8,13 @@ resource name the portal chooses also takes AWS_RESOURCE_PREFIX
 """
 
 INBOUND_TOPIC = "bot-sms-inbound"
+# End User Messaging SMS delivery events (SMS_PROVIDER=aws-sms): the configuration set
+# every SendTextMessage names, its SNS event destination, and the topic it publishes to.
+SMS_EVENTS_TOPIC = "bot-sms-events"
+CONFIGURATION_SET = "smsbot"
+EVENT_DESTINATION = "smsbot-events-to-sns"
+# The protect configuration (SMS-pumping protection) carries this Name tag.
+PROTECT_CONFIGURATION = "smsbot-protect"
 # Alarms notify this topic; ALERT_EMAILS are subscribed to it.
 ALERTS_TOPIC = "smsbot-alerts"
 # Retired: SNS never publishes SMS delivery statuses to a topic (they go to the log
@@ -35,6 +42,8 @@ METRIC_DAILY_PENDING = "DailyBroadcastPending"
 METRIC_DAILY_STARTED = "DailyBroadcastStarted"
 # Rows the DynamoDB mirror could not write, counted after every reconcile run.
 METRIC_MIRROR_ERRORS = "MirrorErrors"
+# A broadcast the brake paused (messaging.delivery.brake): 1 per pause.
+METRIC_BROADCAST_BRAKED = "BroadcastBraked"
 
 
 def sns_sms_log_groups(region: str, account_id: str) -> tuple[str, str]:

@@ -354,6 +354,13 @@ if SMS_FAILOVER and {SMS_PROVIDER, SMS_FAILOVER} != {"sns", "twilio"}:
 # skipped for FAILOVER_COOLDOWN_SECONDS: new messages go straight to SMS_FAILOVER.
 FAILOVER_FAILURE_THRESHOLD = env.int("FAILOVER_FAILURE_THRESHOLD", default=5)
 FAILOVER_COOLDOWN_SECONDS = env.int("FAILOVER_COOLDOWN_SECONDS", default=300)
+# In the SMS sandbox (sms_account): "refuse" starts no broadcast; "verified-only" sends
+# to the sandbox's verified destination numbers and skips the rest, saying why.
+SMS_SANDBOX_SEND = env.str("SMS_SANDBOX_SEND", default="refuse")
+if SMS_SANDBOX_SEND not in ("refuse", "verified-only"):
+    raise ImproperlyConfigured(
+        f"SMS_SANDBOX_SEND must be refuse or verified-only, not {SMS_SANDBOX_SEND!r}."
+    )
 DAILY_SEND_TIME = env.str("DAILY_SEND_TIME", default="10:00")
 DAILY_SEND_TIMEZONE = env.str("DAILY_SEND_TIMEZONE", default="America/Chicago")
 # The admin shows times in this zone, named on screen (storage stays UTC).
@@ -428,6 +435,16 @@ REGISTRATION_ERRORS_PAUSE_AFTER = env.int("REGISTRATION_ERRORS_PAUSE_AFTER", def
 CARRIER_FILTER_PERCENT = env.float("CARRIER_FILTER_PERCENT", default=5.0)
 CARRIER_FILTER_WINDOW = env.int("CARRIER_FILTER_WINDOW", default=100)
 CARRIER_FILTER_MIN_REPORTS = env.int("CARRIER_FILTER_MIN_REPORTS", default=20)
+# The brake (messaging.broadcasts.brake): a sending broadcast pauses itself when more
+# than BROADCAST_BRAKE_PERCENT of its last BROADCAST_BRAKE_WINDOW final delivery reports
+# are failures (once it has BROADCAST_BRAKE_MIN_REPORTS of them). Content-blocking codes
+# (30007, TEXT_SPAM, TEXT_BLOCKED) use the CARRIER_FILTER_* thresholds above, lower.
+BROADCAST_BRAKE_WINDOW = env.int("BROADCAST_BRAKE_WINDOW", default=200)
+BROADCAST_BRAKE_PERCENT = env.float("BROADCAST_BRAKE_PERCENT", default=15.0)
+BROADCAST_BRAKE_MIN_REPORTS = env.int("BROADCAST_BRAKE_MIN_REPORTS", default=50)
+# How long Twilio may take to send a final status callback before a sent message counts
+# as unknown (SNS and End User Messaging: 72 hours, AWS's delivery-log limit; console: 1).
+DELIVERY_REPORT_HORIZON_TWILIO_HOURS = env.int("DELIVERY_REPORT_HORIZON_TWILIO_HOURS", default=24)
 # A message Twilio reported "not now" (63018, 63049 outside the US) is sent again after
 # PROVIDER_RETRY_BASE_SECONDS × 2^(n-1), at most PROVIDER_RETRY_LIMIT times.
 PROVIDER_RETRY_LIMIT = env.int("PROVIDER_RETRY_LIMIT", default=3)
@@ -623,6 +640,17 @@ SNS_MAX_PRICE_USD = env.str("SNS_MAX_PRICE_USD", default="0.50")
 SNS_CHECK_OPT_OUT = env.bool("SNS_CHECK_OPT_OUT", default=True)
 # botocore retries (after the first try) for SNS throttling, 5xx and refused connections.
 SNS_RETRY_ATTEMPTS = env.int("SNS_RETRY_ATTEMPTS", default=3)
+# SMS_PROVIDER=aws-sms (End User Messaging SMS SendTextMessage): the origination identity
+# (phone number, its id or ARN, pool id or ARN, sender ID); empty: the first of
+# SMS_ORIGINATION_NUMBERS, else AWS picks one of the account's.
+AWS_SMS_ORIGINATION_IDENTITY = env.str("AWS_SMS_ORIGINATION_IDENTITY", default="")
+# A broadcast message AWS could not hand to the carrier within this many seconds is
+# dropped (TEXT_TTL_EXPIRED) rather than landing hours late; replies carry no TTL.
+AWS_SMS_BROADCAST_TTL_SECONDS = env.int("AWS_SMS_BROADCAST_TTL_SECONDS", default=4 * 3600)
+if not 5 <= AWS_SMS_BROADCAST_TTL_SECONDS <= 259200:
+    raise ImproperlyConfigured("AWS_SMS_BROADCAST_TTL_SECONDS must be 5..259200 (AWS's range).")
+# botocore attempts (standard retry mode) for throttling, 5xx and refused connections.
+AWS_SMS_RETRY_ATTEMPTS = env.int("AWS_SMS_RETRY_ATTEMPTS", default=3)
 # Seconds the Twilio client waits to connect and for each answer.
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # CloudWatch metrics (namespace SMSBot): on with SMS_PROVIDER=sns or AWS_ENDPOINT_URL, or here.

@@ -49,7 +49,7 @@ from messaging.models import (
     Message,
     SendMode,
 )
-from messaging.outbound import config_errors
+from messaging.outbound import config_errors, ratelimit
 from messaging.outcomes import Bucket, Outcomes
 from messaging.reports import alerts, attribution, dashboard, figures, skips
 from smsbot import audit, timezones
@@ -99,23 +99,34 @@ def can_operate(request: HttpRequest) -> bool:
 
 
 # name -> (audit verb, what it does; False when the broadcast was not in a state for it)
-Operation = Callable[[Broadcast, HttpRequest], bool]
+Operation = Callable[[Broadcast, HttpRequest, str], bool]
 OPERATIONS: dict[str, tuple[str, Operation]] = {
-    "pause": ("Paused", lambda b, request: states.pause(b, f"paused by {request.user}")),
-    "resume": ("Resumed", lambda b, request: states.resume(b)),
-    "cancel": ("Cancelled", lambda b, request: states.cancel(b)),
-    "unschedule": ("Taken back to draft", lambda b, request: states.unschedule(b)),
+    "pause": (
+        "Paused",
+        lambda b, request, reason: states.pause(
+            b, f"paused by {request.user}" + (f": {reason}" if reason else "")
+        ),
+    ),
+    "resume": ("Resumed", lambda b, request, reason: states.resume(b)),
+    "cancel": ("Cancelled", lambda b, request, reason: states.cancel(b)),
+    "unschedule": ("Taken back to draft", lambda b, request, reason: states.unschedule(b)),
 }
+# On a broadcast's page these need the operator's reason, kept in the audit log.
+REASONED = ("pause", "resume", "cancel")
+REASON_LIMIT = 500
 
 
-def operate(request: HttpRequest, broadcast: Broadcast, name: str) -> bool:
-    """Pause, resume, cancel or unschedule one broadcast, and record it if it happened."""
+def operate(request: HttpRequest, broadcast: Broadcast, name: str, reason: str = "") -> bool:
+    """Pause, resume, cancel or unschedule one broadcast, and record it (with the
+    operator's reason) if it happened."""
     verb, act = OPERATIONS[name]
     before = broadcast.state
-    if not act(broadcast, request):
+    if not act(broadcast, request, reason):
         return False
     broadcast.refresh_from_db()
-    audit.record(request.user, broadcast, verb, changes={"state": (before, broadcast.state)})
+    audit.record(
+        request.user, broadcast, verb, changes={"state": (before, broadcast.state)}, detail=reason
+    )
     return True
 
 
@@ -389,7 +400,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         """The step between the button and the send: who, what it costs, when it ends."""
         scheduling = "schedule" in request.POST
         start = broadcast.scheduled_for if scheduling and broadcast.scheduled_for else None
-        took = audience.sending_time(p.by_channel)
+        took = audience.sending_time(p.by_channel, ratelimit.send_rate)
         # Those inside their quiet hours go when those end: the send ends no earlier.
         begins = max(filter(None, (start or timezone.now(), p.quiet_hours_end)))
         context = self._page(
@@ -402,7 +413,8 @@ class BroadcastAdmin(admin.ModelAdmin):
             starts=timezones.shown(start) if start else "now",
             takes=duration_words(took),
             finishes=timezones.shown(begins + took),
-            rate=settings.SMS_SEND_RATE,
+            # The pace of SMS: SMS_SEND_RATE, or the origination identity's MPS when lower.
+            rate=ratelimit.send_rate(audience.provider_for(broadcast.channel or Channel.SMS)),
             quiet_hours=settings.QUIET_HOURS,
             quiet_ends=outcomes.clock(p.quiet_hours_end) if p.quiet_hours_end else "",
         )
@@ -475,7 +487,14 @@ class BroadcastAdmin(admin.ModelAdmin):
             messages.info(request, f"{retry_failed(request, broadcast)} failed message(s) queued.")
         elif name in OPERATIONS:
             verb = OPERATIONS[name][0]
-            if operate(request, broadcast, name):
+            reason = " ".join(request.POST.get("reason", "").split())
+            if name in REASONED and not reason:
+                messages.error(request, f"Not changed: say why ({verb.lower()}) in the reason.")
+            elif len(reason) > REASON_LIMIT:
+                messages.error(
+                    request, f"Not changed: the reason is over {REASON_LIMIT} characters."
+                )
+            elif operate(request, broadcast, name, reason):
                 messages.success(request, f"{verb}: “{broadcast.name}”.")
             else:
                 messages.warning(request, f"Not changed: it is {broadcast.get_state_display()}.")
@@ -528,6 +547,15 @@ class BroadcastAdmin(admin.ModelAdmin):
     # --- list actions ---------------------------------------------------------------
     def _act(self, request: HttpRequest, queryset: QuerySet, name: str) -> None:
         chosen = list(queryset)
+        braked = [b for b in chosen if b.braked_at is not None]
+        if braked and name in ("resume", "cancel"):
+            # The brake stopped these: an operator decides on each page, with a reason.
+            chosen = [b for b in chosen if b.braked_at is None]
+            messages.warning(
+                request,
+                f"{len(braked)} broadcast(s) paused by the brake: resume or cancel each on "
+                "its page, with a reason.",
+            )
         changed = sum(1 for b in chosen if operate(request, b, name))
         verb = OPERATIONS[name][0]
         messages.info(request, f"{verb}: {changed} of {len(chosen)} broadcast(s).")

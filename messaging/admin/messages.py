@@ -52,7 +52,12 @@ TEXT_CHARS = 48
 RECENT_BROADCASTS = 10
 # The message list's "via" column on one line: the provider as operators call it
 # (the full name, e.g. "Console (records only)", is on the message's page).
-PROVIDER_SHORT = {Provider.SNS: "SNS", Provider.TWILIO: "Twilio", Provider.CONSOLE: "Console"}
+PROVIDER_SHORT = {
+    Provider.SNS: "SNS",
+    Provider.AWS_SMS: "AWS SMS",
+    Provider.TWILIO: "Twilio",
+    Provider.CONSOLE: "Console",
+}
 
 
 def redacted_json(data: Any) -> SafeString:

@@ -34,6 +34,7 @@ TONES = {
     MessageStatus.FAILED: "bad",
     MessageStatus.UNDELIVERED: "bad",
     MessageStatus.NEEDS_REVIEW: "review",
+    MessageStatus.UNKNOWN: "review",
     MessageStatus.SKIPPED: "quiet",
 }
 

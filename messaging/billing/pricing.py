@@ -80,7 +80,10 @@ def country_of(phone: str) -> str:
 
 def priced_as(provider: str, channel: str) -> str:
     """The provider whose prices a message is estimated at: the console stands in for
-    CONSOLE_PRICES_AS, and for Twilio on WhatsApp (SNS does not send WhatsApp)."""
+    CONSOLE_PRICES_AS, and for Twilio on WhatsApp (SNS does not send WhatsApp). SNS's
+    SMS is billed at End User Messaging SMS's prices: aws-sms shares the SNS rows."""
+    if provider == Provider.AWS_SMS:
+        return Provider.SNS
     if provider != Provider.CONSOLE:
         return provider
     return Provider.TWILIO if channel == Channel.WHATSAPP else settings.CONSOLE_PRICES_AS

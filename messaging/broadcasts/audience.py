@@ -1,6 +1,7 @@
 """Who a broadcast goes to, what it would cost, and its message for one subscriber."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from messaging.billing import budget, pricing, segments
 from messaging.billing.build import outbound
+from messaging.broadcasts import sandbox
 from messaging.models import (
     Broadcast,
     Direction,
@@ -44,11 +46,11 @@ PRICE_GROUP_DIGITS = 5
 
 
 def provider_for(channel: str) -> str:
-    """SNS cannot reach WhatsApp: WhatsApp always goes through Twilio; e-mail goes
+    """AWS cannot reach WhatsApp: WhatsApp always goes through Twilio; e-mail goes
     through SES."""
     if channel == Channel.EMAIL:
         return Provider.SES
-    if channel == Channel.WHATSAPP and settings.SMS_PROVIDER == Provider.SNS:
+    if channel == Channel.WHATSAPP and settings.SMS_PROVIDER in (Provider.SNS, Provider.AWS_SMS):
         return Provider.TWILIO
     return settings.SMS_PROVIDER
 
@@ -168,10 +170,11 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
     The audience rule (left_out) gives opted out, pending, undeliverable and paused;
     the rest is read per group: quiet hours from the zone, the WhatsApp window from
     whether the number wrote in the last 24 hours (only without a template), and
-    the country or number type from one number of the group's first digits (not
+    the country or number type from one number of the group's first digits and the
+    SMS sandbox's unverified destinations (broadcasts.sandbox) from the number (not
     for e-mail, grouped by the channel the message goes by: daily_channel_column).
     Over budget is what the month's remaining budget cannot pay for (preview()). The
-    last four stay in the audience (their messages are made, then held or refused).
+    last five stay in the audience (their messages are made, then held or refused).
     """
     now = now or timezone.now()
     people = Subscriber.objects.filter(erased_at__isnull=True)
@@ -205,8 +208,9 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
             route=daily_channel_column(),
             prefix=Substr("phone", 1, PRICE_GROUP_DIGITS),
             wrote=wrote,
+            unverified=sandbox.unverified_column(),
         )
-        .values_list("refused", "status", "route", "timezone", "prefix", "wrote")
+        .values_list("refused", "status", "route", "timezone", "prefix", "wrote", "unverified")
         .annotate(n=Count("id"), sample=Min("phone"), until=Max("paused_until"))
         .order_by()
     )
@@ -220,13 +224,15 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
 
     by_channel: dict[str, int] = {}
     quiet_by_channel: dict[str, int] = {}
-    for refused, status, ch, zone, _prefix, wrote_in, n, sample, until in rows:
+    for refused, status, ch, zone, _prefix, wrote_in, unverified, n, sample, until in rows:
         if reason := left_out(refused, status):
             add(reason, n, until if reason == SkipReason.PAUSED else None)
             continue
         # In the audience (a message is made), but it will not reach them now.
         by_channel[ch] = by_channel.get(ch, 0) + n
-        if ch != Channel.EMAIL and _refused_type(sample):
+        if ch != Channel.EMAIL and unverified:
+            add(SkipReason.SANDBOX_UNVERIFIED, n, None)
+        elif ch != Channel.EMAIL and _refused_type(sample):
             add(SkipReason.REFUSED_NUMBER, n, None)
         elif ch == Channel.WHATSAPP and not wrote_in:
             add(SkipReason.WHATSAPP_WINDOW, n, None)
@@ -340,16 +346,17 @@ def preview(
     )
 
 
-def sending_time(by_channel: dict[str, int]) -> timedelta:
-    """How long sending to these recipients takes at SMS_SEND_RATE: the rate holds per
-    provider, so the provider with the most recipients sets the pace (quiet hours and
+def sending_time(by_channel: dict[str, int], rate: Callable[[str], float]) -> timedelta:
+    """How long sending to these recipients takes at each provider's send rate (rate: the
+    sender's pace, messaging.outbound.ratelimit.send_rate, which this package may not
+    import): providers send side by side, so the slowest sets the pace (quiet hours and
     retries come on top)."""
     per_provider: dict[str, int] = {}
     for channel, n in by_channel.items():
         provider = provider_for(channel)
         per_provider[provider] = per_provider.get(provider, 0) + n
-    busiest = max(per_provider.values(), default=0)
-    return timedelta(seconds=busiest / float(settings.SMS_SEND_RATE))
+    seconds = [n / rate(p) for p, n in per_provider.items()]
+    return timedelta(seconds=max(seconds, default=0))
 
 
 def costs(
@@ -393,6 +400,8 @@ def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = 
     channel, fallback = daily_channel(subscriber)
     whatsapp = channel == Channel.WHATSAPP
     link = {"test_of": broadcast} if test else {"broadcast": broadcast}
+    # verified-only in the sandbox: a number AWS would refuse is skipped, saying why.
+    skipped = None if test else sandbox.skip_reason(subscriber)
     return outbound(
         kind=MessageKind.TEST if test else MessageKind.BROADCAST,
         channel=channel,
@@ -406,5 +415,10 @@ def build_message(broadcast: Broadcast, subscriber: Subscriber, *, test: bool = 
         # The provider needs the template for WhatsApp outside the 24-hour window.
         content_sid=broadcast.whatsapp_content_sid if whatsapp else "",
         content_variables=broadcast.whatsapp_content_variables if whatsapp else {},
-        status=MessageStatus.QUEUED,
+        status=MessageStatus.SKIPPED if skipped else MessageStatus.QUEUED,
+        **(
+            {"error_message": skipped, "skip_reason": SkipReason.SANDBOX_UNVERIFIED}
+            if skipped
+            else {}
+        ),
     )

@@ -1,7 +1,7 @@
 """Broadcast progress: its outcome counts, stored and shown, and when it is done.
 
 The counts are messaging.outcomes' buckets. The recount stores them on the
-Broadcast (sent, delivered, failed, skipped, total); screens read them live
+Broadcast (sent, delivered, failed, skipped, unknown, total); screens read them live
 through shown() while they may still move, and the stored ones once the
 broadcast has settled, so a list of many old broadcasts reads no messages.
 """
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 PENDING_STATUSES = [MessageStatus.QUEUED, MessageStatus.SENDING]
 # The buckets a Broadcast stores, each in the field of its name.
-STORED = (Bucket.SENT, Bucket.DELIVERED, Bucket.FAILED, Bucket.SKIPPED)
+STORED = (Bucket.SENT, Bucket.DELIVERED, Bucket.FAILED, Bucket.SKIPPED, Bucket.UNKNOWN)
 # Delivery reports may come this long after a broadcast finished.
 SETTLES_AFTER = timedelta(days=2)
 

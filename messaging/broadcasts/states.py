@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.broadcasts import audience
+from messaging.broadcasts import audience, sandbox
 from messaging.broadcasts.progress import refresh_progress
 from messaging.models import (
     Broadcast,
@@ -30,7 +30,16 @@ log = logging.getLogger(__name__)
 
 
 def start(broadcast: Broadcast) -> bool:
-    """draft/scheduled → sending, and queue the fan-out; False if it had started."""
+    """draft/scheduled → sending, and queue the fan-out; False if it had started, or if
+    the SMS sandbox holds it (then paused with the reason, to resume once out)."""
+    held = sandbox.refusal(broadcast.channel)
+    if held:
+        Broadcast.objects.filter(
+            pk=broadcast.pk, state__in=[BroadcastState.DRAFT, BroadcastState.SCHEDULED]
+        ).update(state=BroadcastState.PAUSED, pause_reason=held, started_at=timezone.now())
+        broadcast.refresh_from_db()
+        log.warning("broadcast %s not started: %s", broadcast.pk, held)
+        return False
     with transaction.atomic():
         started = Broadcast.objects.filter(
             pk=broadcast.pk, state__in=[BroadcastState.DRAFT, BroadcastState.SCHEDULED]
@@ -82,9 +91,12 @@ def start_due(now: datetime | None = None) -> list[int]:
     return started
 
 
-def pause(broadcast: Broadcast, reason: str) -> bool:
+def pause(broadcast: Broadcast, reason: str, *, braked: bool = False) -> bool:
+    """sending → paused; braked: the brake paused it (messaging.delivery.brake)."""
     paused = Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.SENDING).update(
-        state=BroadcastState.PAUSED, pause_reason=reason[:200]
+        state=BroadcastState.PAUSED,
+        pause_reason=reason[:200],
+        braked_at=timezone.now() if braked else None,
     )
     if paused:
         log.warning("broadcast %s paused: %s", broadcast.pk, reason)
@@ -95,7 +107,7 @@ def resume(broadcast: Broadcast) -> bool:
     """paused → sending: continue the fan-out and publish the held messages again."""
     with transaction.atomic():
         resumed = Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.PAUSED).update(
-            state=BroadcastState.SENDING, pause_reason=""
+            state=BroadcastState.SENDING, pause_reason="", braked_at=None
         )
         if resumed:
             _requeue(broadcast)

@@ -16,8 +16,9 @@ class Action(StrEnum):
     # The account lacks a registration or verification that every such send needs:
     # after REGISTRATION_ERRORS_PAUSE_AFTER of them the broadcast pauses, with a banner.
     REGISTRATION = "registration"
-    # Carriers filter the content as spam: a rise above CARRIER_FILTER_PERCENT of a
-    # broadcast's recent reports pauses it for an operator to decide.
+    # Content-blocking: carriers refused the content as spam (Twilio 30007, End User
+    # Messaging TEXT_SPAM/TEXT_BLOCKED as eum:Spam/eum:Blocked, SNS's "blocked as spam"). Above
+    # CARRIER_FILTER_PERCENT of a broadcast's recent reports the brake pauses it.
     CARRIER_FILTERED = "carrier_filtered"
     # Meta does not deliver marketing templates to US numbers: never retried there;
     # elsewhere (Meta's per-user cap) retried later, as RETRY_LATER.
@@ -34,6 +35,10 @@ class ErrorCode:
     fix: str = ""  # what the operator does about it (configuration errors)
 
 
+_REWORD = (
+    "Rewrite the content (no link shorteners, fewer capitals and offers) or register the "
+    "use case; then resume or cancel the broadcast"
+)
 _TWILIO = [
     ErrorCode("20003", "Authentication failed: check the Twilio credentials", Action.CONFIGURATION),
     ErrorCode("20404", "Resource not found", Action.NONE),
@@ -57,9 +62,7 @@ _TWILIO = [
     ErrorCode("30005", "Unknown destination handset: the number does not exist",
               Action.UNDELIVERABLE),
     ErrorCode("30006", "Landline or unreachable carrier", Action.UNDELIVERABLE),
-    ErrorCode("30007", "Carrier violation: filtered as spam", Action.CARRIER_FILTERED,
-              "Rewrite the content (no link shorteners, fewer capitals and offers) or "
-              "register the use case; then resume or cancel the broadcast"),
+    ErrorCode("30007", "Carrier violation: filtered as spam", Action.CARRIER_FILTERED, _REWORD),
     ErrorCode("30008", "Unknown error from the carrier"),
     ErrorCode("30032", "Toll-free number not verified", Action.REGISTRATION,
               "Submit or complete the toll-free verification of TWILIO_SMS_FROM"),
@@ -121,7 +124,8 @@ _SNS = [
 _DEST_BLOCKED = ErrorCode("sns:DestBlocked", "The destination is on a blocked list")
 _PHONE_BLOCKED = ErrorCode("sns:PhoneBlocked", "The phone is on a blocked list")
 _SNS_DELIVERY = {
-    "Blocked as spam by phone carrier": ErrorCode("sns:Spam", "The carrier blocked it as spam"),
+    "Blocked as spam by phone carrier":
+        ErrorCode("sns:Spam", "The carrier blocked it as spam", Action.CARRIER_FILTERED, _REWORD),
     "Destination is blacklisted": _DEST_BLOCKED,
     "Destination is on a blocked list": _DEST_BLOCKED,
     "Invalid phone number": _SNS_INVALID_NUMBER,
@@ -144,13 +148,17 @@ _SNS_DELIVERY = {
 SNS_DELIVERY_FAILED = ErrorCode("sns:Failed", "SNS could not deliver the message")
 _SNS_BY_RESPONSE = {text.lower(): code.code for text, code in _SNS_DELIVERY.items()}
 
-# AWS End User Messaging SMS (SendTextMessage): ConflictException reasons.
+# AWS End User Messaging SMS (SMS_PROVIDER=aws-sms): SendTextMessage's refusals, by
+# exception and its modelled Reason, and the failure event types of its configuration set.
 _EUM = [
+    ErrorCode("eum:Throttling", "End User Messaging SMS is throttling (ThrottlingException)"),
+    ErrorCode("eum:ServerError", "End User Messaging SMS internal error"),
     ErrorCode(
-        "eum:OptedOut",
-        "The number is on the End User Messaging SMS opt-out list "
-        "(DESTINATION_PHONE_NUMBER_OPTED_OUT)",
-        Action.PROVIDER_OPT_OUT,
+        "eum:AuthError",
+        "AWS credentials are missing or not allowed to send (sms-voice:SendTextMessage), "
+        "or the account is disabled",
+        Action.CONFIGURATION,
+        "Check the portal role's sms-voice permissions (verify_aws) and the account status",
     ),
     ErrorCode(
         "eum:NotVerified",
@@ -159,8 +167,50 @@ _EUM = [
         Action.CONFIGURATION,
         _SANDBOX_FIX,
     ),
+    ErrorCode(
+        "eum:SpendLimit",
+        "The account's monthly SMS spend limit is reached (MONTHLY_SPEND_LIMIT_REACHED_FOR_TEXT)",
+        Action.CONFIGURATION,
+        "Request a spend quota increase, or wait for the next month",
+    ),
+    ErrorCode(
+        "eum:Origination",
+        "No usable origination identity, configuration set or registration for this send",
+        Action.CONFIGURATION,
+        "Check AWS_SMS_ORIGINATION_IDENTITY, its registration and provision_aws",
+    ),
+    ErrorCode(
+        "eum:OptedOut",
+        "The number is on the End User Messaging SMS opt-out list "
+        "(DESTINATION_PHONE_NUMBER_OPTED_OUT)",
+        Action.PROVIDER_OPT_OUT,
+    ),
+    ErrorCode("eum:InvalidNumber", "AWS refused the phone number as invalid", Action.UNDELIVERABLE),
+    ErrorCode("eum:CountryBlocked", "The protect configuration blocks the number's country"),
+    ErrorCode("eum:MaxPrice", "It would have cost more than the maximum price: not sent"),
+    ErrorCode("eum:Quota", "An End User Messaging SMS quota is exceeded"),
+    ErrorCode("eum:BadRequest", "End User Messaging SMS refused the request"),
+    # Delivery events (TEXT_*), named by the event type.
+    # Content-blocking (TEXT_BLOCKED, TEXT_SPAM): what the brake counts.
+    ErrorCode(
+        "eum:Blocked",
+        "The carrier blocked the message (TEXT_BLOCKED)",
+        Action.CARRIER_FILTERED,
+        _REWORD,
+    ),
+    ErrorCode("eum:CarrierBlocked", "The carrier blocked the message"),
+    ErrorCode(
+        "eum:Spam", "The carrier blocked it as spam (TEXT_SPAM)", Action.CARRIER_FILTERED, _REWORD
+    ),
+    ErrorCode("eum:CarrierDown", "The carrier is unreachable"),
+    ErrorCode("eum:Unreachable", "The phone is unreachable (off or out of coverage)"),
+    ErrorCode("eum:Invalid", "The destination number is not valid", Action.UNDELIVERABLE),
+    ErrorCode("eum:InvalidBody", "The message body is not valid"),
+    ErrorCode("eum:TtlExpired", "Not delivered within its time to live: dropped, not sent late"),
+    ErrorCode("eum:ProtectBlocked", "The protect configuration blocked the message"),
+    ErrorCode("eum:Unknown", "No final status from the carrier within 72 hours"),
 ]
-# The ConflictException Reason of SendTextMessage -> our code.
+# SendTextMessage's ConflictException Reason -> our code.
 EUM_BY_REASON = {
     "DESTINATION_PHONE_NUMBER_OPTED_OUT": "eum:OptedOut",
     "DESTINATION_PHONE_NUMBER_NOT_VERIFIED": "eum:NotVerified",
@@ -205,3 +255,7 @@ def sns_delivery_code(provider_response: str) -> str:
     """Our code for a failed SNS delivery, from the providerResponse of its log line."""
     text = provider_response.strip().rstrip(".").lower()
     return _SNS_BY_RESPONSE.get(text, SNS_DELIVERY_FAILED.code)
+
+
+# The codes that say the content itself was blocked: what the brake counts apart.
+CONTENT_BLOCKING = frozenset(codes_with(Action.CARRIER_FILTERED))

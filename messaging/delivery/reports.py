@@ -1,4 +1,5 @@
-"""Delivery reports (Twilio status callbacks, SNS delivery log lines) applied to messages.
+"""Delivery reports (Twilio status callbacks, SNS delivery log lines, End User Messaging
+SMS events) applied to messages.
 
 Every report is kept once as a DeliveryEvent; the message's status only moves
 forward (STATUS_RANK), so a late "sent" never overwrites "delivered". One
@@ -17,7 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.delivery import actions, error_codes
+from messaging.delivery import actions, brake, error_codes
 from messaging.models import STATUS_RANK, DeliveryEvent, Message, MessageStatus
 from messaging.outcomes import progress_soon
 from smsbot import metrics, outbox
@@ -54,6 +55,8 @@ class Report:
     # The portal's own id of the message, where the provider echoes it back (Twilio's
     # status callback URL carries it): it finds a send whose answer was lost.
     message_id: int | None = None
+    # How many parts (segments) the provider billed, where it says (End User Messaging SMS).
+    parts: int | None = None
 
     @classmethod
     def from_event(cls, event: DeliveryEvent) -> "Report":
@@ -85,7 +88,8 @@ def our_status(word: str) -> str | None:
     word = word.strip().lower()
     if word in _ALIASES:
         return _ALIASES[word]
-    return word if word in STATUS_RANK else None
+    # Unknown is ours to say (the horizon passed), never a provider's.
+    return word if word in STATUS_RANK and word != MessageStatus.UNKNOWN else None
 
 
 @dataclass
@@ -159,6 +163,15 @@ def apply_many(reports: Sequence[Report], *, keep_unknown: bool) -> Applied:
         for event in result.events:
             if event.message is not None and event.error_code:
                 _act_on_error(event.message, event)
+        # Only a failure can raise a broadcast's failure rate: one check per such broadcast.
+        for broadcast_id in sorted(
+            {
+                e.broadcast_id
+                for e in result.events
+                if e.broadcast_id and our_status(e.status) in brake.FAILED_REPORTS
+            }
+        ):
+            brake.check(broadcast_id)
     moved = [(m, before[m.pk]) for m in messages.values() if m.pk in before]
     _count_outcomes(moved)
     # The broadcast's stored counts follow its delivery reports as they follow its sends.
@@ -256,6 +269,7 @@ def _settle_lost_answer(report: Report, now: datetime) -> Message | None:
 def _event(report: Report, message: Message | None) -> DeliveryEvent:
     return DeliveryEvent(
         message=message,
+        broadcast_id=message.broadcast_id if message is not None else None,
         provider=report.provider,
         provider_message_id=report.provider_message_id,
         dedupe_key=report.dedupe_key[:200],
@@ -315,7 +329,8 @@ def adopt_early_reports(within: timedelta = timedelta(days=1)) -> int:
             if message is None:
                 continue
             event.message = message
-            event.save(update_fields=["message"])
+            event.broadcast_id = message.broadcast_id
+            event.save(update_fields=["message", "broadcast"])
             _apply_to(message, Report.from_event(event))
         adopted += 1
     return adopted
@@ -343,7 +358,6 @@ def _apply_to(message: Message, report: Report) -> None:
 # is recorded (messaging.outbound.provider_errors).
 _LATER = {
     error_codes.Action.REGISTRATION,
-    error_codes.Action.CARRIER_FILTERED,
     error_codes.Action.RESEND_AS_TEMPLATE,
     error_codes.Action.MARKETING_TEMPLATE,
     error_codes.Action.RETRY_LATER,
@@ -382,6 +396,8 @@ def _advance(message: Message, report: Report, now: datetime) -> dict[str, Any]:
     if report.error_code or report.error_message:
         changes["error_code"] = report.error_code[:20]
         changes["error_message"] = report.error_message or error_codes.meaning(report.error_code)
+    if report.parts is not None:
+        changes["segments"] = report.parts
     if report.price is not None:
         changes["price_actual"] = report.price
         changes["price_unit"] = (report.price_unit or "USD")[:3].upper()

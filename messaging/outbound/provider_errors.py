@@ -10,9 +10,8 @@ reports later:
   verification. The banner says which and what to do; the broadcast pauses once
   REGISTRATION_ERRORS_PAUSE_AFTER of its messages met one, so nothing more is
   claimed (and spent) until an operator fixes it and resumes.
-- CARRIER_FILTERED (30007): above CARRIER_FILTER_PERCENT of the broadcast's last
-  CARRIER_FILTER_WINDOW reports (from CARRIER_FILTER_MIN_REPORTS on) the broadcast
-  pauses with the filtered content named: resume or cancel is the operator's call.
+- CARRIER_FILTERED (30007, eum:Spam, eum:Blocked): not here; the brake
+  (messaging.delivery.brake) counts them as the report is applied.
 - RESEND_AS_TEMPLATE (63016): the free-form message was not delivered; it goes
   again, once, as the approved template where one is configured.
 - MARKETING_TEMPLATE (63049): never retried for a US number (Meta delivers no
@@ -40,7 +39,6 @@ from messaging.delivery.error_codes import Action, ErrorCode, codes_with, descri
 from messaging.models import (
     Broadcast,
     BroadcastState,
-    DeliveryEvent,
     Message,
     MessageStatus,
 )
@@ -54,8 +52,6 @@ log = logging.getLogger(__name__)
 
 # The statuses in which a provider said the message did not arrive.
 NOT_DELIVERED = (MessageStatus.UNDELIVERED, MessageStatus.FAILED)
-# Delivery reports that count towards the carrier-filtering rate: final ones.
-_FINAL_REPORTS = ("delivered", "undelivered", "failed", "read")
 
 
 def act_on_report(message_id: int, code: str, provider_message_id: str) -> str:
@@ -66,8 +62,6 @@ def act_on_report(message_id: int, code: str, provider_message_id: str) -> str:
         return "nothing"
     if known.action == Action.REGISTRATION:
         return registration_error(message, known, known.meaning)
-    if known.action == Action.CARRIER_FILTERED:
-        return carrier_filtering(message)
     if known.action == Action.RESEND_AS_TEMPLATE:
         done = requeue_as_template(message, known.code, known.meaning, provider_message_id)
         return "template" if done else "no template"
@@ -91,30 +85,6 @@ def registration_error(message: Message, known: ErrorCode, text: str) -> str:
     if met < settings.REGISTRATION_ERRORS_PAUSE_AFTER:
         return "banner"
     states.pause(broadcast, f"{message.provider} {known.code}: {known.meaning}")
-    return "paused"
-
-
-def carrier_filtering(message: Message) -> str:
-    broadcast = message.broadcast
-    if broadcast is None:
-        return "nothing"
-    recent = list(
-        DeliveryEvent.objects.filter(message__broadcast=broadcast, status__in=_FINAL_REPORTS)
-        .order_by("-id")
-        .values_list("error_code", flat=True)[: settings.CARRIER_FILTER_WINDOW]
-    )
-    filtered = sum(1 for code in recent if code in codes_with(Action.CARRIER_FILTERED))
-    if len(recent) < settings.CARRIER_FILTER_MIN_REPORTS:
-        return "counted"
-    if filtered * 100 <= settings.CARRIER_FILTER_PERCENT * len(recent):
-        return "counted"
-    content = " ".join(broadcast.text.split())
-    content = content if len(content) <= 60 else content[:59] + "…"
-    states.pause(
-        broadcast,
-        f"carriers filtered {filtered} of the last {len(recent)} as spam (30007): "
-        f'"{content}" — reword it and resume, or cancel',
-    )
     return "paused"
 
 

@@ -1,5 +1,8 @@
 """The send rate: SMS_SEND_RATE per provider (SES: its MaxSendRate), shared by every worker.
 
+A provider whose sender has a throughput of its own (aws-sms: the origination
+identity's MPS, read from AWS) is held to the lower of the two (send_rate).
+
 A token bucket per provider. With REDIS_URL it lives in Redis and is taken by
 an atomic Lua script, so all workers on all hosts share one budget of tokens;
 without Redis each process keeps its own bucket (one machine, one worker).
@@ -15,6 +18,7 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from messaging.providers import registry
 from messaging.providers.ses.quota import SES, max_send_rate
 
 # KEYS[1] bucket hash; ARGV: rate/s, capacity, cost, reserve (tokens bulk must leave).
@@ -63,10 +67,19 @@ class Limits:
 
     @classmethod
     def current(cls, provider: str = "") -> "Limits":
-        # E-mail goes at the SES account's own MaxSendRate; SMS at SMS_SEND_RATE.
-        rate = max_send_rate() if provider == SES else float(settings.SMS_SEND_RATE)
+        rate = send_rate(provider)
         capacity = max(1.0, rate * settings.SEND_RATE_BURST_SECONDS)
         return cls(rate, capacity, capacity * settings.SEND_RATE_REPLY_RESERVE)
+
+
+def send_rate(provider: str = "") -> float:
+    """Messages per second for provider: e-mail at the SES account's own MaxSendRate;
+    SMS at SMS_SEND_RATE, or its sender's MPS when lower."""
+    if provider == SES:
+        return max_send_rate()
+    configured = float(settings.SMS_SEND_RATE)
+    ceiling = registry.max_rate(provider) if provider else None
+    return min(configured, ceiling) if ceiling else configured
 
 
 class LocalBucket:

@@ -7,6 +7,7 @@ from django.conf import settings
 from messaging.providers.base import Provider
 
 MODULES = {
+    "aws-sms": "messaging.providers.aws_sms.send",
     "console": "messaging.providers.console",
     "sns": "messaging.providers.sns.send",
     "twilio": "messaging.providers.twilio.send",
@@ -20,3 +21,11 @@ def get(name: str | None = None) -> Provider:
     if name not in MODULES:
         raise ValueError(f"unknown provider {name!r}; choose one of {sorted(MODULES)}")
     return import_module(MODULES[name]).provider()
+
+
+def max_rate(name: str) -> float | None:
+    """The most messages per second the provider's sender allows, as the provider says
+    (a module's max_rate()); None when it says nothing."""
+    module = import_module(MODULES[name]) if name in MODULES else None
+    read = getattr(module, "max_rate", None)
+    return read() if read else None

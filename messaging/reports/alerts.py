@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -203,6 +204,31 @@ def messages_needing_review() -> Alert | None:
         "Check the provider's console, then retry the ones it did not send.",
         f"{url}?status__exact={MessageStatus.NEEDS_REVIEW}" if url else None,
         "Messages needing review",
+    )
+
+
+@check
+def unknown_outcomes() -> Alert | None:
+    """Messages the daily horizon check found without a report (messaging.delivery.horizons)."""
+    rows = (
+        Message.objects.filter(status=MessageStatus.UNKNOWN)
+        .order_by()
+        .values_list("provider")
+        .annotate(n=Count("id"))
+    )
+    per_provider = sorted(rows)
+    if not per_provider:
+        return None
+    counts = ", ".join(f"{provider} {n}" for provider, n in per_provider)
+    url = _url("admin:messaging_message_changelist")
+    return Alert(
+        WARNING,
+        f"Outcome unknown: {counts} message(s) got no delivery report within their "
+        "provider's horizon (SNS 72 h, Twilio DELIVERY_REPORT_HORIZON_TWILIO_HOURS). They "
+        "count as unknown, not sent or delivered; a late report still settles them. Check "
+        "the provider's status callback or delivery-log settings.",
+        f"{url}?outcome=unknown" if url else None,
+        "Messages with unknown outcome",
     )
 
 

@@ -202,6 +202,7 @@ def _success(rate: figures.SuccessRate) -> dict[str, Any]:
         "delivered": link(outcomes.Bucket.DELIVERED, rate.delivered),
         "failed": link(outcomes.Bucket.FAILED, rate.failed),
         "awaiting": link(outcomes.Bucket.SENT, rate.awaiting),
+        "unknown": link(outcomes.Bucket.UNKNOWN, rate.unknown),
     }
 
 

@@ -53,6 +53,7 @@ from subscribers.models import Channel, ConsentEvent, ConsentStatus, Subscriber
 # The reports' delivered and failed are the outcome model's buckets.
 SUCCESS_STATUSES = tuple(outcomes.statuses(Bucket.DELIVERED))
 FAILURE_STATUSES = tuple(outcomes.statuses(Bucket.FAILED))
+UNKNOWN_STATUSES = tuple(outcomes.statuses(Bucket.UNKNOWN))
 MEASURES = ("messages", "segments", "cost_estimated", "cost_actual", "priced", "estimated_priced")
 
 
@@ -218,15 +219,18 @@ class SuccessRate:
     delivered: int
     failed: int
     awaiting: int  # sent, no delivery report yet
+    # Sent, and no report came within the provider's horizon: in the denominator, as a
+    # message that may not have arrived (never silently counted as sent).
+    unknown: int = 0
 
     @property
     def rate(self) -> float | None:
-        settled = self.delivered + self.failed
+        settled = self.delivered + self.failed + self.unknown
         return self.delivered / settled * 100 if settled else None
 
 
 def delivery_success(facts: Iterable[Fact], today: date, days: int) -> SuccessRate:
-    """Delivered against failed over the last `days` days (today included)."""
+    """Delivered against failed and unknown over the last `days` days (today included)."""
     start = today - timedelta(days=days - 1)
     counts: dict[str, int] = defaultdict(int)
     for f in facts:
@@ -238,6 +242,7 @@ def delivery_success(facts: Iterable[Fact], today: date, days: int) -> SuccessRa
         delivered=sum(counts[s] for s in SUCCESS_STATUSES),
         failed=sum(counts[s] for s in FAILURE_STATUSES),
         awaiting=counts[MessageStatus.SENT],
+        unknown=sum(counts[s] for s in UNKNOWN_STATUSES),
     )
 
 

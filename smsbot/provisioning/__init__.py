@@ -1,9 +1,10 @@
 """The AWS side of the portal, as resources that can be planned, applied, verified, removed.
 
 The order follows the dependencies: IAM → log groups → SNS settings and topics →
-two-way on the origination numbers → DynamoDB → subscriptions → monitoring
-(dashboard, alarms, the spend limit with its budget) → with DEPLOY_TARGET=ecs, the
-hosting (ecs.py) and GitHub's way in to deploy (github.py). Teardown walks it backwards.
+two-way on the origination numbers → End User Messaging SMS's configuration set
+(events to the events topic) and protect configuration → DynamoDB → subscriptions →
+monitoring (dashboard, alarms, the spend limit with its budget) → with DEPLOY_TARGET=ecs,
+the hosting (ecs.py) and GitHub's way in to deploy (github.py). Teardown walks it backwards.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from smsbot.provisioning import (
     cloudwatch,
     dynamodb,
     ecs,
+    eum,
     github,
     iam,
     logs,
@@ -29,6 +31,7 @@ def resources(*, with_secrets: bool = False, tearing_down: bool = False) -> list
         *logs.resources(),
         *sns.settings_resources(),
         *origination.resources(),
+        *eum.resources(),
         *dynamodb.resources(),
         *sns.subscription_resources(),
         *cloudwatch.resources(),

@@ -20,6 +20,7 @@ from django.conf import settings
 from smsbot.aws import resource_name
 from smsbot.aws_names import (
     ALERTS_TOPIC,
+    METRIC_BROADCAST_BRAKED,
     METRIC_DAILY_PENDING,
     METRIC_DAILY_STARTED,
     METRIC_DELIVERED,
@@ -321,6 +322,22 @@ def mirror_errors_alarm() -> AlarmDefinition:
     }
 
 
+def broadcast_braked_alarm() -> AlarmDefinition:
+    return {
+        "AlarmName": resource_name("smsbot-broadcast-braked"),
+        "AlarmDescription": "A broadcast paused itself (failure spike or content blocked as "
+        "spam): see the admin home's banner, then resume or cancel it with a reason",
+        "Namespace": METRICS_NAMESPACE,
+        "MetricName": METRIC_BROADCAST_BRAKED,
+        "Statistic": "Sum",
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Threshold": 0.0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+
+
 def alarm_actions(ctx: Context) -> list[str]:
     """The alerts topic when ALERT_EMAILS names someone to tell, else nothing."""
     return [ctx.arn("sns", resource_name(ALERTS_TOPIC))] if settings.ALERT_EMAILS else []
@@ -418,4 +435,5 @@ def resources() -> list[Resource]:
         Alarm(heartbeat_alarm),
         Alarm(daily_broadcast_alarm),
         Alarm(mirror_errors_alarm),
+        Alarm(broadcast_braked_alarm),
     ]

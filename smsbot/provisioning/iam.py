@@ -8,7 +8,12 @@ from collections.abc import Callable
 from django.conf import settings
 
 from smsbot.aws import resource_name
-from smsbot.aws_names import INBOUND_TOPIC, METRICS_NAMESPACE, sns_sms_log_groups
+from smsbot.aws_names import (
+    INBOUND_TOPIC,
+    METRICS_NAMESPACE,
+    SMS_EVENTS_TOPIC,
+    sns_sms_log_groups,
+)
 from smsbot.provisioning import logs
 from smsbot.provisioning.core import (
     Action,
@@ -111,12 +116,25 @@ def portal_policy(ctx: Context) -> PolicyDocument:
                 "Resource": "*",
             },
             {
-                # The worker confirms the HTTPS subscription of the inbound topic
-                # when SNS first calls /webhooks/sns/.
+                # SMS_PROVIDER=aws-sms: SendTextMessage from the account's numbers, pools
+                # and sender IDs through its configuration set, and the numbers' MPS
+                # (the send rate): this account's End User Messaging SMS in this region.
+                "Sid": "SendEndUserMessagingSms",
+                "Effect": "Allow",
+                "Action": [
+                    "sms-voice:SendTextMessage",
+                    "sms-voice:DescribePhoneNumbers",
+                    "sms-voice:ListPoolOriginationIdentities",
+                ],
+                "Resource": ctx.arn("sms-voice", "*"),
+            },
+            {
+                # The worker confirms the HTTPS subscriptions of the inbound and events
+                # topics when SNS first calls /webhooks/sns/.
                 "Sid": "ConfirmInboundSubscription",
                 "Effect": "Allow",
                 "Action": "sns:ConfirmSubscription",
-                "Resource": topic_arn(ctx, INBOUND_TOPIC),
+                "Resource": [topic_arn(ctx, INBOUND_TOPIC), topic_arn(ctx, SMS_EVENTS_TOPIC)],
             },
             {
                 "Sid": "MirrorTables",

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from smsbot.aws import resource_name
-from smsbot.aws_names import ALERTS_TOPIC, DELIVERY_STATUS_TOPIC, INBOUND_TOPIC
+from smsbot.aws_names import ALERTS_TOPIC, DELIVERY_STATUS_TOPIC, INBOUND_TOPIC, SMS_EVENTS_TOPIC
 from smsbot.provisioning import iam
 from smsbot.provisioning.core import (
     Action,
@@ -147,14 +147,15 @@ def two_way_statement(ctx: Context, arn: str) -> dict[str, object]:
 
 
 class InboundTopic(Topic):
-    """The topic inbound SMS arrive on, whose access policy lets End User Messaging SMS publish.
+    """A topic End User Messaging SMS publishes to (inbound SMS; with SMS_EVENTS_TOPIC, the
+    delivery events), whose access policy lets the service publish.
 
     The policy keeps every statement it already has (the owner's default, or an
     operator's) and adds or repairs the portal's own, found by its Sid.
     """
 
-    def __init__(self) -> None:
-        super().__init__(INBOUND_TOPIC)
+    def __init__(self, base_name: str = INBOUND_TOPIC) -> None:
+        super().__init__(base_name)
 
     def _policy(self, ctx: Context) -> dict | None:
         arn = topic_arn(ctx, self.base_name)
@@ -385,10 +386,12 @@ def settings_resources() -> list[Resource]:
     return [
         SmsAttributes(delivery_settings),
         InboundTopic(),
+        # End User Messaging SMS publishes delivery events here (smsbot.provisioning.eum).
+        InboundTopic(SMS_EVENTS_TOPIC),
         Retired(Topic(DELIVERY_STATUS_TOPIC), "SNS never publishes SMS statuses to a topic"),
         AlertTopic(),
     ]
 
 
 def subscription_resources() -> list[Resource]:
-    return [Subscription(INBOUND_TOPIC)]
+    return [Subscription(INBOUND_TOPIC), Subscription(SMS_EVENTS_TOPIC)]

@@ -22,8 +22,13 @@ with ``{"__type": code, "message": ...}`` plus the exception's modelled fields
 (``Reason``, ``ResourceType``, ``ResourceId``). Signatures are not checked.
 
 Each operation is one function registered in ``OPERATIONS`` with ``@operation``:
-more operations (SendTextMessage, opt-out lists, configuration sets, protect
-configurations) are added the same way, next to their state on ``FakeSmsVoice``.
+more operations (opt-out lists, ...) are added the same way, next to their state on
+``FakeSmsVoice``.
+
+Sending (SendTextMessage) is kept in ``eum.sent``; its delivery events are published
+when the test asks: ``eum.publish_events(sns, "TEXT_DELIVERED")`` publishes, for every
+message not yet reported, the documented event record ("Example SMS event data") to
+the SNS topic of its configuration set's event destination, through moto.
 
 Documented behaviour modelled (AWS End User Messaging SMS User Guide):
 - New accounts are in the SMS *sandbox* (``ACCOUNT_TIER`` = ``SANDBOX``): they may
@@ -45,6 +50,17 @@ Documented behaviour modelled (AWS End User Messaging SMS User Guide):
   on the list is ``ResourceNotFoundException``.
 - Two-way: ``TwoWayEnabled`` needs a channel (``TwoWayChannelArn``), else
   ``TWO_WAY_CHANNEL_NOT_PRESENT``; disabling keeps the channel fields as they were.
+- SendTextMessage in the sandbox to a destination that is not VERIFIED:
+  ConflictException ``DESTINATION_PHONE_NUMBER_NOT_VERIFIED``. A named origination
+  identity or configuration set that does not exist: ResourceNotFoundException.
+  ``TimeToLive`` must be 5..259200 seconds. A destination on the opt-out list:
+  ConflictException ``DESTINATION_PHONE_NUMBER_OPTED_OUT``.
+- Protect configurations: created with every country ALLOWed for SMS; the account
+  default (SetAccountDefaultProtectConfiguration) applies to every send, and a
+  country whose rule is BLOCK refuses it (ConflictException
+  ``DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION``). An account default or
+  a configuration set's protect configuration cannot be deleted.
+- An event destination's MatchingEventTypes choose which events it publishes.
 """
 
 from __future__ import annotations
@@ -146,6 +162,12 @@ class FakeSmsVoice(LocalServer):
     )
     opted_in_at: dict[str, float] = field(default_factory=dict)  # last DeleteOptedOutNumber
     now: Callable[[], float] = time.time
+    configuration_sets: dict[str, dict[str, Any]] = field(default_factory=dict)  # by name
+    protect_configurations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id
+    protect_rules: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> SMS rules
+    default_protect_configuration: str | None = None
+    tags: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # by ARN
+    sent: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -294,6 +316,39 @@ class FakeSmsVoice(LocalServer):
             for s in policy.get("Statement", [])
             if isinstance(s.get("Principal"), dict)
         )
+
+    def verify_destination(self, phone: str) -> None:
+        """Seed phone as a VERIFIED sandbox destination."""
+        ident = self.new_id("verified-destination-number")
+        with self.lock:
+            self.verified_destinations[ident] = {
+                "VerifiedDestinationNumberArn": self.arn(f"verified-destination-number/{ident}"),
+                "VerifiedDestinationNumberId": ident,
+                "DestinationPhoneNumber": phone,
+                "Status": "VERIFIED",
+                "CreatedTimestamp": time.time(),
+            }
+
+    def publish_events(self, sns: Any, event_type: str = "TEXT_DELIVERED", **fields: Any) -> int:
+        """Publish event_type for every sent message not yet reported, as the configuration
+        set's SNS event destination would (the documented record); returns how many."""
+        with self.lock:
+            pending = [m for m in self.sent if not m["reported"]]
+            for m in pending:
+                m["reported"] = True
+            sets = dict(self.configuration_sets)
+        published = 0
+        for m in pending:
+            config = sets.get(m["ConfigurationSetName"] or "")
+            for destination in (config or {}).get("EventDestinations", []):
+                wanted = set(destination["MatchingEventTypes"])
+                if not destination["Enabled"] or not wanted & {event_type, "ALL", "TEXT_ALL"}:
+                    continue
+                record = _event_record(m, event_type, **fields)
+                topic = destination["SnsDestination"]["TopicArn"]
+                sns.publish(TopicArn=topic, Message=json.dumps(record))
+                published += 1
+        return published
 
     def settings(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2": self.url}
@@ -630,3 +685,399 @@ def describe_opted_out_numbers(fake: FakeSmsVoice, body: dict[str, Any]) -> dict
         found = [n for n in found if n["OptedOutNumber"] in wanted]
     answer = _page(found, body, "OptedOutNumbers")
     return {"OptOutListArn": fake.arn(f"opt-out-list/{name}"), "OptOutListName": name, **answer}
+
+
+# --- sending -------------------------------------------------------------------------
+
+# Prices per SMS part in USD by destination country (examples in the shape of AWS's
+# price list; the fake needs a number, not AWS's current one).
+PRICE_PER_PART = {"US": "0.00581", "CA": "0.00581", "AU": "0.04030"}
+GSM_PART = 160
+
+
+def _country(phone: str) -> str:
+    import phonenumbers
+
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def _event_record(sent: dict[str, Any], event_type: str, **fields: Any) -> dict[str, Any]:
+    parts = max(1, -(-len(sent["MessageBody"]) // GSM_PART))
+    price = float(PRICE_PER_PART.get(sent["IsoCountryCode"], "0.05")) * parts
+    status = event_type.removeprefix("TEXT_")
+    return {
+        "eventType": event_type,
+        "eventVersion": "1.0",
+        "eventTimestamp": int(time.time() * 1000),
+        "isFinal": event_type not in ("TEXT_PENDING", "TEXT_QUEUED", "TEXT_SUCCESSFUL"),
+        "originationPhoneNumber": sent["OriginationPhoneNumber"],
+        "destinationPhoneNumber": sent["DestinationPhoneNumber"],
+        "isInternationalSend": False,
+        "isoCountryCode": sent["IsoCountryCode"],
+        "messageId": sent["MessageId"],
+        "messageRequestTimestamp": sent["RequestTimestamp"],
+        "messageEncoding": "GSM",
+        "messageType": sent["MessageType"],
+        "messageStatus": status,
+        "messageStatusDescription": f"Message status {status.lower()}",
+        "context": sent.get("Context") or {},
+        "totalMessageParts": parts,
+        "totalMessagePrice": round(price, 5),
+        "totalCarrierFee": 0.0,
+        **fields,
+    }
+
+
+def _origination(fake: FakeSmsVoice, identity: str) -> dict[str, Any]:
+    """The phone number that sends for identity (a number, its id or ARN, or a pool)."""
+    for number in fake.phone_numbers.values():
+        if identity in (number["PhoneNumber"], number["PhoneNumberId"], number["PhoneNumberArn"]):
+            return number
+    pool = next((p for p in fake.pools.values() if identity in (p["PoolId"], p["PoolArn"])), None)
+    if pool is not None:
+        members = [n for n in fake.phone_numbers.values() if n.get("PoolId") == pool["PoolId"]]
+        if members:
+            return members[0]
+    raise not_found("phone-number", identity)
+
+
+@operation("SendTextMessage")
+def send_text_message(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    destination = str(body.get("DestinationPhoneNumber", ""))
+    if not (destination.startswith("+") and destination[1:].isdigit()):
+        raise AwsError(
+            "ValidationException",
+            "DestinationPhoneNumber is not E.164",
+            Reason="INVALID_PARAMETER",
+            Fields=[{"Name": "DestinationPhoneNumber", "Message": "not E.164"}],  # type: ignore[arg-type]
+        )
+    ttl = body.get("TimeToLive")
+    if ttl is not None and not 5 <= int(ttl) <= 259200:
+        raise validation("TimeToLive must be 5..259200 seconds")
+    config_name = body.get("ConfigurationSetName")
+    config = None
+    if config_name:
+        config = fake.configuration_sets.get(config_name)
+        if config is None:
+            raise not_found("configuration-set", config_name)
+    origin = (
+        _origination(fake, body["OriginationIdentity"]) if body.get("OriginationIdentity") else None
+    )
+    if fake.tier == "SANDBOX" and not any(
+        d["DestinationPhoneNumber"] == destination and d["Status"] == "VERIFIED"
+        for d in fake.verified_destinations.values()
+    ):
+        raise AwsError(
+            "ConflictException",
+            f"{destination} is not a verified destination number (the account is in the sandbox)",
+            Reason="DESTINATION_PHONE_NUMBER_NOT_VERIFIED",
+            ResourceType="verified-destination-number",
+            ResourceId=destination,
+        )
+    if destination in fake.opt_out_lists["Default"]:
+        raise AwsError(
+            "ConflictException",
+            f"{destination} is on the opt-out list",
+            Reason="DESTINATION_PHONE_NUMBER_OPTED_OUT",
+            ResourceType="opt-out-list",
+            ResourceId="Default",
+        )
+    country = _country(destination)
+    protect = body.get("ProtectConfigurationId") or (config or {}).get("ProtectConfigurationId")
+    protect = protect or fake.default_protect_configuration
+    if protect and fake.protect_rules.get(protect, {}).get(country) == "BLOCK":
+        raise AwsError(
+            "ConflictException",
+            f"The protect configuration blocks sending to {country}",
+            Reason="DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION",
+            ResourceType="protect-configuration",
+            ResourceId=protect,
+        )
+    message_id = str(uuid.uuid4())
+    fake.sent.append(
+        {
+            "MessageId": message_id,
+            "DestinationPhoneNumber": destination,
+            "OriginationPhoneNumber": origin["PhoneNumber"] if origin else "+13125550199",
+            "MessageBody": str(body.get("MessageBody", "")),
+            "MessageType": body.get("MessageType", "TRANSACTIONAL"),
+            "ConfigurationSetName": config_name,
+            "TimeToLive": ttl,
+            "Context": body.get("Context"),
+            "IsoCountryCode": country,
+            "RequestTimestamp": int(time.time() * 1000),
+            "reported": False,
+        }
+    )
+    return {"MessageId": message_id}
+
+
+@operation("ListPoolOriginationIdentities")
+def list_pool_origination_identities(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    pool = _by_id_or_arn(fake.pools, body["PoolId"], "PoolArn", "pool")
+    members = [
+        {
+            "OriginationIdentityArn": n["PhoneNumberArn"],
+            "OriginationIdentity": n["PhoneNumberId"],
+            "IsoCountryCode": n["IsoCountryCode"],
+            "NumberCapabilities": n["NumberCapabilities"],
+            "PhoneNumber": n["PhoneNumber"],
+        }
+        for n in fake.phone_numbers.values()
+        if n.get("PoolId") == pool["PoolId"]
+    ]
+    answer = _page(members, body, "OriginationIdentities")
+    return {"PoolArn": pool["PoolArn"], "PoolId": pool["PoolId"], **answer}
+
+
+# --- configuration sets and event destinations ---------------------------------------
+
+
+def _config_set(fake: FakeSmsVoice, name: str) -> dict[str, Any]:
+    found = fake.configuration_sets.get(name) or next(
+        (c for c in fake.configuration_sets.values() if c["ConfigurationSetArn"] == name), None
+    )
+    if found is None:
+        raise not_found("configuration-set", name)
+    return found
+
+
+@operation("CreateConfigurationSet")
+def create_configuration_set(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    name = body["ConfigurationSetName"]
+    if name in fake.configuration_sets:
+        raise AwsError(
+            "ConflictException", f"{name} exists", Reason="RESOURCE_ALREADY_EXISTS",
+            ResourceType="configuration-set", ResourceId=name,
+        )  # fmt: skip
+    arn = fake.arn(f"configuration-set/{name}")
+    fake.configuration_sets[name] = {
+        "ConfigurationSetArn": arn,
+        "ConfigurationSetName": name,
+        "EventDestinations": [],
+        "CreatedTimestamp": time.time(),
+    }
+    fake.tags[arn] = list(body.get("Tags") or [])
+    return {
+        "ConfigurationSetArn": arn,
+        "ConfigurationSetName": name,
+        "Tags": fake.tags[arn],
+        "CreatedTimestamp": time.time(),
+    }
+
+
+@operation("DescribeConfigurationSets")
+def describe_configuration_sets(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    names = body.get("ConfigurationSetNames")
+    found = (
+        [_config_set(fake, n) for n in names] if names else list(fake.configuration_sets.values())
+    )
+    return _page([json.loads(json.dumps(c)) for c in found], body, "ConfigurationSets")
+
+
+@operation("DeleteConfigurationSet")
+def delete_configuration_set(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    config = _config_set(fake, body["ConfigurationSetName"])
+    del fake.configuration_sets[config["ConfigurationSetName"]]
+    fake.tags.pop(config["ConfigurationSetArn"], None)
+    return {k: v for k, v in config.items() if k != "ProtectConfigurationId"}
+
+
+def _check_destination(fake: FakeSmsVoice, body: dict[str, Any]) -> None:
+    types = body.get("MatchingEventTypes")
+    if types is not None and not types:
+        raise validation("MatchingEventTypes may not be empty", "MISSING_PARAMETER")
+    topic = (body.get("SnsDestination") or {}).get("TopicArn", "")
+    if "SnsDestination" in body and not topic.startswith("arn:"):
+        raise validation(f"{topic!r} is not a topic ARN", "INVALID_ARN")
+
+
+@operation("CreateEventDestination")
+def create_event_destination(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    config = _config_set(fake, body["ConfigurationSetName"])
+    _check_destination(fake, body)
+    name = body["EventDestinationName"]
+    if any(d["EventDestinationName"] == name for d in config["EventDestinations"]):
+        raise AwsError("ConflictException", f"{name} exists", Reason="RESOURCE_ALREADY_EXISTS")
+    destination = {
+        "EventDestinationName": name,
+        "Enabled": True,
+        "MatchingEventTypes": list(body["MatchingEventTypes"]),
+    }
+    for kind in ("SnsDestination", "CloudWatchLogsDestination", "KinesisFirehoseDestination"):
+        if kind in body:
+            destination[kind] = body[kind]
+    config["EventDestinations"].append(destination)
+    return {
+        "ConfigurationSetArn": config["ConfigurationSetArn"],
+        "ConfigurationSetName": config["ConfigurationSetName"],
+        "EventDestination": destination,
+    }
+
+
+@operation("UpdateEventDestination")
+def update_event_destination(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    config = _config_set(fake, body["ConfigurationSetName"])
+    _check_destination(fake, body)
+    destination = next(
+        (d for d in config["EventDestinations"]
+         if d["EventDestinationName"] == body["EventDestinationName"]),
+        None,
+    )  # fmt: skip
+    if destination is None:
+        raise not_found("event-destination", body["EventDestinationName"])
+    for key in ("Enabled", "MatchingEventTypes", "SnsDestination"):
+        if key in body:
+            destination[key] = body[key]
+    return {
+        "ConfigurationSetArn": config["ConfigurationSetArn"],
+        "ConfigurationSetName": config["ConfigurationSetName"],
+        "EventDestination": destination,
+    }
+
+
+# --- protect configurations ---------------------------------------------------------
+
+# The countries a new protect configuration lists (all ALLOW); AWS lists every country.
+PROTECT_COUNTRIES = ("US", "CA", "AU", "GB", "DE", "FR", "MX", "IN", "NG", "PK", "ID", "BR")
+
+
+def _protect(fake: FakeSmsVoice, ident: str) -> dict[str, Any]:
+    return _by_id_or_arn(
+        fake.protect_configurations, ident, "ProtectConfigurationArn", "protect-configuration"
+    )
+
+
+def _protect_info(fake: FakeSmsVoice, config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **config,
+        "AccountDefault": config["ProtectConfigurationId"] == fake.default_protect_configuration,
+    }
+
+
+@operation("CreateProtectConfiguration")
+def create_protect_configuration(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    ident = fake.new_id("protect")
+    arn = fake.arn(f"protect-configuration/{ident}")
+    fake.protect_configurations[ident] = {
+        "ProtectConfigurationArn": arn,
+        "ProtectConfigurationId": ident,
+        "CreatedTimestamp": time.time(),
+        "DeletionProtectionEnabled": bool(body.get("DeletionProtectionEnabled")),
+    }
+    fake.protect_rules[ident] = dict.fromkeys(PROTECT_COUNTRIES, "ALLOW")
+    fake.tags[arn] = list(body.get("Tags") or [])
+    return {**_protect_info(fake, fake.protect_configurations[ident]), "Tags": fake.tags[arn]}
+
+
+@operation("DescribeProtectConfigurations")
+def describe_protect_configurations(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    found = _selected(
+        fake.protect_configurations,
+        body.get("ProtectConfigurationIds"),
+        "ProtectConfigurationArn",
+        "protect-configuration",
+    )
+    infos = [_protect_info(fake, c) for c in found]
+    infos = _filtered(
+        infos,
+        body.get("Filters", []),
+        {
+            "account-default": "AccountDefault",
+            "deletion-protection-enabled": "DeletionProtectionEnabled",
+        },
+    )
+    return _page(infos, body, "ProtectConfigurations")
+
+
+def _rule_set_answer(fake: FakeSmsVoice, ident: str) -> dict[str, Any]:
+    config = fake.protect_configurations[ident]
+    return {
+        "ProtectConfigurationArn": config["ProtectConfigurationArn"],
+        "ProtectConfigurationId": ident,
+        "NumberCapability": "SMS",
+        "CountryRuleSet": {
+            c: {"ProtectStatus": s} for c, s in sorted(fake.protect_rules[ident].items())
+        },
+    }
+
+
+@operation("GetProtectConfigurationCountryRuleSet")
+def get_protect_configuration_country_rule_set(
+    fake: FakeSmsVoice, body: dict[str, Any]
+) -> dict[str, Any]:
+    config = _protect(fake, body["ProtectConfigurationId"])
+    if body.get("NumberCapability") != "SMS":
+        raise validation("only SMS rule sets are modelled", "INVALID_PARAMETER")
+    return _rule_set_answer(fake, config["ProtectConfigurationId"])
+
+
+@operation("UpdateProtectConfigurationCountryRuleSet")
+def update_protect_configuration_country_rule_set(
+    fake: FakeSmsVoice, body: dict[str, Any]
+) -> dict[str, Any]:
+    config = _protect(fake, body["ProtectConfigurationId"])
+    if body.get("NumberCapability") != "SMS":
+        raise validation("only SMS rule sets are modelled", "INVALID_PARAMETER")
+    rules = fake.protect_rules[config["ProtectConfigurationId"]]
+    for country, rule in body["CountryRuleSetUpdates"].items():
+        if country not in rules:
+            raise validation(f"{country} is not a country code", "INVALID_PARAMETER")
+        if rule["ProtectStatus"] not in ("ALLOW", "BLOCK", "MONITOR", "FILTER"):
+            raise validation(f"{rule['ProtectStatus']} is not a protect status")
+        rules[country] = rule["ProtectStatus"]
+    return _rule_set_answer(fake, config["ProtectConfigurationId"])
+
+
+@operation("SetAccountDefaultProtectConfiguration")
+def set_account_default_protect_configuration(
+    fake: FakeSmsVoice, body: dict[str, Any]
+) -> dict[str, Any]:
+    config = _protect(fake, body["ProtectConfigurationId"])
+    fake.default_protect_configuration = config["ProtectConfigurationId"]
+    return {
+        "DefaultProtectConfigurationArn": config["ProtectConfigurationArn"],
+        "DefaultProtectConfigurationId": config["ProtectConfigurationId"],
+    }
+
+
+@operation("DeleteAccountDefaultProtectConfiguration")
+def delete_account_default_protect_configuration(
+    fake: FakeSmsVoice, body: dict[str, Any]
+) -> dict[str, Any]:
+    if fake.default_protect_configuration is None:
+        raise not_found("account-default-protect-configuration", "default")
+    config = fake.protect_configurations[fake.default_protect_configuration]
+    fake.default_protect_configuration = None
+    return {
+        "DefaultProtectConfigurationArn": config["ProtectConfigurationArn"],
+        "DefaultProtectConfigurationId": config["ProtectConfigurationId"],
+    }
+
+
+@operation("DeleteProtectConfiguration")
+def delete_protect_configuration(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    config = _protect(fake, body["ProtectConfigurationId"])
+    ident = config["ProtectConfigurationId"]
+    if ident == fake.default_protect_configuration:
+        raise AwsError(
+            "ConflictException",
+            "The protect configuration is the account default",
+            Reason="PROTECT_CONFIGURATION_IS_ACCOUNT_DEFAULT",
+        )
+    info = _protect_info(fake, config)
+    del fake.protect_configurations[ident]
+    del fake.protect_rules[ident]
+    fake.tags.pop(config["ProtectConfigurationArn"], None)
+    return info
+
+
+@operation("ListTagsForResource")
+def list_tags_for_resource(fake: FakeSmsVoice, body: dict[str, Any]) -> dict[str, Any]:
+    arn = body["ResourceArn"]
+    if arn not in fake.tags:
+        raise not_found("resource", arn)
+    return {"ResourceArn": arn, "Tags": fake.tags[arn]}

@@ -215,7 +215,7 @@ def test_dashboard_query_count_does_not_grow_with_data(ops_client, django_assert
     today = timezone.localdate()
     seed_operations(today)
     rollups.refresh_recent()
-    with django_assert_max_num_queries(34) as first:
+    with django_assert_max_num_queries(36) as first:
         assert ops_client.get("/admin/").status_code == 200
     for days_ago in range(1, 40):
         message(at(today - timedelta(days=days_ago)), phone=f"+131255501{days_ago % 50:02d}")

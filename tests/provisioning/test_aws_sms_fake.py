@@ -98,6 +98,6 @@ def test_unknown_operations_and_queued_faults(eum, aws_sms):
     assert throttled.value.response["Error"]["Code"] == "ThrottlingException"
     assert eum.describe_spend_limits()["SpendLimits"]  # the faults used up, then normal
     with pytest.raises(ClientError) as unknown:
-        eum.send_text_message(DestinationPhoneNumber="+13125550123", MessageBody="hi")
+        eum.delete_keyword(OriginationIdentity="+13125550100", Keyword="HELP")
     assert unknown.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert [c.operation for c in aws_sms.calls][-1] == "SendTextMessage"
+    assert [c.operation for c in aws_sms.calls][-1] == "DeleteKeyword"

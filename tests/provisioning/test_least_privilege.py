@@ -42,6 +42,9 @@ def test_portal_role_is_least_privilege(aws):
         "sms-voice:DescribeAccountAttributes",
         "sms-voice:DescribeSpendLimits",
         "sms-voice:DescribeVerifiedDestinationNumbers",
+        "sms-voice:SendTextMessage",
+        "sms-voice:DescribePhoneNumbers",
+        "sms-voice:ListPoolOriginationIdentities",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -83,9 +86,14 @@ def test_portal_role_is_least_privilege(aws):
         "sms-voice:DescribeVerifiedDestinationNumbers",
         "cloudwatch:PutMetricData",
     }
-    # The worker confirms the inbound topic's HTTPS subscription, on that topic alone.
-    assert by_action["sns:ConfirmSubscription"]["Resource"] == (
-        f"arn:aws:sns:us-east-1:{ACCOUNT}:bot-sms-inbound"
+    # The worker confirms the inbound and events topics' HTTPS subscriptions, those alone.
+    assert by_action["sns:ConfirmSubscription"]["Resource"] == [
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:bot-sms-inbound",
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:bot-sms-events",
+    ]
+    # End User Messaging SMS sends: this account's, this region's, nobody else's.
+    assert by_action["sms-voice:SendTextMessage"]["Resource"] == (
+        f"arn:aws:sms-voice:us-east-1:{ACCOUNT}:*"
     )
     assert by_action["cloudwatch:PutMetricData"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "SMSBot"}

@@ -64,11 +64,12 @@ def test_sns_settings_topics_and_subscriptions(aws):
         "DeliveryStatusSuccessSamplingRate": "100",
     }
     topics = {t["TopicArn"].rsplit(":", 1)[1] for t in sns.list_topics()["Topics"]}
-    assert topics == {"bot-sms-inbound", "smsbot-alerts"}
+    assert topics == {"bot-sms-inbound", "bot-sms-events", "smsbot-alerts"}
     subscriptions = sns.list_subscriptions()["Subscriptions"]
     assert sorted(
         (s["TopicArn"].rsplit(":", 1)[1], s["Protocol"], s["Endpoint"]) for s in subscriptions
     ) == [
+        ("bot-sms-events", "https", "https://portal.example.com/webhooks/sns/"),
         ("bot-sms-inbound", "https", "https://portal.example.com/webhooks/sns/"),
         ("smsbot-alerts", "email", "oncall@example.com"),
         ("smsbot-alerts", "email", "ops@example.com"),
@@ -143,7 +144,7 @@ def test_every_name_takes_the_prefix(aws, settings):
         "stg-BotAnalytics",
     }
     topics = {t["TopicArn"].rsplit(":", 1)[1] for t in client("sns").list_topics()["Topics"]}
-    assert topics == {"stg-bot-sms-inbound", "stg-smsbot-alerts"}
+    assert topics == {"stg-bot-sms-inbound", "stg-bot-sms-events", "stg-smsbot-alerts"}
     groups = {g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]}
     # SNS names its own log groups: no prefix there.
     assert groups == {
@@ -219,7 +220,7 @@ def test_subscriptions_are_skipped_with_a_warning_when_the_url_is_not_public(aws
     settings.PUBLIC_BASE_URL = "http://localhost:8000"
     result = provision()
     skipped = result.lines("skipped")
-    assert len(skipped) == 1
+    assert len(skipped) == 2  # the inbound and events topics' subscriptions
     assert (
         "warning: subscription skipped: PUBLIC_BASE_URL http://localhost:8000 is not a "
         "public https URL (it is not https)" in result.out

@@ -30,7 +30,7 @@ def ses(request: HttpRequest) -> HttpResponse:
     if not isinstance(envelope, dict):
         return HttpResponseBadRequest("body is not a JSON object")
     try:
-        verify(envelope, expect=SES_FEEDBACK_TOPIC)
+        verify(envelope, expect=(SES_FEEDBACK_TOPIC,))
     except SNSVerificationError as exc:
         log.warning("rejected an SES feedback message: %s", exc)
         return HttpResponseForbidden("invalid SNS message")

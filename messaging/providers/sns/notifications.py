@@ -1,7 +1,8 @@
-"""What a verified SNS message does: confirm a subscription or take an inbound SMS.
+"""What a verified SNS message does: confirm a subscription, take an inbound SMS, or
+apply an End User Messaging SMS delivery event (aws_sms.events).
 
-SMS delivery statuses never come this way: SNS writes them to CloudWatch Logs,
-which delivery_logs.py reads.
+SNS's own SMS delivery statuses never come this way: SNS writes them to CloudWatch
+Logs, which delivery_logs.py reads.
 
 SNS retries a delivery it thinks failed, and anyone who saw a signed message can
 post it again while it is young enough to pass verification. Either way it acts
@@ -21,9 +22,10 @@ from django.db import transaction
 from messaging import task_names
 from messaging.inbound import pipeline as inbound
 from messaging.models import Provider
+from messaging.providers.aws_sms import events as sms_events
 from messaging.providers.sns.verification import CLOCK_SKEW, MAX_AGE, topic_kind
 from smsbot import outbox
-from smsbot.aws_names import INBOUND_TOPIC
+from smsbot.aws_names import INBOUND_TOPIC, SMS_EVENTS_TOPIC
 from smsbot.storable import field_text
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,9 @@ def handle(envelope: dict[str, Any]) -> None:
                 text=field_text(payload, "messageBody"),
             )
         )
+    elif kind == "Notification" and topic_kind(envelope["TopicArn"]) == SMS_EVENTS_TOPIC:
+        # The event is recorded once by its message id and type (the report's dedupe key).
+        sms_events.receive(envelope["Message"])
     else:
         log.info("SNS %s for %s: nothing to do", kind, envelope.get("TopicArn"))
 

@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from smsbot import aws
 from smsbot.aws import resource_name
-from smsbot.aws_names import INBOUND_TOPIC, SES_FEEDBACK_TOPIC
+from smsbot.aws_names import INBOUND_TOPIC, SES_FEEDBACK_TOPIC, SMS_EVENTS_TOPIC
 
 # https://sns.<region>.amazonaws.com[.cn]/<name>.pem and nothing else: no userinfo,
 # no port, no query, one path segment.
@@ -169,25 +169,27 @@ def _partition(region: str) -> str:
 def portal_topics() -> dict[str, str]:
     """The full ARN of each topic the portal subscribes to, and its kind.
 
-    Only the inbound topic: SNS never publishes SMS delivery statuses to a topic
-    (they come from CloudWatch Logs, delivery_logs.py), so the sms-delivery-status
-    topic of older versions is not the portal's any more.
+    The inbound topic, and the events topic End User Messaging SMS's configuration
+    set publishes delivery events to (aws-sms). SNS itself never publishes SMS
+    delivery statuses to a topic (they come from CloudWatch Logs, delivery_logs.py),
+    so the sms-delivery-status topic of older versions is not the portal's any more.
     """
     region = settings.AWS_REGION
     account = settings.AWS_ACCOUNT_ID or accounts.get((settings.AWS_ENDPOINT_URL, region))
     prefix = f"arn:{_partition(region)}:sns:{region}:{account}:"
-    topics = {prefix + resource_name(INBOUND_TOPIC): INBOUND_TOPIC}
+    topics = {prefix + resource_name(name): name for name in (INBOUND_TOPIC, SMS_EVENTS_TOPIC)}
     if settings.EMAIL_FROM:
         # SES's bounce and complaint notifications, for /webhooks/ses/.
         topics[prefix + resource_name(SES_FEEDBACK_TOPIC)] = SES_FEEDBACK_TOPIC
     return topics
 
 
-def topic_kind(topic_arn: str, expect: str = "") -> str:
-    """The kind of one of the portal's topics (INBOUND_TOPIC, SES_FEEDBACK_TOPIC); raises
-    for any other, and, with expect, for any but that one (each webhook takes its own)."""
+def topic_kind(topic_arn: str, expect: tuple[str, ...] = ()) -> str:
+    """The kind of one of the portal's topics (INBOUND_TOPIC, SMS_EVENTS_TOPIC,
+    SES_FEEDBACK_TOPIC); raises ForeignTopic for any other, and, with expect, for any
+    but those (each webhook takes its own)."""
     kind = portal_topics().get(topic_arn)
-    if kind is None or (expect and kind != expect):
+    if kind is None or (expect and kind not in expect):
         raise ForeignTopic(f"topic {topic_arn[:200]!r} is not one the portal provisioned here")
     return kind
 
@@ -240,8 +242,13 @@ def certificate_fetch_url(cert_url: str) -> str:
     return f"https://{parts.netloc}{parts.path}"
 
 
-def verify(envelope: dict[str, Any], expect: str = INBOUND_TOPIC) -> None:
-    """Raise SNSVerificationError unless SNS signed envelope for our topic expect, lately."""
+# What /webhooks/sns/ takes: two-way SMS, and End User Messaging SMS's delivery events.
+SMS_TOPICS = (INBOUND_TOPIC, SMS_EVENTS_TOPIC)
+
+
+def verify(envelope: dict[str, Any], expect: tuple[str, ...] = SMS_TOPICS) -> None:
+    """Raise SNSVerificationError unless SNS signed envelope for one of our topics
+    expect, lately."""
     check_age(envelope, timezone.now())
     topic_kind(str(envelope.get("TopicArn", "")), expect)
     if not settings.SNS_VERIFY_SIGNATURES:

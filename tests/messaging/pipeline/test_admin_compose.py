@@ -192,7 +192,8 @@ def test_a_viewer_sees_but_cannot_send_test_or_act(viewer):
         assert viewer.post(preview(broadcast), data).status_code == 403
     assert (
         viewer.post(
-            reverse("admin:messaging_broadcast_act", args=[broadcast.pk]), {"operation": "cancel"}
+            reverse("admin:messaging_broadcast_act", args=[broadcast.pk]),
+            {"operation": "cancel", "reason": "wrong audience"},
         ).status_code
         == 403
     )
@@ -207,16 +208,18 @@ def test_a_viewer_sees_but_cannot_send_test_or_act(viewer):
 def test_the_buttons_of_a_broadcasts_page_act_and_are_recorded(operator):
     broadcast = draft(state=BroadcastState.SENDING, total=2, sent=1)
     act = reverse("admin:messaging_broadcast_act", args=[broadcast.pk])
-    operator.post(act, {"operation": "pause"})
-    operator.post(act, {"operation": "pause"})  # a stale page: nothing more happens
-    operator.post(act, {"operation": "resume"})
-    operator.post(act, {"operation": "cancel"})
+    operator.post(act, {"operation": "pause", "reason": "checked"})
+    operator.post(
+        act, {"operation": "pause", "reason": "checked"}
+    )  # a stale page: nothing more happens
+    operator.post(act, {"operation": "resume", "reason": "checked"})
+    operator.post(act, {"operation": "cancel", "reason": "wrong audience"})
     broadcast.refresh_from_db()
     assert broadcast.state == BroadcastState.CANCELLED
     assert audit_lines(broadcast) == [
-        "Paused: state: sending → paused",
-        "Resumed: state: paused → sending",
-        "Cancelled: state: sending → cancelled",
+        "Paused: state: sending → paused (checked)",
+        "Resumed: state: paused → sending (checked)",
+        "Cancelled: state: sending → cancelled (wrong audience)",
     ]
     assert operator.get(act).status_code == 403  # GET changes nothing
 

@@ -17,7 +17,7 @@ from messaging.models import Broadcast, BroadcastState, DailyContent, Message, M
 from messaging.outbound import dispatch
 from messaging.providers.sns import verification as sns_verify
 from messaging.reports import alerts
-from smsbot import opt_out_list
+from smsbot import opt_out_list, sms_account
 from smsbot.aws import client as aws_client
 from subscribers import consent
 from subscribers.models import Subscriber, SubscriberEvent
@@ -163,6 +163,10 @@ def test_an_aws_opted_out_refusal_for_an_opted_in_subscriber_is_held_for_review(
 
 
 def test_a_sandbox_refusal_pauses_the_broadcast_as_a_configuration_error(celery_worker, sns, aws):
+    # The portal last saw the account out of the sandbox (its cached standing), so the
+    # broadcast starts (SMS_SANDBOX_SEND=refuse would hold it otherwise): AWS's refusals
+    # while sending are what stop it.
+    assert sms_account.cached_sandbox().in_sandbox is False
     sns.in_sandbox = True
     sns.numbers[OTHER] = "Verified"
     subs = opted_in(3, start=123)  # +13125550123..125: only ...124 is verified

@@ -53,8 +53,11 @@ def twilio(settings) -> Iterator[FakeTwilio]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def both(settings, twilio, aws) -> Iterator[FakeTwilio]:  # type: ignore[no-untyped-def]
-    """SNS first, Twilio as failover; fast retries, a high rate, no cool-down unless set."""
+def both(settings, twilio, aws, aws_sms) -> Iterator[FakeTwilio]:  # type: ignore[no-untyped-def]
+    """SNS first, Twilio as failover; fast retries, a high rate, no cool-down unless set.
+    End User Messaging SMS answers at its own endpoint, as on a real account: the send
+    guard reads the account's spend quota there (DescribeSpendLimits), and without it
+    those reads would go through the proxy and take the faults meant for Publish."""
     settings.SMS_PROVIDER, settings.SMS_FAILOVER = "sns", "twilio"
     settings.SMS_SEND_RATE = 1000
     settings.SEND_RETRY_BASE_SECONDS = 0.2

@@ -1,0 +1,90 @@
+"""The origination identity aws-sms sends from, and its throughput as AWS reports it.
+
+A number's MPS is in DescribePhoneNumbers (MessagingLimits.RateLimits.SMS); a pool
+sends from all of its numbers, so its rate is theirs summed. Read at most every
+CACHE_SECONDS (the rate limiter asks on every send); when AWS cannot be read the
+identity's rate is unknown and SMS_SEND_RATE alone holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+from django.conf import settings
+from django.core.cache import cache
+
+from smsbot import aws
+
+log = logging.getLogger(__name__)
+
+SERVICE = "pinpoint-sms-voice-v2"
+CACHE_SECONDS = 600
+RETRY_SECONDS = 60
+_UNKNOWN = -1.0
+
+
+def origination_identity() -> str:
+    """AWS_SMS_ORIGINATION_IDENTITY, else the first of SMS_ORIGINATION_NUMBERS; "" lets
+    AWS pick one of the account's."""
+    if settings.AWS_SMS_ORIGINATION_IDENTITY:
+        return settings.AWS_SMS_ORIGINATION_IDENTITY
+    return settings.SMS_ORIGINATION_NUMBERS[0] if settings.SMS_ORIGINATION_NUMBERS else ""
+
+
+def _is_pool(identity: str) -> bool:
+    return identity.startswith("pool-") or ":pool/" in identity
+
+
+def _numbers(identity: str) -> list[dict[str, Any]]:
+    """The phone numbers that send for identity (a pool's, or the one number)."""
+    eum = aws.client(SERVICE, attempts=2)
+    numbers = eum.get_paginator("describe_phone_numbers")
+    if _is_pool(identity):
+        members = eum.get_paginator("list_pool_origination_identities").paginate(PoolId=identity)
+        ids = [
+            o["OriginationIdentityArn"]
+            for page in members
+            for o in page["OriginationIdentities"]
+            if ":phone-number/" in o["OriginationIdentityArn"]
+        ]
+        if not ids:
+            return []
+        pages = numbers.paginate(PhoneNumberIds=ids)
+    elif identity.startswith(("phone-", "arn:")):
+        pages = numbers.paginate(PhoneNumberIds=[identity])
+    else:  # an E.164 number (or a sender ID, which has no number and no MPS)
+        found = [n for page in numbers.paginate() for n in page["PhoneNumbers"]]
+        return [n for n in found if n["PhoneNumber"] == identity]
+    return [n for page in pages for n in page["PhoneNumbers"]]
+
+
+def read_mps(identity: str) -> float | None:
+    """The identity's SMS messages per second, read now; None when AWS reports none."""
+    rates = [
+        n.get("MessagingLimits", {}).get("RateLimits", {}).get("SMS")
+        for n in _numbers(identity)
+        if n.get("Status") == "ACTIVE"
+    ]
+    known = [float(r) for r in rates if r]
+    return sum(known) if known else None
+
+
+def mps() -> float | None:
+    """The origination identity's MPS, cached; None when unknown (or no identity set)."""
+    identity = origination_identity()
+    if not identity:
+        return None
+    key = f"smsbot:aws-sms:mps:{identity}"
+    found = cache.get(key)
+    if found is None:
+        try:
+            found = read_mps(identity) or _UNKNOWN
+        except (ClientError, BotoCoreError, ResponseParserError, KeyError) as exc:
+            log.warning("could not read the MPS of %s: %s", identity, exc)
+            cache.set(key, _UNKNOWN, RETRY_SECONDS)
+            return None
+        cache.set(key, found, CACHE_SECONDS)
+    return None if found == _UNKNOWN else float(found)

@@ -1,0 +1,115 @@
+"""Outcomes that never came become unknown on every screen, and a late report still
+settles them; a broadcast whose reports turn bad pauses itself (the brake), shows it
+on the admin home, and resumes only with a reason, sending nothing twice."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from messaging.delivery.error_codes import CONTENT_BLOCKING
+from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
+from messaging.providers.aws_sms import events
+from messaging.tasks import mark_unknown_outcomes
+from tests.messaging.pipeline.conftest import opted_in
+from tests.messaging.webhooks.conftest import new_sid
+
+pytestmark = pytest.mark.django_db
+
+
+def broadcast_of(sent: int, queued: int = 0) -> tuple[Broadcast, list[Message]]:
+    broadcast = Broadcast.objects.create(
+        idempotency_key="adhoc:brake",
+        name="Flash offer",
+        text="Offer today",
+        state=BroadcastState.SENDING,
+        fanout_done=True,
+    )
+    made = [
+        Message.objects.create(
+            direction="outbound", kind="broadcast", provider="twilio", phone=s.phone,
+            subscriber=s, broadcast=broadcast, body="Offer today",
+            status="sent" if i < sent else "queued",
+            provider_message_id=new_sid() if i < sent else None,
+            sent_at=timezone.now() if i < sent else None,
+        )
+        for i, s in enumerate(opted_in(sent + queued))
+    ]  # fmt: skip
+    return broadcast, made
+
+
+def test_a_message_past_the_horizon_is_unknown_everywhere_until_a_late_report(twilio, admin_client):
+    broadcast, (late, fresh) = broadcast_of(2)
+    Message.objects.filter(pk=late.pk).update(sent_at=timezone.now() - timedelta(hours=25))
+    assert mark_unknown_outcomes() == {"twilio": 1}
+    assert Message.objects.get(pk=late.pk).status == MessageStatus.UNKNOWN
+    assert Message.objects.get(pk=fresh.pk).status == MessageStatus.SENT
+
+    listed = admin_client.get("/admin/messaging/message/", {"outcome": "unknown"})
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 1
+    live = admin_client.get(reverse("admin:messaging_broadcast_progress"), {"id": broadcast.pk})
+    assert live.json()["broadcasts"][0]["text"]["unknown"] == "1"
+    assert live.json()["broadcasts"][0]["text"]["sent"] == "1"  # never silently "sent"
+    home = admin_client.get("/admin/").content.decode()
+    assert "Outcome unknown: twilio 1" in home and "outcome=unknown" in home
+    page = admin_client.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
+    assert "Unknown (no report)" in page.content.decode()
+
+    twilio.status(late.provider_message_id, "delivered")  # the report came late after all
+    assert Message.objects.get(pk=late.pk).status == MessageStatus.DELIVERED
+    assert twilio.status(fresh.provider_message_id, "sent").status_code < 300
+    assert mark_unknown_outcomes() == {}  # the fresh one is inside its horizon
+
+
+def test_failure_spike_brakes_the_broadcast_and_a_reasoned_resume_sends_nothing_twice(
+    twilio, admin_client
+):
+    cache.clear()
+    broadcast, made = broadcast_of(sent=70, queued=5)
+    reported = made[:70]
+    for m in reported[:55]:
+        twilio.status(m.provider_message_id, "delivered")
+    for m in reported[55:]:  # 15 of 70 (21 %) undelivered, above 15 %
+        twilio.status(m.provider_message_id, "undelivered", ErrorCode="30003")
+    broadcast.refresh_from_db()
+    assert broadcast.state == BroadcastState.PAUSED and broadcast.braked_at is not None
+    assert "brake: failures" in broadcast.pause_reason and "30003" in broadcast.pause_reason
+    home = admin_client.get("/admin/").content.decode()
+    assert "Flash offer" in home and "brake: failures" in home
+
+    act = reverse("admin:messaging_broadcast_act", args=[broadcast.pk])
+    admin_client.post(act, {"operation": "resume"})  # no reason: refused
+    assert Broadcast.objects.get(pk=broadcast.pk).state == BroadcastState.PAUSED
+    before = dict(Message.objects.filter(broadcast=broadcast).values_list("pk", "status"))
+    admin_client.post(act, {"operation": "resume", "reason": "carrier outage over"})
+    broadcast.refresh_from_db()
+    assert broadcast.state == BroadcastState.SENDING and broadcast.braked_at is None
+    after = dict(Message.objects.filter(broadcast=broadcast).values_list("pk", "status"))
+    # What was claimed (sent, delivered, undelivered) stays as it was: nothing goes again.
+    assert {pk: s for pk, s in after.items() if s != "queued"} == {
+        pk: s for pk, s in before.items() if s != "queued"
+    }
+    assert len(after) == 75
+
+
+def test_the_brake_check_costs_a_failure_report_one_statement_and_a_delivered_none(twilio):
+    _, made = broadcast_of(sent=4)
+    with CaptureQueriesContext(connection) as delivered:
+        twilio.status(made[0].provider_message_id, "delivered")
+    with CaptureQueriesContext(connection) as other_delivered:
+        twilio.status(made[1].provider_message_id, "delivered")
+    with CaptureQueriesContext(connection) as failed:
+        twilio.status(made[2].provider_message_id, "undelivered")
+    assert len(other_delivered) == len(delivered)
+    # The brake's window query is the one extra: within 1.2x of a plain report.
+    assert len(failed) - len(delivered) <= 1
+    assert len(failed) <= 1.2 * len(delivered)
+
+
+def test_end_user_messagings_content_blocking_events_are_what_the_brake_counts():
+    assert events.EVENTS["TEXT_SPAM"][1] in CONTENT_BLOCKING
+    assert events.EVENTS["TEXT_BLOCKED"][1] in CONTENT_BLOCKING
