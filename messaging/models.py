@@ -141,14 +141,16 @@ class Broadcast(models.Model):
     # When the brake paused it (messaging.delivery.brake); None when an operator did.
     braked_at = models.DateTimeField(null=True, blank=True)
     # Who the fan-out left out when it started, by SkipReason: {"opted_out": 3, ...}.
-    skips = models.JSONField(default=dict, blank=True)
+    skips = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, models.JSONField())
+    )
     total = models.PositiveIntegerField(default=0)
     sent = models.PositiveIntegerField(default=0)
     delivered = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     # Sent, with no delivery report within the provider's horizon (outcomes.Bucket.UNKNOWN).
-    unknown = models.PositiveIntegerField(default=0)
+    unknown = models.PositiveIntegerField(default=0, db_default=0)
     # Fan-out checkpoint: the highest subscriber id already given a message.
     cursor = models.PositiveBigIntegerField(default=0)
     fanout_done = models.BooleanField(default=False)
@@ -248,7 +250,7 @@ class Message(models.Model):
     body = models.TextField(blank=True)
     # An e-mail sent in place of the daily message to an undeliverable number
     # (FALLBACK_CHANNEL=email): still the one message of its (broadcast, subscriber).
-    fallback = models.BooleanField(default=False)
+    fallback = models.BooleanField(default=False, db_default=False)
     content_sid = models.CharField(max_length=64, blank=True)
     content_variables = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=MessageStatus.choices, db_index=True)
@@ -257,7 +259,9 @@ class Message(models.Model):
     error_code = models.CharField(max_length=20, blank=True, db_index=True)
     error_message = models.TextField(blank=True)
     # A skipped message: why, in the preview's words (messaging.skips).
-    skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
+    skip_reason = models.CharField(
+        max_length=20, choices=SkipReason.choices, blank=True, db_default=""
+    )
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=5, default="GSM-7")
     price_estimated = models.DecimalField(max_digits=10, decimal_places=5, default=Decimal("0"))

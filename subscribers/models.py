@@ -112,22 +112,27 @@ class Subscriber(MirrorState):
         blank=True,
         help_text="AWS's opt-out list holds this number while the portal holds it opted in.",
     )
-    provider_opt_out_reason = models.CharField("AWS's reason", max_length=300, blank=True)
+    provider_opt_out_reason = models.CharField(
+        "AWS's reason", max_length=300, blank=True, db_default=""
+    )
     # The e-mail address: its own consent (subscribers.consent.change with email=),
-    # confirmed by a signed link, and its own deliverability (SES bounces).
-    email = models.EmailField("e-mail address", blank=True)
+    # confirmed by a signed link, and its own deliverability (SES bounces). Columns
+    # added after the first release carry a database default: during a rolling deploy
+    # the previous release keeps inserting rows without them (deploy_aws migrates first).
+    email = models.EmailField("e-mail address", blank=True, db_default="")
     email_status = models.CharField(
-        "e-mail consent", max_length=10, choices=ConsentStatus.choices, blank=True
+        "e-mail consent", max_length=10, choices=ConsentStatus.choices, blank=True, db_default=""
     )
     email_consent_source = models.CharField(
-        max_length=20, choices=ConsentSource.choices, blank=True
+        max_length=20, choices=ConsentSource.choices, blank=True, db_default=""
     )
     email_undeliverable = models.BooleanField(
         "e-mail undeliverable",
         default=False,
+        db_default=False,
         help_text="SES reported a hard bounce for this address.",
     )
-    email_undeliverable_reason = models.CharField(max_length=200, blank=True)
+    email_undeliverable_reason = models.CharField(max_length=200, blank=True, db_default="")
 
     class Meta:
         constraints = [
@@ -217,9 +222,13 @@ class ConsentEvent(AppendOnlyEvent):
     # Which address changed: the number, or the e-mail address (kept, like the number,
     # only as a salted hash, so the proof survives erasure).
     address_kind = models.CharField(
-        "address", max_length=5, choices=AddressKind.choices, default=AddressKind.PHONE
+        "address",
+        max_length=5,
+        choices=AddressKind.choices,
+        default=AddressKind.PHONE,
+        db_default=AddressKind.PHONE,
     )
-    email_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True, db_default="")
     from_status = models.CharField(max_length=10, choices=ConsentStatus.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=ConsentStatus.choices)
     source = models.CharField(max_length=20, choices=ConsentSource.choices)
