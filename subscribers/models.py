@@ -156,6 +156,13 @@ class Subscriber(MirrorState):
                 name="subscriber_paused_idx",
                 condition=models.Q(paused_until__isnull=False),
             ),
+            # Opted out at AWS (review): the list's filter and the dashboard banner count
+            # these few rows.
+            models.Index(
+                fields=["provider_opt_out_at"],
+                name="subscriber_aws_opt_out_idx",
+                condition=models.Q(provider_opt_out_at__isnull=False),
+            ),
             models.Index(fields=["opted_in_at"]),
             models.Index(fields=["opted_out_at"]),
             # The broadcast fan-out walks opted-in rows in id order from a checkpoint.

@@ -133,22 +133,13 @@ class ErrorCodeFilter(admin.SimpleListFilter):
         for choice, (code, _) in zip(
             super().choices(changelist), [("", ""), *self.lookup_choices], strict=True
         ):
-            yield {**choice, "group": reported_by(code)}
+            yield {**choice, "group": error_codes.REPORTED_BY.get(code, "")}
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
         if value is None:
             return queryset
         return queryset.filter(error_code="" if value == NO_CODE else value)
-
-
-def reported_by(code: str) -> str:
-    """Who reports an error code, to group the codes: the vendor, or the portal itself."""
-    if code in error_codes.TWILIO_CODES:
-        return "Twilio"
-    if code.startswith("sns:"):
-        return "AWS SNS"
-    return "The portal" if code in error_codes.CODES else ""
 
 
 @admin.register(Message)

@@ -20,6 +20,9 @@ The delivery mode rides in the task's kwargs ({"mode": "same_moment"} or
 
 import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -200,16 +203,37 @@ def _describe_custom(task: Any) -> str:
     )
 
 
+# The timezone read inside read_once(), else None (each call reads it).
+_zone_read: ContextVar[list[str] | None] = ContextVar("schedule_zone_read", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within the block the schedule's timezone is read once: a page whose banners and
+    cards each ask for it (the admin home) makes one query, not one per asker."""
+    token = _zone_read.set([])
+    try:
+        yield
+    finally:
+        _zone_read.reset(token)
+
+
 def timezone_name() -> str:
     """The schedule's timezone: the local date of a daily broadcast is taken in it."""
     from django_celery_beat.models import PeriodicTask
 
+    memo = _zone_read.get()
+    if memo:
+        return memo[0]
     zone = (
         PeriodicTask.objects.filter(name=PERIODIC_TASK_NAME)
         .values_list("crontab__timezone", flat=True)
         .first()
     )
-    return str(zone) if zone else settings.DAILY_SEND_TIMEZONE
+    name = str(zone) if zone else settings.DAILY_SEND_TIMEZONE
+    if memo is not None:
+        memo.append(name)
+    return name
 
 
 def content_zone(subscriber_zone: str) -> str:

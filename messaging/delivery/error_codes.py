@@ -222,10 +222,17 @@ _PORTAL = [
     ErrorCode("net:timeout", "No answer after the request went out: it may have been sent"),
 ]
 
+# Who reports each code, in the order the message log's error-code dropdown groups them.
+_REPORTERS: dict[str, list[ErrorCode]] = {
+    "Twilio": _TWILIO,
+    "AWS SNS": [*_SNS, *_SNS_DELIVERY.values(), SNS_DELIVERY_FAILED],
+    "AWS End User Messaging SMS": _EUM,
+    "The portal": _PORTAL,
+}
 TWILIO_CODES: dict[str, ErrorCode] = {e.code: e for e in _TWILIO}
-CODES: dict[str, ErrorCode] = {
-    e.code: e
-    for e in [*_TWILIO, *_SNS, *_SNS_DELIVERY.values(), SNS_DELIVERY_FAILED, *_EUM, *_PORTAL]
+CODES: dict[str, ErrorCode] = {e.code: e for group in _REPORTERS.values() for e in group}
+REPORTED_BY: dict[str, str] = {
+    e.code: reporter for reporter, group in _REPORTERS.items() for e in group
 }
 
 

@@ -57,12 +57,17 @@ def test_error_code_filter_is_one_dropdown_grouped_by_who_reports_the_code(ops_c
     dropdown = html[html.index('<select class="ops-filter-select"') :]
     dropdown = dropdown[: dropdown.index("</select>")]
     groups = re.findall(r'<optgroup label="([^"]+)">', dropdown)
-    assert groups == ["Twilio", "AWS SNS", "The portal"]
+    assert groups == ["Twilio", "AWS SNS", "AWS End User Messaging SMS", "The portal"]
+    # Each code sits under who reports it, the sandbox refusals beside their own vendor.
+    by_group = dict(re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', dropdown, re.S))
+    assert 'value="?error_code=sns%3ASandbox"' in by_group["AWS SNS"]
+    assert 'value="?error_code=eum%3ANotVerified"' in by_group["AWS End User Messaging SMS"]
+    assert 'value="?error_code=net%3Atimeout"' in by_group["The portal"]
     # Every known code is an option; the chosen one is selected, the others keep the query.
     options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', dropdown)
     assert len(options) == 2 + len(error_codes.CODES)  # All, No error code, the codes
     (selected,) = [label for _, flag, label in options if flag]
-    assert selected.startswith("sns:OptedOut – The number opted out")
+    assert selected.startswith("sns:OptedOut – The number is on AWS")
     href = next(unescape(v) for v, _, label in options if label.startswith("30003 "))
     assert href == "?error_code=30003"
     assert listed(ops_client, "error_code=sns:OptedOut") == [chosen]

@@ -105,6 +105,8 @@ def test_an_sns_send_then_its_logged_delivery_shows_delivered_at_its_actual_pric
 def test_a_failure_line_records_the_reason_and_what_it_does_to_the_number(logs):
     opted_out = sent_message(PHONE)
     unreachable = sent_message(OTHER)
+    # Opted in here long enough ago that no START is still on its way to AWS's list.
+    Subscriber.objects.update(opted_in_at=timezone.now() - timedelta(days=40))
     logs.write(
         [
             logs.failure(opted_out.provider_message_id, PHONE, "Phone number is opted out"),
@@ -119,9 +121,14 @@ def test_a_failure_line_records_the_reason_and_what_it_does_to_the_number(logs):
     assert (opted_out.status, opted_out.error_code) == ("undelivered", "sns:OptedOut")
     assert opted_out.error_message == "Phone number is opted out"
     assert opted_out.price_actual == Decimal("0.00645")  # SNS charges failed attempts too
+    # AWS's list may lag a START: the number is held for review, consent unchanged
+    # (DESIGN invariant 11).
     subscriber = Subscriber.objects.get(phone=PHONE)
-    assert subscriber.consent_status == "opted_out"
-    assert subscriber.consent_events.order_by("-id").first().source == "provider"
+    assert subscriber.consent_status == "opted_in" and subscriber.provider_opt_out_at
+    assert "AWS's SMS opt-out list" in subscriber.provider_opt_out_reason
+    assert not subscriber.consent_events.filter(source="provider").exists()
+    review = subscriber.events.get(kind="aws_opt_out")
+    assert (review.before, review.after) == ("opted in here", "needs review")
     unreachable.refresh_from_db()
     assert unreachable.error_code == "sns:Unreachable"
     assert Subscriber.objects.get(phone=OTHER).consent_status == "opted_in"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscribers', '0013_email_address_and_its_consent'),
+        ('subscribers', '0014_provider_opt_out_index'),
     ]
 
     operations = [
