@@ -75,7 +75,9 @@ def test_settings_win_and_missing_secret_means_not_configured(twilio):
     assert not secrets.twilio_credentials()
 
 
-def test_verify_sends_a_test_sms(aws):
+def test_verify_sends_a_test_sms(aws, sns_sandbox):
+    # An account out of the SNS sandbox: in it, a Publish to an unverified number is refused.
+    sns_sandbox.in_sandbox = False
     provision()
     result = run("verify_aws", "--test-number", "(312) 555-0123")
     assert result.error is None
