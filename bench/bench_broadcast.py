@@ -26,6 +26,7 @@ from bench.shared import (
     LATENCY,
     ROOT,
     WORKERS,
+    broadcast_until_sent,
     create_subscribers,
     middle_rate,
     scratch_database,
@@ -82,26 +83,6 @@ def _start_workers(db_url: str, count: int, rate: float, log_dir: Path) -> list[
     return start_workers(count, worker_env(db_url, rate), log_dir, "bench-worker")
 
 
-def _broadcast(day: date, n: int, timeout: float) -> tuple[float, list]:
-    """Start the day's broadcast; wait until all n messages are sent; return seconds."""
-    from messaging.broadcasts import daily
-    from messaging.models import DailyContent, Message
-
-    DailyContent.objects.update_or_create(date=day, defaults={"text": "Word of the day"})
-    started = time.monotonic()
-    daily.start(day)
-    deadline = started + timeout
-    while time.monotonic() < deadline:
-        if Message.objects.filter(status="sent").count() >= n:
-            break
-        time.sleep(0.2)
-    elapsed = time.monotonic() - started
-    sent = Message.objects.filter(status="sent").count()
-    if sent < n:
-        raise RuntimeError(f"only {sent} of {n} messages sent within {timeout:.0f}s")
-    return elapsed, list(Message.objects.order_by("sent_at").values_list("sent_at", flat=True))
-
-
 def run() -> list[str]:
     from tests.conftest import purge_queues
 
@@ -124,7 +105,7 @@ def run() -> list[str]:
 
         workers = _start_workers(db_url, WORKERS, 1_000_000, log_dir)
         try:
-            elapsed, _ = _broadcast(date(2030, 1, 1), SUBSCRIBERS, timeout=600)
+            elapsed, _ = broadcast_until_sent(date(2030, 1, 1), SUBSCRIBERS, timeout=600)
         finally:
             stop_workers(workers)
         rate = SUBSCRIBERS / elapsed
@@ -141,7 +122,7 @@ def run() -> list[str]:
         rate_workers = WORKERS if os.environ.get("REDIS_URL") else 1
         workers = _start_workers(db_url, rate_workers, RATE, log_dir)
         try:
-            _, sent_at = _broadcast(date(2030, 1, 2), RATE_SUBSCRIBERS, timeout=600)
+            _, sent_at = broadcast_until_sent(date(2030, 1, 2), RATE_SUBSCRIBERS, timeout=600)
         finally:
             stop_workers(workers)
         sustained = middle_rate(sent_at)

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +22,8 @@ TASK_THREADS = int(os.environ.get("BENCH_TASK_THREADS", "4"))
 IN_FLIGHT = int(os.environ.get("BENCH_IN_FLIGHT", "32"))
 # 555-0100..0199 is reserved for fiction in every area code: 100 numbers per code.
 AREA_CODES = range(201, 1000)
+# Statuses a broadcast message does not leave for "sent".
+NEVER_SENT = ("failed", "skipped", "needs_review")
 
 
 def fictional_phone(i: int) -> str:
@@ -127,3 +129,32 @@ def middle_rate(sent_at: list[datetime]) -> float:
     batch is awaited, and the last answers are written in a bunch."""
     first, last = len(sent_at) // 10, len(sent_at) * 9 // 10
     return (last - first) / (sent_at[last] - sent_at[first]).total_seconds()
+
+
+def broadcast_until_sent(day: date, n: int, timeout: float) -> tuple[float, list[datetime]]:
+    """Start the day's broadcast; wait until all n messages are sent; return the seconds
+    it took and the send times, sorted."""
+    from django.db.models import Count
+
+    from messaging.broadcasts import daily
+    from messaging.models import DailyContent, Message
+
+    DailyContent.objects.update_or_create(date=day, defaults={"text": "Word of the day"})
+    started = time.monotonic()
+    daily.start(day)
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        if Message.objects.filter(status="sent").count() >= n:
+            break
+        if Message.objects.filter(status__in=NEVER_SENT).exists():
+            break  # waiting longer cannot make all n sent
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    sent = Message.objects.filter(status="sent").count()
+    if sent < n:
+        found = Message.objects.values("status", "error_code").annotate(n=Count("id"))
+        raise RuntimeError(
+            f"only {sent} of {n} messages sent after {elapsed:.0f}s: "
+            + ", ".join(f"{f['status']} {f['error_code'] or ''} {f['n']}" for f in found)
+        )
+    return elapsed, list(Message.objects.order_by("sent_at").values_list("sent_at", flat=True))
