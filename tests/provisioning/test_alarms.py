@@ -32,7 +32,7 @@ def test_every_alarm_notifies_the_alerts_topic_and_a_second_run_changes_nothing(
     first = provision()
     assert "create    SNS alerts topic smsbot-alerts" in first.out
     alarms = client("cloudwatch").describe_alarms()["MetricAlarms"]
-    assert len(alarms) == 7
+    assert len(alarms) == 8  # README "Alerts and monitoring", the brake included
     for found in alarms:
         assert found["AlarmActions"] == [ALERTS_TOPIC], found["AlarmName"]
         assert found["OKActions"] == [ALERTS_TOPIC], found["AlarmName"]

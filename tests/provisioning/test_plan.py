@@ -115,6 +115,7 @@ def test_log_groups_dashboard_alarms_and_budget(aws):
         "smsbot-beat-heartbeat": (None, "LessThanThreshold", 1.0),
         "smsbot-daily-broadcast-missed": (None, "GreaterThanOrEqualToThreshold", 1.0),
         "smsbot-mirror-errors": ("MirrorErrors", "GreaterThanThreshold", 0.0),
+        "smsbot-broadcast-braked": ("BroadcastBraked", "GreaterThanThreshold", 0.0),
     }
     budgets = client("budgets")
     budget = budgets.describe_budget(AccountId="123456789012", BudgetName="smsbot-monthly-sms")
