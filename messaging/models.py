@@ -260,7 +260,7 @@ class Message(models.Model):
     error_message = models.TextField(blank=True)
     # A skipped message: why, in the preview's words (messaging.skips).
     skip_reason = models.CharField(
-        max_length=20, choices=SkipReason.choices, blank=True, db_default=""
+        max_length=20, choices=SkipReason.choices, blank=True, default="", db_default=""
     )
     segments = models.PositiveSmallIntegerField(default=1)
     encoding = models.CharField(max_length=5, default="GSM-7")

@@ -113,18 +113,23 @@ class Subscriber(MirrorState):
         help_text="AWS's opt-out list holds this number while the portal holds it opted in.",
     )
     provider_opt_out_reason = models.CharField(
-        "AWS's reason", max_length=300, blank=True, db_default=""
+        "AWS's reason", max_length=300, blank=True, default="", db_default=""
     )
     # The e-mail address: its own consent (subscribers.consent.change with email=),
     # confirmed by a signed link, and its own deliverability (SES bounces). Columns
     # added after the first release carry a database default: during a rolling deploy
     # the previous release keeps inserting rows without them (deploy_aws migrates first).
-    email = models.EmailField("e-mail address", blank=True, db_default="")
+    email = models.EmailField("e-mail address", blank=True, default="", db_default="")
     email_status = models.CharField(
-        "e-mail consent", max_length=10, choices=ConsentStatus.choices, blank=True, db_default=""
+        "e-mail consent",
+        max_length=10,
+        choices=ConsentStatus.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     email_consent_source = models.CharField(
-        max_length=20, choices=ConsentSource.choices, blank=True, db_default=""
+        max_length=20, choices=ConsentSource.choices, blank=True, default="", db_default=""
     )
     email_undeliverable = models.BooleanField(
         "e-mail undeliverable",
@@ -132,7 +137,9 @@ class Subscriber(MirrorState):
         db_default=False,
         help_text="SES reported a hard bounce for this address.",
     )
-    email_undeliverable_reason = models.CharField(max_length=200, blank=True, db_default="")
+    email_undeliverable_reason = models.CharField(
+        max_length=200, blank=True, default="", db_default=""
+    )
 
     class Meta:
         constraints = [
@@ -235,7 +242,9 @@ class ConsentEvent(AppendOnlyEvent):
         default=AddressKind.PHONE,
         db_default=AddressKind.PHONE,
     )
-    email_hash = models.CharField(max_length=64, blank=True, db_index=True, db_default="")
+    email_hash = models.CharField(
+        max_length=64, blank=True, db_index=True, default="", db_default=""
+    )
     from_status = models.CharField(max_length=10, choices=ConsentStatus.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=ConsentStatus.choices)
     source = models.CharField(max_length=20, choices=ConsentSource.choices)
