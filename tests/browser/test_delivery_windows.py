@@ -81,7 +81,7 @@ def test_an_operator_pauses_and_resumes_a_subscriber_from_its_page(visitor, cloc
         visitor.follow(page.locator("#pause-until input[type=submit]"))
         return page.inner_text(".messagelist")
 
-    assert "Nothing changed. Messages start again on: Choose a date after today." in (
+    assert "Nothing changed. Or messages start again on: Choose a date after today." in (
         pause_until("2027-06-01")
     )
     assert Subscriber.objects.get().paused_until is None
@@ -128,9 +128,16 @@ def test_a_local_time_broadcast_shows_its_waves(visitor, clock, settings):
 
     visitor.goto(f"/admin/messaging/broadcast/{broadcast.pk}/change/")
     rows = [r.inner_text().split("\t") for r in page.locator("table.waves tbody tr").all()]
+    # Due in the operations timezone (the one clock), the UTC moment on hover.
     assert rows == [
-        ["10:00 Europe/London", "2027-07-01 09:00 UTC", "1", "0.0065 USD", "started"],
-        ["10:00 America/Chicago", "2027-07-01 15:00 UTC", "1", "0.0065 USD", "started"],
-        ["10:00 Pacific/Honolulu", "2027-07-01 20:00 UTC", "1", "0.0065 USD", "upcoming"],
+        ["10:00 Europe/London", "Thu 1 Jul 2027, 04:00 CDT", "1", "0.0065 USD", "started"],
+        ["10:00 America/Chicago", "Thu 1 Jul 2027, 10:00 CDT", "1", "0.0065 USD", "started"],
+        ["10:00 Pacific/Honolulu", "Thu 1 Jul 2027, 15:00 CDT", "1", "0.0065 USD", "upcoming"],
+    ]
+    hovers = page.locator("table.waves tbody tr time").evaluate_all("els => els.map(e => e.title)")
+    assert hovers == [
+        "Thu 1 Jul 2027, 09:00 UTC",
+        "Thu 1 Jul 2027, 15:00 UTC",
+        "Thu 1 Jul 2027, 20:00 UTC",
     ]
     assert page.evaluate("document.documentElement.scrollWidth") <= 1440
