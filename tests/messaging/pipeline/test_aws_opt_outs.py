@@ -232,6 +232,8 @@ def test_end_user_messaging_gets_the_portals_stops_and_starts(celery_worker, aws
 
     # The reconcile pushes a STOP the list lacks (repair), shows the rest.
     consent.change(OTHER, "opted_out", "import", {"file": "t.csv", "evidence": "t"})
+    # The worker puts it on the list; then AWS loses it (the reconcile must repair that).
+    wait_for(lambda: OTHER in aws_sms.opt_out_lists["Default"], what="PutOptedOutNumber")
     aws_sms.opt_out_lists["Default"].pop(OTHER, None)
     [result] = opt_out_sync_reconcile()
     assert result.pushed == 1 and result.opted_in_here == (PHONE,)
