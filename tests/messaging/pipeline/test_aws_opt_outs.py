@@ -236,6 +236,11 @@ def test_end_user_messaging_gets_the_portals_stops_and_starts(celery_worker, aws
     wait_for(lambda: OTHER in aws_sms.opt_out_lists["Default"], what="PutOptedOutNumber")
     aws_sms.opt_out_lists["Default"].pop(OTHER, None)
     [result] = opt_out_sync_reconcile()
+    if not result.pushed:
+        # A second delivery of the STOP's sync task (the outbox may publish it twice;
+        # the task is idempotent) put it back in between: lose it again.
+        aws_sms.opt_out_lists["Default"].pop(OTHER, None)
+        [result] = opt_out_sync_reconcile()
     assert result.pushed == 1 and result.opted_in_here == (PHONE,)
     assert OTHER in aws_sms.opt_out_lists["Default"]
 
