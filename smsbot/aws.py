@@ -40,6 +40,15 @@ def endpoint_url(service: str) -> str | None:
     return own or settings.AWS_ENDPOINT_URL or None
 
 
+def has_sms_voice() -> bool:
+    """Whether End User Messaging SMS can be reached: always on AWS; behind a local
+    emulator only when AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2 names a server for it
+    (moto has no End User Messaging SMS, so `make provision-local` goes without it)."""
+    return not settings.AWS_ENDPOINT_URL or bool(
+        getattr(settings, "AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2", "")
+    )
+
+
 def client(service: str, *, retry_mode: str = "standard", attempts: int = 5) -> Any:
     """A cached boto3 client for service, at endpoint_url(service) when one is set."""
     return _client(service, settings.AWS_REGION, endpoint_url(service), retry_mode, attempts)

@@ -116,6 +116,9 @@ def requeue_as_template(
     with transaction.atomic():
         resent = claim.update(
             status=MessageStatus.QUEUED,
+            # The first attempt's id goes: a late callback about it (a "failed" after the
+            # "undelivered" Twilio sends) must not settle the template attempt.
+            provider_message_id=None,
             body="",
             content_sid=content_sid,
             content_variables=variables,

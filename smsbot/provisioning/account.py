@@ -12,7 +12,7 @@ from decimal import Decimal
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from smsbot import sms_account
+from smsbot import aws, sms_account
 from smsbot.provisioning.core import Check, describe_error
 from smsbot.redaction import mask_phone
 
@@ -53,6 +53,15 @@ def quota_check(quota: sms_account.SpendQuota) -> Check:
 
 
 def checks() -> list[Check]:
+    if not aws.has_sms_voice():
+        # moto (make provision-local) has neither the SMS sandbox nor End User Messaging SMS.
+        return [
+            Check(
+                None,
+                f"{LABEL}: not checked — the emulator at AWS_ENDPOINT_URL has no SMS sandbox "
+                "or End User Messaging SMS (a real account has both)",
+            )
+        ]
     try:
         found = sms_account.standing()
     except (ClientError, BotoCoreError) as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
+from smsbot import aws
 from smsbot.aws import resource_name
 from smsbot.aws_names import (
     CONFIGURATION_SET,
@@ -226,4 +227,6 @@ class ProtectConfiguration(Resource):
 
 
 def resources() -> list[Resource]:
+    if not aws.has_sms_voice():
+        return []  # a local emulator without End User Messaging SMS (smsbot.aws)
     return [ConfigurationSet(), ProtectConfiguration()]

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from smsbot import aws
 from smsbot.aws_names import INBOUND_TOPIC
 from smsbot.provisioning.core import (
     Action,
@@ -201,4 +202,6 @@ def describe(number: NumberInfo, inbound: str, found: dict[str, dict[str, Any]])
 
 
 def resources() -> list[Resource]:
+    if not aws.has_sms_voice():
+        return []  # a local emulator without End User Messaging SMS (smsbot.aws)
     return [TwoWayNumbers()]

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from smsbot import sms_account
+from smsbot import aws, sms_account
 from smsbot.provisioning.budgets import Budget
 from smsbot.provisioning.cloudwatch import Alarm, spend_alarm
 from smsbot.provisioning.core import Context, Group, Resource
@@ -36,14 +36,21 @@ class SpendLimit:
     def configured(self) -> Decimal:
         return Decimal(settings.SMS_MONTHLY_SPEND_LIMIT_USD)
 
+    def quota_limit(self) -> Decimal:
+        """The account's quota; without End User Messaging SMS (a local emulator, see
+        smsbot.aws.has_sms_voice) there is none to read: the setting stands."""
+        if not aws.has_sms_voice():
+            return self.configured()
+        return self.quota().limit
+
     def value(self) -> Decimal:
-        return min(self.configured(), self.quota().limit)
+        return min(self.configured(), self.quota_limit())
 
     def sns_attributes(self, ctx: Context) -> Attributes:
         return {"MonthlySpendLimit": f"{self.value().normalize():f}"}
 
     def warnings(self) -> list[str]:
-        quota = self.quota().limit
+        quota = self.quota_limit()
         if self.configured() <= quota:
             return []
         return [

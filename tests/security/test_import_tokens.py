@@ -23,7 +23,7 @@ from messaging.models import DailyContent
 from smsbot.imports import files, tokens
 from smsbot.models import ImportPreview
 from subscribers.models import Subscriber
-from tests.security.conftest import DEVOPS, OPS, role_user
+from tests.security.conftest import DEVOPS, OPS, ensure_role_groups, role_user
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,7 @@ def private_dir(settings, tmp_path):
 def client_for(role: str, name: str | None = None) -> Client:
     """Logged in as a user of the role; a second user of a role needs its own name."""
     if name:
+        ensure_role_groups()
         user = User.objects.create_user(name, password="x", is_staff=True)
         user.groups.add(Group.objects.get(name=role))
     else:
@@ -258,9 +259,6 @@ def test_stale_files_are_swept_on_the_next_upload(settings):
     not_ours.unlink()
 
 
-# A transactional test (the worker needs committed rows) may follow another that flushed
-# the groups the migrations made: restore the migrated state first.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_large_file_is_previewed_by_a_worker_with_progress(celery_worker, settings, probe):
     settings.IMPORT_INLINE_ROWS = 3
     rows = "".join(f"+131255501{n:02d},fair sheet\n" for n in range(10, 16))
