@@ -8,13 +8,13 @@ anyone else's, is refused with 403.
 import json
 import logging
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from messaging.providers.ses import feedback
 from messaging.providers.sns import notifications as sns_notifications
-from messaging.providers.sns.verification import SNSVerificationError, verify
+from messaging.providers.sns.webhook import verified_envelope
 from smsbot.aws_names import SES_FEEDBACK_TOPIC
 
 log = logging.getLogger(__name__)
@@ -23,17 +23,9 @@ log = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def ses(request: HttpRequest) -> HttpResponse:
-    try:
-        envelope = json.loads(request.body)
-    except (ValueError, RecursionError):
-        return HttpResponseBadRequest("body is not JSON")
-    if not isinstance(envelope, dict):
-        return HttpResponseBadRequest("body is not a JSON object")
-    try:
-        verify(envelope, expect=(SES_FEEDBACK_TOPIC,))
-    except SNSVerificationError as exc:
-        log.warning("rejected an SES feedback message: %s", exc)
-        return HttpResponseForbidden("invalid SNS message")
+    envelope = verified_envelope(request, (SES_FEEDBACK_TOPIC,))
+    if isinstance(envelope, HttpResponse):
+        return envelope
     if envelope.get("Type") != "Notification":
         sns_notifications.handle(envelope)  # confirms the subscription
         return HttpResponse("OK")
