@@ -6,7 +6,6 @@ anyone else's, is refused with 403.
 """
 
 import json
-import logging
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.csrf import csrf_exempt
@@ -16,8 +15,6 @@ from messaging.providers.ses import feedback
 from messaging.providers.sns import notifications as sns_notifications
 from messaging.providers.sns.webhook import verified_envelope
 from smsbot.aws_names import SES_FEEDBACK_TOPIC
-
-log = logging.getLogger(__name__)
 
 
 @csrf_exempt
