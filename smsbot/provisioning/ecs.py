@@ -117,17 +117,21 @@ def network_configuration() -> dict[str, Any]:
     }
 
 
+# Logging in to ECR, for pulling (the tasks) and pushing (the deploy role):
+# GetAuthorizationToken has no resource ARN in IAM.
+ECR_LOGIN = {
+    "Sid": "EcrLogin",
+    "Effect": "Allow",
+    "Action": "ecr:GetAuthorizationToken",
+    "Resource": "*",
+}
+
+
 def execution_policy(ctx: Context) -> iam.PolicyDocument:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                # GetAuthorizationToken has no resource ARN in IAM.
-                "Sid": "EcrLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
+            ECR_LOGIN,
             {
                 "Sid": "PullImage",
                 "Effect": "Allow",

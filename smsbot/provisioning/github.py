@@ -80,13 +80,7 @@ def deploy_policy(ctx: Context) -> iam.PolicyDocument:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                # GetAuthorizationToken has no resource ARN in IAM.
-                "Sid": "EcrLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
+            ecs.ECR_LOGIN,
             {
                 "Sid": "PushImage",
                 "Effect": "Allow",
