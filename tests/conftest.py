@@ -27,12 +27,20 @@ def free_port() -> int:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """The cache outlives a test: when the rollups last ran, the per-number reply
-    counters and the once-a-day STOP/HELP answers must not leak into the next one."""
+    counters and the once-a-day STOP/HELP answers must not leak into the next one.
+
+    Django's content-type cache is per process too: a content type made inside a
+    rolled-back test, or before a transactional test's flush, would be served
+    from it by id after the row is gone (the admin log's foreign key then fails).
+    """
+    from django.contrib.contenttypes.models import ContentType
     from django.core.cache import cache
 
     cache.clear()
+    ContentType.objects.clear_cache()
     yield
     cache.clear()
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture
