@@ -29,6 +29,14 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def unquoted(value: str) -> str:
+    """A cell as it was before safe_cell: the apostrophe it put before a formula sign
+    dropped, so an exported value imports as itself (an address "=x@example.com")."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def safe_row(row: Iterable[Any]) -> list[Any]:
     return [safe_cell(value) for value in row]
 

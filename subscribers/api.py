@@ -2,8 +2,11 @@
 
 The API is closed (401) unless WEBHOOK_TOKEN is set or OPTIN_API_PUBLIC is
 chosen; unsubscribing always needs the token. Anonymous callers are limited
-per client IP, everyone per number. A body that could not be stored as it is
-(NUL, unpaired surrogates, NaN, deep nesting) is refused with a reason.
+per client IP, everyone per number and per e-mail address. An optional `email`
+starts the address's own double opt-in (a confirmation e-mail with a signed link)
+beside the number's, in one transaction: a refusal of either changes neither. A
+body that could not be stored as it is (NUL, unpaired surrogates, NaN, deep
+nesting) is refused with a reason.
 
 The body must be declared application/json. A browser sends another site's
 form or a "simple" fetch only as form data or text/plain; JSON needs a CORS
@@ -18,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -26,7 +29,15 @@ from django.views.decorators.http import require_POST
 from smsbot import storable
 from smsbot.storable import clean_data
 from subscribers import limits
-from subscribers.consent import ConsentChange, ConsentError, change, known_fields, request_optin
+from subscribers.consent import (
+    ConsentChange,
+    ConsentError,
+    change,
+    known_fields,
+    normalize_email,
+    request_email_optin,
+    request_optin,
+)
 from subscribers.models import Channel, ConsentSource, ConsentStatus
 from subscribers.phones import InvalidPhone, check_signup, normalize
 from subscribers.views import client_evidence, database_failure
@@ -41,7 +52,10 @@ JSON = "application/json"
 OWN_SITE = ("same-origin", "none")
 # What of the body is kept as evidence (with the caller's address and user agent):
 # `source` is the partner's own note of where consent was given (text or a little JSON).
+# The address itself is not: like the number, its event keeps only its hash.
 EVIDENCE_FIELDS = ("consent", "action", "channel", "source")
+# RFC 5321's limit on a forward path; EmailField's max_length.
+EMAIL_CHARS = 254
 
 
 class BadRequest(ValueError):
@@ -110,9 +124,13 @@ def parse(request: HttpRequest) -> dict[str, Any]:
     action = payload.get("action")
     if action not in ACTIONS:
         raise BadRequest(f"unknown action {action!r}: use subscribe or unsubscribe")
+    channels = _channels()
     channel = payload.get("channel")
-    if channel is not None and channel not in Channel.values:
-        raise BadRequest(f"unknown channel {channel!r}: use sms or whatsapp")
+    if channel is not None and channel not in channels:
+        raise BadRequest(f"unknown channel {channel!r}: use {' or '.join(channels)}")
+    email = parse_email(payload.get("email"), action)
+    if channel == Channel.EMAIL and not email:
+        raise BadRequest("channel email needs an email address")
     try:
         phone = normalize(str(payload.get("phone") or ""))
         if action == "subscribe":
@@ -121,7 +139,38 @@ def parse(request: HttpRequest) -> dict[str, Any]:
         raise BadRequest(f"phone: {exc}") from exc
     if action == "subscribe" and payload.get("consent") is not True:
         raise BadRequest("consent must be true to subscribe")
-    return {"phone": phone, "action": action, "channel": channel, "payload": payload}
+    return {
+        "phone": phone,
+        "action": action,
+        "channel": channel,
+        "email": email,
+        "payload": payload,
+    }
+
+
+def _channels() -> list[str]:
+    # E-mail is off without a sender (EMAIL_FROM), as on the opt-in form.
+    return [c for c in Channel.values if c != Channel.EMAIL or settings.EMAIL_FROM]
+
+
+def parse_email(value: Any, action: str) -> str:
+    """The request's e-mail address as stored, "" when none is given; BadRequest otherwise."""
+    if value is None or value == "":
+        return ""
+    if not settings.EMAIL_FROM:
+        raise BadRequest("email: this portal does not send e-mail")
+    if action != "subscribe":
+        raise BadRequest(
+            "email is taken only to subscribe: unsubscribing the number ends every channel"
+        )
+    if not isinstance(value, str):
+        raise BadRequest("email: expected a string")
+    if len(value) > EMAIL_CHARS:
+        raise BadRequest(f"email: longer than {EMAIL_CHARS} characters")
+    try:
+        return normalize_email(value)
+    except ConsentError as exc:
+        raise BadRequest(f"email: {exc}") from exc
 
 
 def load_json(body: bytes) -> Any:
@@ -163,6 +212,8 @@ def optin_api(request: HttpRequest) -> JsonResponse:
         )
     if limited := limits.per_number(request, data["phone"]):
         return _too_many(limited)
+    if data["email"] and (limited := limits.per_email(request, data["email"])):
+        return _too_many(limited)
     evidence = clean_data(
         {
             **client_evidence(request),
@@ -172,21 +223,34 @@ def optin_api(request: HttpRequest) -> JsonResponse:
         }
     )
     try:
-        result = _act(data, evidence)
+        results = _act(data, evidence)
     except ConsentError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     except DatabaseError as exc:
         database_failure(request, exc)
         return JsonResponse({"error": "the request could not be stored: try again"}, status=503)
-    return JsonResponse(_answer(result))
+    return JsonResponse(_answer(results))
 
 
-def _act(data: dict[str, Any], evidence: dict[str, Any]) -> ConsentChange:
-    if data["action"] == "subscribe":
-        return request_optin(data["phone"], ConsentSource.API, evidence, channel=data["channel"])
-    return change(
-        data["phone"], ConsentStatus.OPTED_OUT, ConsentSource.API, evidence, channel=data["channel"]
-    )
+def _act(
+    data: dict[str, Any], evidence: dict[str, Any]
+) -> tuple[ConsentChange, ConsentChange | None]:
+    """The number's change and the address's (None when no address was given)."""
+    if data["action"] == "unsubscribe":
+        outcome = change(
+            data["phone"],
+            ConsentStatus.OPTED_OUT,
+            ConsentSource.API,
+            evidence,
+            channel=data["channel"],
+        )
+        return outcome, None
+    with transaction.atomic():
+        outcome = request_optin(data["phone"], ConsentSource.API, evidence, channel=data["channel"])
+        address = None
+        if data["email"]:
+            address = request_email_optin(data["phone"], data["email"], ConsentSource.API, evidence)
+    return outcome, address
 
 
 def _too_many(limited: limits.Limited) -> JsonResponse:
@@ -195,9 +259,13 @@ def _too_many(limited: limits.Limited) -> JsonResponse:
     return response
 
 
-def _answer(result: ConsentChange) -> dict[str, Any]:
-    return {
-        "status": result.to_status if result.changed else "unchanged",
-        "consent_status": result.subscriber.consent_status,
-        "phone": result.subscriber.phone,
+def _answer(results: tuple[ConsentChange, ConsentChange | None]) -> dict[str, Any]:
+    number, address = results
+    answer = {
+        "status": number.to_status if number.changed else "unchanged",
+        "consent_status": number.subscriber.consent_status,
+        "phone": number.subscriber.phone,
     }
+    if address is not None:
+        answer["email_status"] = address.to_status if address.changed else "unchanged"
+    return answer

@@ -337,6 +337,12 @@ def normalize_email(email: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def number_confirmation_channel(channel: str) -> str:
+    """What the number's own double opt-in confirmation goes by: its channel, or SMS
+    when e-mail carries the daily message (the address has its own confirmation)."""
+    return Channel.SMS if channel == Channel.EMAIL else channel
+
+
 def request_optin(
     phone: str, source: str, evidence: dict[str, Any], *, channel: str | None = None
 ) -> ConsentChange:

@@ -1,8 +1,9 @@
 """Erasure of a subscriber's personal data on a deletion request.
 
-The consent trail survives: events keep their salted phone hash, so "was this
-number opted in on that day?" can still be answered for someone who presents
-the number, while the portal itself no longer holds it.
+The consent trail survives: events keep their salted phone hash (and an
+address's events its salted e-mail hash), so "was this number (address) opted in
+on that day?" can still be answered for someone who presents it, while the
+portal itself no longer holds either.
 """
 
 from typing import Any
@@ -26,7 +27,8 @@ def placeholder(subscriber: Subscriber) -> str:
 
 
 def erase(subscriber: Subscriber, evidence: dict[str, Any]) -> Subscriber:
-    """Opt the number out, then anonymise it, its messages and its conversation."""
+    """Opt the number and the address out, then anonymise them, the messages and the
+    conversation."""
     if subscriber.erased_at is not None:
         return subscriber
     phone = subscriber.phone
@@ -37,11 +39,20 @@ def erase(subscriber: Subscriber, evidence: dict[str, Any]) -> Subscriber:
         subscriber = change(
             phone, ConsentStatus.OPTED_OUT, ConsentSource.ADMIN, evidence
         ).subscriber
+        if subscriber.email:
+            # The address's own opt-out event (keeping its hash) before it goes.
+            subscriber = change(
+                phone, ConsentStatus.OPTED_OUT, ConsentSource.ADMIN, evidence, email=""
+            ).subscriber
         erasing.send(sender=Subscriber, phone=phone, placeholder=anonymous)
         Conversation.objects.filter(phone_number=phone).delete()
         subscriber.phone = anonymous
         subscriber.erased_at = timezone.now()
         subscriber.undeliverable_reason = ""
+        # No address, no e-mail consent: the opt-out above is in the address's events.
+        subscriber.email = ""
+        subscriber.email_status = ""
+        subscriber.email_undeliverable_reason = ""
         subscriber.save()
         outbox.enqueue(task_names.MIRROR_DELETE_SUBSCRIBER, phone)
     return subscriber

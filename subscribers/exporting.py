@@ -17,6 +17,7 @@ from import_export.formats.base_formats import CSV
 
 from subscribers.importing import SubscriberResource
 from subscribers.models import (
+    AddressKind,
     ConsentEvent,
     ExportState,
     Subscriber,
@@ -39,9 +40,12 @@ def exportable(queryset: QuerySet) -> QuerySet:
 
 
 def with_latest_consent_event(subscribers: list[Subscriber]) -> list[Subscriber]:
-    """Attach each subscriber's latest consent event (one query), for the evidence column."""
+    """Attach each subscriber's number's latest consent event (one query), for the
+    evidence column (the address's consent is its own column, email_status)."""
     latest: dict[int, ConsentEvent] = {}
-    events = ConsentEvent.objects.filter(subscriber__in=[s.pk for s in subscribers])
+    events = ConsentEvent.objects.filter(
+        subscriber__in=[s.pk for s in subscribers], address_kind=AddressKind.PHONE
+    )
     # Oldest first, so each subscriber's last one stays.
     for event in events.order_by("subscriber_id", "created_at", "id"):
         latest[event.subscriber_id] = event

@@ -146,3 +146,15 @@ class PauseForm(forms.Form):
                 "Give either a number of days or a date, not " + ("both." if given else "neither.")
             )
         return data
+
+
+class EmailAddressForm(forms.Form):
+    """An operator adds (or replaces) a subscriber's address: it starts double opt-in."""
+
+    email = forms.EmailField(label="E-mail address", max_length=254)
+    evidence = forms.CharField(
+        label="Evidence of the request",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Who gave the address and how, e.g. 'asked by phone, ticket 41'. The "
+        "address is confirmed only when its owner follows the link we e-mail.",
+    )

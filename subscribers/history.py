@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from smsbot import timezones
-from subscribers.models import ConsentEvent, ConsentSource, ConsentStatus
+from subscribers.models import AddressKind, ConsentEvent, ConsentSource, ConsentStatus
 
 QUOTE_LENGTH = 80
 
@@ -18,6 +18,12 @@ VERBS = {
     ConsentStatus.OPTED_IN: "Opted in",
     ConsentStatus.OPTED_OUT: "Opted out",
     ConsentStatus.PENDING: "Signed up (awaiting YES)",
+}
+# An address's consent is confirmed by its link, not by a YES.
+EMAIL_VERBS = {
+    ConsentStatus.OPTED_IN: "E-mail address confirmed",
+    ConsentStatus.OPTED_OUT: "E-mail address opted out",
+    ConsentStatus.PENDING: "E-mail address added (awaiting its link)",
 }
 KEYWORD_CHANNELS = {ConsentSource.SMS_KEYWORD: "SMS", ConsentSource.WHATSAPP_KEYWORD: "WhatsApp"}
 # As operators know them (the provider ids are messaging's; this app only reads them).
@@ -70,7 +76,8 @@ def how(event: ConsentEvent) -> str:
 
 def line(event: ConsentEvent) -> str:
     """What happened and how, without the time."""
-    return f"{VERBS.get(event.to_status) or event.get_to_status_display()} {how(event)}"
+    verbs = EMAIL_VERBS if event.address_kind == AddressKind.EMAIL else VERBS
+    return f"{verbs.get(event.to_status) or event.get_to_status_display()} {how(event)}"
 
 
 def sentence(event: ConsentEvent, zone: tzinfo | None = None) -> str:

@@ -2,13 +2,20 @@
 
 The admin's import, import_subscribers and the export job share one resource,
 so a file has the same columns both ways (phone, evidence, channel,
-consent_status, and any column the resource gains) and importing an export
-again changes nothing.
+consent_status, timezone, email, email_status, and any column the resource
+gains) and importing an export again changes nothing.
 
 Every imported row goes through consent.change (source "import") with the file
 name, the row number and the row's own evidence text. An optional `timezone`
 column (an IANA name) sets the subscriber's zone; without it a new subscriber
-gets its number's zone and an existing one keeps its own. Rows are numbered from 1
+gets its number's zone and an existing one keeps its own.
+
+An `email` column is never consent: an address the subscriber does not hold yet
+starts its double opt-in (pending, a confirmation e-mail with its link; the
+file's evidence kept with the event), as the form and the API do; the address
+already on record is left as it is, whatever its state, so a re-imported export
+changes nothing. `email_status` is exported, never imported: only the owner's
+click confirms an address. Rows are numbered from 1
 for the first line after the header, as the admin's preview numbers them. When
 any row is bad, nothing is written.
 """
@@ -20,25 +27,34 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from import_export import fields, resources
 from import_export.formats.base_formats import CSV
 from import_export.results import Result
 from tablib import Dataset
 
-from smsbot.csv_safe import FormulaSafeExport
+from smsbot.csv_safe import FormulaSafeExport, unquoted
 from smsbot.imports.problems import problems
 from subscribers import hooks
-from subscribers.consent import ConsentError, change
+from subscribers.consent import (
+    ConsentError,
+    change,
+    normalize_email,
+    number_confirmation_channel,
+    request_email_optin,
+)
 from subscribers.history import sentence
 from subscribers.localtime import is_timezone
-from subscribers.models import Channel, ConsentSource, ConsentStatus, Subscriber
+from subscribers.models import AddressKind, Channel, ConsentSource, ConsentStatus, Subscriber
 from subscribers.phones import InvalidPhone, check_subscriber, normalize
 
 EVIDENCE = "evidence"
 REQUIRED_COLUMNS = ("phone", EVIDENCE)
 # The file's columns, in order; the resource may gain more (see describe_columns).
-FILE_COLUMNS = ("phone", EVIDENCE, "channel", "consent_status", "timezone")
+FILE_COLUMNS = (
+    "phone", EVIDENCE, "channel", "consent_status", "timezone", "email", "email_status",
+)  # fmt: skip
 
 # What a column holds and an example value. A column the resource gains without
 # an entry here is described from its model field (help text, choices, default).
@@ -51,7 +67,11 @@ COLUMN_HELP: dict[str, tuple[str, str]] = {
         "Where and how the person consented. Kept with the consent record.",
         "paper sign-up sheet, autumn street fair",
     ),
-    "channel": ("sms or whatsapp. Empty means sms.", "sms"),
+    "channel": (
+        "sms, whatsapp or email (needs an address). Empty means sms. The number's own "
+        "confirmation goes by SMS when e-mail carries the daily message.",
+        "sms",
+    ),
     "consent_status": (
         "opted_in, opted_out or pending. Empty means opted_in. A pending row is sent a "
         "confirmation message (Reply YES), which is paid for.",
@@ -62,12 +82,25 @@ COLUMN_HELP: dict[str, tuple[str, str]] = {
         "number's zone, an existing one keeps theirs.",
         "America/Chicago",
     ),
+    # No example: the template imports cleanly whether e-mail is on or off.
+    "email": (
+        "An e-mail address, e.g. reader@example.com (needs EMAIL_FROM). A new one is "
+        "pending and sent a confirmation e-mail: only its owner's click confirms it. "
+        "The address on record is left as it is. Empty: no change.",
+        "",
+    ),
+    "email_status": (
+        "Exported, ignored on import: the address's consent (pending, opted_in, opted_out).",
+        "",
+    ),
 }
 
 
 class SubscriberResource(FormulaSafeExport, resources.ModelResource):
     # Read into the consent event on import; on export, the latest event in words.
     evidence = fields.Field(column_name=EVIDENCE, readonly=True)
+    # Exported only: an import never sets an address's consent (see the module's note).
+    email_status = fields.Field(attribute="email_status", column_name="email_status", readonly=True)
 
     class Meta:
         model = Subscriber
@@ -80,7 +113,8 @@ class SubscriberResource(FormulaSafeExport, resources.ModelResource):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # (phone, channel) of each row whose import makes the number pending.
+        # (phone, channel) of each confirmation the import sends: a number made
+        # pending, an address made pending (channel email).
         self.confirmations: list[tuple[str, str]] = []
 
     def get_import_fields(self) -> list[Any]:
@@ -104,7 +138,13 @@ class SubscriberResource(FormulaSafeExport, resources.ModelResource):
             errors["phone"] = str(exc)
         row["channel"] = _cell(row, "channel") or Channel.SMS
         if row["channel"] not in Channel.values:
-            errors["channel"] = f"unknown channel {row['channel']!r} (sms or whatsapp)"
+            errors["channel"] = f"unknown channel {row['channel']!r} (sms, whatsapp or email)"
+        address = unquoted(str(row.pop("email", None) or "").strip())
+        if address:
+            try:
+                row["email"] = _address(address)
+            except ConsentError as exc:
+                errors["email"] = str(exc)
         row["consent_status"] = _cell(row, "consent_status") or ConsentStatus.OPTED_IN
         if row["consent_status"] not in ConsentStatus.values:
             errors["consent_status"] = (
@@ -149,7 +189,25 @@ class SubscriberResource(FormulaSafeExport, resources.ModelResource):
             outcome.subscriber.timezone = zone
             outcome.subscriber.save(update_fields=["timezone"])
         if outcome.changed and outcome.to_status == ConsentStatus.PENDING:
-            self.confirmations.append((outcome.subscriber.phone, outcome.subscriber.channel))
+            channel = number_confirmation_channel(outcome.subscriber.channel)
+            self.confirmations.append((outcome.subscriber.phone, channel))
+        self._import_email(outcome.subscriber, row, evidence)
+
+    def _import_email(self, subscriber: Subscriber, row: dict, evidence: dict[str, Any]) -> None:
+        """The row's address: a new one starts its double opt-in; the one on record stays."""
+        address = row.get("email") or ""
+        if address and address.lower() != subscriber.email.lower():
+            if subscriber.consent_status == ConsentStatus.OPTED_OUT:
+                raise ValidationError(
+                    {"email": "the number is opted out, which ends every channel: no address"}
+                )
+            try:
+                request_email_optin(subscriber.phone, address, ConsentSource.IMPORT, evidence)
+            except ConsentError as exc:
+                raise ValidationError({"email": str(exc)}) from exc
+            self.confirmations.append((subscriber.phone, Channel.EMAIL))
+        elif row["channel"] == Channel.EMAIL and not subscriber.email:
+            raise ValidationError({"channel": "channel email needs an address (the email column)"})
 
     def after_import(self, dataset: Dataset, result: Result, **kwargs: Any) -> None:
         # What the admin's page shows beside import-export's own result.
@@ -160,9 +218,17 @@ class SubscriberResource(FormulaSafeExport, resources.ModelResource):
     def dehydrate_evidence(self, subscriber: Subscriber) -> str:
         event = getattr(subscriber, "latest_consent_event", None)
         if event is None and not hasattr(subscriber, "latest_consent_event"):
-            event = subscriber.consent_events.order_by("-created_at", "-id").first()
+            events = subscriber.consent_events.filter(address_kind=AddressKind.PHONE)
+            event = events.order_by("-created_at", "-id").first()
         # In UTC: a file outlives the screen it came from.
         return sentence(event, UTC) if event else ""
+
+
+def _address(address: str) -> str:
+    """The address as stored; ConsentError when it is not one or e-mail is off."""
+    if not settings.EMAIL_FROM:
+        raise ConsentError("e-mail is off (EMAIL_FROM is not set): no confirmation could go")
+    return normalize_email(address)
 
 
 def _cell(row: dict[str, Any], column: str) -> str:
@@ -199,14 +265,15 @@ class ConfirmationForecast:
         labels = dict(Channel.choices)
         split = ", ".join(f"{n} {labels.get(c, c)}" for c, n in sorted(self.by_channel.items()))
         cost = "unknown" if self.cost is None else money(self.cost)
-        rows = (
-            "1 pending row will be"
+        # A row can ask for two: its number's and its new address's.
+        sent = (
+            "1 confirmation message will be sent"
             if self.count == 1
-            else f"{self.count} pending rows will each be"
+            else f"{self.count} confirmation messages will be sent"
         )
         # At most: the double opt-in's own limits (one a day per number, an hourly
         # cap) may withhold some when they are sent.
-        return f"{rows} sent a confirmation message ({split}): projected cost up to {cost}."
+        return f"{sent} for pending rows ({split}): projected cost up to {cost}."
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Limits on the public sign-up doors, the /optin/ form and /api/optin/ together.
 
-Per client IP (smsbot.client_ip, through django-ratelimit's "ip" key) and per
-number. The counters live in the cache, which every web process shares (Redis
+Per client IP (smsbot.client_ip, through django-ratelimit's "ip" key), per
+number and per e-mail address. The counters live in the cache, which every web process shares (Redis
 in production). The hourly cap on confirmation messages is the last line, in
 messaging.inbound.confirmations.
 """
@@ -15,6 +15,8 @@ from django_ratelimit.core import get_usage
 # One budget for both doors: a client cannot double it by switching door.
 CLIENT_GROUP = "subscribers.optin.client"
 NUMBER_GROUP = "subscribers.optin.number"
+# An e-mail address is counted like a number, so many numbers cannot flood one inbox.
+EMAIL_GROUP = "subscribers.optin.email"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,18 @@ def per_number(request: HttpRequest, phone: str) -> Limited | None:
         lambda group, request: phone,
         settings.OPTIN_NUMBER_RATE_LIMIT,
         "too many requests for this number",
+    )
+
+
+def per_email(request: HttpRequest, address: str) -> Limited | None:
+    """Count one request for this e-mail address (case does not count); Limited past
+    OPTIN_NUMBER_RATE_LIMIT, the same budget a number has."""
+    return _count(
+        request,
+        EMAIL_GROUP,
+        lambda group, request: address.lower(),
+        settings.OPTIN_NUMBER_RATE_LIMIT,
+        "too many requests for this e-mail address",
     )
 
 

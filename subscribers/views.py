@@ -102,6 +102,9 @@ def _sign_up(request: HttpRequest, form: OptInForm) -> HttpResponse:
     phone = form.cleaned_data["phone"]
     if limited := limits.per_number(request, phone):
         return rate_limited(request, limited)
+    address = form.cleaned_data.get("email")
+    if address and (limited := limits.per_email(request, address)):
+        return rate_limited(request, limited)
     evidence = _form_evidence(request, form)
     try:
         with transaction.atomic():

@@ -20,9 +20,10 @@ from django.utils import timezone
 from messaging.billing.build import outbound
 from messaging.models import Message, MessageKind, MessageStatus
 from messaging.outbound import confirmation_cap
+from messaging.outbound.email_confirmation import email_confirmation
 from smsbot.redaction import mask_phone
 from subscribers import hooks
-from subscribers.consent import consent_changed
+from subscribers.consent import consent_changed, number_confirmation_channel
 from subscribers.models import AddressKind, Channel, ConsentStatus, Subscriber
 
 log = logging.getLogger(__name__)
@@ -50,15 +51,17 @@ def confirmation(phone: str, channel: str, **fields: Any) -> Message:
 
 @hooks.set_confirmation_pricer
 def confirmation_price(phone: str, channel: str) -> Decimal:
-    """What the subscribers import shows for each row it will make pending."""
+    """What the subscribers import shows for each confirmation it will send (an
+    address's, channel email, is the e-mail messaging.outbound.email_confirmation sends)."""
+    if channel == Channel.EMAIL:
+        return email_confirmation(phone).price_estimated
     return confirmation(phone, channel).price_estimated
 
 
 def queue_confirmation(subscriber: Subscriber) -> Message:
     """Record the confirmation message and queue its sending, hold it for the cap or
     record why it is skipped, in one transaction."""
-    # The number's own confirmation, by SMS when e-mail carries the daily message.
-    channel = Channel.SMS if subscriber.channel == Channel.EMAIL else subscriber.channel
+    channel = number_confirmation_channel(subscriber.channel)
     message = confirmation(
         subscriber.phone, channel, status=MessageStatus.HELD, subscriber=subscriber
     )

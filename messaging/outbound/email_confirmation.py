@@ -24,15 +24,21 @@ from subscribers.models import AddressKind, Channel, ConsentStatus, Subscriber
 CONFIRMATION_TEXT = "Please confirm your e-mail address to get our daily message."
 
 
-def queue_email_confirmation(subscriber: Subscriber) -> Message:
-    message = outbound(
+def email_confirmation(phone: str, **fields: Any) -> Message:
+    """The unsaved confirmation e-mail of this number's subscriber's address, priced."""
+    return outbound(
         kind=MessageKind.CONFIRMATION,
         channel=Channel.EMAIL,
         provider=Provider.SES,
-        phone=subscriber.phone,
+        phone=phone,
         body=CONFIRMATION_TEXT,
-        subscriber=subscriber,
-        status=MessageStatus.QUEUED,
+        **fields,
+    )
+
+
+def queue_email_confirmation(subscriber: Subscriber) -> Message:
+    message = email_confirmation(
+        subscriber.phone, subscriber=subscriber, status=MessageStatus.QUEUED
     )
     with transaction.atomic():
         message.save()

@@ -13,9 +13,10 @@ from django.urls import reverse
 
 from subscribers import hooks
 from subscribers.admin.consent import BUTTONS, CONSENT_FORMS, offered
+from subscribers.admin.email import email_summary
 from subscribers.admin.pausing import pause_buttons
 from subscribers.history import HistoryLine, evidence_items, history_line, sentence, when
-from subscribers.models import ConsentStatus, Conversation, Subscriber
+from subscribers.models import AddressKind, ConsentStatus, Conversation, Subscriber
 
 # Newest events shown on the page; the Consent events list has them all.
 HISTORY_LENGTH = 50
@@ -62,7 +63,11 @@ def consent_form(to_status: str, data: Any = None) -> forms.Form:
 
 
 def consent_summary(subscriber: Subscriber, can_change: bool) -> ConsentSummary:
-    latest = subscriber.consent_events.order_by("-created_at", "-id").first()
+    latest = (
+        subscriber.consent_events.filter(address_kind=AddressKind.PHONE)
+        .order_by("-created_at", "-id")
+        .first()
+    )
     pending = subscriber.consent_status == ConsentStatus.PENDING
     buttons = [
         ConsentButton(
@@ -108,6 +113,8 @@ def subscriber_page(
         "subtitle": None,
         "consent": consent_summary(subscriber, can_change),
         "consent_url": reverse("admin:subscribers_subscriber_consent", args=[subscriber.pk]),
+        "email_consent": email_summary(subscriber, can_change),
+        "email_url": reverse("admin:subscribers_subscriber_email", args=[subscriber.pk]),
         "pause": pause_buttons(subscriber, can_change),
         "pause_url": reverse("admin:subscribers_subscriber_pause", args=[subscriber.pk]),
         "history": history,

@@ -31,6 +31,14 @@ from smsbot.admin_base import LargeListMixin, ReadOnlyMixin
 from smsbot.admin_filters import ChoicesInFilter, DateRangeFilter
 from subscribers import delivery_window
 from subscribers.admin.consent import VERBS, admin_evidence, change_consent, offered
+from subscribers.admin.email import (
+    HasEmailFilter,
+    add_email,
+    by_address,
+    cannot_add,
+    email_cell,
+    email_form,
+)
 from subscribers.admin.exports import SubscriberExportMixin
 from subscribers.admin.imports import SubscriberImportMixin
 from subscribers.admin.mirroring import MirrorWhenOnMixin
@@ -115,10 +123,14 @@ class SubscriberAdmin(
     admin.ModelAdmin,
 ):
     # Narrow enough for a laptop beside the admin's menu and the filters.
-    list_display = ["phone", "channel", "consent", "consent_source", "created", "delivery"]
+    list_display = [
+        "phone", "email_address", "channel", "consent", "consent_source", "created", "delivery",
+    ]  # fmt: skip
     list_filter = [
         ("consent_status", ChoicesInFilter),
         "channel",
+        ("email_status", ChoicesInFilter),
+        HasEmailFilter,
         "consent_source",
         "undeliverable",
         PausedFilter,
@@ -129,7 +141,9 @@ class SubscriberAdmin(
         ("provider_opt_out_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["phone"]
-    search_help_text = "A phone number in any format, or the last digits of one."
+    search_help_text = (
+        "A phone number in any format, the last digits of one, or a whole e-mail address."
+    )
     ordering = ["-id"]
     list_per_page = 50
     actions = [
@@ -179,7 +193,10 @@ class SubscriberAdmin(
         return fieldsets
 
     def search_other(self, queryset: QuerySet, term: str) -> QuerySet:
-        """The last digits of a number (three or more; a trigram index on PostgreSQL)."""
+        """An e-mail address, or the last digits of a number (three or more; a trigram
+        index on PostgreSQL)."""
+        if "@" in term:
+            return by_address(queryset, term)
         digits = re.sub(r"\D", "", term)
         if len(digits) < 3:
             return queryset.none()
@@ -198,6 +215,10 @@ class SubscriberAdmin(
             obj.get_consent_status_display(),
             dated(since),
         )
+
+    @admin.display(description="E-mail", ordering="email")
+    def email_address(self, obj: Subscriber) -> str:
+        return email_cell(obj)
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, obj: Subscriber) -> str:
@@ -243,6 +264,11 @@ class SubscriberAdmin(
                 "<path:object_id>/consent/",
                 self.admin_site.admin_view(self.consent_view),
                 name="subscribers_subscriber_consent",
+            ),
+            path(
+                "<path:object_id>/email/",
+                self.admin_site.admin_view(self.email_view),
+                name="subscribers_subscriber_email",
             ),
             path(
                 "<path:object_id>/pause/",
@@ -311,6 +337,37 @@ class SubscriberAdmin(
             return page
         if changed:
             messages.success(request, f"{subscriber.phone}: {VERBS[to_status].lower()}.")
+        return page
+
+    @method_decorator(require_POST)
+    def email_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The page's Add an e-mail address… button: pending, and a confirmation sent."""
+        subscriber = self._changeable(request, object_id)
+        page = self._page(subscriber)
+        if refusal := cannot_add(subscriber):
+            messages.error(request, f"Nothing changed: {refusal}.")
+            return page
+        form = email_form(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Nothing changed. {self._form_problem(form)}")
+            return page
+        try:
+            outcome = add_email(request, subscriber, form.cleaned_data)
+        except ConsentError as exc:
+            messages.error(request, f"Nothing changed: {exc}.")
+            return page
+        if outcome.changed:
+            messages.success(
+                request,
+                f"{outcome.subscriber.email}: pending; a confirmation e-mail is on its way. "
+                "The address is confirmed when its owner follows the link.",
+            )
+        else:
+            messages.info(
+                request,
+                f"Nothing changed: {outcome.subscriber.email} is already "
+                f"{outcome.subscriber.get_email_status_display().lower()}.",
+            )
         return page
 
     @method_decorator(require_POST)

@@ -73,6 +73,11 @@ def subscriber_item(sub: Subscriber) -> dict[str, Any]:
             "timezone": sub.timezone or None,
             "preferred_time": f"{sub.preferred_time:%H:%M}" if sub.preferred_time else None,
             "paused_until": iso(sub.paused_until),
+            # The address as the number is (raw; the item goes at erasure), its own
+            # consent and a hard bounce; absent when the subscriber has none.
+            "email": sub.email or None,
+            "email_status": sub.email_status or None,
+            "email_undeliverable": True if sub.email_undeliverable else None,
             "version": sub.version,
         }
     )

@@ -229,7 +229,15 @@ def test_import_a_csv_with_a_bad_row_then_fix_it(visitor, transactional_db, tmp_
     visitor.goto("/admin/subscribers/subscriber/")
     visitor.follow(page.locator("a.import_link"))
     columns = page.locator(".import-columns-table tbody tr td:first-child").all_inner_texts()
-    assert columns == ["phone", "evidence", "channel", "consent_status", "timezone"]
+    assert columns == [
+        "phone",
+        "evidence",
+        "channel",
+        "consent_status",
+        "timezone",
+        "email",
+        "email_status",
+    ]
     assert "required" in page.locator(".import-columns-table tbody tr").nth(1).inner_text()
 
     with page.expect_download() as download:
@@ -262,7 +270,7 @@ def test_import_a_csv_with_a_bad_row_then_fix_it(visitor, transactional_db, tmp_
     page.set_input_files("input[name=import_file]", str(fixed))
     visitor.follow(page.locator("input[type=submit][value='Check the file']"))
     warning = page.inner_text(".import-warning")
-    assert warning.startswith("1 pending row will be sent a confirmation message (1 SMS)")
+    assert warning.startswith("1 confirmation message will be sent for pending rows (1 SMS)")
     assert "projected cost up to $0.0" in warning
     visitor.follow(page.locator("input[name=confirm]"))
     assert "Import finished: 3 new, 0 updated, 0 unchanged." in page.inner_text(".messagelist")
@@ -324,7 +332,15 @@ def test_export_filtered_subscribers_and_import_the_file_again(
         ready.click()
     exported = Path(download.value.path()).read_text()
     header, *rows = csv.reader(io.StringIO(exported))
-    assert header == ["phone", "evidence", "channel", "consent_status", "timezone"]
+    assert header == [
+        "phone",
+        "evidence",
+        "channel",
+        "consent_status",
+        "timezone",
+        "email",
+        "email_status",
+    ]
     assert sorted(r[0] for r in rows) == [f"+1312555014{n}" for n in range(5)]
     assert {(r[2], r[3]) for r in rows} == {("whatsapp", "opted_in")}
 

@@ -121,6 +121,7 @@ TABLE: dict[str, Any] = {
     "subscribers_subscriber_import_preview_status": (NOBODY, NOBODY),
     "subscribers_subscriber_consent": (NOBODY, VIEWERS),  # POST only: the page's buttons
     "subscribers_subscriber_pause": (NOBODY, VIEWERS),  # POST only: the page's buttons
+    "subscribers_subscriber_email": (NOBODY, VIEWERS),  # POST only: add an address
     "subscribers_subscriber_export": (VIEWERS, VIEWERS),
     # An export file is its requester's (the sample's is another user's) or a superuser's.
     "subscribers_subscriber_export_job": (SU, SU),

@@ -166,10 +166,19 @@ def test_export_selected_writes_the_import_columns(admin_client, subscribe):
     response = run_action(admin_client, "export_csv", [a])
     assert response["Content-Type"].startswith("text/csv")
     header, *rows = csv.reader(io.StringIO(response.content.decode()))
-    assert header == ["phone", "evidence", "channel", "consent_status", "timezone"]
+    assert header == [
+        "phone",
+        "evidence",
+        "channel",
+        "consent_status",
+        "timezone",
+        "email",
+        "email_status",
+    ]
     assert len(rows) == 1
-    phone, evidence, channel, status, zone = rows[0]
+    phone, evidence, channel, status, zone, address, address_status = rows[0]
     assert (phone, channel, status, zone) == ("+13125550101", "sms", "opted_in", "America/Chicago")
+    assert address == address_status == ""  # no e-mail address
     assert re.fullmatch(
         r"Opted in by SMS keyword JOIN, \w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC", evidence
     )

@@ -87,7 +87,15 @@ def test_a_small_filtered_set_downloads_at_once_in_the_import_columns(admin_clie
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="subscribers-')
     header, *lines = rows(response.content.decode())
-    assert header == ["phone", "evidence", "channel", "consent_status", "timezone"]
+    assert header == [
+        "phone",
+        "evidence",
+        "channel",
+        "consent_status",
+        "timezone",
+        "email",
+        "email_status",
+    ]
     assert [(r[0], r[2], r[3]) for r in lines] == [
         *[(f"+1312555010{n}", "whatsapp", "opted_in") for n in range(4)],
         ("+13125550110", "whatsapp", "opted_out"),
@@ -118,7 +126,9 @@ def test_export_then_import_changes_nothing(admin_client, settings, monkeypatch,
         def quote_formulae(self, dataset):
             for _ in range(len(dataset)):
                 row = dataset.lpop()
-                dataset.append(["'" + c if str(c)[:1] in "=+-@" else c for c in map(str, row)])
+                dataset.append(
+                    ["'" + c if c.startswith(("=", "+", "-", "@")) else c for c in map(str, row)]
+                )
 
         monkeypatch.setattr(CSV, "_escape_formulae", quote_formulae)
     events = list(ConsentEvent.objects.values_list("id", flat=True))

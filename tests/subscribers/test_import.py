@@ -188,8 +188,12 @@ def test_the_columns_are_the_resources_each_with_an_example(monkeypatch):
         ("channel", False),
         ("consent_status", False),
         ("timezone", False),
+        ("email", False),
+        ("email_status", False),
     ]
-    assert all(c.meaning and c.example for c in describe_columns())
+    assert all(c.meaning for c in describe_columns())
+    # The e-mail columns have no example: the template imports with e-mail on or off.
+    assert [c.name for c in describe_columns() if not c.example] == ["email", "email_status"]
 
     # A column the resource gains is listed with what its model field says.
     class Grown(SubscriberResource):
@@ -208,7 +212,9 @@ def test_the_template_downloads_and_imports_cleanly(admin_client, ops_client):
     response = admin_client.get(url)
     assert response["Content-Disposition"] == 'attachment; filename="subscribers-template.csv"'
     text = response.content.decode()
-    assert text.splitlines()[0] == "phone,evidence,channel,consent_status,timezone"
+    assert (
+        text.splitlines()[0] == "phone,evidence,channel,consent_status,timezone,email,email_status"
+    )
     report = import_csv(text, "subscribers-template.csv", dry_run=True)
     assert report.errors == [] and report.counts["new"] == 1
     page = admin_client.get(reverse("admin:subscribers_subscriber_import")).content.decode()
@@ -241,7 +247,7 @@ def test_the_preview_counts_confirmations_and_their_cost(admin_client, subscribe
     assert forecast.cost == expected > 0
     html = response.content.decode()
     assert (
-        "3 pending rows will each be sent a confirmation message (2 SMS, 1 WhatsApp): "
+        "3 confirmation messages will be sent for pending rows (2 SMS, 1 WhatsApp): "
         f"projected cost up to ${expected:.4f}."
     ) in html
     assert not Message.objects.exists()  # a preview sends nothing
@@ -291,4 +297,4 @@ def test_a_confirmation_is_all_or_nothing_too(admin_client, admin_user, subscrib
 def test_the_command_says_what_confirmations_a_file_sends(tmp_path, capsys):
     call_command("import_subscribers", str(write(tmp_path, PENDING)), "--dry-run")
     out = capsys.readouterr().out
-    assert "3 pending rows will each be sent a confirmation message (2 SMS, 1 WhatsApp)" in out
+    assert "3 confirmation messages will be sent for pending rows (2 SMS, 1 WhatsApp)" in out
