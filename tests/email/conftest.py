@@ -23,6 +23,7 @@ from tests.messaging.webhooks.conftest import (  # noqa: F401 - fixtures used he
     sns_key,
     sns_signer,
 )
+from tests.mirror.conftest import sync_on, tables  # noqa: F401 - the mirror's, used here too
 
 SENDER = "Daily Word <daily@example.com>"
 POSTAL = "1 Example Plaza, Chicago, IL 60601"
