@@ -24,6 +24,7 @@ DELIVERY_STATUS_TOPIC = "sms-delivery-status"
 # E-mail: SES sends with this configuration set, whose event destination publishes
 # bounces and complaints to the feedback topic (subscribed to /webhooks/ses/).
 SES_CONFIGURATION_SET = "smsbot-email"
+SES_EVENT_DESTINATION = "smsbot-feedback-to-sns"
 SES_FEEDBACK_TOPIC = "smsbot-ses-feedback"
 
 METRICS_NAMESPACE = "SMSBot"

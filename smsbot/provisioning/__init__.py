@@ -2,7 +2,9 @@
 
 The order follows the dependencies: IAM → log groups → SNS settings and topics →
 two-way on the origination numbers → End User Messaging SMS's configuration set
-(events to the events topic) and protect configuration → DynamoDB → subscriptions →
+(events to the events topic) and protect configuration → with EMAIL_FROM, SES (the
+identity, the feedback topic, the configuration set, the topic's subscription) →
+DynamoDB → subscriptions →
 monitoring (dashboard, alarms, the spend limit with its budget) → with DEPLOY_TARGET=ecs,
 the hosting (ecs.py) and GitHub's way in to deploy (github.py). Teardown walks it backwards.
 """
@@ -18,6 +20,7 @@ from smsbot.provisioning import (
     iam,
     logs,
     origination,
+    ses,
     sns,
     spend,
 )
@@ -32,6 +35,7 @@ def resources(*, with_secrets: bool = False, tearing_down: bool = False) -> list
         *sns.settings_resources(),
         *origination.resources(),
         *eum.resources(),
+        *ses.resources(),
         *dynamodb.resources(),
         *sns.subscription_resources(),
         *cloudwatch.resources(),

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any, TextIO
 
 from botocore.exceptions import (
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from smsbot import aws
+from smsbot.aws_names import SES_CONFIGURATION_SET
 
 ACCESS_DENIED_CODES = {
     "AccessDenied",
@@ -112,6 +114,29 @@ def topic_arn(ctx: Context, base_name: str) -> str:
     return ctx.arn("sns", aws.resource_name(base_name))
 
 
+def email_domain() -> str:
+    """The SES sending identity: the domain of EMAIL_FROM's address ("" while e-mail is off)."""
+    if not settings.EMAIL_FROM:
+        return ""
+    address = parseaddr(settings.EMAIL_FROM)[1]
+    domain = address.rpartition("@")[2].lower()
+    if "@" not in address or "." not in domain:
+        raise CommandError(
+            f"EMAIL_FROM {settings.EMAIL_FROM!r} has no domain: give an address such as "
+            "'Daily Word <daily@example.com>'; its domain becomes the SES identity."
+        )
+    return domain
+
+
+def ses_identity_arn(ctx: Context) -> str:
+    """The SES identity's ARN (IAM grants and SES both name it)."""
+    return ctx.arn("ses", f"identity/{email_domain()}")
+
+
+def ses_configuration_set_arn(ctx: Context) -> str:
+    return ctx.arn("ses", f"configuration-set/{aws.resource_name(SES_CONFIGURATION_SET)}")
+
+
 class Resource(ABC):
     """One thing in AWS the portal owns: planned, applied, verified and torn down as a unit."""
 
@@ -136,6 +161,11 @@ class Resource(ABC):
 
     @abstractmethod
     def teardown(self, ctx: Context, *, delete_data: bool) -> str: ...
+
+    def notes(self, ctx: Context) -> list[str]:
+        """What the operator must do outside AWS, printed after the plan line (the DNS
+        records an SES identity waits for); nothing for most resources."""
+        return []
 
 
 class Group(Resource):
@@ -312,11 +342,14 @@ def provision(
             plan = resource.plan(ctx)
             if plan.pending and not dry_run:
                 resource.apply(ctx, plan)
+            notes = resource.notes(ctx)
         if plan.quiet:
             continue
         out.write(_plan_line(resource, plan, time.monotonic() - started) + "\n")
         for warning in plan.warnings:
             out.write(f"          warning: {warning}\n")
+        for note in notes:
+            out.write(f"          {note}\n")
         counts[plan.action] += 1
     return counts
 

@@ -11,6 +11,7 @@ from smsbot.aws import resource_name
 from smsbot.aws_names import (
     INBOUND_TOPIC,
     METRICS_NAMESPACE,
+    SES_FEEDBACK_TOPIC,
     SMS_EVENTS_TOPIC,
     sns_sms_log_groups,
 )
@@ -23,7 +24,10 @@ from smsbot.provisioning.core import (
     Plan,
     Resource,
     client,
+    email_domain,
     same_json,
+    ses_configuration_set_arn,
+    ses_identity_arn,
     topic_arn,
     try_get,
 )
@@ -85,6 +89,35 @@ def table_names() -> list[str]:
     ]
 
 
+def email_statements(ctx: Context) -> list[dict[str, object]]:
+    """With e-mail on (EMAIL_FROM): SendEmail from the one identity through the one
+    configuration set (SES authorizes a v2 SendEmail against both), and GetAccount for
+    the send rate (messaging.providers.ses.quota), which has no resource ARN."""
+    if not email_domain():
+        return []
+    return [
+        {
+            "Sid": "SendEmail",
+            "Effect": "Allow",
+            "Action": "ses:SendEmail",
+            "Resource": [ses_identity_arn(ctx), ses_configuration_set_arn(ctx)],
+        },
+        {
+            "Sid": "ReadEmailSendRate",
+            "Effect": "Allow",
+            "Action": "ses:GetAccount",
+            "Resource": "*",
+        },
+    ]
+
+
+def confirmed_topics(ctx: Context) -> list[str]:
+    """The topics whose HTTPS subscriptions the worker confirms: the inbound and events
+    topics, and with e-mail on the SES feedback topic."""
+    topics = [INBOUND_TOPIC, SMS_EVENTS_TOPIC] + ([SES_FEEDBACK_TOPIC] if email_domain() else [])
+    return [topic_arn(ctx, topic) for topic in topics]
+
+
 def portal_policy(ctx: Context) -> PolicyDocument:
     return {
         "Version": "2012-10-17",
@@ -129,13 +162,14 @@ def portal_policy(ctx: Context) -> PolicyDocument:
                 "Resource": ctx.arn("sms-voice", "*"),
             },
             {
-                # The worker confirms the HTTPS subscriptions of the inbound and events
-                # topics when SNS first calls /webhooks/sns/.
+                # The worker confirms the HTTPS subscriptions of the portal's topics
+                # when SNS first calls /webhooks/sns/ (or /webhooks/ses/).
                 "Sid": "ConfirmInboundSubscription",
                 "Effect": "Allow",
                 "Action": "sns:ConfirmSubscription",
-                "Resource": [topic_arn(ctx, INBOUND_TOPIC), topic_arn(ctx, SMS_EVENTS_TOPIC)],
+                "Resource": confirmed_topics(ctx),
             },
+            *email_statements(ctx),
             {
                 "Sid": "MirrorTables",
                 "Effect": "Allow",

@@ -128,34 +128,32 @@ class Topic(Resource):
         return "deleted"
 
 
-# AWS End User Messaging SMS publishes two-way messages as this service principal;
-# aws:SourceAccount keeps another account's numbers from publishing to the topic
-# (the confused-deputy guard of the AWS End User Messaging SMS User Guide).
-SMS_VOICE_PRINCIPAL = "sms-voice.amazonaws.com"
-TWO_WAY_SID = "SmsVoiceTwoWayPublish"
-
-
-def two_way_statement(ctx: Context, arn: str) -> dict[str, object]:
-    return {
-        "Sid": TWO_WAY_SID,
-        "Effect": "Allow",
-        "Principal": {"Service": SMS_VOICE_PRINCIPAL},
-        "Action": "sns:Publish",
-        "Resource": arn,
-        "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-    }
-
-
-class InboundTopic(Topic):
-    """A topic End User Messaging SMS publishes to (inbound SMS; with SMS_EVENTS_TOPIC, the
-    delivery events), whose access policy lets the service publish.
+class ServiceTopic(Topic):
+    """A topic an AWS service publishes to, whose access policy lets that service publish.
 
     The policy keeps every statement it already has (the owner's default, or an
-    operator's) and adds or repairs the portal's own, found by its Sid.
+    operator's) and adds or repairs the portal's own, found by its Sid. Subclasses
+    name the service, the Sid and the condition that keeps another account's (or
+    another resource's) publishing out: the confused-deputy guard AWS documents.
     """
 
-    def __init__(self, base_name: str = INBOUND_TOPIC) -> None:
-        super().__init__(base_name)
+    principal = ""
+    sid = ""
+    # What verify says when the service may not publish.
+    consequence = ""
+
+    def condition(self, ctx: Context) -> dict[str, object]:
+        return {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
+
+    def statement(self, ctx: Context) -> dict[str, object]:
+        return {
+            "Sid": self.sid,
+            "Effect": "Allow",
+            "Principal": {"Service": self.principal},
+            "Action": "sns:Publish",
+            "Resource": topic_arn(ctx, self.base_name),
+            "Condition": self.condition(ctx),
+        }
 
     def _policy(self, ctx: Context) -> dict | None:
         arn = topic_arn(ctx, self.base_name)
@@ -163,7 +161,7 @@ class InboundTopic(Topic):
         return found and json.loads(found["Attributes"].get("Policy") or "{}")
 
     def _granted(self, ctx: Context, policy: dict) -> bool:
-        wanted = two_way_statement(ctx, topic_arn(ctx, self.base_name))
+        wanted = self.statement(ctx)
         return any(same_json(s, wanted) for s in policy.get("Statement", []))
 
     def plan(self, ctx: Context) -> Plan:
@@ -172,7 +170,7 @@ class InboundTopic(Topic):
             return Plan(Action.CREATE)
         if self._granted(ctx, policy):
             return Plan(Action.UNCHANGED)
-        change = Change(f"access policy {SMS_VOICE_PRINCIPAL} publish", "missing", "allowed")
+        change = Change(f"access policy {self.principal} publish", "missing", "allowed")
         return Plan(Action.UPDATE, [change], current=policy)
 
     def apply(self, ctx: Context, plan: Plan) -> None:
@@ -181,15 +179,16 @@ class InboundTopic(Topic):
             policy = self._policy(ctx) or {}
         else:
             policy = plan.current
-        arn = topic_arn(ctx, self.base_name)
-        statements = [s for s in policy.get("Statement", []) if s.get("Sid") != TWO_WAY_SID]
+        statements = [s for s in policy.get("Statement", []) if s.get("Sid") != self.sid]
         policy = {
             "Version": "2012-10-17",
             **policy,
-            "Statement": [*statements, two_way_statement(ctx, arn)],
+            "Statement": [*statements, self.statement(ctx)],
         }
         client("sns").set_topic_attributes(
-            TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(policy)
+            TopicArn=topic_arn(ctx, self.base_name),
+            AttributeName="Policy",
+            AttributeValue=json.dumps(policy),
         )
 
     def verify(self, ctx: Context) -> list[Check]:
@@ -197,13 +196,27 @@ class InboundTopic(Topic):
         if policy is None:
             return [Check(False, f"{self.label}: missing")]
         granted = self._granted(ctx, policy)
+        scope = ", ".join(f"{k} {v}" for c in self.condition(ctx).values() for k, v in c.items())
         return [
             Check(
                 granted,
-                f"{self.label}: exists; {SMS_VOICE_PRINCIPAL} may publish (aws:SourceAccount "
-                f"{ctx.account_id}): {'yes' if granted else 'NO — inbound SMS cannot arrive'}",
+                f"{self.label}: exists; {self.principal} may publish ({scope}): "
+                f"{'yes' if granted else f'NO — {self.consequence}'}",
             )
         ]
+
+
+class InboundTopic(ServiceTopic):
+    """A topic End User Messaging SMS publishes to (inbound SMS; with SMS_EVENTS_TOPIC, the
+    delivery events). aws:SourceAccount keeps another account's numbers from publishing
+    to it (the confused-deputy guard of the AWS End User Messaging SMS User Guide)."""
+
+    principal = "sms-voice.amazonaws.com"
+    sid = "SmsVoiceTwoWayPublish"
+    consequence = "inbound SMS cannot arrive"
+
+    def __init__(self, base_name: str = INBOUND_TOPIC) -> None:
+        super().__init__(base_name)
 
 
 class AlertTopic(Topic):
@@ -283,8 +296,8 @@ class AlertTopic(Topic):
         return checks
 
 
-def webhook_url() -> str:
-    return settings.PUBLIC_BASE_URL + WEBHOOK_PATH
+def webhook_url(path: str = WEBHOOK_PATH) -> str:
+    return settings.PUBLIC_BASE_URL + path
 
 
 def not_public_reason(url: str) -> str | None:
@@ -303,17 +316,23 @@ def not_public_reason(url: str) -> str | None:
 
 
 class Subscription(Resource):
+    """The HTTPS subscription of one of the portal's topics to the webhook at path."""
+
     kind = "SNS subscription"
 
-    def __init__(self, topic_base_name: str) -> None:
-        self.topic_base_name = topic_base_name
+    def __init__(self, topic_base_name: str, path: str = WEBHOOK_PATH) -> None:
+        self.topic_base_name, self.path = topic_base_name, path
+
+    @property
+    def url(self) -> str:
+        return webhook_url(self.path)
 
     @property
     def name(self) -> str:
-        return f"{resource_name(self.topic_base_name)} → {webhook_url()}"
+        return f"{resource_name(self.topic_base_name)} → {self.url}"
 
     def _skip_reason(self) -> str | None:
-        reason = not_public_reason(webhook_url())
+        reason = not_public_reason(self.url)
         return reason and (
             f"subscription skipped: PUBLIC_BASE_URL {settings.PUBLIC_BASE_URL} is not a "
             f"public https URL ({reason}); SNS could not deliver to it"
@@ -325,11 +344,7 @@ class Subscription(Resource):
         found = try_get(lambda: sns.list_subscriptions_by_topic(TopicArn=arn), "NotFound")
         subscriptions = found["Subscriptions"] if found else []
         return next(
-            (
-                s
-                for s in subscriptions
-                if s["Protocol"] == "https" and s["Endpoint"] == webhook_url()
-            ),
+            (s for s in subscriptions if s["Protocol"] == "https" and s["Endpoint"] == self.url),
             None,
         )
 
@@ -340,11 +355,11 @@ class Subscription(Resource):
         return Plan(Action.UNCHANGED if self._current(ctx) else Action.CREATE)
 
     def apply(self, ctx: Context, plan: Plan) -> None:
-        # The portal's /webhooks/sns/ view confirms the subscription when SNS calls it.
+        # The portal's webhook view confirms the subscription when SNS calls it.
         client("sns").subscribe(
             TopicArn=topic_arn(ctx, self.topic_base_name),
             Protocol="https",
-            Endpoint=webhook_url(),
+            Endpoint=self.url,
             ReturnSubscriptionArn=True,
         )
 
@@ -367,7 +382,7 @@ class Subscription(Resource):
                 Check(
                     False,
                     f"{self.label}: pending confirmation — SNS has had no answer from "
-                    f"{webhook_url()}; check that it is reachable and the portal is running",
+                    f"{self.url}; check that it is reachable and the portal is running",
                 )
             ]
         return [Check(True, f"{self.label}: confirmed")]

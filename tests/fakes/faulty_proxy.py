@@ -8,25 +8,31 @@
 
     with FaultyProxy(moto_url, answers=SnsSandbox()) as proxy:
         ...                                # actions moto lacks answered by the model
+    with FaultyProxy(moto_url, rest=SesAccount()) as proxy:
+        ...                                # the same for a REST-JSON API (SES v2)
 
 A fault answers in place of the upstream server: the request never reaches it.
 ``answers`` (a callable: query-protocol Action and form fields -> (status, XML), or
-None to pass the request on) serves actions the upstream does not implement.
+None to pass the request on) serves actions the upstream does not implement;
+``rest`` does the same for REST-JSON APIs (a RestRequest -> (status, JSON body) or
+None), and may ask the upstream itself (RestRequest.upstream) to build on its answer.
 ``drop_next`` forwards the request first, so the upstream has acted on it when
 the client loses the connection.
 """
 
+import json
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
 
 import requests
 
 from tests.fakes.local_server import LocalServer, QuietHandler
 
-__all__ = ["AWS_QUERY_ERROR", "Answers", "FaultyProxy", "ProxiedRequest"]
+__all__ = ["AWS_QUERY_ERROR", "Answers", "FaultyProxy", "ProxiedRequest", "RestRequest"]
 
 # A local answer for a query-protocol action: (HTTP status, XML body), or None.
 Answers = Callable[[str, dict[str, str]], tuple[int, str] | None]
@@ -56,11 +62,47 @@ class _Fault:
     action: str | None = None
 
 
+@dataclass(frozen=True)
+class RestRequest:
+    """A REST-JSON request (method, path, parsed JSON body) a model may answer."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    upstream_url: str
+
+    def upstream(
+        self, method: str | None = None, path: str | None = None, body: dict | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Ask the upstream server: this request, or another with the same credentials."""
+        method = method or self.method
+        sent = self.body if body is None else body
+        answer = requests.request(
+            method,
+            self.upstream_url + (path or self.path),
+            data=json.dumps(sent) if method in ("POST", "PUT") else None,
+            headers=self.headers,
+            timeout=30,
+        )
+        return answer.status_code, (answer.json() if answer.content else {})
+
+
+# A local answer for a REST-JSON request: (HTTP status, JSON body), or None.
+RestAnswers = Callable[[RestRequest], tuple[int, dict[str, Any]] | None]
+
+
 class _Handler(QuietHandler):
     def do_GET(self) -> None:
         self._handle()
 
     def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
         self._handle()
 
     def _handle(self) -> None:
@@ -79,6 +121,15 @@ class _Handler(QuietHandler):
             if local is not None:
                 return self.answer(local[0], "text/xml", local[1].encode())
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        if proxy.rest and "json" in self.headers.get("Content-Type", "json"):
+            headers.pop("Content-Length", None)
+            request = RestRequest(
+                self.command, self.path, json.loads(body or b"{}"), headers, proxy.upstream
+            )
+            rest = proxy.rest(request)
+            if rest is not None:
+                payload = json.dumps(rest[1]).encode()
+                return self.answer(rest[0], "application/json", payload)
         upstream = requests.request(
             self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=30
         )
@@ -90,9 +141,11 @@ class _Handler(QuietHandler):
 
 
 class FaultyProxy(LocalServer):
-    def __init__(self, upstream: str, *, answers: Answers | None = None) -> None:
+    def __init__(
+        self, upstream: str, *, answers: Answers | None = None, rest: RestAnswers | None = None
+    ) -> None:
         self.upstream = upstream.rstrip("/")
-        self.answers = answers
+        self.answers, self.rest = answers, rest
         self.lock = threading.Lock()
         self.log: list[ProxiedRequest] = []
         self.faults: deque[_Fault] = deque()

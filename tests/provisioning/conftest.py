@@ -19,6 +19,7 @@ from django.core.management.base import CommandError
 
 from tests.fakes.aws_sms_server import FakeSmsVoice, SpendLimit
 from tests.fakes.faulty_proxy import FaultyProxy
+from tests.fakes.ses_account import SesAccount
 from tests.fakes.sns_sandbox import SnsSandbox
 
 ORIGINATION_NUMBER = "+13125550100"
@@ -58,9 +59,22 @@ def sns_sandbox() -> SnsSandbox:
 
 
 @pytest.fixture
-def aws(aws: str, settings: Any, aws_sms: FakeSmsVoice, sns_sandbox: SnsSandbox) -> Iterator[str]:
-    """A fresh account as the commands see it: moto behind the SNS sandbox, and End User
-    Messaging SMS from its fake server."""
+def ses_account() -> SesAccount:
+    """What moto's SES v2 lacks (the account, Easy DKIM, event destinations); a new
+    account's, served by the `aws` fixture below."""
+    return SesAccount()
+
+
+@pytest.fixture
+def aws(
+    aws: str,
+    settings: Any,
+    aws_sms: FakeSmsVoice,
+    sns_sandbox: SnsSandbox,
+    ses_account: SesAccount,
+) -> Iterator[str]:
+    """A fresh account as the commands see it: moto behind the SNS sandbox and the SES
+    account model, and End User Messaging SMS from its fake server."""
     # A public https URL, so the SNS subscription is created, and alert addresses.
     settings.PUBLIC_BASE_URL = "https://portal.example.com"
     settings.BUDGET_ALERT_EMAIL = "ops@example.com"
@@ -70,7 +84,7 @@ def aws(aws: str, settings: Any, aws_sms: FakeSmsVoice, sns_sandbox: SnsSandbox)
     aws_sms.spend_limit = SpendLimit(enforced=1000, maximum=1000)
     # The number people text, whose two-way provision_aws switches on.
     aws_sms.add_phone_number(ORIGINATION_NUMBER, "TOLL_FREE")
-    with FaultyProxy(aws, answers=sns_sandbox) as proxy:
+    with FaultyProxy(aws, answers=sns_sandbox, rest=ses_account) as proxy:
         settings.AWS_ENDPOINT_URL = proxy.url
         yield proxy.url
 

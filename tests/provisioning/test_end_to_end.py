@@ -16,6 +16,7 @@ def test_provision_verify_rerun_change_teardown(aws, settings, aws_sms, sns_sand
 
     first = provision()
     assert not first.lines("unchanged")
+    assert "SES" not in first.out  # e-mail is off (EMAIL_FROM unset): nothing of SES
     assert len(first.lines("create")) + len(first.lines("update")) == resources
 
     verified = run("verify_aws")

@@ -128,3 +128,27 @@ def test_policy_tracks_prefixed_table_names(aws, settings):
     [tables] = [s for s in statements("staging-smsbot-portal") if s["Sid"] == "MirrorTables"]
     assert f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/staging-Metrics" in tables["Resource"]
     assert client("dynamodb").describe_table(TableName="staging-Metrics")["Table"]["KeySchema"]
+
+
+def test_email_adds_exactly_what_sending_mail_needs(aws, settings):
+    """With e-mail on: SendEmail from the one identity through the one configuration set,
+    GetAccount for the send rate, and confirming the feedback topic's subscription."""
+    settings.EMAIL_FROM = "Daily Word <daily@example.com>"
+    settings.EMAIL_POSTAL_ADDRESS = "1 Example Plaza, Chicago, IL 60601"
+    provision()
+    by_sid = {s["Sid"]: s for s in statements("smsbot-portal")}
+    assert by_sid["SendEmail"]["Action"] == "ses:SendEmail"
+    assert by_sid["SendEmail"]["Resource"] == [
+        f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/example.com",
+        f"arn:aws:ses:us-east-1:{ACCOUNT}:configuration-set/smsbot-email",
+    ]
+    # GetAccount has no resource ARN in IAM.
+    assert (by_sid["ReadEmailSendRate"]["Action"], by_sid["ReadEmailSendRate"]["Resource"]) == (
+        "ses:GetAccount",
+        "*",
+    )
+    assert by_sid["ConfirmInboundSubscription"]["Resource"][-1] == (
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:smsbot-ses-feedback"
+    )
+    ses_actions = {a for s in by_sid.values() for a in as_list(s["Action"]) if a.startswith("ses:")}
+    assert ses_actions == {"ses:SendEmail", "ses:GetAccount"}

@@ -10,8 +10,9 @@ from smsbot.provisioning.core import Action, Context, provision
 
 class Command(BaseCommand):
     help = (
-        "Create or update the portal's AWS resources (IAM, log groups, SNS, DynamoDB, "
-        "dashboard, alarms, budget), printing create/update/unchanged per resource."
+        "Create or update the portal's AWS resources (IAM, log groups, SNS, SES with "
+        "EMAIL_FROM, DynamoDB, dashboard, alarms, budget), printing create/update/unchanged "
+        "per resource."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from smsbot import opt_out_list, provisioning
 from smsbot.management.arguments import e164
-from smsbot.provisioning import account, logs
+from smsbot.provisioning import account, logs, ses
 from smsbot.provisioning.core import Check, Context, client, describe_error, verify
 from smsbot.redaction import mask_phone
 
@@ -29,7 +29,13 @@ class Command(BaseCommand):
         checks = verify(
             provisioning.resources(with_secrets=bool(options["with_secrets"])), ctx, self.stdout
         )
-        for check in [*account.checks(), self._logs_flowing(), *self._opt_out_lists()]:
+        standing = [
+            *account.checks(),
+            *ses.account_checks(),
+            self._logs_flowing(),
+            *self._opt_out_lists(),
+        ]
+        for check in standing:
             self.stdout.write(f"{check}\n")
             checks.append(check)
         if number:
