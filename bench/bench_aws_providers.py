@@ -91,7 +91,7 @@ class Endpoints:
         self.moto.stop()
 
 
-def _settings(provider: str, aws_endpoint: str, eum_url: str) -> dict[str, str]:
+def provider_settings(provider: str, aws_endpoint: str, eum_url: str) -> dict[str, str]:
     return {
         "SMS_PROVIDER": provider,
         "AWS_ENDPOINT_URL": aws_endpoint,
@@ -104,7 +104,7 @@ def _settings(provider: str, aws_endpoint: str, eum_url: str) -> dict[str, str]:
     }
 
 
-def _apply(values: dict[str, str]) -> None:
+def apply_settings(values: dict[str, str]) -> None:
     """The same settings for this process, which starts the broadcast."""
     from decimal import Decimal
 
@@ -117,7 +117,7 @@ def _apply(values: dict[str, str]) -> None:
     settings.SMS_SEND_RATE = float(UNREACHABLE)
 
 
-def _subscribers(n: int) -> int:
+def subscribers_less_opted_out(n: int) -> int:
     """n fictional subscribers less those moto's SNS calls opted out: its
     CheckIfPhoneNumberIsOptedOut says yes to every number ending in 99. How many are left."""
     from subscribers.models import Subscriber
@@ -137,8 +137,11 @@ def _run_one(provider: str, day: date, db_url: str, at: Endpoints, audience: int
     Message.objects.all().delete()
     cache.clear()
     purge_queues()
-    _apply(_settings(provider, at.proxy.url, at.eum.url))
-    env = {**worker_env(db_url, UNREACHABLE), **_settings(provider, at.moto_url, at.eum.url)}
+    apply_settings(provider_settings(provider, at.proxy.url, at.eum.url))
+    env = {
+        **worker_env(db_url, UNREACHABLE),
+        **provider_settings(provider, at.moto_url, at.eum.url),
+    }
     env.pop("RECORDING_LATENCY")
     log_dir = ROOT / "var"
     log_dir.mkdir(exist_ok=True)
@@ -164,11 +167,11 @@ def run() -> list[str]:
     db_url, original = scratch_database()
     at = Endpoints.start()
     try:
-        _apply(_settings("aws-sms", at.proxy.url, at.eum.url))
+        apply_settings(provider_settings("aws-sms", at.proxy.url, at.eum.url))
         aws.client("pinpoint-sms-voice-v2").create_configuration_set(
             ConfigurationSetName=aws.resource_name(CONFIGURATION_SET)
         )
-        audience = _subscribers(SUBSCRIBERS)
+        audience = subscribers_less_opted_out(SUBSCRIBERS)
         sns = _run_one("sns", date(2030, 1, 1), db_url, at, audience)
         aws_sms = _run_one("aws-sms", date(2030, 1, 2), db_url, at, audience)
         calls = Counter(c.operation for c in at.eum.calls)

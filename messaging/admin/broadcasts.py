@@ -69,20 +69,24 @@ def show_banners(request: HttpRequest) -> None:
         messages.add_message(request, level, alert.text)
 
 
-def messages_url(broadcast: Broadcast, bucket: str | None = None) -> str:
-    """The Messages list filtered to this broadcast (and this outcome)."""
-    query = {"broadcast__id__exact": broadcast.pk}
+def messages_url(broadcast: Broadcast, bucket: str | None = None, **where: str) -> str:
+    """The Messages list filtered to this broadcast (and this outcome, and where's filters)."""
+    query = {"broadcast__id__exact": broadcast.pk, **where}
     if bucket:
         query["outcome"] = bucket
     return f"{reverse('admin:messaging_message_changelist')}?{urlencode(query)}"
 
 
-def live_fields(broadcast: Broadcast, counts: Outcomes | None = None) -> dict[str, Any]:
+def live_fields(
+    broadcast: Broadcast,
+    counts: Outcomes | None = None,
+    channels: figures.ChannelSplit | None = None,
+) -> dict[str, Any]:
     """What the list, the broadcast's page and the dashboard show of its progress
     (figures.broadcast_live); broadcast_live.js refreshes it from the progress view."""
     if counts is None:
         counts = progress.shown([broadcast])[broadcast.pk]
-    return figures.broadcast_live(broadcast, counts)
+    return figures.broadcast_live(broadcast, counts, channels)
 
 
 def wave_rows(broadcast: Broadcast) -> list[waves.WaveRow]:
@@ -323,15 +327,20 @@ class BroadcastAdmin(admin.ModelAdmin):
             show_banners(request)
         spent = broadcast.messages.filter(status__in=BILLED_STATUSES).aggregate(c=Sum(COST))["c"]
         counts = progress.shown([broadcast])[broadcast.pk]
+        channels = figures.channel_split_of([broadcast])[broadcast.pk]
         context = self._page(
             request,
             broadcast.name,
             broadcast=broadcast,
-            live=live_fields(broadcast, counts),
+            live=live_fields(broadcast, counts, channels),
             skips=skips.after([broadcast])[broadcast.pk],
             counts=[
                 (bucket, label, counts[bucket], messages_url(broadcast, bucket))
                 for bucket, label in outcomes.BUCKETS
+            ],
+            by_channel=[
+                (field, label, n, messages_url(broadcast, **where))
+                for field, label, n, where in channels.rows()
             ],
             messages_url=messages_url(broadcast),
             caused=attribution.caused_of([broadcast], {broadcast.pk: counts})[broadcast.pk],
@@ -516,10 +525,12 @@ class BroadcastAdmin(admin.ModelAdmin):
         operator = can_operate(request)
         found = list(Broadcast.objects.filter(pk__in=[int(i) for i in raw]))
         shown = progress.shown(found)
+        # Asked only for broadcasts that may move: their split is counted with them.
+        channels = figures.channel_split_of(found)
         answer: dict[str, Any] = {
             "broadcasts": [
                 {
-                    **live_fields(b, shown[b.pk]),
+                    **live_fields(b, shown[b.pk], channels[b.pk]),
                     "actions": [op for op, _ in actions_for(b, shown[b.pk])] if operator else [],
                 }
                 for b in found

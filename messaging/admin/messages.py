@@ -164,6 +164,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         ("status", ChoicesInFilter),
         "provider",
         "channel",
+        "fallback",
         ("created_at", DateRangeFilter),
         ErrorCodeFilter,
         "direction",

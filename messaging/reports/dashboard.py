@@ -294,17 +294,22 @@ def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
     """Each broadcast's progress (figures.broadcast_live, as its own page shows it) with
     every outcome linked to its messages in the message list."""
     shown = progress.shown(broadcasts)
+    channels = figures.channel_split_of(broadcasts)
     caused = attribution.caused_of(broadcasts, shown)
     skipped = skips.after(broadcasts)
     return [
         {
-            **figures.broadcast_live(b, shown[b.pk]),
+            **figures.broadcast_live(b, shown[b.pk], channels[b.pk]),
             "broadcast": b,
             "skips": skipped[b.pk],
             "url": _change_url("admin:messaging_broadcast_change", b.pk),
             "figures": [
                 Linked(label, shown[b.pk][bucket], outcome_url(b.pk, bucket), bucket)
                 for bucket, label in outcomes.BUCKETS
+            ],
+            "by_channel": [
+                Linked(label, n, messages_url(broadcast__id__exact=b.pk, **where), field)
+                for field, label, n, where in channels[b.pk].rows()
             ],
             "caused": caused[b.pk],
         }

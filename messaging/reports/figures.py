@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -320,9 +320,73 @@ def may_move(broadcast: Broadcast, counts: Outcomes) -> bool:
     return broadcast.state == BroadcastState.DONE and counts.awaiting_reports
 
 
-def broadcast_live(broadcast: Broadcast, counts: Outcomes) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChannelSplit:
+    """A broadcast's messages by the channel they go by, whatever their outcome (so the
+    channels add up to its total, as the buckets do); fallback: those of them sent by
+    e-mail because the subscriber's number became undeliverable (FALLBACK_CHANNEL),
+    counted among the e-mail ones."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    fallback: int = 0
+
+    def __getitem__(self, channel: str) -> int:
+        return self.counts.get(channel, 0)
+
+    @property
+    def text(self) -> dict[str, str]:
+        """The fields the screens show and broadcast_live.js refreshes, by name."""
+        return {
+            **{f"{CHANNEL_FIELD}{ch}": str(self[ch]) for ch, _ in Channel.choices},
+            FALLBACK_FIELD: str(self.fallback),
+        }
+
+    def rows(self) -> list[tuple[str, str, int, dict[str, str]]]:
+        """(live field, label, messages, the message list's filter) per channel, the
+        fallback ones right after e-mail, for screens to link to those messages."""
+        found = []
+        for channel, label in Channel.choices:
+            where = {"channel__exact": channel}
+            found.append((f"{CHANNEL_FIELD}{channel}", label, self[channel], where))
+            if channel == Channel.EMAIL:
+                where = {"channel__exact": channel, "fallback__exact": "1"}
+                found.append((FALLBACK_FIELD, FALLBACK_LABEL, self.fallback, where))
+        return found
+
+
+# The live field names of ChannelSplit.text: "channel_sms", …, and "fallback".
+CHANNEL_FIELD = "channel_"
+FALLBACK_FIELD = "fallback"
+FALLBACK_LABEL = "E-mail fallback (number undeliverable)"
+
+
+def channel_split_of(broadcasts: Sequence[Broadcast]) -> dict[int, ChannelSplit]:
+    """Each broadcast's ChannelSplit, in one grouped query.
+
+    Counted live, not stored with the outcome recount: only the screens of one
+    broadcast (its page, its dashboard card, their refresh) show it, never the list.
+    """
+    found: dict[int, dict[str, int]] = {b.pk: {} for b in broadcasts}
+    fallback: dict[int, int] = dict.fromkeys(found, 0)
+    rows = (
+        Message.objects.filter(broadcast_id__in=list(found))
+        .order_by()
+        .values_list("broadcast_id", "channel", "fallback")
+        .annotate(n=Count("id"))
+    )
+    for broadcast_id, channel, is_fallback, n in rows:
+        found[broadcast_id][channel] = found[broadcast_id].get(channel, 0) + n
+        if is_fallback:
+            fallback[broadcast_id] += n
+    return {pk: ChannelSplit(counts, fallback[pk]) for pk, counts in found.items()}
+
+
+def broadcast_live(
+    broadcast: Broadcast, counts: Outcomes, channels: ChannelSplit | None = None
+) -> dict[str, Any]:
     """A broadcast's progress as every screen shows it: the pages render it and the one
-    progress view serves it, as JSON, to broadcast_live.js."""
+    progress view serves it, as JSON, to broadcast_live.js. channels: its messages by
+    channel, where the screen shows them (not on the list)."""
     return {
         "id": broadcast.pk,
         "state": broadcast.state,
@@ -337,6 +401,7 @@ def broadcast_live(broadcast: Broadcast, counts: Outcomes) -> dict[str, Any]:
             "started": shown(broadcast.started_at) if broadcast.started_at else "—",
             "total": str(counts.total),
             **{bucket: str(counts[bucket]) for bucket, _ in outcomes.BUCKETS},
+            **(channels.text if channels else {}),
         },
     }
 

@@ -18,6 +18,7 @@ from messaging.providers.ses import quota
 from smsbot import aws
 from smsbot.aws import resource_name
 from smsbot.aws_names import SES_CONFIGURATION_SET
+from tests.messaging.pipeline.conftest import twilio  # noqa: F401 - the fake Twilio
 from tests.messaging.webhooks.conftest import (  # noqa: F401 - fixtures used here too
     cert_server,
     sns_key,

@@ -1,7 +1,10 @@
 """E-mail through the real doors: sign-up, confirmation link, daily broadcast, fallback,
 one-click unsubscribe."""
 
-from datetime import date
+import csv
+import io
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.management import call_command
@@ -9,10 +12,11 @@ from django.test import Client
 
 from messaging.models import Broadcast, DailyContent, Message
 from messaging.outbound import dispatch
-from subscribers import history
+from subscribers import consent, history
 from subscribers.models import ConsentEvent, Subscriber
 from tests.email.conftest import POSTAL, link, sent_mail, text_part
 from tests.messaging.pipeline.conftest import opted_in, wait_for
+from tests.ops.factories import ops_manager
 
 DAY = date(2026, 12, 1)
 PHONE = "+13125550140"
@@ -69,36 +73,78 @@ def test_a_web_sign_up_confirms_by_its_link_and_gets_the_daily_message_by_email(
     message = Message.objects.get(broadcast__date=DAY)
     assert (message.channel, message.provider, message.status) == ("email", "ses", "sent")
     assert message.price_estimated == Decimal("0.0001")  # $0.10 per 1,000
+    # The cost report has SES on its own row (provider and channel), at that price: the
+    # confirmation and the daily e-mail.
+    client.force_login(ops_manager())
+    report = client.get("/admin/messaging/message/costs/")
+    assert "Amazon SES (e-mail)" in report.content.decode()
+    rows = list(csv.DictReader(io.StringIO(client.get(
+        "/admin/messaging/message/costs/", {"format": "csv"}).content.decode())))  # fmt: skip
+    ses = [r for r in rows if r["provider"] == "ses"]
+    assert [(r["channel"], r["messages"], r["cost_usd"]) for r in ses] == [
+        ("email", "2", "0.00020")
+    ]
 
 
 def test_an_undeliverable_number_gets_tomorrows_message_by_email_once(
-    email_on, celery_worker, settings
+    email_on, celery_worker, settings, twilio, client
 ):
+    """Today Twilio refuses the number (21211, which the error policy reads as "cannot
+    receive"); tomorrow's daily message goes to the confirmed address, once however
+    often the day is triggered, and the broadcast's figures show it as a fallback."""
     settings.FALLBACK_CHANNEL = "email"
-    (subscriber, other) = opted_in(2)
-    from subscribers import consent
-
+    settings.SMS_PROVIDER = "twilio"
+    (subscriber,) = opted_in(1)
     consent.change(subscriber.phone, "pending", "admin", {"t": 1}, email=ADDRESS)
     consent.change(subscriber.phone, "opted_in", "email_link", {"t": 2}, email="")
-    # A provider error the error policy reads as "cannot receive" (Twilio 21614).
-    from messaging.delivery import actions
 
-    actions.act_on_error(phone=subscriber.phone, code="21614", provider="twilio", message_id=0)
+    DailyContent.objects.create(date=DAY, text="Today's word")
+    twilio.fail_next(400, code=21211)  # the one send of today's broadcast
+    call_command("send_daily", "--date", DAY.isoformat())
+    wait_for(finished, what="today's broadcast to finish")
+    assert Message.objects.get(broadcast__date=DAY).status == "failed"
     assert Subscriber.objects.get(pk=subscriber.pk).undeliverable
 
-    DailyContent.objects.create(date=DAY, text="Tomorrow's word")
+    (other,) = opted_in(1, start=141)  # a number that still works: SMS as before
+    tomorrow = DAY + timedelta(days=1)
+    DailyContent.objects.create(date=tomorrow, text="Tomorrow's word")
     for _ in range(2):  # a duplicate trigger changes nothing
-        call_command("send_daily", "--date", DAY.isoformat())
-    wait_for(finished, what="the broadcast to finish")
-    messages = Message.objects.filter(broadcast__date=DAY)
+        call_command("send_daily", "--date", tomorrow.isoformat())
+    wait_for(lambda: finished(f"daily:{tomorrow}"), what="tomorrow's broadcast to finish")
+    messages = Message.objects.filter(broadcast__date=tomorrow)
     assert messages.count() == 2
     fallback = messages.get(subscriber=subscriber)
     assert (fallback.channel, fallback.fallback, fallback.status) == ("email", True, "sent")
     assert messages.get(subscriber=other).channel == "sms"
-    # The one daily e-mail (the confirmation found the address confirmed already: skipped).
+    # The one daily e-mail (the confirmation found the address confirmed already: skipped),
+    # and Twilio saw no attempt at the lost number tomorrow.
     assert [m["Subject"] for m in sent_mail(email_on, ADDRESS)] == ["Tomorrow's word"]
+    sends = [r.form["To"] for r in twilio.requests if r.path.endswith("/Messages.json")]
+    assert sends == [subscriber.phone, other.phone]
     # Sending the claimed message again does nothing: at most once per subscriber and day.
     assert dispatch.send(fallback.pk).status == "not-queued"
+
+    # The broadcast's page shows the fallback send apart, as its live figures do.
+    broadcast = fallback.broadcast
+    client.force_login(ops_manager())
+    page = client.get(f"/admin/messaging/broadcast/{broadcast.pk}/change/")
+    shown = channel_figures(page.content.decode(), broadcast.pk)
+    assert shown == {"channel_sms": "1", "channel_whatsapp": "0", "channel_email": "1",
+                     "fallback": "1"}  # fmt: skip
+    live = client.get("/admin/messaging/broadcast/progress/", {"id": broadcast.pk}).json()
+    assert {k: live["broadcasts"][0]["text"][k] for k in shown} == shown
+    # The fallback figure links to exactly those messages.
+    listed = client.get(
+        "/admin/messaging/message/",
+        {"broadcast__id__exact": broadcast.pk, "channel__exact": "email", "fallback__exact": "1"},
+    )
+    assert listed.context["cl"].result_count == 1
+
+
+def channel_figures(html: str, broadcast_id: int) -> dict[str, str]:
+    """The live figures by channel a page shows for a broadcast: {field: value}."""
+    pattern = rf'data-broadcast="{broadcast_id}" data-live="((?:channel_\w+)|fallback)">(\d+)<'
+    return dict(re.findall(pattern, html))
 
 
 def test_a_one_click_unsubscribe_post_opts_the_address_out_with_evidence(

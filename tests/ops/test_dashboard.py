@@ -215,15 +215,16 @@ def test_dashboard_query_count_does_not_grow_with_data(ops_client, django_assert
     today = timezone.localdate()
     seed_operations(today)
     rollups.refresh_recent()
-    # 34 queries, none per row: session, user, 2 permission reads; rollup freshness,
+    # 35 queries, none per row: session, user, 2 permission reads; rollup freshness,
     # coverage, rollup facts, 2 live-day facts, consent per day, top numbers; the
     # schedule's timezone (once: schedule.read_once), today's content, month spend,
     # the upcoming days' content; banners: stale needs-review, paused broadcasts, held
     # confirmations, muted numbers, AWS opt-out review, unknown outcomes; the daily
     # card: task exists, 2 task reads, today's broadcast start, its content, the
-    # broadcast, its counts, attribution, skip reasons; ad hoc broadcasts; subscribers
+    # broadcast, its counts, its counts by channel, attribution, skip reasons; ad hoc
+    # broadcasts; subscribers
     # per channel and their consent per day; recent admin actions.
-    with django_assert_max_num_queries(34) as first:
+    with django_assert_max_num_queries(35) as first:
         assert ops_client.get("/admin/").status_code == 200
     for days_ago in range(1, 40):
         message(at(today - timedelta(days=days_ago)), phone=f"+131255501{days_ago % 50:02d}")

@@ -8,7 +8,10 @@ from django.core.cache import cache
 
 from subscribers import consent
 from subscribers.models import Subscriber
+from tests.fakes.twilio_server import FakeTwilio
 from tests.messaging.pipeline import recording_provider
+
+SMS_FROM = "+13125550100"
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +57,15 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30, what: str = "co
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def twilio(settings) -> Iterator[FakeTwilio]:  # type: ignore[no-untyped-def]
+    """The Twilio client pointed at the fake Twilio server, sending SMS from SMS_FROM."""
+    with FakeTwilio() as server:
+        for name, value in server.settings().items():
+            setattr(settings, name, value)
+        settings.TWILIO_SMS_FROM = SMS_FROM
+        settings.TWILIO_MESSAGING_SERVICE_SID = ""
+        settings.TWILIO_TIMEOUT_SECONDS = 1.0
+        yield server

@@ -37,19 +37,7 @@ from tests.ops.factories import ops_manager
 
 DAY = date(2026, 11, 23)
 BODY = "Word of the day: serendipity"
-SMS_FROM = "+13125550100"
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def twilio(settings) -> Iterator[FakeTwilio]:  # type: ignore[no-untyped-def]
-    with FakeTwilio() as server:
-        for name, value in server.settings().items():
-            setattr(settings, name, value)
-        settings.TWILIO_SMS_FROM = SMS_FROM
-        settings.TWILIO_MESSAGING_SERVICE_SID = ""
-        settings.TWILIO_TIMEOUT_SECONDS = 1.0
-        yield server
 
 
 @pytest.fixture
