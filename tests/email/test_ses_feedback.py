@@ -93,3 +93,33 @@ def test_the_inbound_topic_is_refused_here_and_the_feedback_topic_at_webhooks_sn
     answer = client.post("/webhooks/sns/", json.dumps(feedback), content_type="text/plain")
     assert answer.status_code == 403
     assert Subscriber.objects.get(pk=subscriber.pk).email_status == "opted_in"
+
+
+def test_what_is_kept_of_a_notification_names_the_address_only_by_its_hash(
+    client, sns_signer: SnsSigner, subscriber
+):
+    """Events are append-only: a raw address in them would outlive the erasure."""
+    from subscribers.erasure import erase
+
+    bounce = ses_event("Bounce")
+    bounce["mail"]["destination"] = [ADDRESS.upper()]
+    bounce["bounce"]["bouncedRecipients"][0]["diagnosticCode"] = f"smtp; 550 <{ADDRESS}> unknown"
+    for envelope in (
+        sns_signer.notification(FEEDBACK_TOPIC_ARN, bounce),
+        sns_signer.notification(FEEDBACK_TOPIC_ARN, ses_event("Complaint")),
+    ):
+        assert post_ses(client, envelope).status_code == 200
+    row = Subscriber.objects.get(pk=subscriber.pk)
+    assert row.email_undeliverable and row.email_status == "opted_out"  # acted on the address
+    erase(row, {"request": "deletion by e-mail"})
+
+    payloads = DeliveryEvent.objects.values_list("payload")
+    kept = json.dumps([*payloads, *ConsentEvent.objects.values_list("evidence")])
+    assert ADDRESS not in kept.lower()
+    label = f"[address {consent.address_hash(ADDRESS)[:16]}]"
+    record = DeliveryEvent.objects.get(provider="ses", status="bounce")
+    assert record.payload["bounce"]["bouncedRecipients"][0] == {
+        "emailAddress": label,
+        "diagnosticCode": f"smtp; 550 <{label}> unknown",
+    }
+    assert record.payload["mail"]["destination"] == [label]
