@@ -16,6 +16,7 @@ holds opted in are marked for review; marks AWS no longer backs are cleared.
 import logging
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
@@ -67,17 +68,20 @@ def _opt_in(kind: str, subscriber: Subscriber) -> str:
     try:
         removed = opt_out_list.opt_in(kind, subscriber.phone)
     except opt_out_list.Refused as exc:
+        refusal = {"list": kind, "error_code": exc.code, "aws_message": exc.message}
         reason = (
             f"AWS refused to take the number off its opt-out list ({exc.code}: {exc.message}); "
             f"{opt_out_list.THIRTY_DAY_RULE}"
         )
         log.warning("opt-in of %s at %s refused: %s", mask_phone(subscriber.phone), kind, exc)
-        provider_opt_outs.note(
-            subscriber,
-            "opt-in refused",
-            {"list": kind, "error_code": exc.code, "aws_message": exc.message, "reason": reason},
-        )
-        provider_opt_outs.hold_for_review(subscriber.phone, reason, {"list": kind})
+        # One commit: the history line is never seen without the review mark it explains.
+        with transaction.atomic():
+            provider_opt_outs.note(
+                subscriber,
+                "opt-in refused",
+                {**refusal, "reason": reason},
+            )
+            provider_opt_outs.hold_for_review(subscriber.phone, reason, {"list": kind})
         return "refused"
     if removed:
         provider_opt_outs.note(subscriber, "taken off AWS's list", {"list": kind})

@@ -123,10 +123,19 @@ def ensure_role_groups() -> None:
     if Group.objects.filter(name__in=("Operations Manager", "DevOps")).count() == 2:
         return
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    for key in GROUP_MIGRATIONS:
-        for operation in loader.disk_migrations[key].operations:
-            if isinstance(operation, RunPython):
-                operation.code(apps, None)
+    # The migrations set each app's models_module to None when done (right for the
+    # historical apps they get in a migrate, wrong for the live registry given here):
+    # without it put back, later flushes' post_migrate makes no content types or
+    # permissions at all.
+    modules = {config.label: config.models_module for config in apps.get_app_configs()}
+    try:
+        for key in GROUP_MIGRATIONS:
+            for operation in loader.disk_migrations[key].operations:
+                if isinstance(operation, RunPython):
+                    operation.code(apps, None)
+    finally:
+        for config in apps.get_app_configs():
+            config.models_module = modules[config.label]
 
 
 def role_user(role: str) -> User:
