@@ -77,12 +77,18 @@ def messages_url(broadcast: Broadcast, bucket: str | None = None) -> str:
     return f"{reverse('admin:messaging_message_changelist')}?{urlencode(query)}"
 
 
-def live_fields(broadcast: Broadcast, counts: Outcomes | None = None) -> dict[str, Any]:
+def live_fields(
+    broadcast: Broadcast, counts: Outcomes | None = None, caused: attribution.Caused | None = None
+) -> dict[str, Any]:
     """What the list, the broadcast's page and the dashboard show of its progress
-    (figures.broadcast_live); broadcast_live.js refreshes it from the progress view."""
+    (figures.broadcast_live) and, given caused, what it caused (attribution's figures);
+    broadcast_live.js refreshes them from the progress view."""
     if counts is None:
         counts = progress.shown([broadcast])[broadcast.pk]
-    return figures.broadcast_live(broadcast, counts)
+    live = figures.broadcast_live(broadcast, counts)
+    if caused is not None:
+        live["text"].update(caused.live_text())
+    return live
 
 
 def wave_rows(broadcast: Broadcast) -> list[waves.WaveRow]:
@@ -516,10 +522,11 @@ class BroadcastAdmin(admin.ModelAdmin):
         operator = can_operate(request)
         found = list(Broadcast.objects.filter(pk__in=[int(i) for i in raw]))
         shown = progress.shown(found)
+        caused = attribution.caused_of(found, shown)
         answer: dict[str, Any] = {
             "broadcasts": [
                 {
-                    **live_fields(b, shown[b.pk]),
+                    **live_fields(b, shown[b.pk], caused[b.pk]),
                     "actions": [op for op, _ in actions_for(b, shown[b.pk])] if operator else [],
                 }
                 for b in found
