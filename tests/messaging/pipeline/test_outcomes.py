@@ -109,6 +109,7 @@ def test_every_screen_shows_the_same_outcomes_from_queued_to_done(
                                    f"{last.pk}:delivered"))  # fmt: skip
     shown = seen_everywhere(admin_client, broadcast)
     assert (shown["sent"], shown["delivered"], shown["failed"]) == ("0", "3", "1")
+
     def live() -> bool:
         url = reverse("admin:messaging_broadcast_progress")
         return admin_client.get(url, {"id": broadcast.pk}).json()["broadcasts"][0]["live"]
