@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from messaging.billing import budget, pricing
 from messaging.broadcasts import daily
+from messaging.delivery import brake
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
 from messaging.outbound import config_errors, confirmation_cap, failover
 from messaging.reports import monitoring
@@ -233,9 +234,28 @@ def unknown_outcomes() -> Alert | None:
 
 
 @check
+def braked_broadcasts() -> Alert | None:
+    """A broadcast the brake paused: the alerts topic's words (brake.notice), its page."""
+    braked = list(
+        Broadcast.objects.filter(state=BroadcastState.PAUSED, braked_at__isnull=False).order_by(
+            "-braked_at"
+        )[:3]
+    )
+    if not braked:
+        return None
+    return Alert(
+        ERROR,
+        " ".join(brake.notice(b) for b in braked),
+        links=tuple((b.name, brake.page_url(b)) for b in braked),
+    )
+
+
+@check
 def paused_broadcasts() -> Alert | None:
     paused = list(
-        Broadcast.objects.filter(state=BroadcastState.PAUSED).values_list("name", "pause_reason")
+        Broadcast.objects.filter(state=BroadcastState.PAUSED, braked_at__isnull=True).values_list(
+            "name", "pause_reason"
+        )
     )
     if not paused:
         return None
