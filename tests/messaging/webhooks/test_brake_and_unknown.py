@@ -3,6 +3,7 @@ settles them; a broadcast whose reports turn bad pauses itself (the brake), show
 on the admin home, and resumes only with a reason, sending nothing twice."""
 
 import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -194,3 +195,57 @@ def test_a_braked_broadcast_tells_the_alerts_topic_and_resumes_sending_nothing_t
     assert len(sends) == 60 and len(set(sends)) == 60  # each number once, none twice
     entry = LogEntry.objects.get(object_id=str(broadcast.pk), change_message__contains="outage")
     assert entry.user.username == "manager"
+
+
+def test_as_the_clock_passes_each_providers_horizon_every_screen_says_unknown(clock, admin_client):
+    """Twilio's horizon (DELIVERY_REPORT_HORIZON_TWILIO_HOURS, 24) passes first, SNS's (AWS
+    keeps delivery logs 72 hours) later: the daily reconcile names each provider's, and
+    the broadcast's page, its dashboard card, the delivery card, the message list's
+    filter and the banner count them as unknown, never as sent."""
+    start = timezone.now()
+    broadcast, _ = broadcast_of(sent=3)  # through Twilio
+    (aws,) = opted_in(1, start=150)
+    Message.objects.create(
+        direction="outbound", kind="broadcast", provider="sns", phone=aws.phone, subscriber=aws,
+        broadcast=broadcast, body="Offer today", status="sent", sent_at=start,
+        provider_message_id="sns-message-id-150",
+    )  # fmt: skip
+
+    def screens() -> dict[str, int]:
+        page = admin_client.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
+        home = admin_client.get("/admin/").content.decode()
+        card = home[home.index('id="ops-adhoc"') :]
+        delivery = home[home.index('id="ops-delivery"') :]
+        listed = admin_client.get("/admin/messaging/message/", {"outcome": "unknown"})
+        live = f'data-broadcast="{broadcast.pk}" data-live="unknown">(\\d+)<'
+        return {
+            "page": int(re.search(live, page.content.decode())[1]),
+            "dashboard card": int(re.search(live, card)[1]),
+            # Last 7 days' row: delivered, failed, awaiting, unknown (each a link).
+            "delivery card": int(re.findall(r">(\d+)</a></td>", delivery)[3]),
+            "message list": listed.context["cl"].result_count,
+        }
+
+    clock.set(start + timedelta(hours=23))
+    assert mark_unknown_outcomes() == {}
+    assert set(screens().values()) == {0}
+
+    clock.set(start + timedelta(hours=25))
+    assert mark_unknown_outcomes() == {"twilio": 3}  # the daily reconcile, per provider
+    assert screens() == dict.fromkeys(screens(), 3)
+    home = admin_client.get("/admin/").content.decode()
+    assert "Outcome unknown: twilio 3 message(s)" in home
+    live = admin_client.get(reverse("admin:messaging_broadcast_progress"), {"id": broadcast.pk})
+    assert live.json()["broadcasts"][0]["text"]["sent"] == "1"  # SNS's: still in its horizon
+
+    clock.set(start + timedelta(hours=73))
+    assert mark_unknown_outcomes() == {"sns": 1}
+    assert screens() == dict.fromkeys(screens(), 4)
+    assert (
+        "Outcome unknown: sns 1, twilio 3 message(s)"
+        in admin_client.get("/admin/").content.decode()
+    )
+    sns_only = admin_client.get(
+        "/admin/messaging/message/", {"outcome": "unknown", "provider__exact": "sns"}
+    )
+    assert sns_only.context["cl"].result_count == 1
