@@ -111,6 +111,9 @@ def test_a_broadcast_skips_the_same_subscribers_for_the_same_reasons_before_and_
     after["opted_out"] += 1
     record = staff.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
     assert counts(record.content.decode(), "skips-after") == after
+    # Quiet hours hold their message rather than drop it: the same count, held until then.
+    assert record.context["live"]["text"]["holds"].startswith("1 held until ")
+    assert record.context["live"]["text"]["holds"].endswith("(quiet hours)")
     dashboard = staff.get(reverse("admin:index")).content.decode()
     card = re.search(rf'data-broadcast-skips="{broadcast.pk}">(.*?)</p>', dashboard, re.S)[1]
     shown = dict(re.findall(r'<strong data-reason="(\w+)">(\d+)</strong>', card))
