@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from messaging import retention, task_names
 from messaging.broadcasts import daily, fanout, progress, schedule, states, waves
-from messaging.delivery import horizons
+from messaging.delivery import brake, horizons
 from messaging.models import Message, MessageKind
 from messaging.outbound import (
     bulk_send,
@@ -188,6 +188,16 @@ def mark_unknown_outcomes() -> dict[str, int]:
     if marked.oldest is not None:  # their days may be older than the rollups' refresh
         rollups.refresh(rollups.day_of(marked.oldest), rollups.today() + timedelta(days=1))
     return marked.per_provider
+
+
+@shared_task(bind=True, name=task_names.ANNOUNCE_BRAKE, ignore_result=True, max_retries=6)
+def announce_brake(self: Task, broadcast_id: int) -> str:
+    """Tell the alerts topic which broadcast the brake paused and what to do; a throttle,
+    5xx or outage is retried."""
+    try:
+        return brake.announce(broadcast_id)
+    except (ClientError, BotoCoreError) as exc:
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
 
 
 @shared_task(name=task_names.FETCH_TWILIO_PRICES, ignore_result=True)

@@ -81,12 +81,17 @@ def live_fields(
     broadcast: Broadcast,
     counts: Outcomes | None = None,
     channels: figures.ChannelSplit | None = None,
+    caused: attribution.Caused | None = None,
 ) -> dict[str, Any]:
     """What the list, the broadcast's page and the dashboard show of its progress
-    (figures.broadcast_live); broadcast_live.js refreshes it from the progress view."""
+    (figures.broadcast_live) and, given caused, what it caused (attribution's figures);
+    broadcast_live.js refreshes them from the progress view."""
     if counts is None:
         counts = progress.shown([broadcast])[broadcast.pk]
-    return figures.broadcast_live(broadcast, counts, channels)
+    live = figures.broadcast_live(broadcast, counts, channels)
+    if caused is not None:
+        live["text"].update(caused.live_text())
+    return live
 
 
 def wave_rows(broadcast: Broadcast) -> list[waves.WaveRow]:
@@ -527,10 +532,11 @@ class BroadcastAdmin(admin.ModelAdmin):
         shown = progress.shown(found)
         # Asked only for broadcasts that may move: their split is counted with them.
         channels = figures.channel_split_of(found)
+        caused = attribution.caused_of(found, shown)
         answer: dict[str, Any] = {
             "broadcasts": [
                 {
-                    **live_fields(b, shown[b.pk], channels[b.pk]),
+                    **live_fields(b, shown[b.pk], channels[b.pk], caused[b.pk]),
                     "actions": [op for op, _ in actions_for(b, shown[b.pk])] if operator else [],
                 }
                 for b in found

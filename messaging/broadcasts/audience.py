@@ -232,7 +232,7 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
         by_channel[ch] = by_channel.get(ch, 0) + n
         if ch != Channel.EMAIL and unverified:
             add(SkipReason.SANDBOX_UNVERIFIED, n, None)
-        elif ch != Channel.EMAIL and _refused_type(sample):
+        elif ch != Channel.EMAIL and phones.refused_destination(sample):
             add(SkipReason.REFUSED_NUMBER, n, None)
         elif ch == Channel.WHATSAPP and not wrote_in:
             add(SkipReason.WHATSAPP_WINDOW, n, None)
@@ -242,16 +242,6 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
     skips = tuple(Skip(reason, *found[reason]) for reason in SkipReason if reason in found)
     by_channel = dict(sorted(by_channel.items()))
     return Split(sum(by_channel.values()), skips, by_channel, quiet_by_channel)
-
-
-def _refused_type(phone: str) -> bool:
-    """A number of a type no door takes any more (premium, satellite, service codes):
-    the subscriber joined before the rule, and the provider refuses or overcharges it."""
-    try:
-        phones.check_subscriber(phone)
-    except phones.InvalidPhone:
-        return True
-    return False
 
 
 def over_budget(recipients: int, cost: Decimal) -> int:

@@ -15,7 +15,9 @@ The window is one query over the partial index of final reports per broadcast
 delivered report costs nothing here. Pausing is messaging.broadcasts.states.pause
 (the one conditional UPDATE from sending; the narrow exception this package's
 layout allows): what a paused broadcast had claimed goes on, nothing more is
-claimed until an Operations Manager resumes or cancels it, with a reason.
+claimed until an Operations Manager resumes or cancels it, with a reason. The
+admin home's banner and the alerts topic say the same (notice): which broadcast,
+which errors, what to do.
 """
 
 import logging
@@ -23,12 +25,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
+from messaging import task_names
 from messaging.broadcasts.states import pause
 from messaging.delivery.error_codes import CONTENT_BLOCKING
 from messaging.models import Broadcast, DeliveryEvent, MessageStatus
-from smsbot import metrics
+from smsbot import alerts_topic, metrics, outbox
 from smsbot.aws_names import METRIC_BROADCAST_BRAKED
 
 log = logging.getLogger(__name__)
@@ -98,4 +102,34 @@ def check(broadcast_id: int) -> Verdict | None:
         return None  # not sending (paused already, done, cancelled): nothing to brake
     metrics.record(METRIC_BROADCAST_BRAKED, 1)
     log.warning("broadcast %s braked at %s: %s", broadcast_id, timezone.now(), found)
+    # The alerts topic is told from a task, once this transaction has committed.
+    outbox.enqueue(task_names.ANNOUNCE_BRAKE, broadcast_id)
     return found
+
+
+def notice(broadcast: Broadcast) -> str:
+    """What the admin home's banner and the alerts topic say of a braked broadcast:
+    which one, which rule and errors (its pause reason, with counts), what to do."""
+    return (
+        f"Broadcast “{broadcast.name}” paused itself — {broadcast.pause_reason}. An Operations "
+        "Manager resumes or cancels it on its page, with a reason; nothing it already sent "
+        "goes again."
+    )
+
+
+def page_url(broadcast: Broadcast) -> str:
+    return reverse("admin:messaging_broadcast_change", args=[broadcast.pk])
+
+
+def announce(broadcast_id: int) -> str:
+    """Publish a braked broadcast's notice, with its page's address, to the alerts topic;
+    SNS's MessageId, or "" when it is braked no more (resumed or cancelled meanwhile) or
+    nobody is subscribed."""
+    broadcast = Broadcast.objects.filter(pk=broadcast_id, braked_at__isnull=False).first()
+    if broadcast is None:
+        return ""
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + page_url(broadcast)
+    return alerts_topic.publish(
+        f"smsbot: broadcast {broadcast.name} paused by the brake",
+        f"{notice(broadcast)}\n\nResume or cancel it here: {url}",
+    )

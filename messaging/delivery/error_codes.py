@@ -23,6 +23,10 @@ class Action(StrEnum):
     # Meta does not deliver marketing templates to US numbers: never retried there;
     # elsewhere (Meta's per-user cap) retried later, as RETRY_LATER.
     MARKETING_TEMPLATE = "marketing_template"
+    # The provider will not send to the number's country (Twilio's geo permissions, End
+    # User Messaging's protect configuration): that one message is skipped as refused by
+    # country or number type, the preview's reason; the rest of the broadcast goes on.
+    REFUSED_DESTINATION = "refused_destination"
     # Not now: sent again after a growing delay, up to PROVIDER_RETRY_LIMIT times.
     RETRY_LATER = "retry_later"
 
@@ -45,7 +49,8 @@ _TWILIO = [
     ErrorCode("20429", "Too many requests: Twilio is throttling", Action.NONE),
     ErrorCode("20500", "Twilio internal error: the message may or may not have been sent"),
     ErrorCode("21211", "Invalid 'To' phone number", Action.UNDELIVERABLE),
-    ErrorCode("21408", "Permission to send to this region is not enabled", Action.CONFIGURATION),
+    ErrorCode("21408", "Permission to send to this region is not enabled (Messaging Geo "
+              "Permissions)", Action.REFUSED_DESTINATION),
     ErrorCode("21606", "The 'From' number cannot send this message", Action.CONFIGURATION),
     ErrorCode("21608", "Trial account: the destination number is not verified",
               Action.REGISTRATION,
@@ -186,7 +191,11 @@ _EUM = [
         Action.PROVIDER_OPT_OUT,
     ),
     ErrorCode("eum:InvalidNumber", "AWS refused the phone number as invalid", Action.UNDELIVERABLE),
-    ErrorCode("eum:CountryBlocked", "The protect configuration blocks the number's country"),
+    ErrorCode(
+        "eum:CountryBlocked",
+        "The protect configuration blocks the number's country",
+        Action.REFUSED_DESTINATION,
+    ),
     ErrorCode("eum:MaxPrice", "It would have cost more than the maximum price: not sent"),
     ErrorCode("eum:Quota", "An End User Messaging SMS quota is exceeded"),
     ErrorCode("eum:BadRequest", "End User Messaging SMS refused the request"),

@@ -54,7 +54,7 @@ from messaging.providers.base import ErrorKind, ProviderError, Sent
 from messaging.providers.registry import get
 from messaging.skips import SkipReason
 from smsbot.redaction import redact, redact_data
-from subscribers import localtime, sendable
+from subscribers import localtime, phones, sendable
 from subscribers.models import Channel, ConsentStatus, Subscriber
 from subscribers.sendable import Refusal
 
@@ -125,7 +125,11 @@ def prepare(message: Message) -> Outcome | None:
     if held_by_quiet_hours(message, now):
         budget.release(cost)
         return Outcome(QUIET_HOURS)
-    if bulk and claim_if_sendable(message, now):
+    # A number the preview counted as refused takes the slow path, to be skipped saying so.
+    refused = (
+        bulk and message.channel != Channel.EMAIL and phones.refused_destination(message.phone)
+    )
+    if bulk and not refused and claim_if_sendable(message, now):
         return None
     if bulk and broadcast_stopped(message):
         budget.release(cost)
@@ -246,6 +250,9 @@ def skip_reason(message: Message) -> tuple[SkipReason, str] | None:
     if refused == Refusal.PAUSED:
         restart = localtime.local_date(subscriber.paused_until, subscriber.timezone)
         return SkipReason.PAUSED, f"subscriber paused: messages start again on {restart}"
+    bulk = message.kind == MessageKind.BROADCAST and message.channel != Channel.EMAIL
+    if bulk and (why := phones.refused_destination(message.phone)):
+        return SkipReason.REFUSED_NUMBER, why
     return None
 
 
@@ -402,6 +409,10 @@ def _on_error(message: Message, exc: ProviderError) -> Outcome:
         message, exc.code, exc.message
     ):
         return Outcome("resend-as-template", 0.0)
+    if action == Action.REFUSED_DESTINATION:
+        # Not sent and not billed: skipped for the reason the preview names.
+        finish(message, MessageStatus.SKIPPED, exc, skip=SkipReason.REFUSED_NUMBER)
+        return Outcome(MessageStatus.SKIPPED)
     finish(message, MessageStatus.FAILED, exc)
     if action in (Action.OPT_OUT, Action.PROVIDER_OPT_OUT, Action.UNDELIVERABLE):
         actions.act_on_error(

@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, F
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from messaging.billing import budget, pricing
 from messaging.broadcasts import daily
+from messaging.delivery import brake
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
 from messaging.outbound import config_errors, confirmation_cap, failover
 from messaging.reports import monitoring
@@ -234,19 +235,32 @@ def unknown_outcomes() -> Alert | None:
 
 @check
 def paused_broadcasts() -> Alert | None:
+    """Paused broadcasts (one query). One the brake paused comes first, an error, in the
+    words the alerts topic got (brake.notice) with a link to its page."""
     paused = list(
-        Broadcast.objects.filter(state=BroadcastState.PAUSED).values_list("name", "pause_reason")
+        Broadcast.objects.filter(state=BroadcastState.PAUSED)
+        .order_by(F("braked_at").desc(nulls_last=True), "-pk")
+        .only("pk", "name", "pause_reason", "braked_at")
     )
     if not paused:
         return None
-    names = "; ".join(f"{name} ({reason or 'paused'})" for name, reason in paused[:3])
-    more = f" and {len(paused) - 3} more" if len(paused) > 3 else ""
+    braked = [b for b in paused if b.braked_at is not None][:3]
+    others = [b for b in paused if b.braked_at is None]
+    text = " ".join(brake.notice(b) for b in braked)
+    if others:
+        names = "; ".join(f"{b.name} ({b.pause_reason or 'paused'})" for b in others[:3])
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        text += (
+            f"{' ' if text else ''}Paused broadcasts: {names}{more}. Nothing more is sent "
+            "until they are resumed."
+        )
     url = _url("admin:messaging_broadcast_changelist")
     return Alert(
-        WARNING,
-        f"Paused broadcasts: {names}{more}. Nothing more is sent until they are resumed.",
+        ERROR if braked else WARNING,
+        text,
         f"{url}?state__exact={BroadcastState.PAUSED}" if url else None,
         "Broadcasts",
+        links=tuple((b.name, brake.page_url(b)) for b in braked),
     )
 
 

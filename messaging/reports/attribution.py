@@ -56,15 +56,26 @@ class Caused:
     def pause_rate(self) -> float:
         return percent(self.pauses, self.sent)
 
-    def figures(self) -> list[tuple[str, str, int, float]]:
-        """(key, label, count, % of sent) in the order screens show them."""
-        return [
+    def figures(self) -> list[tuple[str, str, str, str]]:
+        """(key, label, count, "(rate%)") in the order screens show them: what the pages
+        render, and (as live_text) what broadcast_live.js writes in while they are open."""
+        rows = [
             ("delivered", "Delivered", self.delivered, self.delivered_rate),
             ("failed", "Failed", self.failed, self.failed_rate),
             ("replies", "Replies", self.replies, self.reply_rate),
             ("stops", "STOP", self.stops, self.stop_rate),
             ("pauses", "PAUSE", self.pauses, self.pause_rate),
         ]
+        return [(key, label, str(n), f"({rate}%)") for key, label, n, rate in rows]
+
+    def live_text(self) -> dict[str, str]:
+        """figures() by live field (caused-<key>, caused-<key>-rate): the progress view
+        serves them among a broadcast's live fields, so a STOP that lands while its page
+        or the dashboard is open shows without a reload."""
+        text = {}
+        for key, _, count, rate in self.figures():
+            text[f"caused-{key}"], text[f"caused-{key}-rate"] = count, rate
+        return text
 
 
 def caused_of(

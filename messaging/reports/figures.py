@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from messaging import outcomes
 from messaging.billing.pricing import provider_label
@@ -314,10 +315,17 @@ def progress_label(broadcast: Broadcast, counts: Outcomes) -> str:
 
 
 def may_move(broadcast: Broadcast, counts: Outcomes) -> bool:
-    """Its figures may still change: waiting, sending, paused, or reports still to come."""
+    """Its figures may still change: waiting, sending, paused, reports still to come, or
+    replies, STOPs and PAUSEs still counting towards it (BROADCAST_ATTRIBUTION_HOURS)."""
     if broadcast.state in (BroadcastState.SCHEDULED, BroadcastState.SENDING, BroadcastState.PAUSED):
         return True
-    return broadcast.state == BroadcastState.DONE and counts.awaiting_reports
+    if broadcast.state != BroadcastState.DONE:
+        return False
+    attributing = timedelta(hours=settings.BROADCAST_ATTRIBUTION_HOURS)
+    finished = broadcast.finished_at
+    return counts.awaiting_reports or (
+        finished is not None and finished + attributing > timezone.now()
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from messaging.models import Broadcast, Message, MessageStatus
 from messaging.outbound import dispatch
 from subscribers import consent
 from subscribers.models import Subscriber
+from tests.fakes.twilio_server import FakeTwilio
 from tests.messaging.pipeline.conftest import opted_in
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +61,12 @@ def seed_every_reason(settings) -> dict[str, int]:  # type: ignore[no-untyped-de
     Subscriber.objects.filter(timezone="America/Chicago", channel="whatsapp").update(
         timezone="Asia/Kolkata"
     )
+    # Joined before premium-rate numbers were refused at every door (the fictional 555-01xx
+    # range under a 900 area code): kept, opted in, and refused by number type.
+    premium = Subscriber.objects.create(phone="+19005550100", timezone="Asia/Kolkata")
+    consent.change(premium.phone, "opted_in", "admin", {"test": True})
     return {"opted_out": 2, "pending": 1, "paused": 1, "undeliverable": 2,
-            "quiet_hours": 1, "whatsapp_window": 1}  # fmt: skip
+            "quiet_hours": 1, "whatsapp_window": 1, "refused_number": 1}  # fmt: skip
 
 
 def test_a_broadcast_skips_the_same_subscribers_for_the_same_reasons_before_and_after(
@@ -90,16 +95,25 @@ def test_a_broadcast_skips_the_same_subscribers_for_the_same_reasons_before_and_
     fan_out(broadcast.pk)
     # A STOP between the fan-out and the send: skipped at the claim, for the same reason.
     consent.change("+13125550100", "opted_out", "admin", {"test": True})
+    for queued in Message.objects.filter(broadcast=broadcast).order_by("pk"):
+        dispatch.send(queued.pk)
     stopped = Message.objects.get(broadcast=broadcast, phone="+13125550100")
-    dispatch.send(stopped.pk)
-    stopped.refresh_from_db()
     assert stopped.status == MessageStatus.SKIPPED and stopped.skip_reason == "opted_out"
+    # The number the preview counted as refused is skipped at its send, saying so.
+    refused = Message.objects.get(broadcast=broadcast, phone="+19005550100")
+    assert (refused.status, refused.skip_reason) == (MessageStatus.SKIPPED, "refused_number")
+    assert "premium-rate" in refused.error_message and not refused.provider_message_id
 
+    # Quiet hours hold their message (the broadcast's "held" figure, not its skips); the
+    # console provider has no 24-hour window to refuse.
     after = {reason: n for reason, n in expected.items() if reason not in (
         "quiet_hours", "whatsapp_window")}  # fmt: skip
     after["opted_out"] += 1
     record = staff.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
     assert counts(record.content.decode(), "skips-after") == after
+    # Quiet hours hold their message rather than drop it: the same count, held until then.
+    assert record.context["live"]["text"]["holds"].startswith("1 held until ")
+    assert record.context["live"]["text"]["holds"].endswith("(quiet hours)")
     dashboard = staff.get(reverse("admin:index")).content.decode()
     card = re.search(rf'data-broadcast-skips="{broadcast.pk}">(.*?)</p>', dashboard, re.S)[1]
     shown = dict(re.findall(r'<strong data-reason="(\w+)">(\d+)</strong>', card))
@@ -122,3 +136,34 @@ def test_over_budget_names_how_many_the_remaining_budget_cannot_pay(settings):
     p = audience.preview("Hello")
     assert p.recipients == 4 and p.projected_cost == Decimal("0.0258")
     assert [(s.reason, s.count) for s in p.skips] == [("over_budget", 2)]
+
+
+def test_a_country_the_provider_refuses_is_skipped_for_the_previews_reason(staff, settings):
+    """Twilio refuses a country outside the account's Messaging Geo Permissions (21408) at
+    the send: that message is skipped as refused by country, not failed, nothing is billed,
+    and the rest of the broadcast goes on (a setting of one country pauses no one else)."""
+    with FakeTwilio() as twilio:
+        for name, value in twilio.settings().items():
+            setattr(settings, name, value)
+        settings.SMS_PROVIDER, settings.TWILIO_SMS_FROM = "twilio", "+13125550199"
+        settings.TWILIO_MESSAGING_SERVICE_SID, settings.QUIET_HOURS = "", ""
+        australia = consent.change("+61491570006", "opted_in", "admin", {"test": True})
+        opted_in(2, start=160)
+        broadcast = Broadcast.objects.create(
+            idempotency_key="adhoc:abroad", name="Abroad", text="Hello", state="sending"
+        )
+        fan_out(broadcast.pk)
+        twilio.fail_next(400, code=21408, message="Permission to send an SMS has not been "
+                         "enabled for the region indicated by the 'To' number")  # fmt: skip
+        first = Message.objects.get(broadcast=broadcast, phone=australia.subscriber.phone)
+        for queued in [first, *Message.objects.filter(broadcast=broadcast).exclude(pk=first.pk)]:
+            dispatch.send(queued.pk)
+
+    first.refresh_from_db()
+    assert (first.status, first.skip_reason, first.error_code) == ("skipped", "refused_number",
+                                                                   "21408")  # fmt: skip
+    broadcast.refresh_from_db()
+    assert broadcast.state == "sending"  # not paused: the other numbers went
+    assert Message.objects.filter(broadcast=broadcast, status="sent").count() == 2
+    record = staff.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
+    assert counts(record.content.decode(), "skips-after") == {"refused_number": 1}

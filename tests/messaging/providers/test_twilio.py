@@ -123,7 +123,7 @@ def test_whatsapp_outside_the_window_without_a_template_is_refused_unsent(twilio
         (400, 30005, ErrorKind.PERMANENT, "30005"),
         (400, 30006, ErrorKind.PERMANENT, "30006"),
         (400, 63016, ErrorKind.PERMANENT, "63016"),
-        (400, 21408, ErrorKind.CONFIG, "21408"),
+        (400, 21408, ErrorKind.PERMANENT, "21408"),
     ],
 )
 def test_twilio_errors_are_classified(twilio_server, outbound, status, code, kind, expected_code):
@@ -161,7 +161,7 @@ def test_rfc9457_error_bodies_are_classified_alike(twilio_server, outbound, stat
         ("30005", Action.UNDELIVERABLE),
         ("30006", Action.UNDELIVERABLE),
         ("63016", Action.RESEND_AS_TEMPLATE),
-        ("21408", Action.CONFIGURATION),
+        ("21408", Action.REFUSED_DESTINATION),
         ("20003", Action.CONFIGURATION),
     ],
 )

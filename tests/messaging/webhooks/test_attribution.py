@@ -3,6 +3,7 @@ counted for it as they arrive, and show on its page, the dashboard and the Daily
 content report (ranked by opt-out rate or reply rate)."""
 
 import datetime as dt
+import re
 from datetime import date
 
 import pytest
@@ -66,13 +67,59 @@ def test_stop_pause_and_replies_after_a_broadcast_count_for_it(twilio, settings,
     page = ops.get(reverse("admin:messaging_broadcast_change", args=[newer.pk]))
     html = page.content.decode()
     assert "What it caused" in html
-    assert 'data-caused="stops">STOP <strong>1</strong> <span class="quiet">(25.0%)' in html
-    assert 'data-caused="pauses">PAUSE <strong>1</strong>' in html
-    assert 'data-caused="replies">Replies <strong>2</strong>' in html
-    assert 'data-caused="delivered">Delivered <strong>4</strong>' in html
+    assert shown_caused(html, newer) == {
+        "delivered": ("4", "(100.0%)"), "failed": ("0", "(0.0%)"), "replies": ("2", "(50.0%)"),
+        "stops": ("1", "(25.0%)"), "pauses": ("1", "(25.0%)"),
+    }  # fmt: skip
 
     dashboard = ops.get(reverse("admin:index")).content.decode()
-    assert 'data-caused="stops">STOP <strong>1</strong>' in dashboard
+    assert shown_caused(dashboard, newer)["stops"] == ("1", "(25.0%)")
+
+
+def shown_caused(html: str, broadcast: Broadcast) -> dict[str, tuple[str, str]]:
+    """What a page shows a broadcast caused: {key: (count, "(rate%)")}, by its live fields."""
+    found = re.findall(
+        rf'data-caused="(\w+)">\w+ <strong data-broadcast="{broadcast.pk}" '
+        rf'data-live="caused-\1">(\d+)</strong> <span class="quiet" '
+        rf'data-broadcast="{broadcast.pk}" data-live="caused-\1-rate">([^<]+)</span>',
+        html,
+    )
+    return {key: (n, rate) for key, n, rate in found}
+
+
+def test_what_a_broadcast_caused_moves_live_from_the_progress_view(twilio, ops):
+    """The figures the page renders are the ones the progress view serves: a STOP that
+    lands while the page is open reaches it through the JSON, and a broadcast that has
+    finished keeps being asked about while STOPs may still count for it."""
+    broadcast = daily_broadcast(timezone.localdate(), "Today's thought", [ALICE, BOB], 1)
+    Broadcast.objects.filter(pk=broadcast.pk).update(state="done", finished_at=timezone.now())
+    page = ops.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
+    rendered = shown_caused(page.content.decode(), broadcast)
+    assert rendered["stops"] == ("0", "(0.0%)")
+
+    def live() -> dict:
+        url = reverse("admin:messaging_broadcast_progress")
+        answer = ops.get(url, {"id": broadcast.pk}, HTTP_ACCEPT="application/json")
+        assert answer.status_code == 200
+        return answer.json()["broadcasts"][0]
+
+    before = live()
+    assert before["live"]  # done, but inside BROADCAST_ATTRIBUTION_HOURS: still moving
+    assert {k: (before["text"][f"caused-{k}"], before["text"][f"caused-{k}-rate"])
+            for k in rendered} == rendered  # fmt: skip
+
+    assert twilio.inbound("STOP", sender=ALICE, OptOutType="STOP").status_code == 200
+    after = live()
+    assert (after["text"]["caused-stops"], after["text"]["caused-stops-rate"]) == ("1", "(50.0%)")
+    again = shown_caused(ops.get(page.wsgi_request.path).content.decode(), broadcast)
+    assert {k: (after["text"][f"caused-{k}"], after["text"][f"caused-{k}-rate"])
+            for k in again} == again  # fmt: skip
+
+    # Past the window nothing more counts for it: the page stops asking.
+    Broadcast.objects.filter(pk=broadcast.pk).update(
+        finished_at=timezone.now() - dt.timedelta(hours=25)
+    )
+    assert not live()["live"]
 
 
 def test_the_window_is_a_setting(twilio, settings):
