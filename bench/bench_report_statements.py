@@ -1,5 +1,5 @@
-"""SQL statements per delivery report, against the commit before issue 25 (which added
-the brake, unknown outcomes and the attribution rollups to the report path).
+"""SQL statements per delivery report, against the commit before the brake, unknown
+outcomes and the attribution rollups were added to the report path.
 
 Recording one report through the real doors: Twilio's status callback posted by
 the test client with Twilio's signature, and one SNS delivery log line as
@@ -9,7 +9,7 @@ fetch_sns_delivery applies). Each door is measured for a 'delivered' report and 
 broadcast, counted with CaptureQueriesContext and averaged over REPORTS reports.
 
 The baseline is the same counting run as a script inside a checkout of
-BENCH_REPORTS_BASE (default 0095720, the parent of the first issue-25 commit,
+BENCH_REPORTS_BASE (default 0095720, the parent of the first attribution commit,
 exported with git archive to a scratch folder), on its own code and migrations.
 Target: at most 1.2× the baseline's statements per report.
 """
