@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from bench import bulk
 from bench.timing import median_ms
 
 REPEAT = 5
@@ -150,22 +151,7 @@ def fill(connection, messages: int, subscribers: int, days: int) -> None:  # typ
 
     broadcast_size = min(subscribers, max(messages // days, 1))
     with connection.cursor() as cur:
-        cur.execute(
-            """
-            INSERT INTO subscribers_subscriber
-                (phone, channel, consent_status, consent_source, opted_in_at, opted_out_at,
-                 created_at, updated_at, undeliverable, undeliverable_reason, version,
-                 mirror_synced_version, mirror_error, timezone)
-            SELECT '+999' || lpad(i::text, 9, '0'),
-                   CASE WHEN i %% 5 = 0 THEN 'whatsapp' ELSE 'sms' END,
-                   CASE WHEN i %% 10 = 0 THEN 'opted_out' ELSE 'opted_in' END,
-                   'web_form', t, CASE WHEN i %% 10 = 0 THEN t + interval '3 days' END,
-                   t, t, false, '', 1, 0, '', 'America/Chicago'
-            FROM (SELECT i, now() - random() * %s * interval '1 day' AS t
-                  FROM generate_series(1, %s) AS i) AS g
-            """,
-            [days, subscribers],
-        )
+        bulk.subscribers(cur, subscribers, days)
         cur.execute(
             """
             INSERT INTO subscribers_consentevent
