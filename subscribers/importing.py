@@ -96,6 +96,10 @@ COLUMN_HELP: dict[str, tuple[str, str]] = {
 }
 
 
+# In an export, ignored on import.
+EXPORT_ONLY = frozenset({"email_status"})
+
+
 class SubscriberResource(FormulaSafeExport, resources.ModelResource):
     # Read into the consent event on import; on export, the latest event in words.
     evidence = fields.Field(column_name=EVIDENCE, readonly=True)
@@ -311,8 +315,9 @@ def _from_model_field(name: str) -> tuple[str, str]:
 
 
 def template_csv() -> str:
-    """A header and one example row: a file to fill in."""
-    columns = describe_columns()
+    """A header and one example row: a file to fill in (without the columns an import
+    ignores, which the page still names because exports carry them)."""
+    columns = [c for c in describe_columns() if c.name not in EXPORT_ONLY]
     dataset = Dataset(headers=[c.name for c in columns])
     dataset.append([c.example for c in columns])
     # Written directly (not through the export format): the cells are our own.

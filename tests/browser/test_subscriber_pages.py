@@ -243,7 +243,7 @@ def test_import_a_csv_with_a_bad_row_then_fix_it(visitor, transactional_db, tmp_
     with page.expect_download() as download:
         page.locator("a", has_text="Download a template").click()
     template = Path(download.value.path()).read_text()
-    assert template.splitlines()[0] == "phone,evidence,channel,consent_status,timezone"
+    assert template.splitlines()[0] == "phone,evidence,channel,consent_status,timezone,email"
 
     bad = tmp_path / "signups.csv"
     bad.write_text(
@@ -259,7 +259,7 @@ def test_import_a_csv_with_a_bad_row_then_fix_it(visitor, transactional_db, tmp_
     assert errors.first.locator("td").all_inner_texts() == [
         "2",
         "channel",
-        "unknown channel 'pigeon' (sms or whatsapp)",
+        "unknown channel 'pigeon' (sms, whatsapp or email)",
         "+13125550102, paper form at the fair, pigeon,",
     ]
     assert page.locator("input[name=confirm]").count() == 0
@@ -312,7 +312,9 @@ def test_export_filtered_subscribers_and_import_the_file_again(
     visitor.goto("/admin/subscribers/subscriber/")
     fits_the_window(visitor)
     visitor.follow(page.get_by_role("link", name="WhatsApp", exact=True))
-    visitor.follow(page.get_by_role("link", name="Opted in", exact=True))
+    # The number's consent (the e-mail address's has a filter of its own).
+    by_consent = page.locator('#changelist-filter details[data-filter-title="consent status"]')
+    visitor.follow(by_consent.get_by_role("link", name="Opted in", exact=True))
     assert page.locator("#result_list tbody tr").count() == 5
     visitor.follow(page.locator("a.export_link"))
     summary = page.inner_text(".export-summary")
