@@ -15,10 +15,11 @@ from tests.fakes.ecs_outcomes import EcsOutcomes
 from tests.provisioning import conftest as provisioning
 
 # The account as provision_aws sees it (moto behind the SNS sandbox, End User Messaging SMS
-# from its fake server, the number people text): the hosting is provisioned in that same
-# account, not in bare moto, which answers no sms-voice call.
+# from its fake server, SES's account, the number people text): the hosting is provisioned
+# in that same account, not in bare moto, which answers no sms-voice call.
 aws = provisioning.aws
 sns_sandbox = provisioning.sns_sandbox
+ses_account = provisioning.ses_account
 
 
 @pytest.fixture
