@@ -1,9 +1,12 @@
 """The e-mail address in the admin: the list's column, filters and search, the page's
-section, and the operator's one change to it — adding an address.
+section, and the operator's two changes to it — adding an address, and stopping
+e-mail to it when its owner asks by another way (a call, a letter).
 
 An operator never confirms an address: adding one makes it pending through
 consent.request_email_optin (source admin, the operator and their evidence kept),
-which sends the confirmation e-mail; only its owner's click opts it in.
+which sends the confirmation e-mail; only its owner's click opts it in. Stopping
+opts the address out through consent.change with the operator's reason, as the
+number's Opt out… does; the number's own consent is untouched.
 """
 
 from dataclasses import dataclass
@@ -18,12 +21,13 @@ from django.utils.html import format_html
 
 from smsbot import audit
 from subscribers.admin.consent import admin_evidence
-from subscribers.consent import ConsentChange, request_email_optin
-from subscribers.forms import EmailAddressForm
+from subscribers.consent import ConsentChange, change, request_email_optin
+from subscribers.forms import EmailAddressForm, OptOutForm
 from subscribers.history import sentence
 from subscribers.models import AddressKind, ConsentSource, ConsentStatus, Subscriber
 
 FORM_PREFIX = "email"
+STOP_PREFIX = "email-stop"
 
 
 class HasEmailFilter(admin.SimpleListFilter):
@@ -79,10 +83,23 @@ class EmailSummary:
     # The add (or replace) form, for those who may change the subscriber.
     form: EmailAddressForm | None
     button: str
+    # Stop e-mail to the address (its owner asked another way), while it may be sent to.
+    stop_form: OptOutForm | None
 
 
 def email_form(data: Any = None) -> EmailAddressForm:
     return EmailAddressForm(data, prefix=FORM_PREFIX)
+
+
+def stop_form(data: Any = None) -> OptOutForm:
+    return OptOutForm(data, prefix=STOP_PREFIX)
+
+
+def can_stop(subscriber: Subscriber) -> bool:
+    return bool(subscriber.email) and subscriber.email_status in (
+        ConsentStatus.PENDING,
+        ConsentStatus.OPTED_IN,
+    )
 
 
 def cannot_add(subscriber: Subscriber) -> str:
@@ -114,6 +131,7 @@ def email_summary(subscriber: Subscriber, can_change: bool) -> EmailSummary:
         latest=sentence(latest) if latest and subscriber.email else "",
         form=email_form() if can_change and not cannot_add(subscriber) else None,
         button="Replace the address" if subscriber.email else "Add an e-mail address",
+        stop_form=stop_form() if can_change and can_stop(subscriber) else None,
     )
 
 
@@ -142,5 +160,26 @@ def add_email(
             "E-mail address replaced" if replaced else "E-mail address added",
             changes={"email_status": (before, outcome.to_status)},
             detail=answers["evidence"],
+        )
+    return outcome
+
+
+def stop_email(request: HttpRequest, subscriber: Subscriber, reason: str) -> ConsentChange:
+    """Opt the address out with the operator's reason; the number keeps its consent."""
+    before = subscriber.email_status
+    outcome = change(
+        subscriber.phone,
+        ConsentStatus.OPTED_OUT,
+        ConsentSource.ADMIN,
+        admin_evidence(request, reason=reason),
+        email="",
+    )
+    if outcome.changed:
+        audit.record(
+            request.user,
+            outcome.subscriber,
+            "E-mail stopped",
+            changes={"email_status": (before, outcome.to_status)},
+            detail=reason,
         )
     return outcome

@@ -35,9 +35,12 @@ from subscribers.admin.email import (
     HasEmailFilter,
     add_email,
     by_address,
+    can_stop,
     cannot_add,
     email_cell,
     email_form,
+    stop_email,
+    stop_form,
 )
 from subscribers.admin.exports import SubscriberExportMixin
 from subscribers.admin.imports import SubscriberImportMixin
@@ -341,9 +344,12 @@ class SubscriberAdmin(
 
     @method_decorator(require_POST)
     def email_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The page's Add an e-mail address… button: pending, and a confirmation sent."""
+        """The page's Add an e-mail address… button: pending, and a confirmation sent;
+        its Stop e-mail… button: the address opted out with the operator's reason."""
         subscriber = self._changeable(request, object_id)
         page = self._page(subscriber)
+        if request.POST.get("operation") == "stop":
+            return self._stop_email(request, subscriber, page)
         if refusal := cannot_add(subscriber):
             messages.error(request, f"Nothing changed: {refusal}.")
             return page
@@ -368,6 +374,24 @@ class SubscriberAdmin(
                 f"Nothing changed: {outcome.subscriber.email} is already "
                 f"{outcome.subscriber.get_email_status_display().lower()}.",
             )
+        return page
+
+    def _stop_email(
+        self, request: HttpRequest, subscriber: Subscriber, page: HttpResponse
+    ) -> HttpResponse:
+        if not can_stop(subscriber):
+            messages.error(request, "Nothing changed: there is no address e-mail goes to.")
+            return page
+        form = stop_form(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Nothing changed. {self._form_problem(form)}")
+            return page
+        outcome = stop_email(request, subscriber, form.cleaned_data["reason"])
+        messages.success(
+            request,
+            f"E-mail stopped: {outcome.subscriber.email} is opted out and gets no e-mail. "
+            f"The number is still {outcome.subscriber.get_consent_status_display().lower()}.",
+        )
         return page
 
     @method_decorator(require_POST)

@@ -1,6 +1,7 @@
 """An Operations Manager adds a subscriber's e-mail address in Chromium at 1440×900:
 the button on the subscriber's page, the form, the pending state, the confirmation
-e-mail its owner clicks (read from moto's SES), and the list's column and filters."""
+e-mail its owner clicks (read from moto's SES), the list's column and filters; then
+stops e-mail to it when its owner asks by phone."""
 
 import pytest
 
@@ -52,4 +53,15 @@ def test_add_an_address_it_stays_pending_until_its_owner_clicks(
     by_email = page.locator('#changelist-filter details[data-filter-title="e-mail consent"]')
     visitor.follow(by_email.get_by_role("link", name="Opted in", exact=True))
     assert page.locator("#result_list tbody tr").count() == 1
+    visitor.screenshot()
+
+    # The owner phones to say: no more e-mail. The number keeps its consent.
+    visitor.goto(f"/admin/subscribers/subscriber/{subscriber.pk}/change/")
+    stop = page.locator("details#email-stop")
+    stop.locator("summary").click()
+    stop.locator("textarea").fill("asked by phone, ticket 8")
+    visitor.follow(stop.locator("input[type=submit]"))
+    assert page.locator(".subscriber-email .consent-badge").inner_text() == "Opted out"
+    assert page.locator(".consent-state .consent-badge").first.inner_text() == "Opted in"
+    assert not page.locator("details#email-stop").count()
     visitor.screenshot()

@@ -4,9 +4,11 @@ read-only state, and adding an address, which only ever starts double opt-in."""
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
+from django.utils import timezone
 
 from subscribers import consent
 from subscribers.models import ConsentEvent, Subscriber
+from subscribers.sendable import sendable
 from tests.email.conftest import SENDER, link, sent_mail
 from tests.messaging.pipeline.conftest import wait_for
 
@@ -157,3 +159,34 @@ def test_adding_is_refused_with_a_reason(admin_client, settings):
         follow=True,
     )
     assert "e-mail is off" in " ".join(str(m) for m in answer.context["messages"])
+
+
+@pytest.mark.django_db
+def test_an_operator_stops_e_mail_to_an_address_with_a_reason(admin_client, admin_user, settings):
+    settings.EMAIL_FROM = SENDER
+    confirmed = people()["confirmed"]
+    assert "Stop e-mail…" in admin_client.get(page_url(confirmed)).content.decode()
+
+    # A reason is required; without one nothing changes.
+    blank = {"operation": "stop", "email-stop-reason": "  "}
+    admin_client.post(email_url(confirmed), blank)
+    assert Subscriber.objects.get(pk=confirmed.pk).email_status == "opted_in"
+
+    stop = {"operation": "stop", "email-stop-reason": "asked by letter, ticket 52"}
+    assert admin_client.post(email_url(confirmed), stop).status_code == 302
+    row = Subscriber.objects.get(pk=confirmed.pk)
+    assert (row.email_status, row.consent_status) == ("opted_out", "opted_in")
+    event = ConsentEvent.objects.filter(subscriber=row, address_kind="email").first()
+    assert (event.source, event.to_status) == ("admin", "opted_out")
+    assert event.evidence["reason"] == "asked by letter, ticket 52"
+    entry = LogEntry.objects.get(object_id=str(row.pk))
+    assert entry.change_message == (
+        "E-mail stopped: email_status: opted_in → opted_out (asked by letter, ticket 52)"
+    )
+    # Stopped once: no button, and a second POST changes nothing.
+    assert "Stop e-mail…" not in admin_client.get(page_url(row)).content.decode()
+    admin_client.post(email_url(row), stop)
+    assert ConsentEvent.objects.filter(subscriber=row, address_kind="email").count() == 3
+    # The address is not sendable, so the daily message cannot go to it.
+    to_address = sendable(timezone.now(), email=True)
+    assert not Subscriber.objects.filter(to_address, pk=row.pk).exists()
