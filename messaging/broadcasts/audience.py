@@ -238,9 +238,13 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
 def wrote_in_window(phone: str | OuterRef, now: datetime) -> QuerySet[Message]:
     """The number's messages to us inside WhatsApp's 24-hour window: without one, only an
     approved template reaches it. The preview asks it of everyone (phone an OuterRef),
-    the send of one message (messaging.outbound.dispatch)."""
+    the send of one message (messaging.outbound.dispatch). Bounded on both sides, so a
+    moment past (the demo's history) reads the window as it was then."""
     return Message.objects.filter(
-        direction=Direction.INBOUND, phone=phone, created_at__gt=now - WHATSAPP_WINDOW
+        direction=Direction.INBOUND,
+        phone=phone,
+        created_at__gt=now - WHATSAPP_WINDOW,
+        created_at__lte=now,
     )
 
 
