@@ -4,7 +4,12 @@ The past week's daily broadcasts to the demo subscribers, as if sent through
 AWS SNS (SMS) and Twilio (WhatsApp), with their delivery reports applied the
 way the providers' reports are (a few undelivered, actual prices), a few
 conversations, an ad-hoc broadcast and daily content for the coming days: every
-figure, chart and list of the dashboard has something to show. Broadcast names
+figure, chart and list of the dashboard has something to show. True to WhatsApp:
+some WhatsApp subscribers answer the daily message each evening (EVENING_REPLY),
+which keeps their 24-hour window open for the next morning's; the others have not
+written, and the demo content has no approved template, so each broadcast skips
+them for that reason, as the send does (dispatch.destination_skip), and the
+preview counts them the same. Broadcast names
 say "(demo data)"; numbers are the demo subscribers' fictional ones. Nothing
 is added twice.
 """
@@ -17,9 +22,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
+from django.utils import timezone
 
 from messaging.billing import pricing, segments
-from messaging.broadcasts import daily
+from messaging.broadcasts import daily, progress
 from messaging.delivery.reports import Report, apply
 from messaging.models import (
     Broadcast,
@@ -32,6 +38,7 @@ from messaging.models import (
     MessageStatus,
     ProviderCall,
 )
+from messaging.outbound import dispatch
 from messaging.reports import rollups
 from subscribers import demo
 from subscribers.models import Channel, ConsentStatus, Subscriber
@@ -59,6 +66,17 @@ TIPS = [
     "Go to bed fifteen minutes earlier tonight.",
     "Learn one new word today and use it twice.",
 ]
+# What a WhatsApp subscriber who answers the daily message writes back each evening, at
+# this hour: the next morning's broadcast goes inside the 24-hour window it opens.
+EVENING_REPLY = "Thanks!"
+EVENING_HOUR = 18
+
+
+def writes_back(subscriber: Subscriber) -> bool:
+    """Half the WhatsApp subscribers (even numbers) answer in the evenings."""
+    return subscriber.channel == Channel.WHATSAPP and int(subscriber.phone[-1]) % 2 == 0
+
+
 CONVERSATION = [
     ("+13125550101", "TODAY", "Today's message: {tip}"),
     ("+13125550103", "What time do the messages come?", "Every day at 10:00 Chicago time."),
@@ -68,6 +86,8 @@ CONVERSATION = [
 @receiver(demo.seeding, dispatch_uid="messaging.demo.seed")
 def seed(sender: object, **kwargs: object) -> str:
     today = daily.local_today()
+    # First: the broadcasts read who wrote in the 24 hours before each.
+    replies = sum(_evening_replies(today - timedelta(days=n)) for n in range(PAST_DAYS + 1, -1, -1))
     content = sum(_daily_content(today + timedelta(days=n)) for n in range(CONTENT_DAYS))
     sent = sum(_past_daily(today - timedelta(days=n)) for n in range(PAST_DAYS, 0, -1))
     adhoc = _adhoc(today - timedelta(days=3))
@@ -76,7 +96,8 @@ def seed(sender: object, **kwargs: object) -> str:
     rollups.refresh_recent()
     return (
         f"Demo messages: {sent} daily and {adhoc} ad-hoc broadcast messages over the past "
-        f"{PAST_DAYS} days, {chats} conversation messages, {content} days of daily content."
+        f"{PAST_DAYS} days, {chats} conversation messages, {replies} WhatsApp evening "
+        f"replies, {content} days of daily content."
     )
 
 
@@ -111,6 +132,30 @@ def _adhoc(day: date) -> int:
 
 
 @transaction.atomic
+def _evening_replies(day: date) -> int:
+    """The WhatsApp subscribers who write back answer that day's message in the evening
+    (only once signed up, and only evenings already past)."""
+    when = _at(day, EVENING_HOUR)
+    if when > timezone.now():
+        return 0
+    made = 0
+    for subscriber in Subscriber.objects.filter(
+        channel=Channel.WHATSAPP, consent_status=ConsentStatus.OPTED_IN, opted_in_at__lt=when
+    ).order_by("id"):
+        if (
+            not writes_back(subscriber)
+            or Message.objects.filter(
+                direction=Direction.INBOUND, phone=subscriber.phone, created_at=when
+            ).exists()
+        ):
+            continue
+        inbound = _inbound(subscriber, EVENING_REPLY)
+        Message.objects.filter(pk=inbound.pk).update(created_at=when, updated_at=when)
+        made += 1
+    return made
+
+
+@transaction.atomic
 def _broadcast(key: str, name: str, day: date | None, text: str, channel: str) -> int:
     """A finished broadcast to the demo subscribers opted in by then, reported as providers
     do."""
@@ -132,18 +177,25 @@ def _broadcast(key: str, name: str, day: date | None, text: str, channel: str) -
         started_at=when,
         finished_at=when + timedelta(minutes=1),
     )
-    messages = [
-        _outbound(MessageKind.BROADCAST, subscriber, text, broadcast=broadcast)
-        for subscriber in audience
-    ]
+    messages, skipped = [], []
+    for subscriber in audience:
+        message = _outbound(MessageKind.BROADCAST, subscriber, text, broadcast=broadcast)
+        # The send's own rule: WhatsApp outside its window, with no template, is skipped.
+        if skip := dispatch.destination_skip(message, when):
+            message.status, message.skip_reason, message.error_message = (
+                MessageStatus.SKIPPED,
+                *skip,
+            )
+            message.provider_message_id = None
+            message.save(update_fields=["status", "skip_reason", "error_message",
+                                        "provider_message_id"])  # fmt: skip
+            skipped.append(message.pk)
+        else:
+            messages.append(message)
     _deliver(messages, when)
-    Broadcast.objects.filter(pk=broadcast.pk).update(
-        created_at=when - timedelta(minutes=5),
-        total=len(messages),
-        sent=len(messages),
-        delivered=sum(1 for m in messages if m.status == MessageStatus.DELIVERED),
-        failed=sum(1 for m in messages if m.status == MessageStatus.UNDELIVERED),
-    )
+    Message.objects.filter(pk__in=skipped).update(created_at=when, updated_at=when)
+    Broadcast.objects.filter(pk=broadcast.pk).update(created_at=when - timedelta(minutes=5))
+    progress.refresh_progress(broadcast.pk)  # its counts as every screen reads them
     return len(messages)
 
 
@@ -224,18 +276,7 @@ def _conversation(day: date) -> int:
         when = _at(day, 11 + n, 15)
         if subscriber.opted_in_at is None or subscriber.opted_in_at >= when:
             continue  # only a subscriber already signed up by then
-        inbound = Message.objects.create(
-            direction=Direction.INBOUND,
-            kind=MessageKind.INBOUND,
-            channel=subscriber.channel,
-            provider=PROVIDER_FOR[subscriber.channel],
-            phone=phone,
-            subscriber=subscriber,
-            body=question,
-            status=MessageStatus.RECEIVED,
-            provider_message_id=f"demo-{uuid.uuid4().hex}",
-            price_estimated=Decimal("0"),
-        )
+        inbound = _inbound(subscriber, question)
         reply = _outbound(MessageKind.REPLY, subscriber, answer.format(tip=_tip(day)))
         reply.in_reply_to = inbound
         reply.save(update_fields=["in_reply_to"])
@@ -243,3 +284,18 @@ def _conversation(day: date) -> int:
         Message.objects.filter(pk=inbound.pk).update(created_at=when, updated_at=when)
         made += 2
     return made
+
+
+def _inbound(subscriber: Subscriber, body: str) -> Message:
+    return Message.objects.create(
+        direction=Direction.INBOUND,
+        kind=MessageKind.INBOUND,
+        channel=subscriber.channel,
+        provider=PROVIDER_FOR[subscriber.channel],
+        phone=subscriber.phone,
+        subscriber=subscriber,
+        body=body,
+        status=MessageStatus.RECEIVED,
+        provider_message_id=f"demo-{uuid.uuid4().hex}",
+        price_estimated=Decimal("0"),
+    )

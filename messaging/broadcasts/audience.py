@@ -186,16 +186,7 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
     wrote = Value(True)
     if not template:
         wrote = Case(
-            When(
-                channel=Channel.WHATSAPP,
-                then=Exists(
-                    Message.objects.filter(
-                        direction=Direction.INBOUND,
-                        phone=OuterRef("phone"),
-                        created_at__gt=now - WHATSAPP_WINDOW,
-                    )
-                ),
-            ),
+            When(channel=Channel.WHATSAPP, then=Exists(wrote_in_window(OuterRef("phone"), now))),
             default=Value(True),
         )
     email = by_email()
@@ -242,6 +233,19 @@ def skip_split(channel: str = "", *, template: bool = False, now: datetime | Non
     skips = tuple(Skip(reason, *found[reason]) for reason in SkipReason if reason in found)
     by_channel = dict(sorted(by_channel.items()))
     return Split(sum(by_channel.values()), skips, by_channel, quiet_by_channel)
+
+
+def wrote_in_window(phone: str | OuterRef, now: datetime) -> QuerySet[Message]:
+    """The number's messages to us inside WhatsApp's 24-hour window: without one, only an
+    approved template reaches it. The preview asks it of everyone (phone an OuterRef),
+    the send of one message (messaging.outbound.dispatch). Bounded on both sides, so a
+    moment past (the demo's history) reads the window as it was then."""
+    return Message.objects.filter(
+        direction=Direction.INBOUND,
+        phone=phone,
+        created_at__gt=now - WHATSAPP_WINDOW,
+        created_at__lte=now,
+    )
 
 
 def over_budget(recipients: int, cost: Decimal) -> int:

@@ -30,7 +30,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from messaging.billing import budget
-from messaging.broadcasts import states
+from messaging.broadcasts import audience, states
 from messaging.delivery import actions
 from messaging.delivery.error_codes import Action, describe
 from messaging.models import (
@@ -125,11 +125,8 @@ def prepare(message: Message) -> Outcome | None:
     if held_by_quiet_hours(message, now):
         budget.release(cost)
         return Outcome(QUIET_HOURS)
-    # A number the preview counted as refused takes the slow path, to be skipped saying so.
-    refused = (
-        bulk and message.channel != Channel.EMAIL and phones.refused_destination(message.phone)
-    )
-    if bulk and not refused and claim_if_sendable(message, now):
+    # One the preview counted out takes the slow path, to be skipped saying so.
+    if bulk and destination_skip(message, now) is None and claim_if_sendable(message, now):
         return None
     if bulk and broadcast_stopped(message):
         budget.release(cost)
@@ -250,9 +247,27 @@ def skip_reason(message: Message) -> tuple[SkipReason, str] | None:
     if refused == Refusal.PAUSED:
         restart = localtime.local_date(subscriber.paused_until, subscriber.timezone)
         return SkipReason.PAUSED, f"subscriber paused: messages start again on {restart}"
-    bulk = message.kind == MessageKind.BROADCAST and message.channel != Channel.EMAIL
-    if bulk and (why := phones.refused_destination(message.phone)):
+    if message.kind == MessageKind.BROADCAST:
+        return destination_skip(message, timezone.now())
+    return None
+
+
+def destination_skip(message: Message, now: datetime) -> tuple[SkipReason, str] | None:
+    """A broadcast message the preview counted out by its destination: a number of a
+    refused type, or WhatsApp outside its 24-hour window with no approved template (which
+    WhatsApp refuses: Twilio 63016). Skipped at its send, for the preview's reason."""
+    if message.channel == Channel.EMAIL:
+        return None
+    if why := phones.refused_destination(message.phone):
         return SkipReason.REFUSED_NUMBER, why
+    broadcast = message.broadcast
+    template = message.content_sid or (broadcast.whatsapp_content_sid if broadcast else "")
+    if (
+        message.channel == Channel.WHATSAPP
+        and not template
+        and not audience.wrote_in_window(message.phone, now).exists()
+    ):
+        return SkipReason.WHATSAPP_WINDOW, "no message from the number in 24 hours, no template"
     return None
 
 

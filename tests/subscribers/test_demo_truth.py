@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from messaging.broadcasts import audience
 from messaging.models import Broadcast, Message, MessageKind
+from messaging.skips import SkipReason
 from subscribers.consent import ConsentError, change
 from subscribers.models import ConsentEvent, Subscriber
 
@@ -150,3 +151,25 @@ def test_the_console_is_priced_as_the_provider_it_stands_in_for(seeded, settings
     assert "projected cost up to $0.0000" not in page.content.decode()
     # Each console message records the estimate too.
     assert Message.objects.filter(provider="console", price_estimated__gt=0).exists()
+
+
+def test_the_demos_whatsapp_sends_keep_to_the_24_hour_window(seeded, settings):
+    """No demo WhatsApp broadcast message went out (with no template) to a number that had
+    not written in the 24 hours before it; those were skipped for that reason, as the send
+    skips them. Some subscribers are inside the window and some outside: the preview now
+    and every WhatsApp broadcast afterwards show both."""
+    whatsapp = Message.objects.filter(kind=MessageKind.BROADCAST, channel="whatsapp")
+    for message in whatsapp:
+        inside = audience.wrote_in_window(message.phone, message.created_at).exists()
+        if message.status == "skipped":
+            assert (inside, message.skip_reason) == (False, "whatsapp_window"), message
+            assert not message.provider_message_id and not message.provider_calls.exists()
+        else:
+            assert inside, message
+    for broadcast in Broadcast.objects.exclude(channel="sms"):
+        statuses = set(whatsapp.filter(broadcast=broadcast).values_list("status", flat=True))
+        assert "skipped" in statuses and statuses - {"skipped"}, broadcast
+        assert broadcast.skipped == whatsapp.filter(broadcast=broadcast, status="skipped").count()
+    split = audience.skip_split("whatsapp")
+    outside = split.count(SkipReason.WHATSAPP_WINDOW)
+    assert 0 < outside < split.sendable, split

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging.billing import budget
 from messaging.broadcasts import audience
 from messaging.broadcasts.fanout import fan_out
 from messaging.models import Broadcast, Message, MessageStatus
@@ -103,15 +104,19 @@ def test_a_broadcast_skips_the_same_subscribers_for_the_same_reasons_before_and_
     refused = Message.objects.get(broadcast=broadcast, phone="+19005550100")
     assert (refused.status, refused.skip_reason) == (MessageStatus.SKIPPED, "refused_number")
     assert "premium-rate" in refused.error_message and not refused.provider_message_id
+    # WhatsApp with no template to a number that has not written in 24 hours: skipped at
+    # its send for the preview's reason, never handed to the provider (which would refuse
+    # it: Twilio 63016), not billed, its budget reservation given back.
+    window = Message.objects.get(broadcast=broadcast, channel="whatsapp")
+    assert (window.status, window.skip_reason) == (MessageStatus.SKIPPED, "whatsapp_window")
+    assert not window.provider_message_id and not window.provider_calls.exists()
+    assert budget.status().spent == budget.spent_in_database()
 
-    # Quiet hours hold their message (the broadcast's "held" figure, not its skips); the
-    # console provider has no 24-hour window to refuse.
-    after = {reason: n for reason, n in expected.items() if reason not in (
-        "quiet_hours", "whatsapp_window")}  # fmt: skip
+    # Quiet hours hold their message rather than drop it: the same count, held until then.
+    after = {reason: n for reason, n in expected.items() if reason != "quiet_hours"}
     after["opted_out"] += 1
     record = staff.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
     assert counts(record.content.decode(), "skips-after") == after
-    # Quiet hours hold their message rather than drop it: the same count, held until then.
     assert record.context["live"]["text"]["holds"].startswith("1 held until ")
     assert record.context["live"]["text"]["holds"].endswith("(quiet hours)")
     dashboard = staff.get(reverse("admin:index")).content.decode()

@@ -29,6 +29,9 @@ def finished(broadcast_key: str = f"daily:{DAY}") -> bool:
 
 def test_the_daily_broadcast_reaches_every_opted_in_subscriber_once(celery_worker, recording):
     subs = opted_in(12) + opted_in(3, start=150, channel="whatsapp")
+    for whatsapp in subs[12:]:  # each wrote to us today: inside WhatsApp's 24-hour window
+        Message.objects.create(direction="inbound", kind="inbound", channel="whatsapp",
+                               provider="twilio", phone=whatsapp.phone, body="JOIN")  # fmt: skip
     consent.change("+13125550190", "pending", "web_form", {"form": "x"})
     consent.change("+13125550191", "opted_in", "admin", {"t": 1})
     consent.change("+13125550191", "opted_out", "sms_keyword", {"body": "STOP"})
