@@ -346,6 +346,13 @@ class Message(models.Model):
     def cost(self) -> Decimal:
         return self.price_actual if self.price_actual is not None else self.price_estimated
 
+    @property
+    def template_sid(self) -> str:
+        """The approved WhatsApp template it may go as: its own, else its broadcast's."""
+        if self.content_sid:
+            return self.content_sid
+        return self.broadcast.whatsapp_content_sid if self.broadcast_id else ""
+
 
 class DailyScheduleTask(PeriodicTask):
     """The "daily-broadcast" periodic task as the Daily schedule screen shows it.

@@ -260,11 +260,9 @@ def destination_skip(message: Message, now: datetime) -> tuple[SkipReason, str] 
         return None
     if why := phones.refused_destination(message.phone):
         return SkipReason.REFUSED_NUMBER, why
-    broadcast = message.broadcast
-    template = message.content_sid or (broadcast.whatsapp_content_sid if broadcast else "")
     if (
         message.channel == Channel.WHATSAPP
-        and not template
+        and not message.template_sid
         and not audience.wrote_in_window(message.phone, now).exists()
     ):
         return SkipReason.WHATSAPP_WINDOW, "no message from the number in 24 hours, no template"

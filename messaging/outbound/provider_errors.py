@@ -99,7 +99,7 @@ def requeue_as_template(
     from a delivery report it must be the undelivered one the report named.
     """
     broadcast = message.broadcast
-    content_sid = message.content_sid or (broadcast.whatsapp_content_sid if broadcast else "")
+    content_sid = message.template_sid
     if not content_sid or not message.body:
         return False  # no template, or this already was the template attempt
     variables = message.content_variables or (
