@@ -23,10 +23,12 @@ bucket but queued and held). The status → bucket map is below; "held" is
 derived from the hold the sender records (status queued with next_attempt_at
 in the future, or a paused broadcast), not guessed.
 
-Counts come from outcomes_of(): one grouped query over the (broadcast, status)
-index and, for broadcasts with queued messages, one over the partial index of
-queued messages by next_attempt_at. The recount that stores counts on the
-Broadcast and every live screen use it.
+Counts come from outcomes_of(): one grouped pass over a broadcast's messages
+(tallies_of, through the (broadcast, status) index) and, for broadcasts with
+queued messages, one over the partial index of queued messages by
+next_attempt_at. The recount that stores counts on the Broadcast and every live
+screen use it. The same pass also counts channels and sums cost, so a screen
+that shows a broadcast's channel split and spend reads its messages once.
 """
 
 from __future__ import annotations
@@ -35,13 +37,21 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from messaging import task_names
-from messaging.models import Broadcast, BroadcastState, Message, MessageStatus
+from messaging.models import (
+    BILLED_STATUSES,
+    COST,
+    Broadcast,
+    BroadcastState,
+    Message,
+    MessageStatus,
+)
 from smsbot.celery import REPLIES_QUEUE, app
 from smsbot.timezones import abbreviation, ops_zone
 
@@ -203,20 +213,47 @@ class Outcomes:
         return self[Bucket.SENT] > 0
 
 
-def outcomes_of(
-    broadcasts: Sequence[Broadcast], now: datetime | None = None
-) -> dict[int, Outcomes]:
-    """Each broadcast's outcomes, in at most two grouped queries whatever their size."""
-    now = now or timezone.now()
-    by_status: dict[int, dict[str, int]] = {b.pk: {} for b in broadcasts}
+@dataclass(frozen=True)
+class Tally:
+    """One broadcast's messages counted in one pass: by status, by channel and whether
+    they were an e-mail fallback, and what the billed ones cost."""
+
+    statuses: dict[str, int] = field(default_factory=dict)
+    channels: dict[tuple[str, bool], int] = field(default_factory=dict)
+    spent: Decimal = Decimal(0)
+
+
+def tallies_of(broadcast_ids: Sequence[int]) -> dict[int, Tally]:
+    """Each broadcast's Tally, in one grouped query whatever their size."""
+    statuses: dict[int, dict[str, int]] = {pk: {} for pk in broadcast_ids}
+    channels: dict[int, dict[tuple[str, bool], int]] = {pk: {} for pk in statuses}
+    spent = dict.fromkeys(statuses, Decimal(0))
     rows = (
-        Message.objects.filter(broadcast_id__in=list(by_status))
+        Message.objects.filter(broadcast_id__in=list(statuses))
         .order_by()
-        .values_list("broadcast_id", "status")
-        .annotate(n=Count("id"))
+        .values_list("broadcast_id", "status", "channel", "fallback")
+        .annotate(n=Count("id"), cost=Sum(COST))
     )
-    for broadcast_id, status, n in rows:
-        by_status[broadcast_id][status] = n
+    for broadcast_id, status, channel, fallback, n, cost in rows:
+        statuses[broadcast_id][status] = statuses[broadcast_id].get(status, 0) + n
+        by_channel = channels[broadcast_id]
+        by_channel[channel, fallback] = by_channel.get((channel, fallback), 0) + n
+        if status in BILLED_STATUSES and cost:
+            spent[broadcast_id] += cost
+    return {pk: Tally(statuses[pk], channels[pk], spent[pk]) for pk in statuses}
+
+
+def outcomes_of(
+    broadcasts: Sequence[Broadcast],
+    now: datetime | None = None,
+    tallies: dict[int, Tally] | None = None,
+) -> dict[int, Outcomes]:
+    """Each broadcast's outcomes, in at most two grouped queries whatever their size
+    (one if their tallies are given)."""
+    now = now or timezone.now()
+    if tallies is None:
+        tallies = tallies_of([b.pk for b in broadcasts])
+    by_status = {b.pk: tallies[b.pk].statuses for b in broadcasts}
     waiting = [
         b.pk
         for b in broadcasts

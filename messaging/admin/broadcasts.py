@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -41,8 +41,6 @@ from messaging.billing import budget, pricing, segments
 from messaging.broadcasts import audience, progress, states, testsend, waves
 from messaging.broadcasts.content_import import DailyContentResource
 from messaging.models import (
-    BILLED_STATUSES,
-    COST,
     Broadcast,
     BroadcastState,
     DailyContent,
@@ -80,7 +78,7 @@ def messages_url(broadcast: Broadcast, bucket: str | None = None, **where: str) 
 def live_fields(
     broadcast: Broadcast,
     counts: Outcomes | None = None,
-    channels: figures.ChannelSplit | None = None,
+    detail: figures.BroadcastFigures | None = None,
     caused: attribution.Caused | None = None,
 ) -> dict[str, Any]:
     """What the list, the broadcast's page and the dashboard show of its progress
@@ -88,7 +86,7 @@ def live_fields(
     broadcast_live.js refreshes them from the progress view."""
     if counts is None:
         counts = progress.shown([broadcast])[broadcast.pk]
-    live = figures.broadcast_live(broadcast, counts, channels)
+    live = figures.broadcast_live(broadcast, counts, detail)
     if caused is not None:
         live["text"].update(caused.live_text())
     return live
@@ -330,14 +328,13 @@ class BroadcastAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "GET":
             show_banners(request)
-        spent = broadcast.messages.filter(status__in=BILLED_STATUSES).aggregate(c=Sum(COST))["c"]
-        counts = progress.shown([broadcast])[broadcast.pk]
-        channels = figures.channel_split_of([broadcast])[broadcast.pk]
+        detail = figures.broadcast_figures_of([broadcast])[broadcast.pk]
+        counts = detail.counts
         context = self._page(
             request,
             broadcast.name,
             broadcast=broadcast,
-            live=live_fields(broadcast, counts, channels),
+            live=live_fields(broadcast, counts, detail),
             skips=skips.after([broadcast])[broadcast.pk],
             counts=[
                 (bucket, label, counts[bucket], messages_url(broadcast, bucket))
@@ -345,12 +342,12 @@ class BroadcastAdmin(admin.ModelAdmin):
             ],
             by_channel=[
                 (field, label, n, messages_url(broadcast, **where))
-                for field, label, n, where in channels.rows()
+                for field, label, n, where in detail.channels.rows()
             ],
             messages_url=messages_url(broadcast),
             caused=attribution.caused_of([broadcast], {broadcast.pk: counts})[broadcast.pk],
             caused_window=attribution.window_words(),
-            spent=spent,
+            spent=detail.spent,
             timeline=timeline(broadcast),
             tests=test_rows(broadcast),
             waves=wave_rows(broadcast),
@@ -529,14 +526,15 @@ class BroadcastAdmin(admin.ModelAdmin):
             )
         operator = can_operate(request)
         found = list(Broadcast.objects.filter(pk__in=[int(i) for i in raw]))
-        shown = progress.shown(found)
-        # Asked only for broadcasts that may move: their split is counted with them.
-        channels = figures.channel_split_of(found)
+        # Asked only for broadcasts that may move: their split and spend are counted
+        # with them.
+        detail = figures.broadcast_figures_of(found)
+        shown = {pk: d.counts for pk, d in detail.items()}
         caused = attribution.caused_of(found, shown)
         answer: dict[str, Any] = {
             "broadcasts": [
                 {
-                    **live_fields(b, shown[b.pk], channels[b.pk], caused[b.pk]),
+                    **live_fields(b, shown[b.pk], detail[b.pk], caused[b.pk]),
                     "actions": [op for op, _ in actions_for(b, shown[b.pk])] if operator else [],
                 }
                 for b in found

@@ -20,7 +20,7 @@ from messaging.models import (
     Message,
     MessageStatus,
 )
-from messaging.outcomes import Bucket, Outcomes
+from messaging.outcomes import Bucket, Outcomes, Tally
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,14 @@ def stored(broadcast: Broadcast) -> Outcomes:
     return Outcomes(counts)
 
 
-def shown(broadcasts: Sequence[Broadcast], now: datetime | None = None) -> dict[int, Outcomes]:
-    """What every screen shows of these broadcasts: live while they may move, stored after."""
+def shown(
+    broadcasts: Sequence[Broadcast],
+    now: datetime | None = None,
+    tallies: dict[int, Tally] | None = None,
+) -> dict[int, Outcomes]:
+    """What every screen shows of these broadcasts: live while they may move, stored after.
+    tallies: their messages already counted (outcomes.tallies_of), where a screen has."""
     now = now or timezone.now()
     moving = [b for b in broadcasts if not settled(b, now)]
-    found = outcomes.outcomes_of(moving, now)
+    found = outcomes.outcomes_of(moving, now, tallies)
     return {b.pk: found[b.pk] if b.pk in found else stored(b) for b in broadcasts}

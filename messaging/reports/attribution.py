@@ -72,7 +72,7 @@ class Caused:
         """figures() by live field (caused-<key>, caused-<key>-rate): the progress view
         serves them among a broadcast's live fields, so a STOP that lands while its page
         or the dashboard is open shows without a reload."""
-        text = {}
+        text = {"caused-sent": str(self.sent)}
         for key, _, count, rate in self.figures():
             text[f"caused-{key}"], text[f"caused-{key}-rate"] = count, rate
         return text

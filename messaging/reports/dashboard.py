@@ -20,7 +20,7 @@ from django.utils import formats, timezone
 from django.utils.timesince import timeuntil
 
 from messaging import outcomes
-from messaging.broadcasts import daily, due, progress, schedule
+from messaging.broadcasts import daily, due, schedule
 from messaging.models import BILLED_STATUSES, Broadcast
 from messaging.reports import alerts, attribution, figures, rollups, skips
 from messaging.reports.charts import Series, bar_chart, integer, line_chart, money
@@ -293,13 +293,13 @@ def content_card(content: figures.DayContent) -> dict[str, Any]:
 def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
     """Each broadcast's progress (figures.broadcast_live, as its own page shows it) with
     every outcome linked to its messages in the message list."""
-    shown = progress.shown(broadcasts)
-    channels = figures.channel_split_of(broadcasts)
+    detail = figures.broadcast_figures_of(broadcasts)
+    shown = {pk: d.counts for pk, d in detail.items()}
     caused = attribution.caused_of(broadcasts, shown)
     skipped = skips.after(broadcasts)
     return [
         {
-            **figures.broadcast_live(b, shown[b.pk], channels[b.pk]),
+            **figures.broadcast_live(b, shown[b.pk], detail[b.pk]),
             "broadcast": b,
             "skips": skipped[b.pk],
             "url": _change_url("admin:messaging_broadcast_change", b.pk),
@@ -309,7 +309,7 @@ def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
             ],
             "by_channel": [
                 Linked(label, n, messages_url(broadcast__id__exact=b.pk, **where), field)
-                for field, label, n, where in channels[b.pk].rows()
+                for field, label, n, where in detail[b.pk].channels.rows()
             ],
             "caused": caused[b.pk],
         }

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from messaging import outcomes
 from messaging.billing.pricing import provider_label
-from messaging.broadcasts import daily, schedule
+from messaging.broadcasts import daily, progress, schedule
 from messaging.delivery import error_codes
 from messaging.models import (
     BILLED_STATUSES,
@@ -368,33 +368,55 @@ FALLBACK_FIELD = "fallback"
 FALLBACK_LABEL = "E-mail fallback (number undeliverable)"
 
 
-def channel_split_of(broadcasts: Sequence[Broadcast]) -> dict[int, ChannelSplit]:
-    """Each broadcast's ChannelSplit, in one grouped query.
+def _channel_split(tally: outcomes.Tally) -> ChannelSplit:
+    counts: dict[str, int] = {}
+    for (channel, _), n in tally.channels.items():
+        counts[channel] = counts.get(channel, 0) + n
+    fallback = sum(n for (_, is_fallback), n in tally.channels.items() if is_fallback)
+    return ChannelSplit(counts, fallback)
 
-    Counted live, not stored with the outcome recount: only the screens of one
-    broadcast (its page, its dashboard card, their refresh) show it, never the list.
+
+@dataclass(frozen=True)
+class BroadcastFigures:
+    """What the screens of one broadcast (its page, its dashboard card, their refresh)
+    show of it: outcome counts, messages by channel, and what its billed messages cost."""
+
+    counts: Outcomes
+    channels: ChannelSplit
+    spent: Decimal
+
+    @property
+    def text(self) -> dict[str, str]:
+        """Its live fields beyond the outcome counts, by name."""
+        return {**self.channels.text, SPENT_FIELD: f"{self.spent:.4f}"}
+
+
+# The live field of a broadcast's spend so far, in USD.
+SPENT_FIELD = "spent"
+
+
+def broadcast_figures_of(
+    broadcasts: Sequence[Broadcast], now: datetime | None = None
+) -> dict[int, BroadcastFigures]:
+    """Each broadcast's figures from one pass over its messages (outcomes.tallies_of).
+
+    The channel split and spend are counted live, not stored with the outcome recount:
+    only the screens of one broadcast show them, never the list.
     """
-    found: dict[int, dict[str, int]] = {b.pk: {} for b in broadcasts}
-    fallback: dict[int, int] = dict.fromkeys(found, 0)
-    rows = (
-        Message.objects.filter(broadcast_id__in=list(found))
-        .order_by()
-        .values_list("broadcast_id", "channel", "fallback")
-        .annotate(n=Count("id"))
-    )
-    for broadcast_id, channel, is_fallback, n in rows:
-        found[broadcast_id][channel] = found[broadcast_id].get(channel, 0) + n
-        if is_fallback:
-            fallback[broadcast_id] += n
-    return {pk: ChannelSplit(counts, fallback[pk]) for pk, counts in found.items()}
+    tallies = outcomes.tallies_of([b.pk for b in broadcasts])
+    counts = progress.shown(broadcasts, now, tallies)
+    return {
+        b.pk: BroadcastFigures(counts[b.pk], _channel_split(tallies[b.pk]), tallies[b.pk].spent)
+        for b in broadcasts
+    }
 
 
 def broadcast_live(
-    broadcast: Broadcast, counts: Outcomes, channels: ChannelSplit | None = None
+    broadcast: Broadcast, counts: Outcomes, detail: BroadcastFigures | None = None
 ) -> dict[str, Any]:
     """A broadcast's progress as every screen shows it: the pages render it and the one
-    progress view serves it, as JSON, to broadcast_live.js. channels: its messages by
-    channel, where the screen shows them (not on the list)."""
+    progress view serves it, as JSON, to broadcast_live.js. detail: its channel split
+    and spend, where the screen shows them (not on the list)."""
     return {
         "id": broadcast.pk,
         "state": broadcast.state,
@@ -409,7 +431,7 @@ def broadcast_live(
             "started": shown(broadcast.started_at) if broadcast.started_at else "—",
             "total": str(counts.total),
             **{bucket: str(counts[bucket]) for bucket, _ in outcomes.BUCKETS},
-            **(channels.text if channels else {}),
+            **(detail.text if detail else {}),
         },
     }
 
