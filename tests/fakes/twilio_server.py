@@ -27,7 +27,9 @@ Message resource some time after the final status.
 
 The account resources ``verify_twilio`` reads, each seedable (``twilio.account``):
 
-    GET /2010-04-01/Accounts/{sid}.json                    account: status, type
+    GET /2010-04-01/Accounts/{sid}.json                    account: status, type (a
+                                                           "Trial" sends only to
+                                                           account.verified_numbers: 21608)
     GET /2010-04-01/Accounts/{sid}/Messages/{sid}.json     the message, priced once settled
     GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json?PhoneNumber=
                                                            account.numbers {E.164: {sms_url,
@@ -65,6 +67,7 @@ form Twilio would post to the inbound webhook, for the test to sign and post:
     twilio.own_replies        # Twilio's auto-replies: [{"to", "body", "keyword"}]
     twilio.blocked            # numbers that sent STOP: sends to them fail 400, 21610
     twilio.advanced_opt_out = True      # the form then carries OptOutType=STOP/START/HELP
+    twilio.default_opt_out = False      # no handling at all (a short code, or disabled)
     twilio.custom_keywords["CANCELAR"] = "STOP"   # console-configured (Advanced Opt-Out)
 
 A keyword counts only as the whole body, in any case; WhatsApp has no such handling.
@@ -100,6 +103,8 @@ DEFAULT_MESSAGES = {
     21602: "Message body is required.",
     21603: "The 'From' phone number is required.",
     21604: "A 'To' phone number is required.",
+    21608: "The number is unverified. Trial accounts cannot send messages to unverified "
+    "numbers; verify it, or upgrade your account.",
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
     63016: "Failed to send freeform message because you are outside the allowed window.",
@@ -148,6 +153,9 @@ class Account:
     templates: dict[str, tuple[str, str]] = field(default_factory=dict)
     # ISO country -> outbound SMS current_price (USD), for the Pricing API
     sms_prices: dict[str, str] = field(default_factory=dict)
+    # A trial account sends only to its verified caller IDs: any other To is refused
+    # with 400, 21608 (Twilio's "free trial" support article).
+    verified_numbers: set[str] = field(default_factory=set)
 
     def add_number(self, phone: str, *, sms_url: str, status_callback: str = "") -> str:
         sid = "PN" + uuid.uuid4().hex
@@ -173,6 +181,8 @@ class _State:
     api_key_sid: str = ""
     api_key_secret: str = ""
     advanced_opt_out: bool = False
+    # Off: a number whose opt-out handling Twilio support disabled, or a short code.
+    default_opt_out: bool = True
     custom_keywords: dict[str, str] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)
     own_replies: list[dict[str, str]] = field(default_factory=list)
@@ -233,6 +243,8 @@ def _receive(state: _State, body: str, sender: str, to: str) -> dict[str, str]:
         return params
     word = body.strip().upper()
     with state.lock:
+        if not (state.default_opt_out or state.advanced_opt_out):
+            return params  # no opt-out handling at Twilio: the portal answers
         kind = (state.custom_keywords if state.advanced_opt_out else {}).get(word)
         kind = kind or DEFAULT_KEYWORDS.get(word)
         if kind is None:
@@ -304,8 +316,13 @@ class _Handler(QuietHandler):
             return self._error(400, 21602)
         with state.lock:
             blocked = form["To"] in state.blocked
+            unverified = state.account.type == "Trial" and (
+                form["To"].removeprefix("whatsapp:") not in state.account.verified_numbers
+            )
         if blocked:
             return self._error(400, 21610)
+        if unverified:
+            return self._error(400, 21608)
         self._answer(201, self._accept(state, form))
 
     def _authorized(self, state: _State) -> bool:
@@ -630,6 +647,14 @@ class FakeTwilio(LocalServer):
     @advanced_opt_out.setter
     def advanced_opt_out(self, on: bool) -> None:
         self.state.advanced_opt_out = on
+
+    @property
+    def default_opt_out(self) -> bool:
+        return self.state.default_opt_out
+
+    @default_opt_out.setter
+    def default_opt_out(self, on: bool) -> None:
+        self.state.default_opt_out = on
 
     @property
     def custom_keywords(self) -> dict[str, str]:
