@@ -64,6 +64,9 @@ fake posts no webhooks: ``receive`` plays a phone texting the number and returns
 form Twilio would post to the inbound webhook, for the test to sign and post:
 
     params = twilio.receive("STOP", sender="+13125550123")   # Twilio answers it itself
+    twilio.answer(twiml, to="+13125550123")   # Twilio sends the webhook's TwiML answer:
+                                              # [(action URL, its status form)], 21610
+                                              # when the number is blocked
     twilio.own_replies        # Twilio's auto-replies: [{"to", "body", "keyword"}]
     twilio.blocked            # numbers that sent STOP: sends to them fail 400, 21610
     twilio.advanced_opt_out = True      # the form then carries OptOutType=STOP/START/HELP
@@ -89,6 +92,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 from tests.fakes.local_server import LocalServer, QuietHandler
 
@@ -259,6 +263,40 @@ def _receive(state: _State, body: str, sender: str, to: str) -> dict[str, str]:
     return params
 
 
+def _accept(state: _State, form: dict[str, str], direction: str = "outbound-api") -> dict[str, Any]:
+    """A message Twilio took: queued, priced later (see _message)."""
+    sid = "SM" + uuid.uuid4().hex
+    now = formatdate(usegmt=True)
+    body = form.get("Body", "")
+    message = {
+        "account_sid": state.account_sid,
+        "api_version": "2010-04-01",
+        "body": body,
+        "date_created": now,
+        "date_sent": None,
+        "date_updated": now,
+        "direction": direction,
+        "error_code": None,
+        "error_message": None,
+        "from": form.get("From"),
+        "messaging_service_sid": form.get("MessagingServiceSid"),
+        "num_media": "0",
+        "num_segments": str(_segments(body)),
+        "price": state.price,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": "queued",
+        "subresource_uris": {
+            "media": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}/Media.json"
+        },
+        "to": form["To"],
+        "uri": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}.json",
+    }
+    with state.lock:
+        state.messages.append(message)
+    return message
+
+
 class _Handler(QuietHandler):
     def do_GET(self) -> None:
         state: _State = self.server.owner.state  # type: ignore[attr-defined]
@@ -323,45 +361,13 @@ class _Handler(QuietHandler):
             return self._error(400, 21610)
         if unverified:
             return self._error(400, 21608)
-        self._answer(201, self._accept(state, form))
+        self._answer(201, _accept(state, form))
 
     def _authorized(self, state: _State) -> bool:
         user, password = _basic(self.headers.get("Authorization", ""))
         if state.api_key_sid and (user, password) == (state.api_key_sid, state.api_key_secret):
             return True
         return bool(user) and (user, password) == (state.account_sid, state.auth_token)
-
-    def _accept(self, state: _State, form: dict[str, str]) -> dict[str, Any]:
-        sid = "SM" + uuid.uuid4().hex
-        now = formatdate(usegmt=True)
-        body = form.get("Body", "")
-        message = {
-            "account_sid": state.account_sid,
-            "api_version": "2010-04-01",
-            "body": body,
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"),
-            "num_media": "0",
-            "num_segments": str(_segments(body)),
-            "price": state.price,
-            "price_unit": "USD",
-            "sid": sid,
-            "status": "queued",
-            "subresource_uris": {
-                "media": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}/Media.json"
-            },
-            "to": form["To"],
-            "uri": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}.json",
-        }
-        with state.lock:
-            state.messages.append(message)
-        return message
 
     def _error(
         self, status: int, code: int | None, message: str = "", *, problem: bool = False
@@ -624,6 +630,35 @@ class FakeTwilio(LocalServer):
     def receive(self, body: str, sender: str, to: str = "+13125550100") -> dict[str, str]:
         """A phone texts the number: Twilio's own handling, and the inbound webhook form."""
         return _receive(self.state, body, sender, to)
+
+    def answer(
+        self, twiml: str, to: str, sender: str = "+13125550100"
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Twilio acting on the TwiML the inbound webhook answered with.
+
+        Each <Message> goes to the phone that texted, as a Message resource of its own:
+        refused (failed, 21610) when the number is blocked, else accepted ("sent"; finish()
+        settles it later). Returns, for each <Message> with an action URL, that URL and
+        the status form Twilio posts to it (MessageStatus, ErrorCode; never Price).
+        """
+        posted = []
+        for element in ElementTree.fromstring(twiml).iter("Message"):
+            body = element.text or element.findtext("Body") or ""
+            form = {"To": to, "From": sender, "Body": body}
+            with self.state.lock:
+                blocked = to in self.state.blocked
+            if blocked:
+                sid, status = "SM" + uuid.uuid4().hex, "failed"
+            else:
+                sid, status = _accept(self.state, form, "outbound-reply")["sid"], "sent"
+            callback = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status,
+                        "SmsStatus": status, "AccountSid": self.account_sid, "To": to,
+                        "From": sender, "ApiVersion": "2010-04-01"}  # fmt: skip
+            if blocked:
+                callback["ErrorCode"] = "21610"
+            if element.get("action"):
+                posted.append((element.get("action", ""), callback))
+        return posted
 
     @property
     def own_replies(self) -> list[dict[str, str]]:

@@ -172,6 +172,43 @@ def test_portal_mode_takes_a_custom_keyword_from_opt_out_type(server, text, sett
     assert outbound() == [] and [r["keyword"] for r in server.own_replies] == ["STOP"]
 
 
+def post_answer_status(twilio: TwilioPoster, url: str, form: dict[str, str]) -> None:
+    """Post, signed, the status Twilio sends to the TwiML answer's action URL."""
+    assert url.startswith(twilio.base_url)
+    assert twilio.post(url.removeprefix(twilio.base_url), form).status_code == 204
+
+
+def test_an_answer_twilio_refuses_ends_failed_not_sent(server, text, twilio):
+    # The number opted out at Twilio, but that STOP's webhook never reached the portal,
+    # which still holds it opted in: its answer goes back in TwiML and Twilio refuses it.
+    change(PHONE, "opted_in", "web_form", {"form": "signup"})
+    server.block(PHONE)
+    response = text("hello")
+    assert reply_of(response)  # the portal answered, as far as it knew
+    [(url, status)] = server.answer(response.content.decode(), PHONE)
+    assert (status["MessageStatus"], status["ErrorCode"]) == ("failed", "21610")
+    post_answer_status(twilio, url, status)
+    [answer] = outbound()
+    assert (answer.status, answer.error_code) == ("failed", "21610")
+    assert answer.provider_message_id == status["MessageSid"]
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.consent_status, subscriber.consent_source) == ("opted_out", "provider")
+
+
+def test_an_answer_twilio_takes_is_followed_to_delivered(server, twilio):
+    whatsapp = f"whatsapp:{PHONE}"
+    params = server.receive("HELP", whatsapp, f"whatsapp:{OUR_NUMBER}")
+    response = twilio.post(INBOUND, params)
+    # A retried webhook gets the same TwiML, naming the same recorded answer.
+    assert twilio.post(INBOUND, params).content == response.content
+    [(url, status)] = server.answer(response.content.decode(), whatsapp)
+    post_answer_status(twilio, url, status)
+    post_answer_status(twilio, url, server.finish(status["MessageSid"], "delivered"))
+    post_answer_status(twilio, url, status)  # a late "sent" does not go back
+    [answer] = outbound()
+    assert (answer.status, answer.provider_message_id) == ("delivered", status["MessageSid"])
+
+
 def test_a_retried_webhook_changes_nothing_twice(server, twilio):
     params = server.receive("STOP", PHONE, OUR_NUMBER)
     first, second = twilio.post(INBOUND, params), twilio.post(INBOUND, params)
