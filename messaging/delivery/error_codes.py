@@ -74,6 +74,10 @@ _TWILIO = [
     ErrorCode("30034", "Message from an unregistered US A2P 10DLC number", Action.REGISTRATION,
               "Register a brand and an A2P 10DLC campaign and add the number to the "
               "campaign's Messaging Service"),
+    # Broadcast messages carry a ValidityPeriod (TWILIO_BROADCAST_VALIDITY_HOURS): one
+    # still in Twilio's queue after it is dropped, on purpose, and reported so.
+    ErrorCode("30036", "Validity period expired: the message waited in Twilio's queue "
+              "longer than TWILIO_BROADCAST_VALIDITY_HOURS and was dropped"),
     ErrorCode("63016", "WhatsApp: outside the 24-hour window, a template is required",
               Action.RESEND_AS_TEMPLATE),
     ErrorCode("63003", "WhatsApp: the recipient is not a WhatsApp user", Action.UNDELIVERABLE),

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from messaging import task_names
@@ -236,15 +236,19 @@ def _settle_lost_answer(report: Report, now: datetime) -> Message | None:
     A send that timed out after the request went out, or whose worker died mid-call,
     is "sending" or "needs review" with no provider id. The provider's callback
     proves it took the message: it takes the provider's id and counts as sent (never
-    sent again), and the report then applies as to any other message.
+    sent again), and the report then applies as to any other message. A Twilio
+    answer in TwiML is recorded "sent" with the response and no id: its callback
+    (the TwiML's action URL) gives it one the same way.
     """
     message = (
         Message.objects.select_for_update(of=("self",))
         .filter(
+            Q(status__in=[MessageStatus.SENDING, MessageStatus.NEEDS_REVIEW])
+            # A TwiML answer: recorded sent with the response, its id known only now.
+            | Q(status=MessageStatus.SENT, in_reply_to__isnull=False),
             pk=report.message_id,
             provider=report.provider,
             provider_message_id__isnull=True,
-            status__in=[MessageStatus.SENDING, MessageStatus.NEEDS_REVIEW],
         )
         .only(*_READ_FIELDS)
         .first()

@@ -27,7 +27,9 @@ Message resource some time after the final status.
 
 The account resources ``verify_twilio`` reads, each seedable (``twilio.account``):
 
-    GET /2010-04-01/Accounts/{sid}.json                    account: status, type
+    GET /2010-04-01/Accounts/{sid}.json                    account: status, type (a
+                                                           "Trial" sends only to
+                                                           account.verified_numbers: 21608)
     GET /2010-04-01/Accounts/{sid}/Messages/{sid}.json     the message, priced once settled
     GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json?PhoneNumber=
                                                            account.numbers {E.164: {sms_url,
@@ -62,9 +64,13 @@ fake posts no webhooks: ``receive`` plays a phone texting the number and returns
 form Twilio would post to the inbound webhook, for the test to sign and post:
 
     params = twilio.receive("STOP", sender="+13125550123")   # Twilio answers it itself
+    twilio.answer(twiml, to="+13125550123")   # Twilio sends the webhook's TwiML answer:
+                                              # [(action URL, its status form)], 21610
+                                              # when the number is blocked
     twilio.own_replies        # Twilio's auto-replies: [{"to", "body", "keyword"}]
     twilio.blocked            # numbers that sent STOP: sends to them fail 400, 21610
     twilio.advanced_opt_out = True      # the form then carries OptOutType=STOP/START/HELP
+    twilio.default_opt_out = False      # no handling at all (a short code, or disabled)
     twilio.custom_keywords["CANCELAR"] = "STOP"   # console-configured (Advanced Opt-Out)
 
 A keyword counts only as the whole body, in any case; WhatsApp has no such handling.
@@ -86,6 +92,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 from tests.fakes.local_server import LocalServer, QuietHandler
 
@@ -100,6 +107,8 @@ DEFAULT_MESSAGES = {
     21602: "Message body is required.",
     21603: "The 'From' phone number is required.",
     21604: "A 'To' phone number is required.",
+    21608: "The number is unverified. Trial accounts cannot send messages to unverified "
+    "numbers; verify it, or upgrade your account.",
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
     63016: "Failed to send freeform message because you are outside the allowed window.",
@@ -148,6 +157,9 @@ class Account:
     templates: dict[str, tuple[str, str]] = field(default_factory=dict)
     # ISO country -> outbound SMS current_price (USD), for the Pricing API
     sms_prices: dict[str, str] = field(default_factory=dict)
+    # A trial account sends only to its verified caller IDs: any other To is refused
+    # with 400, 21608 (Twilio's "free trial" support article).
+    verified_numbers: set[str] = field(default_factory=set)
 
     def add_number(self, phone: str, *, sms_url: str, status_callback: str = "") -> str:
         sid = "PN" + uuid.uuid4().hex
@@ -173,6 +185,8 @@ class _State:
     api_key_sid: str = ""
     api_key_secret: str = ""
     advanced_opt_out: bool = False
+    # Off: a number whose opt-out handling Twilio support disabled, or a short code.
+    default_opt_out: bool = True
     custom_keywords: dict[str, str] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)
     own_replies: list[dict[str, str]] = field(default_factory=list)
@@ -233,6 +247,8 @@ def _receive(state: _State, body: str, sender: str, to: str) -> dict[str, str]:
         return params
     word = body.strip().upper()
     with state.lock:
+        if not (state.default_opt_out or state.advanced_opt_out):
+            return params  # no opt-out handling at Twilio: the portal answers
         kind = (state.custom_keywords if state.advanced_opt_out else {}).get(word)
         kind = kind or DEFAULT_KEYWORDS.get(word)
         if kind is None:
@@ -245,6 +261,40 @@ def _receive(state: _State, body: str, sender: str, to: str) -> dict[str, str]:
         if state.advanced_opt_out:
             params["OptOutType"] = kind
     return params
+
+
+def _accept(state: _State, form: dict[str, str], direction: str = "outbound-api") -> dict[str, Any]:
+    """A message Twilio took: queued, priced later (see _message)."""
+    sid = "SM" + uuid.uuid4().hex
+    now = formatdate(usegmt=True)
+    body = form.get("Body", "")
+    message = {
+        "account_sid": state.account_sid,
+        "api_version": "2010-04-01",
+        "body": body,
+        "date_created": now,
+        "date_sent": None,
+        "date_updated": now,
+        "direction": direction,
+        "error_code": None,
+        "error_message": None,
+        "from": form.get("From"),
+        "messaging_service_sid": form.get("MessagingServiceSid"),
+        "num_media": "0",
+        "num_segments": str(_segments(body)),
+        "price": state.price,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": "queued",
+        "subresource_uris": {
+            "media": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}/Media.json"
+        },
+        "to": form["To"],
+        "uri": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}.json",
+    }
+    with state.lock:
+        state.messages.append(message)
+    return message
 
 
 class _Handler(QuietHandler):
@@ -304,47 +354,20 @@ class _Handler(QuietHandler):
             return self._error(400, 21602)
         with state.lock:
             blocked = form["To"] in state.blocked
+            unverified = state.account.type == "Trial" and (
+                form["To"].removeprefix("whatsapp:") not in state.account.verified_numbers
+            )
         if blocked:
             return self._error(400, 21610)
-        self._answer(201, self._accept(state, form))
+        if unverified:
+            return self._error(400, 21608)
+        self._answer(201, _accept(state, form))
 
     def _authorized(self, state: _State) -> bool:
         user, password = _basic(self.headers.get("Authorization", ""))
         if state.api_key_sid and (user, password) == (state.api_key_sid, state.api_key_secret):
             return True
         return bool(user) and (user, password) == (state.account_sid, state.auth_token)
-
-    def _accept(self, state: _State, form: dict[str, str]) -> dict[str, Any]:
-        sid = "SM" + uuid.uuid4().hex
-        now = formatdate(usegmt=True)
-        body = form.get("Body", "")
-        message = {
-            "account_sid": state.account_sid,
-            "api_version": "2010-04-01",
-            "body": body,
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"),
-            "num_media": "0",
-            "num_segments": str(_segments(body)),
-            "price": state.price,
-            "price_unit": "USD",
-            "sid": sid,
-            "status": "queued",
-            "subresource_uris": {
-                "media": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}/Media.json"
-            },
-            "to": form["To"],
-            "uri": f"/2010-04-01/Accounts/{state.account_sid}/Messages/{sid}.json",
-        }
-        with state.lock:
-            state.messages.append(message)
-        return message
 
     def _error(
         self, status: int, code: int | None, message: str = "", *, problem: bool = False
@@ -608,6 +631,35 @@ class FakeTwilio(LocalServer):
         """A phone texts the number: Twilio's own handling, and the inbound webhook form."""
         return _receive(self.state, body, sender, to)
 
+    def answer(
+        self, twiml: str, to: str, sender: str = "+13125550100"
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Twilio acting on the TwiML the inbound webhook answered with.
+
+        Each <Message> goes to the phone that texted, as a Message resource of its own:
+        refused (failed, 21610) when the number is blocked, else accepted ("sent"; finish()
+        settles it later). Returns, for each <Message> with an action URL, that URL and
+        the status form Twilio posts to it (MessageStatus, ErrorCode; never Price).
+        """
+        posted = []
+        for element in ElementTree.fromstring(twiml).iter("Message"):
+            body = element.text or element.findtext("Body") or ""
+            form = {"To": to, "From": sender, "Body": body}
+            with self.state.lock:
+                blocked = to in self.state.blocked
+            if blocked:
+                sid, status = "SM" + uuid.uuid4().hex, "failed"
+            else:
+                sid, status = _accept(self.state, form, "outbound-reply")["sid"], "sent"
+            callback = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status,
+                        "SmsStatus": status, "AccountSid": self.account_sid, "To": to,
+                        "From": sender, "ApiVersion": "2010-04-01"}  # fmt: skip
+            if blocked:
+                callback["ErrorCode"] = "21610"
+            if element.get("action"):
+                posted.append((element.get("action", ""), callback))
+        return posted
+
     @property
     def own_replies(self) -> list[dict[str, str]]:
         with self.state.lock:
@@ -630,6 +682,14 @@ class FakeTwilio(LocalServer):
     @advanced_opt_out.setter
     def advanced_opt_out(self, on: bool) -> None:
         self.state.advanced_opt_out = on
+
+    @property
+    def default_opt_out(self) -> bool:
+        return self.state.default_opt_out
+
+    @default_opt_out.setter
+    def default_opt_out(self, on: bool) -> None:
+        self.state.default_opt_out = on
 
     @property
     def custom_keywords(self) -> dict[str, str]:

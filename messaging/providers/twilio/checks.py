@@ -83,15 +83,18 @@ def _credentials(twilio) -> Iterator[Check]:  # type: ignore[no-untyped-def]
             f"the account is {account.status}",
             "reactivate the account in Twilio's console",
         )
-    elif account.type == "Trial":
+        return
+    yield Check("credentials", True, f"account {account.sid} is active ({account.type})")
+    if account.type == "Trial":
+        # Its own line, after a passing credentials check, so that the rest of the list
+        # is still read: a new account is often a trial one, and its operator needs to
+        # see the registrations and templates to prepare before upgrading.
         yield Check(
-            "credentials",
+            "account type",
             False,
             "a trial account: it sends only to verified numbers (error 21608)",
             "upgrade the account in Twilio's console",
         )
-    else:
-        yield Check("credentials", True, f"account {account.sid} is active ({account.type})")
 
 
 def _service(twilio):  # type: ignore[no-untyped-def]

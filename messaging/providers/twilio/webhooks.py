@@ -6,15 +6,21 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from messaging.delivery import reports as delivery
 from messaging.inbound import pipeline as inbound
-from messaging.models import Provider
+from messaging.models import Message, Provider
 from messaging.providers.twilio import opt_out
-from messaging.providers.twilio.send import MESSAGE_ID_PARAM
+from messaging.providers.twilio.send import MESSAGE_ID_PARAM, status_callback
 from messaging.providers.twilio.signature import form, twilio_webhook
 
 
-def twiml(text: str) -> HttpResponse:
+def twiml(text: str, reply: Message | None = None) -> HttpResponse:
+    """The answer in TwiML. Twilio posts the answer's own status to its action URL (the
+    status callback, naming the recorded reply), so an answer Twilio refuses (21610: a
+    number that opted out at Twilio without the portal hearing of it) ends failed, not
+    sent."""
     response = MessagingResponse()
-    if text:
+    if text and reply is not None:
+        response.message(text, action=status_callback(reply), method="POST")
+    elif text:
         response.message(text)
     return HttpResponse(str(response), content_type="text/xml")
 
@@ -37,7 +43,7 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         )
     except inbound.InvalidInbound as exc:
         return HttpResponseBadRequest(str(exc))
-    return twiml(outcome.answer)
+    return twiml(outcome.answer, outcome.reply)
 
 
 @twilio_webhook

@@ -110,6 +110,20 @@ def test_wrong_credentials_fail_the_first_check(account, capsys, settings):
     assert failure == "1 of 1 Twilio check(s) failed"  # nothing else can be read
 
 
+def test_a_trial_account_fails_its_own_line_and_the_other_checks_still_run(account, capsys):
+    # A new account is often a trial: its operator sees every other check while upgrading.
+    account.type = "Trial"
+    out, failure = run(capsys)
+    assert failure == "1 of 6 Twilio check(s) failed"
+    assert out.startswith("✓ credentials: account AC")
+    [line] = [line for line in out.splitlines() if line.startswith("✗")]
+    assert line.startswith("✗ account type: a trial account") and "21608" in line
+    assert "upgrade the account" in line
+    assert "✓ A2P 10DLC campaign" in out and f"✓ WhatsApp template {TEMPLATE}" in out
+    [banner] = [a for a in alerts.active() if "Twilio account checks" in a.text]
+    assert "a trial account" in banner.text
+
+
 def test_refresh_twilio_prices_writes_the_estimates_of_the_allowed_countries(
     twilio_server, settings, capsys
 ):

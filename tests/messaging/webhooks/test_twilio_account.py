@@ -128,6 +128,33 @@ def test_a_broadcast_meeting_30034_pauses_after_a_handful_and_shows_the_registra
     assert "30034" in Broadcast.objects.get(pk=broadcast.pk).pause_reason
 
 
+def test_a_trial_account_pauses_the_broadcast_at_21608_and_says_to_upgrade(
+    celery_worker, twilio, fake, settings, admin_client
+):
+    # A trial account refuses every send to a number it has not verified, at the send.
+    settings.SMS_SEND_RATE = 2
+    fake.account.type = "Trial"
+    subscribers = opted_in(20)
+    fake.account.verified_numbers.add(subscribers[0].phone)  # the operator's own phone
+    broadcast = daily()
+    wait_for(
+        lambda: Broadcast.objects.get(pk=broadcast.pk).state == BroadcastState.PAUSED,
+        what="the pause",
+    )
+    time.sleep(1.5)  # a send already claimed may finish; nothing more is claimed
+    spent = len(sends(fake))
+    time.sleep(1.5)
+    assert len(sends(fake)) == spent < 20
+    refused = Message.objects.filter(broadcast=broadcast, error_code="21608")
+    assert refused.count() >= settings.REGISTRATION_ERRORS_PAUSE_AFTER
+    assert set(refused.values_list("status", "sent_at")) == {(MessageStatus.FAILED, None)}
+    assert {m["to"] for m in fake.messages} <= {subscribers[0].phone}
+    assert "21608" in Broadcast.objects.get(pk=broadcast.pk).pause_reason
+    home = admin_client.get("/admin/").content.decode()
+    assert "Upgrade the Twilio account" in home
+    assert "https://www.twilio.com/docs/api/errors/21608" in home
+
+
 def whatsapp_subscriber(phone: str, *, in_window: bool) -> None:
     consent.change(phone, "opted_in", "admin", {"test": True}, channel="whatsapp")
     if in_window:

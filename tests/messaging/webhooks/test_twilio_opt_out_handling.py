@@ -133,10 +133,12 @@ def test_on_whatsapp_the_portal_answers(server, text, settings):
 
 def test_portal_mode_answers_as_before(server, text, settings):
     settings.TWILIO_OPT_OUT_HANDLING = "portal"
+    server.default_opt_out = False  # where portal mode belongs: Twilio's handling is off
     assert reply_of(text("HELP")).startswith("Daily messages")
     assert reply_of(text("STOP", sender="+13125550124")) == settings.KEYWORD_REPLY_STOP
     assert Subscriber.objects.get(phone="+13125550124").consent_status == "opted_out"
     assert [m.kind for m in outbound()] == ["compliance", "compliance"]
+    assert server.own_replies == [] and server.blocked == set()  # one answer, the portal's
 
 
 def test_portal_mode_still_trusts_opt_out_type(server, text, settings):
@@ -146,6 +148,65 @@ def test_portal_mode_still_trusts_opt_out_type(server, text, settings):
     server.advanced_opt_out = True
     assert reply_of(text("STOP")) == ""
     assert Subscriber.objects.get().consent_status == "opted_out" and outbound() == []
+
+
+def test_portal_mode_answers_start_and_opts_back_in(server, text, settings):
+    settings.TWILIO_OPT_OUT_HANDLING = "portal"
+    server.default_opt_out = False
+    change(PHONE, "opted_out", "sms_keyword", {"text": "STOP"})
+    assert reply_of(text("START")) == settings.KEYWORD_REPLY_START
+    assert Subscriber.objects.get().consent_status == "opted_in"
+    assert [m.kind for m in outbound()] == ["reply"] and server.own_replies == []
+
+
+def test_portal_mode_takes_a_custom_keyword_from_opt_out_type(server, text, settings):
+    # Advanced Opt-Out answered a console-configured word: the portal must not answer it
+    # again, whatever its own setting, and records the opt-out with Twilio's evidence.
+    settings.TWILIO_OPT_OUT_HANDLING = "portal"
+    server.advanced_opt_out = True
+    server.custom_keywords["BAJA"] = "STOP"
+    change(PHONE, "opted_in", "web_form", {"form": "signup"})
+    assert reply_of(text("baja")) == ""
+    event = Subscriber.objects.get().consent_events.order_by("-id").first()
+    assert (event.to_status, event.evidence["opt_out_type"]) == ("opted_out", "STOP")
+    assert outbound() == [] and [r["keyword"] for r in server.own_replies] == ["STOP"]
+
+
+def post_answer_status(twilio: TwilioPoster, url: str, form: dict[str, str]) -> None:
+    """Post, signed, the status Twilio sends to the TwiML answer's action URL."""
+    assert url.startswith(twilio.base_url)
+    assert twilio.post(url.removeprefix(twilio.base_url), form).status_code == 204
+
+
+def test_an_answer_twilio_refuses_ends_failed_not_sent(server, text, twilio):
+    # The number opted out at Twilio, but that STOP's webhook never reached the portal,
+    # which still holds it opted in: its answer goes back in TwiML and Twilio refuses it.
+    change(PHONE, "opted_in", "web_form", {"form": "signup"})
+    server.block(PHONE)
+    response = text("hello")
+    assert reply_of(response)  # the portal answered, as far as it knew
+    [(url, status)] = server.answer(response.content.decode(), PHONE)
+    assert (status["MessageStatus"], status["ErrorCode"]) == ("failed", "21610")
+    post_answer_status(twilio, url, status)
+    [answer] = outbound()
+    assert (answer.status, answer.error_code) == ("failed", "21610")
+    assert answer.provider_message_id == status["MessageSid"]
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.consent_status, subscriber.consent_source) == ("opted_out", "provider")
+
+
+def test_an_answer_twilio_takes_is_followed_to_delivered(server, twilio):
+    whatsapp = f"whatsapp:{PHONE}"
+    params = server.receive("HELP", whatsapp, f"whatsapp:{OUR_NUMBER}")
+    response = twilio.post(INBOUND, params)
+    # A retried webhook gets the same TwiML, naming the same recorded answer.
+    assert twilio.post(INBOUND, params).content == response.content
+    [(url, status)] = server.answer(response.content.decode(), whatsapp)
+    post_answer_status(twilio, url, status)
+    post_answer_status(twilio, url, server.finish(status["MessageSid"], "delivered"))
+    post_answer_status(twilio, url, status)  # a late "sent" does not go back
+    [answer] = outbound()
+    assert (answer.status, answer.provider_message_id) == ("delivered", status["MessageSid"])
 
 
 def test_a_retried_webhook_changes_nothing_twice(server, twilio):

@@ -74,6 +74,8 @@ def test_a_junk_price_is_ignored(twilio, sent):
         ("30006", "Landline", True),
         ("30007", "spam", False),
         ("30008", "Unknown error", False),
+        ("30036", "Validity period expired", False),  # TWILIO_BROADCAST_VALIDITY_HOURS
+        ("63024", "invalid recipient", True),
     ],
 )
 def test_carrier_errors_are_recorded_with_their_meaning(
@@ -87,6 +89,13 @@ def test_carrier_errors_are_recorded_with_their_meaning(
     assert subscriber.undeliverable is undeliverable
     assert subscriber.consent_status == "opted_in"
     assert DeliveryEvent.objects.get().error_code == code
+
+
+def test_partially_delivered_counts_as_delivered(twilio, sent):
+    # Some segments (or media) reached the phone: it arrived, and Twilio bills it.
+    assert twilio.status(sent.provider_message_id, "partially_delivered").status_code == 204
+    sent.refresh_from_db()
+    assert sent.status == "delivered"
 
 
 def test_21610_turns_into_a_provider_opt_out(twilio, sent):
