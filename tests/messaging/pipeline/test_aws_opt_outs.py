@@ -3,10 +3,14 @@ webhooks signed by moto, a real Celery worker, moto's SNS behind the SNS sandbox
 opt-out-list model (tests/fakes/sns_sandbox.py), the End User Messaging SMS fake."""
 
 import json
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
+import boto3
 import pytest
 import requests
 from django.core.management import call_command
@@ -17,8 +21,11 @@ from messaging.models import Broadcast, BroadcastState, DailyContent, Message, M
 from messaging.outbound import dispatch
 from messaging.providers.sns import verification as sns_verify
 from messaging.reports import alerts
+from smsbot import aws as smsbot_aws
 from smsbot import opt_out_list, sms_account
 from smsbot.aws import client as aws_client
+from smsbot.provisioning import iam
+from smsbot.provisioning.core import Context
 from subscribers import consent
 from subscribers.models import Subscriber, SubscriberEvent
 from tests.messaging.pipeline.conftest import opted_in, wait_for
@@ -70,6 +77,52 @@ def inbound(live_server, sns, settings):  # type: ignore[no-untyped-def]
     return text
 
 
+# What a test does itself to stand in for AWS (create the inbound topic, subscribe the
+# live portal), and what needs no permission at all.
+NOT_THE_PORTALS = {"sns:CreateTopic", "sns:Subscribe", "sts:GetCallerIdentity"}
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """Every AWS action the portal's clients call during the test, as IAM names it
+    (signing name:operation), whichever thread calls it (the worker's included)."""
+    seen: set[str] = set()
+    lock = threading.Lock()
+    made = boto3.session.Session.client
+
+    def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
+        found = made(self, *args, **kwargs)
+        # IAM's service prefix: the signing name, but CloudWatch signs as "monitoring".
+        signing = found.meta.service_model.signing_name
+        prefix = {"monitoring": "cloudwatch"}.get(signing, signing)
+
+        def record(**event: Any) -> None:
+            with lock:
+                seen.add(f"{prefix}:{event['model'].name}")
+
+        found.meta.events.register("before-call", record)
+        return found
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    smsbot_aws._client.cache_clear()
+    yield seen
+    smsbot_aws._client.cache_clear()
+
+
+def not_granted(calls: set[str]) -> set[str]:
+    """The calls the least-privilege portal role (what provision_aws puts in IAM,
+    tests/provisioning/test_least_privilege.py) does not allow."""
+    policy = iam.portal_policy(Context("123456789012", "us-east-1"))
+    allowed = {
+        action for statement in policy["Statement"] for action in iam_list(statement["Action"])
+    }
+    return calls - allowed - NOT_THE_PORTALS
+
+
+def iam_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
 def moto_sms(moto_url: str) -> list[dict]:
     data = requests.get(f"{moto_url}/moto-api/data.json", timeout=10).json()
     return data.get("sns", {}).get("SMS", [])
@@ -85,7 +138,7 @@ def aws_events(phone: str) -> list[SubscriberEvent]:
 
 
 def test_stop_then_start_over_sns_then_the_broadcast_reaches_the_number(
-    celery_worker, inbound, sns, aws, settings
+    aws_calls, celery_worker, inbound, sns, aws, settings
 ):
     settings.SMS_PROVIDER = "console"  # signed up before SNS: no opt-in sync to wait for
     consent.change(PHONE, "opted_in", "web_form", {"form": "signup"})
@@ -108,6 +161,9 @@ def test_stop_then_start_over_sns_then_the_broadcast_reaches_the_number(
     assert [m["message"] for m in moto_sms(aws) if m["phone_number"] == PHONE].count(BODY) == 1
     subscriber = Subscriber.objects.get(phone=PHONE)
     assert subscriber.provider_opt_out_at is None
+    # All of it works under the portal's least-privilege role.
+    assert "sns:OptInPhoneNumber" in aws_calls
+    assert not_granted(aws_calls) == set()
 
 
 def test_a_start_within_30_days_of_an_opt_in_is_refused_with_the_reason_in_history(
@@ -184,7 +240,7 @@ def test_a_sandbox_refusal_pauses_the_broadcast_as_a_configuration_error(celery_
     assert any("sandbox" in a.text.lower() for a in alerts.active())
 
 
-def test_the_reconcile_reports_the_difference_and_changes_no_consent(sns):
+def test_the_reconcile_reports_the_difference_and_changes_no_consent(aws_calls, sns):
     [here_in, here_out] = [
         consent.change(PHONE, "opted_in", "web_form", {"form": "t"}).subscriber,
         consent.change(OTHER, "opted_out", "admin", {"reason": "t"}).subscriber,
@@ -211,9 +267,13 @@ def test_the_reconcile_reports_the_difference_and_changes_no_consent(sns):
     here_in.refresh_from_db()
     assert here_in.provider_opt_out_at is None
     assert [e.after for e in aws_events(PHONE)] == ["agrees", "needs review"]
+    assert "sns:ListPhoneNumbersOptedOut" in aws_calls
+    assert not_granted(aws_calls) == set()
 
 
-def test_end_user_messaging_gets_the_portals_stops_and_starts(celery_worker, aws_sms, settings):
+def test_end_user_messaging_gets_the_portals_stops_and_starts(
+    aws_calls, celery_worker, aws_sms, settings
+):
     settings.SMS_PROVIDER = "aws-sms"
     consent.change(PHONE, "opted_out", "admin", {"reason": "asked by phone"})
     wait_for(lambda: PHONE in aws_sms.opt_out_lists["Default"], what="PutOptedOutNumber")
@@ -243,6 +303,12 @@ def test_end_user_messaging_gets_the_portals_stops_and_starts(celery_worker, aws
         [result] = opt_out_sync_reconcile()
     assert result.pushed == 1 and result.opted_in_here == (PHONE,)
     assert OTHER in aws_sms.opt_out_lists["Default"]
+    assert {
+        "sms-voice:PutOptedOutNumber",
+        "sms-voice:DeleteOptedOutNumber",
+        "sms-voice:DescribeOptedOutNumbers",
+    } <= aws_calls
+    assert not_granted(aws_calls) == set()
 
 
 def opt_out_sync_reconcile() -> list[opt_out_list.Reconciled]:
