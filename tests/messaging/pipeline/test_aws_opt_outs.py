@@ -3,14 +3,10 @@ webhooks signed by moto, a real Celery worker, moto's SNS behind the SNS sandbox
 opt-out-list model (tests/fakes/sns_sandbox.py), the End User Messaging SMS fake."""
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
 
-import boto3
 import pytest
 import requests
 from django.core.management import call_command
@@ -21,14 +17,11 @@ from messaging.models import Broadcast, BroadcastState, DailyContent, Message, M
 from messaging.outbound import dispatch
 from messaging.providers.sns import verification as sns_verify
 from messaging.reports import alerts
-from smsbot import aws as smsbot_aws
 from smsbot import opt_out_list, sms_account
 from smsbot.aws import client as aws_client
-from smsbot.provisioning import iam
-from smsbot.provisioning.core import Context
 from subscribers import consent
 from subscribers.models import Subscriber, SubscriberEvent
-from tests.messaging.pipeline.conftest import opted_in, wait_for
+from tests.messaging.pipeline.conftest import not_granted, opted_in, wait_for
 
 PHONE = "+13125550123"
 OTHER = "+13125550124"
@@ -75,52 +68,6 @@ def inbound(live_server, sns, settings):  # type: ignore[no-untyped-def]
         client.publish(TopicArn=topic, Message=json.dumps(payload))
 
     return text
-
-
-# What a test does itself to stand in for AWS (create the inbound topic, subscribe the
-# live portal), and what needs no permission at all.
-NOT_THE_PORTALS = {"sns:CreateTopic", "sns:Subscribe", "sts:GetCallerIdentity"}
-
-
-@pytest.fixture
-def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
-    """Every AWS action the portal's clients call during the test, as IAM names it
-    (signing name:operation), whichever thread calls it (the worker's included)."""
-    seen: set[str] = set()
-    lock = threading.Lock()
-    made = boto3.session.Session.client
-
-    def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
-        found = made(self, *args, **kwargs)
-        # IAM's service prefix: the signing name, but CloudWatch signs as "monitoring".
-        signing = found.meta.service_model.signing_name
-        prefix = {"monitoring": "cloudwatch"}.get(signing, signing)
-
-        def record(**event: Any) -> None:
-            with lock:
-                seen.add(f"{prefix}:{event['model'].name}")
-
-        found.meta.events.register("before-call", record)
-        return found
-
-    monkeypatch.setattr(boto3.session.Session, "client", client)
-    smsbot_aws._client.cache_clear()
-    yield seen
-    smsbot_aws._client.cache_clear()
-
-
-def not_granted(calls: set[str]) -> set[str]:
-    """The calls the least-privilege portal role (what provision_aws puts in IAM,
-    tests/provisioning/test_least_privilege.py) does not allow."""
-    policy = iam.portal_policy(Context("123456789012", "us-east-1"))
-    allowed = {
-        action for statement in policy["Statement"] for action in iam_list(statement["Action"])
-    }
-    return calls - allowed - NOT_THE_PORTALS
-
-
-def iam_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else value
 
 
 def moto_sms(moto_url: str) -> list[dict]:

@@ -24,7 +24,7 @@ from messaging.providers.sns import verification as sns_verify
 from smsbot.aws import client as aws_client
 from smsbot.provisioning import eum
 from smsbot.provisioning.core import Action, Context, Plan
-from tests.messaging.pipeline.conftest import opted_in, wait_for
+from tests.messaging.pipeline.conftest import not_granted, opted_in, wait_for
 
 DAY = date(2026, 11, 23)
 ORIGIN = "+13125550100"
@@ -60,7 +60,7 @@ def send_daily() -> Broadcast:
 
 
 def test_a_broadcast_goes_out_by_send_text_message_and_events_settle_it(
-    aws_sms_portal, aws_sms, celery_worker, settings
+    aws_sms_portal, aws_calls, aws_sms, celery_worker, settings
 ):
     aws_sms.tier = "PRODUCTION"
     subscribers = opted_in(3)
@@ -89,6 +89,9 @@ def test_a_broadcast_goes_out_by_send_text_message_and_events_settle_it(
         assert message.price_unit == "USD" and message.segments == 1
         events = DeliveryEvent.objects.filter(message=message)
         assert list(events.values_list("provider", "status")) == [("aws-sms", "delivered")]
+    # All of it works under the portal's least-privilege role.
+    assert "sms-voice:SendTextMessage" in aws_calls
+    assert not_granted(aws_calls) == set()
 
 
 def test_a_failure_event_settles_undelivered_with_its_reason(
@@ -107,7 +110,7 @@ def test_a_failure_event_settles_undelivered_with_its_reason(
 
 
 def test_verified_only_in_the_sandbox_sends_to_verified_numbers_and_says_why_not(
-    aws_sms_portal, aws_sms, celery_worker, settings
+    aws_sms_portal, aws_calls, aws_sms, celery_worker, settings
 ):
     settings.SMS_SANDBOX_SEND = "verified-only"
     subscribers = opted_in(3)
@@ -119,6 +122,8 @@ def test_verified_only_in_the_sandbox_sends_to_verified_numbers_and_says_why_not
     assert {m.phone for m in skipped} == {s.phone for s in subscribers[1:]}
     assert {m.error_message for m in skipped} == {sandbox.NOT_VERIFIED}
     assert [m["DestinationPhoneNumber"] for m in aws_sms.sent] == [subscribers[0].phone]
+    assert "sms-voice:DescribeVerifiedDestinationNumbers" in aws_calls
+    assert not_granted(aws_calls) == set()
 
 
 def test_refuse_in_the_sandbox_does_not_start_and_says_why(aws_sms_portal, aws_sms, settings):
