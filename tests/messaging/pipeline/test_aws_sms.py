@@ -153,6 +153,31 @@ def test_the_send_rate_is_capped_by_the_numbers_mps(aws_sms_portal, aws_sms, set
     assert ratelimit.send_rate("aws-sms") == 2.0
 
 
+def test_with_no_number_named_the_rate_is_the_slowest_number_aws_may_pick(
+    aws_sms_portal, aws_sms, celery_worker, settings
+):
+    """An account-level send (no OriginationIdentity): AWS selects one of the account's
+    numbers for each message, so the portal paces for the slowest of them."""
+    settings.SMS_ORIGINATION_NUMBERS = []
+    settings.SMS_SEND_RATE = 20
+    aws_sms.tier = "PRODUCTION"
+    campaign = aws_sms.add_registration("US_TEN_DLC_CAMPAIGN_REGISTRATION", "COMPLETE")
+    aws_sms.add_phone_number("+13125550101", "TEN_DLC", registration_id=campaign, mps=15)
+    assert ratelimit.send_rate("aws-sms") == 3.0  # the toll-free number's 3, not 20 nor 18
+
+    opted_in(2)
+    broadcast = send_daily()
+    wait_for(lambda: len(aws_sms.sent) == 2, what="two SendTextMessage calls")
+    assert all("OriginationIdentity" not in call for call in aws_sms.sent)
+    assert aws_sms.publish_events(aws_sms_portal, "TEXT_DELIVERED") == 2
+    wait_for(
+        lambda: (
+            Message.objects.filter(broadcast=broadcast, status=MessageStatus.DELIVERED).count() == 2
+        ),
+        what="two delivered messages",
+    )
+
+
 def test_an_opted_out_refusal_for_an_opted_in_subscriber_is_held_for_review(
     aws_sms_portal, aws_sms, settings
 ):
