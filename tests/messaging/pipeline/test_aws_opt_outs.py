@@ -13,6 +13,7 @@ from django.core.management import call_command
 
 from messaging import tasks
 from messaging.billing import build
+from messaging.broadcasts import sandbox
 from messaging.models import Broadcast, BroadcastState, DailyContent, Message, MessageStatus
 from messaging.outbound import dispatch
 from messaging.providers.sns import verification as sns_verify
@@ -185,6 +186,33 @@ def test_a_sandbox_refusal_pauses_the_broadcast_as_a_configuration_error(celery_
     # A valid number the sandbox refused is not a bad number.
     assert not Subscriber.objects.filter(pk__in=[s.pk for s in subs], undeliverable=True).exists()
     assert any("sandbox" in a.text.lower() for a in alerts.active())
+
+
+def test_a_sandboxed_sns_account_sends_to_verified_numbers_only_and_says_why_not(
+    celery_worker, sns, aws, settings
+):
+    """SMS_SANDBOX_SEND=verified-only on SNS (the aws-sms case is in test_aws_sms.py):
+    the sandbox read before the broadcast skips the unverified, AWS refuses nothing."""
+    settings.SMS_SANDBOX_SEND = "verified-only"
+    settings.QUIET_HOURS = ""
+    sns.in_sandbox = True
+    sns.numbers[OTHER] = "Verified"
+    opted_in(3, start=123)  # +13125550123..125: only ...124 is verified
+    DailyContent.objects.create(date=DAY, text=BODY)
+
+    call_command("send_daily", "--date", DAY.isoformat())
+    wait_for(lambda: broadcast_state() == BroadcastState.DONE, what="the broadcast to finish")
+
+    messages = Message.objects.filter(broadcast__idempotency_key=f"daily:{DAY}")
+    assert {m.phone: m.status for m in messages} == {
+        "+13125550123": MessageStatus.SKIPPED,
+        OTHER: MessageStatus.SENT,
+        "+13125550125": MessageStatus.SKIPPED,
+    }
+    assert {m.error_message for m in messages if m.status == MessageStatus.SKIPPED} == {
+        sandbox.NOT_VERIFIED
+    }
+    assert [m["phone_number"] for m in moto_sms(aws)] == [OTHER]
 
 
 def test_the_reconcile_reports_the_difference_and_changes_no_consent(aws_calls, sns):
