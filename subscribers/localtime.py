@@ -122,6 +122,19 @@ def held_until(zone_name: str, moment: datetime) -> datetime | None:
     return quiet.end_after(local).astimezone(UTC)
 
 
+def quiet_begins_between(zone_name: str, start: datetime, end: datetime) -> bool:
+    """Whether a recipient in zone_name, outside quiet hours at start, is inside them
+    before end: a send still going then holds the rest of theirs until the morning."""
+    quiet = quiet_hours()
+    if quiet is None or end <= start or held_until(zone_name, start):
+        return False
+    local = start.astimezone(zone(zone_name))
+    begins = datetime.combine(local.date(), quiet.start, tzinfo=local.tzinfo)
+    if begins <= local:
+        begins += timedelta(days=1)
+    return begins <= end
+
+
 def validate_send_time(value: time | None) -> None:
     """A preferred send time must be outside the quiet hours."""
     quiet = quiet_hours()

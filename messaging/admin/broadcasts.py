@@ -414,6 +414,9 @@ class BroadcastAdmin(admin.ModelAdmin):
         took = audience.sending_time(p.by_channel, ratelimit.send_rate)
         # Those inside their quiet hours go when those end: the send ends no earlier.
         begins = max(filter(None, (start or timezone.now(), p.quiet_hours_end)))
+        # Those whose quiet hours begin while it is still sending wait for the morning.
+        starting = start or timezone.now()
+        into_quiet = audience.entering_quiet_hours(broadcast.channel, starting, starting + took)
         context = self._page(
             request,
             f"Send “{broadcast.name}” to {p.recipients} recipients?",
@@ -428,6 +431,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             rate=ratelimit.send_rate(audience.provider_for(broadcast.channel or Channel.SMS)),
             quiet_hours=settings.QUIET_HOURS,
             quiet_ends=outcomes.clock(p.quiet_hours_end) if p.quiet_hours_end else "",
+            into_quiet=into_quiet,
         )
         return TemplateResponse(request, "admin/messaging/broadcast/confirm_send.html", context)
 

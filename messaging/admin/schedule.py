@@ -12,17 +12,21 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from messaging.admin.broadcasts import duration_words
 from messaging.broadcasts import audience, daily, due, schedule
 from messaging.broadcasts.schedule import DailySchedule
 from messaging.models import Broadcast, DailyScheduleTask
+from messaging.outbound import ratelimit
 from messaging.reports import skips
 from smsbot import audit, timezones
+from subscribers.models import Channel
 
 # The zones most operators pick; any other is a search away.
 COMMON_TIMEZONES = [
@@ -114,14 +118,38 @@ def run_rows(current: DailySchedule, count: int = 5) -> list[dict[str, str]]:
     ]
 
 
-def next_run_skips(current: DailySchedule) -> list[dict[str, Any]]:
-    """Who the next run would skip or hold, and why, were it due with today's subscribers."""
+def next_run_preview(current: DailySchedule) -> tuple[datetime, audience.Preview] | None:
+    """The next run and its preview with today's subscribers; None with nothing to send."""
     runs = schedule.next_runs(current, 1)
     content = daily.text_for(runs[0].date()) if runs else None
     if content is None:
-        return []
-    p = audience.preview(content.text, template=bool(content.content_sid), at=runs[0])
-    return skips.preview_rows(p.skips)
+        return None
+    return runs[0], audience.preview(content.text, template=bool(content.content_sid), at=runs[0])
+
+
+def next_run_skips(current: DailySchedule) -> list[dict[str, Any]]:
+    """Who the next run would skip or hold, and why, were it due with today's subscribers."""
+    found = next_run_preview(current)
+    return skips.preview_rows(found[1].skips) if found else []
+
+
+def next_run_finish(current: DailySchedule) -> dict[str, Any] | None:
+    """When the next run would finish at the send rate (SMS_SEND_RATE, or the origination
+    identity's MPS when lower), and how many recipients' quiet hours begin before then.
+    Only for one moment for everyone: at each one's local time there is no single send."""
+    found = None if current.local_time else next_run_preview(current)
+    if found is None:
+        return None
+    run, p = found
+    took = audience.sending_time(p.by_channel, ratelimit.send_rate)
+    # Those inside their quiet hours go when those end: the send ends no earlier.
+    begins = max(filter(None, (run, p.quiet_hours_end)))
+    return {
+        "finishes": timezones.shown(begins + took, current.zone),
+        "takes": duration_words(took),
+        "rate": ratelimit.send_rate(audience.provider_for(Channel.SMS)),
+        "into_quiet": audience.entering_quiet_hours("", run, run + took),
+    }
 
 
 def late_today(now: datetime | None = None) -> str:
@@ -225,6 +253,8 @@ class DailyScheduleAdmin(admin.ModelAdmin):
             "can_change": can_change,
             "runs": run_rows(current) if current.enabled and not current.custom else [],
             "next_skips": next_run_skips(current) if current.enabled else [],
+            "next_finish": next_run_finish(current) if current.enabled else None,
+            "quiet_hours": settings.QUIET_HOURS,
             "last": last,
             "last_started": timezones.shown(last.started_at) if last and last.started_at else "",
             "last_url": reverse("admin:messaging_broadcast_change", args=[last.pk]) if last else "",

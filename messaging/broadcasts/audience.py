@@ -353,6 +353,18 @@ def sending_time(by_channel: dict[str, int], rate: Callable[[str], float]) -> ti
     return timedelta(seconds=max(seconds, default=0))
 
 
+def entering_quiet_hours(channel: str, start: datetime, end: datetime) -> int:
+    """Recipients outside their quiet hours when a send starts whose quiet hours begin
+    before it ends (one query grouped by zone): what is not sent to them by then waits
+    for the morning, so the warning says so before the send."""
+    if localtime.quiet_hours() is None or end <= start:
+        return 0
+    zones = audience(channel, at=start).values_list("timezone").annotate(n=Count("id"))
+    return sum(
+        n for zone, n in zones.order_by() if localtime.quiet_begins_between(zone, start, end)
+    )
+
+
 def costs(
     text: str,
     by_channel: dict[str, int],

@@ -118,6 +118,12 @@ def confirmed_topics(ctx: Context) -> list[str]:
     return [topic_arn(ctx, topic) for topic in topics]
 
 
+def opt_out_list_arn(ctx: Context) -> str:
+    """The End User Messaging SMS opt-out list the portal keeps (AWS_SMS_OPT_OUT_LIST)."""
+    name = settings.AWS_SMS_OPT_OUT_LIST
+    return name if name.startswith("arn:") else ctx.arn("sms-voice", f"opt-out-list/{name}")
+
+
 def portal_policy(ctx: Context) -> PolicyDocument:
     return {
         "Version": "2012-10-17",
@@ -131,8 +137,23 @@ def portal_policy(ctx: Context) -> PolicyDocument:
                     "sns:Publish",
                     "sns:CheckIfPhoneNumberIsOptedOut",
                     "sns:ListPhoneNumbersOptedOut",
+                    # A START taken to SNS's list (smsbot.opt_out_list), by the worker.
+                    "sns:OptInPhoneNumber",
                 ],
                 "Resource": "*",
+            },
+            {
+                # The End User Messaging SMS opt-out list the worker keeps in step with
+                # the portal's STOPs and STARTs and reads in the daily reconcile: that
+                # list alone (AWS_SMS_OPT_OUT_LIST, a name or an ARN).
+                "Sid": "KeepOptOutListInStep",
+                "Effect": "Allow",
+                "Action": [
+                    "sms-voice:PutOptedOutNumber",
+                    "sms-voice:DeleteOptedOutNumber",
+                    "sms-voice:DescribeOptedOutNumbers",
+                ],
+                "Resource": opt_out_list_arn(ctx),
             },
             {
                 # The SMS sandbox and spend quota (smsbot.sms_account), for the send

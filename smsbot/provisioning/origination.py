@@ -161,6 +161,17 @@ class TwoWayNumbers(Resource):
                     f"{self.kind} {number['PhoneNumber']}: {describe(number, inbound, found)}",
                 )
             )
+            if blocked_until_registered(number, found):
+                # Not provisioning's to fix (a registration takes days to weeks), so noted,
+                # not failed — but never left to read as a ✓.
+                checks.append(
+                    Check(
+                        None,
+                        f"registration of {number['PhoneNumber']}: not complete — US carriers "
+                        "block its messages until the toll-free verification or the 10DLC "
+                        "campaign is approved (End User Messaging SMS console → Registrations)",
+                    )
+                )
         return checks
 
     def teardown(self, ctx: Context, *, delete_data: bool) -> str:
@@ -178,6 +189,14 @@ class TwoWayNumbers(Resource):
         return "switched off on " + ", ".join(n["PhoneNumber"] for n in ours)
 
 
+def blocked_until_registered(number: NumberInfo, found: dict[str, dict[str, Any]]) -> bool:
+    """A US toll-free or 10DLC number whose registration is missing or not COMPLETE."""
+    if number["NumberType"] not in NEEDS_REGISTRATION or number["IsoCountryCode"] != "US":
+        return False
+    registration = found.get(number.get("RegistrationId") or "")
+    return not registration or registration["RegistrationStatus"] != "COMPLETE"
+
+
 def describe(number: NumberInfo, inbound: str, found: dict[str, dict[str, Any]]) -> str:
     """Type, status, two-way target, registration and MPS of one number, on one line."""
     channel = number.get("TwoWayChannelArn") or ""
@@ -193,9 +212,8 @@ def describe(number: NumberInfo, inbound: str, found: dict[str, dict[str, Any]])
         registered = f"registration {registration['RegistrationType']} {status}"
     else:
         registered = "no registration"
-    complete = bool(registration) and registration["RegistrationStatus"] == "COMPLETE"
-    if number["NumberType"] in NEEDS_REGISTRATION and number["IsoCountryCode"] == "US":
-        registered += "" if complete else " (US carriers block it until it is complete)"
+    if blocked_until_registered(number, found):
+        registered += " (US carriers block it until it is complete)"
     rate = mps(number)
     throughput = f"{rate} MPS" if rate is not None else "MPS not reported"
     return f"{number['NumberType']} {number['Status']}, {target}, {registered}, {throughput}"

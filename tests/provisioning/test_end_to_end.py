@@ -8,9 +8,11 @@ from tests.provisioning.conftest import provision, run
 
 
 def test_provision_verify_rerun_change_teardown(aws, settings, aws_sms, sns_sandbox):
-    # An account out of both SMS sandboxes.
+    # An account out of both SMS sandboxes, its number's toll-free verification approved.
     sns_sandbox.in_sandbox = False
     aws_sms.tier = "PRODUCTION"
+    approved = aws_sms.add_registration("US_TOLL_FREE_REGISTRATION", "COMPLETE")
+    aws_sms.number("+13125550100")["RegistrationId"] = approved
     # Retired resources are only mentioned when there is something to delete.
     resources = len([r for r in provisioning.resources() if not isinstance(r, Retired)])
 

@@ -36,6 +36,7 @@ def test_portal_role_is_least_privilege(aws):
         "sns:Publish",
         "sns:CheckIfPhoneNumberIsOptedOut",
         "sns:ListPhoneNumbersOptedOut",
+        "sns:OptInPhoneNumber",
         "sns:ConfirmSubscription",
         "sns:GetSMSSandboxAccountStatus",
         "sns:ListSMSSandboxPhoneNumbers",
@@ -45,6 +46,9 @@ def test_portal_role_is_least_privilege(aws):
         "sms-voice:SendTextMessage",
         "sms-voice:DescribePhoneNumbers",
         "sms-voice:ListPoolOriginationIdentities",
+        "sms-voice:PutOptedOutNumber",
+        "sms-voice:DeleteOptedOutNumber",
+        "sms-voice:DescribeOptedOutNumbers",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -79,6 +83,7 @@ def test_portal_role_is_least_privilege(aws):
         "sns:Publish",
         "sns:CheckIfPhoneNumberIsOptedOut",
         "sns:ListPhoneNumbersOptedOut",
+        "sns:OptInPhoneNumber",
         "sns:GetSMSSandboxAccountStatus",
         "sns:ListSMSSandboxPhoneNumbers",
         "sms-voice:DescribeAccountAttributes",
@@ -95,6 +100,11 @@ def test_portal_role_is_least_privilege(aws):
     assert by_action["sms-voice:SendTextMessage"]["Resource"] == (
         f"arn:aws:sms-voice:us-east-1:{ACCOUNT}:*"
     )
+    # The worker keeps the End User Messaging SMS opt-out list in step: that list alone.
+    for action in ("PutOptedOutNumber", "DeleteOptedOutNumber", "DescribeOptedOutNumbers"):
+        assert by_action[f"sms-voice:{action}"]["Resource"] == (
+            f"arn:aws:sms-voice:us-east-1:{ACCOUNT}:opt-out-list/Default"
+        )
     assert by_action["cloudwatch:PutMetricData"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "SMSBot"}
     }

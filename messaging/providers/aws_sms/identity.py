@@ -1,7 +1,9 @@
 """The origination identity aws-sms sends from, and its throughput as AWS reports it.
 
 A number's MPS is in DescribePhoneNumbers (MessagingLimits.RateLimits.SMS); a pool
-sends from all of its numbers, so its rate is theirs summed. Read at most every
+sends from all of its numbers, so its rate is theirs summed. With no identity named
+(an account-level send) AWS selects one of the account's numbers for each message, so
+the rate is the slowest of them: the one it may pick. Read at most every
 CACHE_SECONDS (the rate limiter asks on every send); when AWS cannot be read the
 identity's rate is unknown and SMS_SEND_RATE alone holds.
 """
@@ -42,6 +44,8 @@ def _numbers(identity: str) -> list[dict[str, Any]]:
     """The phone numbers that send for identity (a pool's, or the one number)."""
     eum = aws.client(SERVICE, attempts=2)
     numbers = eum.get_paginator("describe_phone_numbers")
+    if not identity:  # an account-level send: any of the account's numbers
+        return [n for page in numbers.paginate() for n in page["PhoneNumbers"]]
     if _is_pool(identity):
         members = eum.get_paginator("list_pool_origination_identities").paginate(PoolId=identity)
         ids = [
@@ -62,22 +66,23 @@ def _numbers(identity: str) -> list[dict[str, Any]]:
 
 
 def read_mps(identity: str) -> float | None:
-    """The identity's SMS messages per second, read now; None when AWS reports none."""
+    """The identity's SMS messages per second, read now ("": the account's slowest
+    number, which AWS may pick); None when AWS reports none."""
     rates = [
         n.get("MessagingLimits", {}).get("RateLimits", {}).get("SMS")
         for n in _numbers(identity)
         if n.get("Status") == "ACTIVE"
     ]
     known = [float(r) for r in rates if r]
-    return sum(known) if known else None
+    if not known:
+        return None
+    return sum(known) if identity else min(known)
 
 
 def mps() -> float | None:
-    """The origination identity's MPS, cached; None when unknown (or no identity set)."""
+    """The origination identity's MPS, cached; None when unknown."""
     identity = origination_identity()
-    if not identity:
-        return None
-    key = f"smsbot:aws-sms:mps:{identity}"
+    key = f"smsbot:aws-sms:mps:{identity or 'account'}"
     found = cache.get(key)
     if found is None:
         try:

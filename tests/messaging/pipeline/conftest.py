@@ -1,11 +1,17 @@
 """Fixtures for the sending pipeline: a recording provider, subscribers, waiting."""
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
+import boto3
 import pytest
 from django.core.cache import cache
 
+from smsbot import aws as smsbot_aws
+from smsbot.provisioning import iam
+from smsbot.provisioning.core import Context
 from subscribers import consent
 from subscribers.models import Subscriber
 from tests.fakes.twilio_server import FakeTwilio
@@ -69,3 +75,49 @@ def twilio(settings) -> Iterator[FakeTwilio]:  # type: ignore[no-untyped-def]
         settings.TWILIO_MESSAGING_SERVICE_SID = ""
         settings.TWILIO_TIMEOUT_SECONDS = 1.0
         yield server
+
+
+# What a test does itself to stand in for AWS (create the inbound topic, subscribe the
+# live portal), and what needs no permission at all.
+NOT_THE_PORTALS = {"sns:CreateTopic", "sns:Subscribe", "sts:GetCallerIdentity"}
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """Every AWS action the portal's clients call during the test, as IAM names it
+    (signing name:operation), whichever thread calls it (the worker's included)."""
+    seen: set[str] = set()
+    lock = threading.Lock()
+    made = boto3.session.Session.client
+
+    def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
+        found = made(self, *args, **kwargs)
+        # IAM's service prefix: the signing name, but CloudWatch signs as "monitoring".
+        signing = found.meta.service_model.signing_name
+        prefix = {"monitoring": "cloudwatch"}.get(signing, signing)
+
+        def record(**event: Any) -> None:
+            with lock:
+                seen.add(f"{prefix}:{event['model'].name}")
+
+        found.meta.events.register("before-call", record)
+        return found
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    smsbot_aws._client.cache_clear()
+    yield seen
+    smsbot_aws._client.cache_clear()
+
+
+def not_granted(calls: set[str]) -> set[str]:
+    """The calls the least-privilege portal role (what provision_aws puts in IAM,
+    tests/provisioning/test_least_privilege.py) does not allow."""
+    policy = iam.portal_policy(Context("123456789012", "us-east-1"))
+    allowed = {
+        action for statement in policy["Statement"] for action in iam_list(statement["Action"])
+    }
+    return calls - allowed - NOT_THE_PORTALS
+
+
+def iam_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value

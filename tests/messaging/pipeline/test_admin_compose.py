@@ -340,3 +340,37 @@ def test_only_a_draft_is_deleted_and_only_from_its_page(admin_client):
         reverse("admin:messaging_broadcast_delete", args=[unsent.pk]), {"post": "yes"}
     )
     assert list(Broadcast.objects.all()) == [sent]
+
+
+def test_the_finish_and_a_run_into_quiet_hours_are_shown_before_the_send(client, settings):
+    """At the send rate (SMS_SEND_RATE, or the sender's MPS when lower) the confirmation
+    and the Daily schedule show when the send ends, and warn when the recipients' quiet
+    hours begin before it does (what is not sent by then waits for the morning)."""
+    chicago = timezone.now().astimezone(ZoneInfo("America/Chicago"))
+    quiet_from = chicago + timedelta(minutes=20)
+    settings.QUIET_HOURS = f"{quiet_from:%H:%M}-{quiet_from + timedelta(hours=8):%H:%M}"
+    settings.SMS_SEND_RATE = 0.001  # three recipients: 50 minutes
+    settings.DAILY_FALLBACK_TEXT = "A word for today"
+    opted_in(3)  # 312 numbers: America/Chicago
+    client.force_login(staff("ops", *OPERATOR_PERMISSIONS, *DEVOPS))
+
+    html = unescape(client.post(preview(draft()), {"send": "1"}).content.decode())
+    assert "about 50 minutes at 0" in html
+    warning = "3 recipients' quiet hours ("
+    assert 'id="confirm-into-quiet"' in html and warning in html
+
+    schedule.ensure_daily_schedule()
+    form = {"time": f"{chicago + timedelta(minutes=5):%H:%M}", "timezone": "America/Chicago",
+            "enabled": "on", "mode": "same_moment"}  # fmt: skip
+    assert client.post(SCHEDULE, form).url == SCHEDULE
+    html = unescape(client.get(SCHEDULE).content.decode())
+    assert 'id="next-finish"' in html and "about 50 minutes" in html
+    assert 'id="next-into-quiet"' in html and warning in html
+
+    settings.SMS_SEND_RATE = 1000  # over in a moment: nothing to warn about
+    html = unescape(client.get(SCHEDULE).content.decode())
+    assert 'id="next-finish"' in html and 'id="next-into-quiet"' not in html
+    html = unescape(
+        client.post(preview(draft(idempotency_key="adhoc:y")), {"send": "1"}).content.decode()
+    )
+    assert 'id="confirm-finish"' in html and 'id="confirm-into-quiet"' not in html

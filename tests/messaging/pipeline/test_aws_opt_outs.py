@@ -13,6 +13,7 @@ from django.core.management import call_command
 
 from messaging import tasks
 from messaging.billing import build
+from messaging.broadcasts import sandbox
 from messaging.models import Broadcast, BroadcastState, DailyContent, Message, MessageStatus
 from messaging.outbound import dispatch
 from messaging.providers.sns import verification as sns_verify
@@ -21,7 +22,7 @@ from smsbot import opt_out_list, sms_account
 from smsbot.aws import client as aws_client
 from subscribers import consent
 from subscribers.models import Subscriber, SubscriberEvent
-from tests.messaging.pipeline.conftest import opted_in, wait_for
+from tests.messaging.pipeline.conftest import not_granted, opted_in, wait_for
 
 PHONE = "+13125550123"
 OTHER = "+13125550124"
@@ -85,7 +86,7 @@ def aws_events(phone: str) -> list[SubscriberEvent]:
 
 
 def test_stop_then_start_over_sns_then_the_broadcast_reaches_the_number(
-    celery_worker, inbound, sns, aws, settings
+    aws_calls, celery_worker, inbound, sns, aws, settings
 ):
     settings.SMS_PROVIDER = "console"  # signed up before SNS: no opt-in sync to wait for
     consent.change(PHONE, "opted_in", "web_form", {"form": "signup"})
@@ -108,6 +109,9 @@ def test_stop_then_start_over_sns_then_the_broadcast_reaches_the_number(
     assert [m["message"] for m in moto_sms(aws) if m["phone_number"] == PHONE].count(BODY) == 1
     subscriber = Subscriber.objects.get(phone=PHONE)
     assert subscriber.provider_opt_out_at is None
+    # All of it works under the portal's least-privilege role.
+    assert "sns:OptInPhoneNumber" in aws_calls
+    assert not_granted(aws_calls) == set()
 
 
 def test_a_start_within_30_days_of_an_opt_in_is_refused_with_the_reason_in_history(
@@ -184,7 +188,34 @@ def test_a_sandbox_refusal_pauses_the_broadcast_as_a_configuration_error(celery_
     assert any("sandbox" in a.text.lower() for a in alerts.active())
 
 
-def test_the_reconcile_reports_the_difference_and_changes_no_consent(sns):
+def test_a_sandboxed_sns_account_sends_to_verified_numbers_only_and_says_why_not(
+    celery_worker, sns, aws, settings
+):
+    """SMS_SANDBOX_SEND=verified-only on SNS (the aws-sms case is in test_aws_sms.py):
+    the sandbox read before the broadcast skips the unverified, AWS refuses nothing."""
+    settings.SMS_SANDBOX_SEND = "verified-only"
+    settings.QUIET_HOURS = ""
+    sns.in_sandbox = True
+    sns.numbers[OTHER] = "Verified"
+    opted_in(3, start=123)  # +13125550123..125: only ...124 is verified
+    DailyContent.objects.create(date=DAY, text=BODY)
+
+    call_command("send_daily", "--date", DAY.isoformat())
+    wait_for(lambda: broadcast_state() == BroadcastState.DONE, what="the broadcast to finish")
+
+    messages = Message.objects.filter(broadcast__idempotency_key=f"daily:{DAY}")
+    assert {m.phone: m.status for m in messages} == {
+        "+13125550123": MessageStatus.SKIPPED,
+        OTHER: MessageStatus.SENT,
+        "+13125550125": MessageStatus.SKIPPED,
+    }
+    assert {m.error_message for m in messages if m.status == MessageStatus.SKIPPED} == {
+        sandbox.NOT_VERIFIED
+    }
+    assert [m["phone_number"] for m in moto_sms(aws)] == [OTHER]
+
+
+def test_the_reconcile_reports_the_difference_and_changes_no_consent(aws_calls, sns):
     [here_in, here_out] = [
         consent.change(PHONE, "opted_in", "web_form", {"form": "t"}).subscriber,
         consent.change(OTHER, "opted_out", "admin", {"reason": "t"}).subscriber,
@@ -211,9 +242,13 @@ def test_the_reconcile_reports_the_difference_and_changes_no_consent(sns):
     here_in.refresh_from_db()
     assert here_in.provider_opt_out_at is None
     assert [e.after for e in aws_events(PHONE)] == ["agrees", "needs review"]
+    assert "sns:ListPhoneNumbersOptedOut" in aws_calls
+    assert not_granted(aws_calls) == set()
 
 
-def test_end_user_messaging_gets_the_portals_stops_and_starts(celery_worker, aws_sms, settings):
+def test_end_user_messaging_gets_the_portals_stops_and_starts(
+    aws_calls, celery_worker, aws_sms, settings
+):
     settings.SMS_PROVIDER = "aws-sms"
     consent.change(PHONE, "opted_out", "admin", {"reason": "asked by phone"})
     wait_for(lambda: PHONE in aws_sms.opt_out_lists["Default"], what="PutOptedOutNumber")
@@ -243,6 +278,12 @@ def test_end_user_messaging_gets_the_portals_stops_and_starts(celery_worker, aws
         [result] = opt_out_sync_reconcile()
     assert result.pushed == 1 and result.opted_in_here == (PHONE,)
     assert OTHER in aws_sms.opt_out_lists["Default"]
+    assert {
+        "sms-voice:PutOptedOutNumber",
+        "sms-voice:DeleteOptedOutNumber",
+        "sms-voice:DescribeOptedOutNumbers",
+    } <= aws_calls
+    assert not_granted(aws_calls) == set()
 
 
 def opt_out_sync_reconcile() -> list[opt_out_list.Reconciled]:

@@ -24,7 +24,7 @@ from messaging.providers.sns import verification as sns_verify
 from smsbot.aws import client as aws_client
 from smsbot.provisioning import eum
 from smsbot.provisioning.core import Action, Context, Plan
-from tests.messaging.pipeline.conftest import opted_in, wait_for
+from tests.messaging.pipeline.conftest import not_granted, opted_in, wait_for
 
 DAY = date(2026, 11, 23)
 ORIGIN = "+13125550100"
@@ -60,7 +60,7 @@ def send_daily() -> Broadcast:
 
 
 def test_a_broadcast_goes_out_by_send_text_message_and_events_settle_it(
-    aws_sms_portal, aws_sms, celery_worker, settings
+    aws_sms_portal, aws_calls, aws_sms, celery_worker, settings
 ):
     aws_sms.tier = "PRODUCTION"
     subscribers = opted_in(3)
@@ -89,6 +89,9 @@ def test_a_broadcast_goes_out_by_send_text_message_and_events_settle_it(
         assert message.price_unit == "USD" and message.segments == 1
         events = DeliveryEvent.objects.filter(message=message)
         assert list(events.values_list("provider", "status")) == [("aws-sms", "delivered")]
+    # All of it works under the portal's least-privilege role.
+    assert "sms-voice:SendTextMessage" in aws_calls
+    assert not_granted(aws_calls) == set()
 
 
 def test_a_failure_event_settles_undelivered_with_its_reason(
@@ -107,7 +110,7 @@ def test_a_failure_event_settles_undelivered_with_its_reason(
 
 
 def test_verified_only_in_the_sandbox_sends_to_verified_numbers_and_says_why_not(
-    aws_sms_portal, aws_sms, celery_worker, settings
+    aws_sms_portal, aws_calls, aws_sms, celery_worker, settings
 ):
     settings.SMS_SANDBOX_SEND = "verified-only"
     subscribers = opted_in(3)
@@ -119,6 +122,8 @@ def test_verified_only_in_the_sandbox_sends_to_verified_numbers_and_says_why_not
     assert {m.phone for m in skipped} == {s.phone for s in subscribers[1:]}
     assert {m.error_message for m in skipped} == {sandbox.NOT_VERIFIED}
     assert [m["DestinationPhoneNumber"] for m in aws_sms.sent] == [subscribers[0].phone]
+    assert "sms-voice:DescribeVerifiedDestinationNumbers" in aws_calls
+    assert not_granted(aws_calls) == set()
 
 
 def test_refuse_in_the_sandbox_does_not_start_and_says_why(aws_sms_portal, aws_sms, settings):
@@ -146,6 +151,31 @@ def test_the_send_rate_is_capped_by_the_numbers_mps(aws_sms_portal, aws_sms, set
     assert ratelimit.send_rate("sns") == 20.0
     settings.SMS_SEND_RATE = 2
     assert ratelimit.send_rate("aws-sms") == 2.0
+
+
+def test_with_no_number_named_the_rate_is_the_slowest_number_aws_may_pick(
+    aws_sms_portal, aws_sms, celery_worker, settings
+):
+    """An account-level send (no OriginationIdentity): AWS selects one of the account's
+    numbers for each message, so the portal paces for the slowest of them."""
+    settings.SMS_ORIGINATION_NUMBERS = []
+    settings.SMS_SEND_RATE = 20
+    aws_sms.tier = "PRODUCTION"
+    campaign = aws_sms.add_registration("US_TEN_DLC_CAMPAIGN_REGISTRATION", "COMPLETE")
+    aws_sms.add_phone_number("+13125550101", "TEN_DLC", registration_id=campaign, mps=15)
+    assert ratelimit.send_rate("aws-sms") == 3.0  # the toll-free number's 3, not 20 nor 18
+
+    opted_in(2)
+    broadcast = send_daily()
+    wait_for(lambda: len(aws_sms.sent) == 2, what="two SendTextMessage calls")
+    assert all("OriginationIdentity" not in call for call in aws_sms.sent)
+    assert aws_sms.publish_events(aws_sms_portal, "TEXT_DELIVERED") == 2
+    wait_for(
+        lambda: (
+            Message.objects.filter(broadcast=broadcast, status=MessageStatus.DELIVERED).count() == 2
+        ),
+        what="two delivered messages",
+    )
 
 
 def test_an_opted_out_refusal_for_an_opted_in_subscriber_is_held_for_review(
