@@ -60,9 +60,11 @@ class BoundedInputsMixin:
 
 
 # What a list filter can be refused for: a value the lookup cannot take (a year past
-# 9999, a letter for an id, an unknown lookup), or that the database refuses.
+# 9999, a letter for an id, an unknown lookup, one bound for a range), or that the
+# database refuses.
 REFUSED_FILTER_ERRORS = (
     IncorrectLookupParameters,
+    IndexError,  # "?id__range=1": Django's range lookup reads a second bound that is not there
     DataError,
     FieldError,
     ValidationError,

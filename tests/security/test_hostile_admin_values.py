@@ -211,12 +211,12 @@ def admin_model(name: str) -> type[models.Model]:
 
 
 # Lookups tried on every field of every list, by the field's kind: (lookup, values).
-LOOKUPS_ANY = [("exact", ["\x00", "nope", HUGE_ID]), ("in", ["1,x"])]
+LOOKUPS_ANY = [("exact", ["\x00", "nope", HUGE_ID]), ("in", ["1,x"]), ("range", ["1"])]
 # "(?P<x>a)" is a Python regex PostgreSQL refuses.
 LOOKUPS_TEXT = [("regex", ["(", "(?P<x>a)"])]
 LOOKUPS_DATE = [("year", ["99999"]), ("month", ["13"]), ("day", ["32"]), ("date", ["2026-02-30"])]
 # Must be refused (Django's "?e=1" with a message): the values the database cannot use.
-MUST_REFUSE = {("regex", "("), ("year", "99999")}
+MUST_REFUSE = {("regex", "("), ("year", "99999"), ("range", "1")}
 if connection.vendor == "postgresql":
     MUST_REFUSE.add(("regex", "(?P<x>a)"))
 FILTER_VALUES = ["\x00", "../", HUGE_ID, "99999", "2026-02-30"]
