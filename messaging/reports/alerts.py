@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from messaging.billing import budget, pricing
 from messaging.broadcasts import daily
+from messaging.confirmations import hourly_cap
 from messaging.delivery import brake
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
-from messaging.outbound import config_errors, confirmation_cap, failover
+from messaging.outbound import config_errors, failover
 from messaging.reports import monitoring
 from smsbot import sms_account, timezones
 from smsbot.redaction import mask_phone
@@ -306,7 +307,7 @@ def _mirror_failures() -> list[tuple[str, int, str | None]]:
 
 @check
 def confirmations_waiting() -> Alert | None:
-    held = confirmation_cap.waiting()
+    held = hourly_cap.waiting()
     if held is None:
         return None
     cap = settings.OPTIN_CONFIRMATIONS_PER_HOUR
