@@ -6,6 +6,7 @@ from typing import Any
 from django import template
 from django.http import HttpRequest
 
+from messaging.billing import pricing
 from messaging.broadcasts import schedule
 from messaging.reports import alerts, charts, dashboard, figures
 from smsbot.admin_links import may_open
@@ -48,9 +49,10 @@ def usd(value: object) -> str:
 
 
 @register.filter
-def provider_name(code: str) -> str:
-    """ "sns" → "AWS SNS": providers by the names operators know them by."""
-    return figures.provider_label(code)
+def provider_name(code: str, channel: str = "") -> str:
+    """ "sns" → "AWS SNS": providers by the names operators know them by; the console's
+    on channel says what that channel is priced as."""
+    return pricing.provider_label(code, channel)
 
 
 @register.filter
