@@ -13,8 +13,7 @@ class MessagingConfig(AppConfig):
         # messages and the providers' deploy checks.
         from messaging import demo, retention, tasks  # noqa: F401
         from messaging.broadcasts.schedule import ensure_daily_schedule
-        from messaging.inbound import confirmations  # noqa: F401
-        from messaging.outbound import email_confirmation  # noqa: F401
+        from messaging.confirmations import by_email, by_phone  # noqa: F401
         from messaging.providers import deploy_checks  # noqa: F401
 
         # The daily-broadcast periodic task exists after every migrate.

@@ -47,7 +47,7 @@ class MessageStatus(models.TextChoices):
     UNDELIVERED = "undelivered", "Undelivered"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
-    # A confirmation waiting for room under the hourly cap (messaging.outbound.confirmation_cap).
+    # A confirmation waiting for room under the hourly cap (messaging.confirmations.hourly_cap).
     HELD = "held", "Held (waiting)"
     NEEDS_REVIEW = "needs_review", "Needs review (may have been sent)"
     # Sent, and no final delivery report came within the provider's horizon

@@ -53,7 +53,7 @@ from messaging.models import (
     MessageStatus,
 )
 from smsbot.celery import REPLIES_QUEUE, app
-from smsbot.timezones import abbreviation, ops_zone
+from smsbot.timezones import ops_zone, shown_day, shown_time
 
 
 class Bucket:
@@ -150,12 +150,13 @@ def hold_of(message: Message, now: datetime | None = None) -> Hold | None:
 
 
 def clock(moment: datetime, now: datetime | None = None) -> str:
-    """'08:00 CST' in OPS_TIMEZONE, zone named; with the day when it is not today there."""
+    """'08:00 CST' in OPS_TIMEZONE, zone named; 'Mon 7 Dec, 08:00 CST' when it is not
+    today there (the one clock's day and time formats, as every other admin time)."""
     zone = ops_zone()
     at = moment.astimezone(zone)
     today = (now or timezone.now()).astimezone(zone).date()
-    day = "" if at.date() == today else f"{at:%a %d %b}, "
-    return f"{day}{at:%H:%M} {abbreviation(at)}"
+    day = "" if at.date() == today else f"{shown_day(at.date())}, "
+    return f"{day}{shown_time(at)}"
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from messaging import retention, task_names
 from messaging.broadcasts import daily, fanout, progress, schedule, states, waves
+from messaging.confirmations import hourly_cap
 from messaging.delivery import brake, horizons
 from messaging.models import Message, MessageKind
 from messaging.outbound import (
     bulk_send,
     config_errors,
-    confirmation_cap,
     dispatch,
     provider_errors,
     recovery,
@@ -235,8 +235,8 @@ def heartbeat() -> int:
 def release_confirmations() -> int:
     """Queue the confirmations the hourly cap held, oldest first, as it has room."""
     with transaction.atomic():
-        confirmation_cap.serialize()
-        return len(confirmation_cap.release(timezone.now()))
+        hourly_cap.serialize()
+        return len(hourly_cap.release(timezone.now()))
 
 
 @shared_task(bind=True, name=task_names.SYNC_AWS_OPT_OUT, ignore_result=True, max_retries=8)

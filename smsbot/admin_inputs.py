@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 
 from smsbot import storable
+from smsbot.timezones import shown_date
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
@@ -35,7 +36,7 @@ def within_range(value: date | datetime | None) -> None:
         raise ValidationError(
             "Pick a date between %(earliest)s and %(latest)s.",
             code="out_of_range",
-            params={"earliest": f"{EARLIEST:%d %b %Y}", "latest": f"{LATEST:%d %b %Y}"},
+            params={"earliest": shown_date(EARLIEST), "latest": shown_date(LATEST)},  # one clock
         )
 
 

@@ -32,7 +32,7 @@ class AuditEntry(LogEntry):
     class Meta:
         proxy = True
         verbose_name = "audit log entry"
-        verbose_name_plural = "audit log"
+        verbose_name_plural = "audit log entries"
 
 
 class EnrolmentLink(models.Model):

@@ -52,6 +52,11 @@ def shown_with_utc(value: datetime | None) -> SafeString | str:
     )
 
 
+def shown_time(value: datetime) -> str:
+    """'04:12 CST': in OPS_TIMEZONE, the zone named, where the day goes without saying."""
+    return formats.date_format(value.astimezone(ops_zone()), "TIME_FORMAT")
+
+
 def shown_date(value: date | None) -> str:
     """'Sun 6 Dec 2026'."""
     return formats.date_format(value, "DATE_FORMAT") if value is not None else NOTHING

@@ -3,7 +3,7 @@
 Per client IP (smsbot.client_ip, through django-ratelimit's "ip" key), per
 number and per e-mail address. The counters live in the cache, which every web process shares (Redis
 in production). The hourly cap on confirmation messages is the last line, in
-messaging.inbound.confirmations.
+messaging.confirmations.
 """
 
 from dataclasses import dataclass

@@ -198,7 +198,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
             "Status",
             {
                 "fields": [
-                    "status",
+                    "status_display",  # a held one says until when and why, as the list
                     "attempts",
                     "error_code",
                     "error_meaning",
@@ -228,6 +228,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         ("Delivery events", {"fields": ["delivery_events_display"]}),
     ]
     readonly_fields = [
+        "status_display",
         "error_meaning",
         "cost_comparison",
         "provider_calls_display",

@@ -12,7 +12,9 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.text import capfirst
 
+from messaging import outcomes
 from messaging.delivery import error_codes
 from messaging.models import Direction, Message, MessageStatus
 from subscribers import hooks
@@ -65,12 +67,14 @@ def bubble(message: Message) -> Bubble:
     problem = ""
     if message.error_code:
         problem = f"{message.error_code}: {error_codes.meaning(message.error_code) or 'unknown'}"
+    # A held message says until when and why, as the message list and its broadcast do.
+    hold = outcomes.hold_of(message)
     return Bubble(
         inbound=inbound,
         text=text_of(message),
         kind="" if inbound else message.get_kind_display(),
         when=when(message.created_at),
-        status=message.get_status_display(),
+        status=capfirst(hold.words()) if hold else message.get_status_display(),
         tone=TONES.get(message.status, "quiet"),
         problem=problem,
         url=reverse("admin:messaging_message_change", args=[message.pk]),
@@ -82,9 +86,9 @@ def thread_panel(request: HttpRequest, subscriber: Subscriber) -> hooks.Panel | 
     if not request.user.has_perm("messaging.view_message"):
         return None
     latest = list(
-        Message.objects.filter(phone=subscriber.phone).order_by("-created_at", "-id")[
-            : THREAD_LENGTH + 1
-        ]
+        Message.objects.filter(phone=subscriber.phone)
+        .select_related("broadcast")  # a queued message of a paused broadcast is held
+        .order_by("-created_at", "-id")[: THREAD_LENGTH + 1]
     )
     bubbles = [bubble(m) for m in reversed(latest[:THREAD_LENGTH])]  # oldest first, as a chat
     context: dict[str, Any] = {

@@ -124,7 +124,8 @@ def reserve(cost: Decimal) -> bool:
 
 
 # Kinds that go whatever the budget: the law's answers, and the double opt-in question
-# and the staff test sends, which have caps of their own (confirmation_cap, testsend).
+# and the staff test sends, which have caps of their own (confirmations.hourly_cap,
+# broadcasts.testsend).
 UNLIMITED = (MessageKind.COMPLIANCE, MessageKind.CONFIRMATION, MessageKind.TEST)
 OVER_LIMIT = "withheld: the monthly spend limit (SMS_MONTHLY_SPEND_LIMIT_USD) is reached"
 

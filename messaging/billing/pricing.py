@@ -89,13 +89,19 @@ def priced_as(provider: str, channel: str) -> str:
     return Provider.TWILIO if channel == Channel.WHATSAPP else settings.CONSOLE_PRICES_AS
 
 
-def provider_label(code: str) -> str:
+def provider_label(code: str, channel: str = "") -> str:
     """The name operators know a provider by ("AWS SNS", "Twilio"); the console's says
-    what it is priced as."""
+    what it is priced as (priced_as): on channel when one is given, else on SMS and
+    WhatsApp both where they differ, as SNS sends no WhatsApp."""
     labels = dict(Provider.choices)
-    if code == Provider.CONSOLE:
-        return f"Console (priced as {labels[settings.CONSOLE_PRICES_AS]})"
-    return labels.get(code, code)
+    if code != Provider.CONSOLE:
+        return labels.get(code, code)
+    if channel and channel != Channel.EMAIL:
+        return f"Console (priced as {labels[priced_as(code, channel)]})"
+    sms, whatsapp = (labels[priced_as(code, ch)] for ch in (Channel.SMS, Channel.WHATSAPP))
+    if sms == whatsapp:
+        return f"Console (priced as {sms})"
+    return f"Console (priced as {sms}; WhatsApp as {whatsapp})"
 
 
 def unit_price(provider: str, channel: str, phone: str, *, template: bool = False) -> Decimal:

@@ -29,9 +29,9 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 
+from messaging.confirmations import hourly_cap
 from messaging.inbound.keywords import Keyword
 from messaging.models import Direction, Message, MessageKind, ReplyMute
-from messaging.outbound import confirmation_cap
 from smsbot.redaction import mask_phone
 from subscribers.models import ConsentStatus, Subscriber
 
@@ -93,7 +93,7 @@ def known(subscriber: Subscriber | None) -> bool:
         return True
     return (
         subscriber.consent_status == ConsentStatus.PENDING
-        and confirmation_cap.sent_confirmations().filter(phone=subscriber.phone).exists()
+        and hourly_cap.sent_confirmations().filter(phone=subscriber.phone).exists()
     )
 
 

@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from messaging.billing import budget, pricing
 from messaging.broadcasts import daily
+from messaging.confirmations import hourly_cap
 from messaging.delivery import brake
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
-from messaging.outbound import config_errors, confirmation_cap, failover
+from messaging.outbound import config_errors, failover
 from messaging.reports import monitoring
 from smsbot import sms_account, timezones
 from smsbot.redaction import mask_phone
@@ -40,6 +41,10 @@ class Alert:
     link_text: str = ""
     # More places, one per thing named (link text, url): the muted numbers' pages.
     links: tuple[tuple[str, str], ...] = ()
+    # (link text, url) offered instead of url to a user who may not open url but may
+    # open this one (smsbot.admin_links.may_open): the list to see, for a role that
+    # cannot add to it.
+    instead: tuple[str, str] | None = None
 
 
 Check = Callable[[], Alert | None]
@@ -172,13 +177,17 @@ def days_without_content() -> Alert | None:
     gaps = daily.days_without_content(daily.local_today())
     if not gaps:
         return None
+    add = _url("admin:messaging_dailycontent_add")
+    listed = _url("admin:messaging_dailycontent_changelist")
     return Alert(
         WARNING,
         "No daily content and no DAILY_FALLBACK_TEXT for "
         + ", ".join(timezones.shown_date(d) for d in gaps)
         + ": those days will be skipped.",
-        _url("admin:messaging_dailycontent_changelist"),
+        # The add form opens on the first day missing.
+        f"{add}?{urlencode({'date': gaps[0].isoformat()})}" if add else None,
         "Add daily content",
+        instead=("See daily content", listed) if listed else None,
     )
 
 
@@ -306,7 +315,7 @@ def _mirror_failures() -> list[tuple[str, int, str | None]]:
 
 @check
 def confirmations_waiting() -> Alert | None:
-    held = confirmation_cap.waiting()
+    held = hourly_cap.waiting()
     if held is None:
         return None
     cap = settings.OPTIN_CONFIRMATIONS_PER_HOUR

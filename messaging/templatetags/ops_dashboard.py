@@ -4,9 +4,11 @@ from dataclasses import replace
 from typing import Any
 
 from django import template
+from django.http import HttpRequest
 
+from messaging.billing import pricing
 from messaging.broadcasts import schedule
-from messaging.reports import charts, dashboard, figures
+from messaging.reports import alerts, charts, dashboard, figures
 from smsbot.admin_links import may_open
 
 register = template.Library()
@@ -22,13 +24,22 @@ def ops_dashboard(context: template.Context) -> dict[str, Any]:
         built = dashboard.build()
     # The figures are built for everyone who may see messages; a link to a page this
     # user would be refused (adding content, the periodic tasks) is not offered.
-    built["alerts"] = [
-        a if may_open(request, a.url) else replace(a, url=None) for a in built["alerts"]
-    ]
+    built["alerts"] = [offered(request, a) for a in built["alerts"]]
     for card in (built["daily"]["content"], *built["upcoming"]):
         if not may_open(request, card["url"]):
             card["url"] = None
     return {"allowed": True, **built}
+
+
+def offered(request: HttpRequest, alert: alerts.Alert) -> alerts.Alert:
+    """The alert with the link this user may follow: its own, else the one it offers
+    instead (seeing the daily content rather than adding it), else none."""
+    if may_open(request, alert.url):
+        return alert
+    if alert.instead and may_open(request, alert.instead[1]):
+        text, url = alert.instead
+        return replace(alert, url=url, link_text=text)
+    return replace(alert, url=None)
 
 
 @register.filter
@@ -38,9 +49,10 @@ def usd(value: object) -> str:
 
 
 @register.filter
-def provider_name(code: str) -> str:
-    """ "sns" → "AWS SNS": providers by the names operators know them by."""
-    return figures.provider_label(code)
+def provider_name(code: str, channel: str = "") -> str:
+    """ "sns" → "AWS SNS": providers by the names operators know them by; the console's
+    on channel says what that channel is priced as."""
+    return pricing.provider_label(code, channel)
 
 
 @register.filter

@@ -70,7 +70,9 @@ def test_home_page_answers_the_days_questions_and_follows_the_send_by_itself(
     # The next days' content, one of them missing, and its warning with a link.
     assert page.locator("#ops-upcoming .ops-missing").count() == 1
     banner = page.locator(".ops-alerts li.warning", has_text="No daily content")
-    assert banner.get_by_role("link", name="Add daily content").is_visible()
+    # A view-only Operations Manager is offered to see the content, not to add it.
+    assert banner.get_by_role("link", name="See daily content").is_visible()
+    assert banner.get_by_role("link", name="Add daily content").count() == 0
     # Subscribers, spend against the limit, delivery success over the demo week.
     assert text(page, "#ops-subscribers .ops-big") == f"{opted_in} opted in"
     assert re.search(r"\$[\d.]+ of \$100\.00 limit", text(page, "#ops-spend"))

@@ -1,9 +1,12 @@
 """Alerts: the conditions shown as banners on the admin home and the broadcast pages."""
 
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,7 +16,7 @@ from messaging.outbound import config_errors
 from messaging.reports import alerts, monitoring
 from subscribers import consent
 from subscribers.models import Subscriber
-from tests.ops.factories import message
+from tests.ops.factories import message, ops_manager
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +51,31 @@ def test_a_configuration_error_is_an_error_banner_on_the_admin_home(admin_client
         config_errors.dismiss()
 
 
-def test_missing_daily_content_links_to_where_it_is_added(settings):
+def banner_links(client: Client) -> list[tuple[str, str]]:
+    """(href, words) of each link in the home page's "No daily content" banner."""
+    page = client.get(reverse("admin:index")).content.decode()
+    banner = re.search(r"<li class=\"warning\">No daily content.*?</li>", page, re.S)
+    assert banner, "no banner"
+    return [(unescape(h), w) for h, w in re.findall(r'<a href="([^"]+)">([^<]+)</a>', banner[0])]
+
+
+def test_missing_daily_content_links_to_where_it_is_added(admin_client, settings):
     settings.DAILY_FALLBACK_TEXT = ""
-    (alert,) = [a for a in alerts.active() if "No daily content" in a.text]
-    assert alert.url == reverse("admin:messaging_dailycontent_changelist")
+    first_gap = daily.days_without_content(daily.local_today())[0]
+    ((url, words),) = banner_links(admin_client)
+    assert words == "Add daily content"
+    assert url == f"{reverse('admin:messaging_dailycontent_add')}?date={first_gap.isoformat()}"
+    form = admin_client.get(url).context["adminform"].form
+    assert str(form["date"].value()) == first_gap.isoformat()
+
+
+def test_a_role_that_may_only_view_daily_content_is_offered_to_see_it_not_add_it(settings):
+    settings.DAILY_FALLBACK_TEXT = ""
+    client = Client()
+    client.force_login(ops_manager())  # view permissions only
+    ((url, words),) = banner_links(client)
+    assert (url, words) == (reverse("admin:messaging_dailycontent_changelist"), "See daily content")
+    assert client.get(url).status_code == 200
 
 
 def test_messages_needing_review_and_paused_broadcasts_raise_warnings_with_links(admin_client):

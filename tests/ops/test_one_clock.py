@@ -8,7 +8,7 @@ hold ISO dates and 24-hour times, never the browser's locale.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -19,8 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule
 
-from messaging.models import Broadcast
+from messaging.models import Broadcast, Message
 from smsbot.models import AuditEntry
+from smsbot.timezones import ops_zone
+from subscribers.models import Subscriber
 from tests.security import doors
 from tests.security.samples import make_samples
 
@@ -143,6 +145,26 @@ def test_every_admin_page_shows_dates_and_times_in_the_one_format(samples, admin
             wrong.setdefault(problem, f"{page.key} ({page.path})")
     assert read > 50, f"only {read} admin pages read"
     assert not wrong, "\n".join(f"{where}: {problem}" for problem, where in wrong.items())
+
+
+def test_a_hold_that_ends_another_day_is_said_in_the_one_format(samples, admin_client):
+    """A message held past midnight (quiet hours from 22:00 end at 08:00 tomorrow) names
+    the day as every other page does: on the message list, its page and the number's
+    conversation, which say the same words."""
+    held = samples[Message]
+    until = timezone.now() + timedelta(hours=30)  # another day in any zone
+    Message.objects.filter(pk=held.pk).update(status="queued", error_code="", next_attempt_at=until)
+    at = until.astimezone(ops_zone())
+    words = f"Held until {at:%a} {at.day} {at:%b}, {at:%H:%M} {at.tzname()} (quiet hours)"
+    pages = [
+        changelist_url(Message) + f"?id__exact={held.pk}",
+        change_url(held),
+        change_url(Subscriber.objects.get(phone=held.phone)),
+    ]
+    for url in pages:
+        html = admin_client.get(url).content.decode()
+        assert words in html, url
+        assert not problems(html, third_party_text(samples)), url
 
 
 def test_the_reader_catches_each_other_format():

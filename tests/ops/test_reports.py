@@ -1,13 +1,16 @@
 """The report functions, against rows in the database (rollups for past days, live today)."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from messaging import outcomes
+from messaging.billing import pricing
 from messaging.broadcasts import daily
 from messaging.models import Broadcast, DailyContent, DailyRollup, PhoneMonthlySpend
 from messaging.reports import figures, rollups
@@ -248,3 +251,28 @@ def test_upcoming_content_and_ad_hoc_broadcasts_apart_from_the_daily_one(setting
     shown = figures.adhoc_broadcasts(timezone.now() - timedelta(days=7))
     assert shown == [adhoc]
     assert figures.daily_broadcast(first) == seeded["broadcast"]
+
+
+def provider_cells(html: str, table: str) -> set[tuple[str, str]]:
+    """(provider, channel) of each row of the table at the id or class given."""
+    found = re.search(rf'(id|class)="{table}".*?</table>', html, re.S)
+    assert found, table
+    row = r"<tr><td>(?:[^<]*</td><td>)?([^<]+)</td><td>([^<]+)</td>"
+    return set(re.findall(row, found[0]))
+
+
+def test_the_consoles_whatsapp_is_named_as_priced_as_twilio_not_sns(admin_client, settings):
+    """SNS sends no WhatsApp, so the console's WhatsApp is priced as Twilio: each spend
+    row names what its own channel is priced as, and a figure without a channel both."""
+    settings.CONSOLE_PRICES_AS = "sns"
+    message(timezone.now(), provider="console", channel="sms")
+    message(timezone.now(), provider="console", channel="whatsapp")
+    expected = {("Console (priced as AWS SNS)", "SMS"), ("Console (priced as Twilio)", "WhatsApp")}
+    dashboard = admin_client.get(reverse("admin:index")).content.decode()
+    assert provider_cells(dashboard, "ops-by-provider") == expected
+    call_command("refresh_rollups", "--since", str(timezone.localdate() - timedelta(days=1)))
+    report = admin_client.get(reverse("admin:messaging_message_costs")).content.decode()
+    assert provider_cells(report, "ops-cost-report") == expected
+    assert pricing.provider_label("console") == "Console (priced as AWS SNS; WhatsApp as Twilio)"
+    settings.CONSOLE_PRICES_AS = "twilio"
+    assert pricing.provider_label("console") == "Console (priced as Twilio)"

@@ -4,6 +4,7 @@ Each test drives the admin the way an operator does (its own URLs, forms and
 actions) and reads the entry back from the audit log (Django's LogEntry).
 """
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -287,6 +288,12 @@ def test_operators_filter_the_audit_log_by_user_type_and_date_and_reach_it_from_
         return [e.get_change_message() for e in page.context["cl"].result_list]
 
     assert listed({}) == ["Edited", "Opted out"]  # newest first
+    # The count under the list says what it counts, in the plural.
+    footer = client.get(log).content.decode()
+    assert re.search(r'class="paginator">\s*2 audit log entries\s*<', footer), footer[-3000:]
+    assert len(listed({"user__id__exact": first.pk})) == 1
+    one = client.get(log, {"user__id__exact": first.pk}).content.decode()
+    assert re.search(r'class="paginator">\s*1 audit log entry\s*<', one)
     assert listed({"user__id__exact": first.pk}) == ["Opted out"]
     content_type = ContentType.objects.get_for_model(DailyContent)
     assert listed({"content_type__id__exact": content_type.pk}) == ["Edited"]

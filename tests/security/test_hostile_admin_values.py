@@ -202,7 +202,7 @@ def test_the_far_future_broadcast_time_is_refused_with_a_message(samples, superu
     response = post(superuser, "/admin/messaging/broadcast/add/", data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["scheduled_for"] == [
-        "Pick a date between 01 Jan 1900 and 31 Dec 2199."
+        "Pick a date between Mon 1 Jan 1900 and Tue 31 Dec 2199."
     ]
 
 

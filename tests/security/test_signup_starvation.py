@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging import task_names, tasks
+from messaging.confirmations import hourly_cap
 from messaging.models import Message
-from messaging.outbound import confirmation_cap
 from smsbot.celery import app
 from subscribers.models import ConsentEvent, Subscriber
 from tests.clock import Clock
@@ -161,7 +161,7 @@ def test_a_confirmation_held_for_a_day_is_skipped_and_start_still_works(
     clock.set(start + timedelta(days=1, minutes=1))
     assert release(django_capture_on_commit_callbacks) == 0
     expired = confirmation(REAL)
-    assert expired.status == "skipped" and expired.error_message == confirmation_cap.EXPIRED
+    assert expired.status == "skipped" and expired.error_message == hourly_cap.EXPIRED
     assert expired.price_estimated == 0
     assert "are waiting" not in admin_client.get(reverse("admin:index")).content.decode()
     # The person can still join from the phone.

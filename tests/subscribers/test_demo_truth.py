@@ -136,7 +136,9 @@ def test_the_console_is_priced_as_the_provider_it_stands_in_for(seeded, settings
     draft = Broadcast.objects.create(idempotency_key="adhoc:t", name="Tip", text="Hello there")
     page = ops.get(reverse("admin:messaging_broadcast_preview", args=[draft.pk]))
     html = page.content.decode()
-    assert "Console (priced as AWS SNS)" in html
+    # The preview reaches SMS and WhatsApp subscribers: SNS sends no WhatsApp, so the
+    # console's WhatsApp is priced as Twilio and the label says both.
+    assert "Console (priced as AWS SNS; WhatsApp as Twilio)" in html
     cost = Decimal(re.search(r'id="cost">([\d.]+) USD', html).group(1))
     assert cost > 0
 

@@ -227,7 +227,7 @@ def test_the_template_downloads_and_imports_cleanly(admin_client, ops_client):
 
 @pytest.mark.django_db
 def test_the_preview_counts_confirmations_and_their_cost(admin_client, subscribe, settings):
-    from messaging.inbound.confirmations import confirmation
+    from messaging.confirmations.by_phone import confirmation
 
     settings.SMS_PROVIDER = "twilio"
     # An operator's opt-out goes back to pending: a confirmation too.

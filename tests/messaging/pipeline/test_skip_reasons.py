@@ -123,6 +123,13 @@ def test_a_broadcast_skips_the_same_subscribers_for_the_same_reasons_before_and_
     card = re.search(rf'data-broadcast-skips="{broadcast.pk}">(.*?)</p>', dashboard, re.S)[1]
     shown = dict(re.findall(r'<strong data-reason="(\w+)">(\d+)</strong>', card))
     assert {k: int(v) for k, v in shown.items()} == after
+    # It counts people, more than the Skipped bucket's messages, and says so; channel
+    # names are written as everywhere else.
+    words = re.sub(r"<[^>]+>", "", card)
+    assert words.startswith("People not sent to, by reason")
+    assert "so Skipped does not count them" in words
+    assert "Outside the WhatsApp 24-hour window, no template 1" in words
+    assert "whatsapp" not in words
 
 
 def test_the_daily_schedule_names_who_its_next_run_skips(staff, settings):

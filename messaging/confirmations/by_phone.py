@@ -3,7 +3,7 @@
 Anyone can type a number into a form, so the confirmation is what SMS pumping
 abuses. It is skipped, and the subscriber stays pending, when the number had
 one (sent or held) in the last 24 hours: the person can answer that one. When
-the hourly cap (messaging.outbound.confirmation_cap) has no room it is held and
+the hourly cap (messaging.confirmations.hourly_cap) has no room it is held and
 goes out later, oldest first. Either way the message log shows the reason.
 """
 
@@ -18,9 +18,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from messaging.billing.build import outbound
+from messaging.confirmations import hourly_cap
+from messaging.confirmations.by_email import email_confirmation
 from messaging.models import Message, MessageKind, MessageStatus
-from messaging.outbound import confirmation_cap
-from messaging.outbound.email_confirmation import email_confirmation
 from smsbot.redaction import mask_phone
 from subscribers import hooks
 from subscribers.consent import consent_changed, number_confirmation_channel
@@ -52,7 +52,7 @@ def confirmation(phone: str, channel: str, **fields: Any) -> Message:
 @hooks.set_confirmation_pricer
 def confirmation_price(phone: str, channel: str) -> Decimal:
     """What the subscribers import shows for each confirmation it will send (an
-    address's, channel email, is the e-mail messaging.outbound.email_confirmation sends)."""
+    address's, channel email, is the e-mail messaging.confirmations.by_email sends)."""
     if channel == Channel.EMAIL:
         return email_confirmation(phone).price_estimated
     return confirmation(phone, channel).price_estimated
@@ -65,11 +65,11 @@ def queue_confirmation(subscriber: Subscriber) -> Message:
     message = confirmation(
         subscriber.phone, channel, status=MessageStatus.HELD, subscriber=subscriber
     )
-    message.error_message = confirmation_cap.HELD
+    message.error_message = hourly_cap.HELD
     with transaction.atomic():
-        confirmation_cap.serialize()
+        hourly_cap.serialize()
         now = timezone.now()
-        recent = confirmation_cap.sent_confirmations().filter(
+        recent = hourly_cap.sent_confirmations().filter(
             phone=subscriber.phone, created_at__gt=now - PER_NUMBER
         )
         if recent.exists():
@@ -78,7 +78,7 @@ def queue_confirmation(subscriber: Subscriber) -> Message:
             message.price_estimated = Decimal("0")
         message.save()
         # Held first, then released with any older ones: oldest first, as room allows.
-        if message.status == MessageStatus.HELD and message.pk in confirmation_cap.release(now):
+        if message.status == MessageStatus.HELD and message.pk in hourly_cap.release(now):
             message.status, message.error_message = MessageStatus.QUEUED, ""
     if message.status == MessageStatus.HELD:
         log.warning(
@@ -93,10 +93,10 @@ def queue_confirmation(subscriber: Subscriber) -> Message:
     return message
 
 
-@receiver(consent_changed, dispatch_uid="messaging.inbound.confirmations.on_consent_changed")
+@receiver(consent_changed, dispatch_uid="messaging.confirmations.by_phone.on_consent_changed")
 def on_consent_changed(
     sender: object, subscriber: Subscriber, to_status: str, **kwargs: Any
 ) -> None:
-    # An e-mail address's confirmation is an e-mail (messaging.email.confirmation).
+    # An e-mail address's confirmation is an e-mail (messaging.confirmations.by_email).
     if to_status == ConsentStatus.PENDING and kwargs.get("address_kind") != AddressKind.EMAIL:
         queue_confirmation(subscriber)

@@ -46,7 +46,7 @@ def queue_email_confirmation(subscriber: Subscriber) -> Message:
     return message
 
 
-@receiver(consent_changed, dispatch_uid="messaging.outbound.email_confirmation")
+@receiver(consent_changed, dispatch_uid="messaging.confirmations.by_email.on_email_pending")
 def on_email_pending(sender: object, subscriber: Subscriber, to_status: str, **kwargs: Any) -> None:
     if (
         kwargs.get("address_kind") == AddressKind.EMAIL
