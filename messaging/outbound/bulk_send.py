@@ -84,7 +84,7 @@ def send_batch(message_ids: list[int]) -> dict[str, int]:
         if dispatch.held_by_broadcast(message):
             continue
         until = localtime.held_until(message.recipient_timezone, now)
-        if until is None:
+        if until is None or dispatch.counted_out(message, now):
             ready.append(message)
         else:
             quiet.setdefault(until, []).append(message.pk)

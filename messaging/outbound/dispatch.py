@@ -269,6 +269,13 @@ def destination_skip(message: Message, now: datetime) -> tuple[SkipReason, str] 
     return None
 
 
+def counted_out(message: Message, now: datetime) -> bool:
+    """A message the send will skip by its destination: it is skipped now, not first held
+    for quiet hours, as the preview counts it (audience.skip_split asks the destination
+    before the zone)."""
+    return destination_skip(message, now) is not None
+
+
 def held_by_broadcast(message: Message) -> str:
     broadcast = message.broadcast
     if broadcast is None:
@@ -295,7 +302,7 @@ def held_by_quiet_hours(message: Message, now: datetime) -> str:
     if message.kind != MessageKind.BROADCAST:
         return ""  # replies to the subscriber's own message go at once
     until = localtime.held_until(message.recipient_timezone, now)
-    if until is None:
+    if until is None or counted_out(message, now):
         return ""
     hold([message.pk], until)
     return QUIET_HOURS

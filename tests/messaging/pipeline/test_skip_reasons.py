@@ -179,3 +179,35 @@ def test_a_country_the_provider_refuses_is_skipped_for_the_previews_reason(staff
     assert Message.objects.filter(broadcast=broadcast, status="sent").count() == 2
     record = staff.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
     assert counts(record.content.decode(), "skips-after") == {"refused_number": 1}
+
+
+# A batch's pool threads use their own connections: they must see committed rows.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["one by one", "in a batch"])
+def test_whatsapp_outside_its_window_in_quiet_hours_is_skipped_not_held(settings, path):
+    """The preview asks the destination before the zone: so does the send, whichever path
+    takes the message, so the preview's held count is what the send holds."""
+    from messaging.outbound import bulk_send
+
+    settings.SMS_PROVIDER = "console"
+    settings.WHATSAPP_PROVIDER = "console"
+    chicago = datetime.now(ZoneInfo("America/Chicago"))
+    settings.QUIET_HOURS = (
+        f"{chicago - timedelta(hours=1):%H:%M}-{chicago + timedelta(hours=1):%H:%M}"
+    )
+    opted_in(1, start=160)  # SMS, in Chicago's quiet hours: held
+    opted_in(1, start=161, channel="whatsapp")  # never wrote in, no template: skipped
+    before = audience.preview("Hello").skips
+    assert {s.reason.value: s.count for s in before} == {"quiet_hours": 1, "whatsapp_window": 1}
+    broadcast = Broadcast.objects.create(name="Night", text="Hello", state="sending")
+    fan_out(broadcast.pk)
+    ids = list(Message.objects.filter(broadcast=broadcast).values_list("pk", flat=True))
+    if path == "one by one":
+        for pk in ids:
+            dispatch.send(pk)
+    else:
+        bulk_send.send_batch(ids)
+    window = Message.objects.get(broadcast=broadcast, channel="whatsapp")
+    assert (window.status, window.skip_reason) == (MessageStatus.SKIPPED, "whatsapp_window")
+    held = Message.objects.get(broadcast=broadcast, channel="sms")
+    assert held.status == MessageStatus.QUEUED and held.next_attempt_at > timezone.now()
