@@ -123,10 +123,9 @@ def revisions(ctx: Context, tag: str) -> list[Revision]:
 
 
 def register(revision: Revision) -> str:
-    answer = client("ecs").register_task_definition(
-        **revision.definition(),
-        tags=[{"key": k, "value": v} for k, v in ecs.TAGS.items()],
-    )
+    # No tags: ECS authorizes tags given at creation as ecs:TagResource, which the
+    # GitHub deploy role does not hold (a revision is found by its family, not a tag).
+    answer = client("ecs").register_task_definition(**revision.definition())
     return str(answer["taskDefinition"]["taskDefinitionArn"])
 
 
