@@ -1,5 +1,7 @@
 """deploy_aws against moto, with tests/fakes/ecs_outcomes.py saying how tasks end."""
 
+import threading
+
 import pytest
 
 from smsbot.aws import client
@@ -106,6 +108,24 @@ def test_refuses_while_another_deploy_is_in_progress(hosting, settings):
         ]
         == 1
     )
+
+
+def test_waits_for_a_deploy_in_progress_then_deploys(hosting, settings):
+    settings.ECS_DEPLOY_BUSY_WAIT_SECONDS = 60
+    hosting.rollout["smsbot-beat"] = ("IN_PROGRESS", "ECS deployment ecs-svc/2 in progress.")
+    # The other deployment ends a moment later.
+    done = threading.Timer(0.5, hosting.rollout.pop, args=("smsbot-beat",))
+    done.start()
+    try:
+        result = run("deploy_aws", "--image", SHA)
+    finally:
+        done.cancel()
+    assert result.error is None, result.out
+    waited = [line for line in result.out.splitlines() if line.startswith("waiting: ")]
+    assert waited and "smsbot-beat: deployment" in waited[0], result.out
+    assert "ecs-svc/2 in progress" in waited[0]
+    assert f"Deployed {SHA}" in result.out
+    assert result.out.index("waiting: ") < result.out.index("registered ")
 
 
 def test_names_the_service_the_circuit_breaker_rolled_back(hosting):
