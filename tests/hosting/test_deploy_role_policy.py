@@ -4,11 +4,11 @@ import json
 from fnmatch import fnmatchcase
 
 from smsbot.aws import client
+from tests.hosting.conftest import SHA
 from tests.provisioning.conftest import run
 
 ACCOUNT = "123456789012"
 PREFIX = f"arn:aws:ecs:us-east-1:{ACCOUNT}"
-SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def as_list(value):
