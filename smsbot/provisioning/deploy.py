@@ -1,10 +1,11 @@
 """deploy_aws: an image from ECR onto the ECS services, migrations first.
 
-The order: no other deployment in progress (wait, then refuse) → a new revision of
-each task definition with the image → `migrate` as a one-off task, which must exit 0
-→ the services on the new revisions → stable, or the circuit breaker's rollback
-named. Every step says what it does; nothing is changed before the migration passed
-but the registered revisions, which no service runs yet.
+The order: the image is in the repository → no other deployment in progress (wait,
+then refuse) → a new revision of each task definition with the image → `migrate` as
+a one-off task, which must exit 0 → the services on the new revisions → stable, or
+the circuit breaker's rollback named. Every step says what it does; nothing is
+changed before the migration passed but the registered revisions, which no service
+runs yet.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from smsbot.provisioning import ecs
-from smsbot.provisioning.core import Context, client, translated
+from smsbot.provisioning.core import Context, client, translated, try_get
 
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 # Seconds between two looks at a task or the services (tests make it shorter).
@@ -97,6 +98,25 @@ def in_progress() -> list[str]:
     return reasons
 
 
+def check_image(tag: str) -> None:
+    """The tag must be in the repository: a rollback to a mistyped SHA stops here, before
+    three revisions name an image no task could pull."""
+    ecr = client("ecr")
+    found = try_get(
+        lambda: ecr.describe_images(
+            repositoryName=ecs.repository_name(), imageIds=[{"imageTag": tag}]
+        )["imageDetails"],
+        "ImageNotFoundException",
+        "RepositoryNotFoundException",
+    )
+    if not found:
+        raise DeployError(
+            f"no image {tag} in the ECR repository {ecs.repository_name()}: push it first "
+            "(the deploy workflow builds it for each commit CI passed on main) or name a tag "
+            "it holds. Nothing was changed."
+        )
+
+
 def wait_until_idle(out: TextIO) -> None:
     deadline = time.monotonic() + settings.ECS_DEPLOY_BUSY_WAIT_SECONDS
     while reasons := in_progress():
@@ -123,10 +143,9 @@ def revisions(ctx: Context, tag: str) -> list[Revision]:
 
 
 def register(revision: Revision) -> str:
-    answer = client("ecs").register_task_definition(
-        **revision.definition(),
-        tags=[{"key": k, "value": v} for k, v in ecs.TAGS.items()],
-    )
+    # No tags: ECS authorizes tags given at creation as ecs:TagResource, which the
+    # GitHub deploy role does not hold (a revision is found by its family, not a tag).
+    answer = client("ecs").register_task_definition(**revision.definition())
     return str(answer["taskDefinition"]["taskDefinitionArn"])
 
 
@@ -235,6 +254,7 @@ def deploy(ctx: Context, tag: str, out: TextIO, *, dry_run: bool) -> None:
         raise DeployError("DEPLOY_TARGET is not ecs: nothing to deploy to.")
     check_tag(tag)
     with translated("deploy_aws"):
+        check_image(tag)
         wait_until_idle(out)
         planned = revisions(ctx, tag)
         for revision in planned:

@@ -2,8 +2,8 @@
 
 The deploy workflow (.github/workflows/deploy.yml) gets short-lived credentials
 for the role from GitHub's token, on main only; no AWS key is stored in GitHub.
-The role may do what a deploy does and nothing else: push to the portal's
-repository, register task definitions, run the migration, update and watch the
+The role may do what a deploy does and nothing else: push to and pull from the
+portal's repository, register task definitions, run the migration, update and watch the
 three services, pass the two task roles, read their logs.
 """
 
@@ -30,11 +30,14 @@ AUDIENCE = "sts.amazonaws.com"
 THUMBPRINT = "6938fd4d98bab03faadb97b34396831e3780aea1"
 DEPLOY_ROLE = "smsbot-github-deploy"
 DEPLOY_BRANCH = "main"
-ECR_PUSH_ACTIONS = [
+# Push the image the job built, and pull it back to run deploy_aws inside it: for a
+# rollback the runner never built that image, so docker pull downloads its layers.
+ECR_IMAGE_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
     "ecr:CompleteLayerUpload",
     "ecr:DescribeImages",
+    "ecr:GetDownloadUrlForLayer",
     "ecr:InitiateLayerUpload",
     "ecr:PutImage",
     "ecr:UploadLayerPart",
@@ -82,9 +85,9 @@ def deploy_policy(ctx: Context) -> iam.PolicyDocument:
         "Statement": [
             ecs.ECR_LOGIN,
             {
-                "Sid": "PushImage",
+                "Sid": "PushAndPullImage",
                 "Effect": "Allow",
-                "Action": ECR_PUSH_ACTIONS,
+                "Action": ECR_IMAGE_ACTIONS,
                 "Resource": ecs.repository_arn(ctx),
             },
             {

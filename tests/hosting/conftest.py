@@ -67,10 +67,33 @@ def ecs_outcomes(aws: str, settings: Any, monkeypatch: Any) -> Iterator[EcsOutco
         yield proxy
 
 
+# The commit whose image the deploy workflow pushed (the tests' deploy_aws --image).
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def push_image(tag: str) -> None:
+    """What docker push leaves in ECR: a manifest under the tag (moto stores no layers)."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:" + "0" * 64,
+        },
+        "layers": [],
+    }
+    client("ecr").put_image(
+        repositoryName="smsbot", imageManifest=json.dumps(manifest), imageTag=tag
+    )
+
+
 @pytest.fixture
 def hosting(operator_network: dict[str, str], ecs_outcomes: EcsOutcomes) -> EcsOutcomes:
-    """A provisioned account with DEPLOY_TARGET=ecs, behind the ECS pass-through."""
+    """A provisioned account with DEPLOY_TARGET=ecs, behind the ECS pass-through, with
+    the image of SHA pushed."""
     from tests.provisioning.conftest import provision
 
     provision()
+    push_image(SHA)
     return ecs_outcomes

@@ -1,12 +1,14 @@
 """deploy_aws against moto, with tests/fakes/ecs_outcomes.py saying how tasks end."""
 
+import threading
+
 import pytest
 
 from smsbot.aws import client
+from tests.hosting.conftest import SHA
 from tests.provisioning.conftest import run
 
 FAMILIES = ["smsbot-web", "smsbot-worker", "smsbot-beat"]
-SHA = "0123456789abcdef0123456789abcdef01234567"
 IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/smsbot:{SHA}"
 
 
@@ -108,6 +110,24 @@ def test_refuses_while_another_deploy_is_in_progress(hosting, settings):
     )
 
 
+def test_waits_for_a_deploy_in_progress_then_deploys(hosting, settings):
+    settings.ECS_DEPLOY_BUSY_WAIT_SECONDS = 60
+    hosting.rollout["smsbot-beat"] = ("IN_PROGRESS", "ECS deployment ecs-svc/2 in progress.")
+    # The other deployment ends a moment later.
+    done = threading.Timer(0.5, hosting.rollout.pop, args=("smsbot-beat",))
+    done.start()
+    try:
+        result = run("deploy_aws", "--image", SHA)
+    finally:
+        done.cancel()
+    assert result.error is None, result.out
+    waited = [line for line in result.out.splitlines() if line.startswith("waiting: ")]
+    assert waited and "smsbot-beat: deployment" in waited[0], result.out
+    assert "ecs-svc/2 in progress" in waited[0]
+    assert f"Deployed {SHA}" in result.out
+    assert result.out.index("waiting: ") < result.out.index("registered ")
+
+
 def test_names_the_service_the_circuit_breaker_rolled_back(hosting):
     hosting.rollout["smsbot-web"] = (
         "FAILED",
@@ -117,6 +137,24 @@ def test_names_the_service_the_circuit_breaker_rolled_back(hosting):
     assert result.error.startswith("the deployment circuit breaker rolled back: smsbot-web")
     assert "tasks failed to start" in result.error
     assert "smsbot-worker" not in result.error
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_refuses_an_image_not_in_the_repository(hosting, dry_run):
+    # A rollback to a mistyped SHA: nothing registered, nothing run.
+    missing = "fedcba9876543210fedcba9876543210fedcba98"
+    before = len(hosting.calls)
+    result = run("deploy_aws", "--image", missing, *dry_run)
+    assert result.error == (
+        f"no image {missing} in the ECR repository smsbot: push it first (the deploy "
+        "workflow builds it for each commit CI passed on main) or name a tag it holds. "
+        "Nothing was changed."
+    )
+    assert hosting.calls[before:] == []
+    ecs = client("ecs")
+    assert (
+        ecs.describe_task_definition(taskDefinition="smsbot-web")["taskDefinition"]["revision"] == 1
+    )
 
 
 @pytest.mark.parametrize("tag", ["", "latest; rm -rf /", "-x", "a" * 129])
