@@ -609,6 +609,10 @@ OPTIN_CONFIRMATIONS_PER_HOUR = env.int("OPTIN_CONFIRMATIONS_PER_HOUR", default=1
 OPTIN_CONFIRMATIONS_COUNTRY_SHARE = env.int("OPTIN_CONFIRMATIONS_COUNTRY_SHARE", default=50)
 OPTIN_CONFIRMATIONS_PREFIX_SHARE = env.int("OPTIN_CONFIRMATIONS_PREFIX_SHARE", default=10)
 OPTIN_CONFIRMATIONS_PREFIX_DIGITS = env.int("OPTIN_CONFIRMATIONS_PREFIX_DIGITS", default=6)
+# While the cap holds confirmations, a sign-up source (the client's /24 or /64 network)
+# with this many held is refused at the form and the API (429); 0 turns this off. The
+# WEBHOOK_TOKEN's partners are exempt, as from OPTIN_RATE_LIMIT.
+OPTIN_HELD_PER_SOURCE = env.int("OPTIN_HELD_PER_SOURCE", default=10)
 
 # --- Client IP ----------------------------------------------------------------------
 # Proxies (load balancers, CDNs) in front of the portal, each appending to
