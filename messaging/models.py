@@ -275,6 +275,10 @@ class Message(models.Model):
     # Confirmations: when the hourly cap let it go to the send queue (at once, or after
     # being held); the cap's rolling hour counts these.
     released_at = models.DateTimeField(null=True, blank=True)
+    # Confirmations: where the sign-up came from (smsbot.client_ip.signup_source, a
+    # salted hash of the client's network, never the address); "" for imports and the
+    # admin. Held ones are released in turn per source (hourly_cap.release).
+    signup_source = models.CharField(max_length=64, blank=True, default="", db_default="")
     # An inbound: the broadcast whose message to this number it followed within
     # BROADCAST_ATTRIBUTION_HOURS (messaging.inbound.attribution), set when it arrived.
     after_broadcast = models.ForeignKey(
@@ -317,6 +321,13 @@ class Message(models.Model):
                 fields=["released_at"],
                 name="message_confirmation_idx",
                 condition=models.Q(kind="confirmation"),
+            ),
+            # Held confirmations per sign-up source: what the door counts before it takes
+            # another sign-up from that source, and the order the cap releases them in.
+            models.Index(
+                fields=["signup_source", "created_at"],
+                name="message_held_source_idx",
+                condition=models.Q(status="held"),
             ),
             # Only inbounds that followed a broadcast: a draft's deletion looks here.
             models.Index(

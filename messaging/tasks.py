@@ -233,7 +233,8 @@ def heartbeat() -> int:
 
 @shared_task(name=task_names.RELEASE_CONFIRMATIONS, ignore_result=True)
 def release_confirmations() -> int:
-    """Queue the confirmations the hourly cap held, oldest first, as it has room."""
+    """Queue the confirmations the hourly cap held, as it has room: in turn per sign-up
+    source, oldest first within each."""
     with transaction.atomic():
         hourly_cap.serialize()
         return len(hourly_cap.release(timezone.now()))

@@ -1,7 +1,8 @@
 """The portal's files on the local disk are private to the user it runs as.
 
 The demo's SQLite database holds numbers and consent evidence, the embedded
-broker's folder the tasks about them, var/ the secret key and the file cache.
+broker's folder the tasks about them, var/ the secret key and the file cache, and
+the imports' folder (IMPORT_DIR, also FILE_UPLOAD_TEMP_DIR) the uploaded files.
 Every process (manage.py, gunicorn, Celery) makes them private when it starts,
 before anything opens them: folders 0700, the database file 0600 (created
 empty, which SQLite takes as a new database; SQLite gives its -wal and -shm
@@ -30,6 +31,8 @@ def secure_local_files() -> None:
     """Make private every local file and folder the settings use."""
     database = _sqlite_database()
     folders = [settings.CELERY_BROKER_FOLDER] if settings.CELERY_EMBEDDED_BROKER else []
+    # It must exist before the first upload: Django writes large ones into it.
+    folders.append(Path(settings.FILE_UPLOAD_TEMP_DIR))
     cache = settings.CACHES["default"]
     if cache["BACKEND"].endswith("FileBasedCache"):
         folders.append(Path(cache["LOCATION"]))

@@ -201,6 +201,10 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # private directory (0700, files 0600, random names), never in the shared /tmp.
 # A relative path is taken from the project directory.
 IMPORT_DIR = BASE_DIR / env.str("IMPORT_DIR", default="var/imports")
+# Django writes an upload larger than FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) to a file
+# for the length of the request, before any view can refuse it: into the imports'
+# private directory (created 0700 at start, smsbot.private_files), not /tmp.
+FILE_UPLOAD_TEMP_DIR = str(IMPORT_DIR)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
 # Files with more rows than this are previewed by a worker, with a progress page.
@@ -611,6 +615,10 @@ OPTIN_CONFIRMATIONS_PER_HOUR = env.int("OPTIN_CONFIRMATIONS_PER_HOUR", default=1
 OPTIN_CONFIRMATIONS_COUNTRY_SHARE = env.int("OPTIN_CONFIRMATIONS_COUNTRY_SHARE", default=50)
 OPTIN_CONFIRMATIONS_PREFIX_SHARE = env.int("OPTIN_CONFIRMATIONS_PREFIX_SHARE", default=10)
 OPTIN_CONFIRMATIONS_PREFIX_DIGITS = env.int("OPTIN_CONFIRMATIONS_PREFIX_DIGITS", default=6)
+# While the cap holds confirmations, a sign-up source (the client's /24 or /64 network)
+# with this many held is refused at the form and the API (429); 0 turns this off. The
+# WEBHOOK_TOKEN's partners are exempt, as from OPTIN_RATE_LIMIT.
+OPTIN_HELD_PER_SOURCE = env.int("OPTIN_HELD_PER_SOURCE", default=10)
 
 # --- Client IP ----------------------------------------------------------------------
 # Proxies (load balancers, CDNs) in front of the portal, each appending to

@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from smsbot import storable
+from smsbot.client_ip import signup_source
 from smsbot.storable import clean_data
 from subscribers import limits
 from subscribers.consent import (
@@ -214,6 +215,11 @@ def optin_api(request: HttpRequest) -> JsonResponse:
         return _too_many(limited)
     if data["email"] and (limited := limits.per_email(request, data["email"])):
         return _too_many(limited)
+    source = signup_source(request)
+    # A partner's server signs many people up on purpose: it is known by its token.
+    subscribing = data["action"] == "subscribe" and not partner
+    if subscribing and (limited := limits.held_per_source(source)):
+        return _too_many(limited)
     evidence = clean_data(
         {
             **client_evidence(request),
@@ -223,7 +229,7 @@ def optin_api(request: HttpRequest) -> JsonResponse:
         }
     )
     try:
-        results = _act(data, evidence)
+        results = _act(data, evidence, source)
     except ConsentError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     except DatabaseError as exc:
@@ -233,7 +239,7 @@ def optin_api(request: HttpRequest) -> JsonResponse:
 
 
 def _act(
-    data: dict[str, Any], evidence: dict[str, Any]
+    data: dict[str, Any], evidence: dict[str, Any], source: str
 ) -> tuple[ConsentChange, ConsentChange | None]:
     """The number's change and the address's (None when no address was given)."""
     if data["action"] == "unsubscribe":
@@ -246,7 +252,13 @@ def _act(
         )
         return outcome, None
     with transaction.atomic():
-        outcome = request_optin(data["phone"], ConsentSource.API, evidence, channel=data["channel"])
+        outcome = request_optin(
+            data["phone"],
+            ConsentSource.API,
+            evidence,
+            channel=data["channel"],
+            signup_source=source,
+        )
         address = None
         if data["email"]:
             address = request_email_optin(data["phone"], data["email"], ConsentSource.API, evidence)

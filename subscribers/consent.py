@@ -30,8 +30,10 @@ from subscribers.models import (
 )
 from subscribers.phones import normalize
 
-# Sent after the transaction commits, with subscriber, from_status, to_status, source
-# and address_kind (AddressKind: whose consent changed, the number's or the e-mail's).
+# Sent after the transaction commits, with subscriber, from_status, to_status, source,
+# address_kind (AddressKind: whose consent changed, the number's or the e-mail's) and
+# signup_source (where a sign-up came from, smsbot.client_ip.signup_source; "" when
+# no client asked: imports, the admin, the phone itself).
 consent_changed = Signal()
 
 ALLOWED: dict[str, set[str]] = {
@@ -132,6 +134,7 @@ def change(
     respect_phone_opt_out: bool = False,
     at: datetime | None = None,
     email: str | None = None,
+    signup_source: str = "",
 ) -> ConsentChange:
     """Move the number's consent to to_status, recording the evidence.
 
@@ -146,6 +149,8 @@ def change(
     at: when the consent was given, if before now (the demo's history, whose messages
     follow it); the event is dated so at its creation, as it is append-only. Never later
     than now.
+    signup_source: the hashed network of the web or API client that asked (the
+    confirmation cap releases held confirmations in turn per source).
     """
     if to_status not in ConsentStatus.values:
         raise ConsentError(f"unknown consent status {to_status!r}")
@@ -181,7 +186,15 @@ def change(
         )
         if refusal is None and to_status in ALLOWED[from_status]:
             return _apply(
-                subscriber, created, from_status, to_status, source, evidence, channel, at
+                subscriber,
+                created,
+                from_status,
+                to_status,
+                source,
+                evidence,
+                channel,
+                at,
+                signup_source,
             )
     raise refusal or ConsentError(f"cannot change consent from {from_status} to {to_status}")
 
@@ -195,6 +208,7 @@ def _apply(
     evidence: dict[str, Any],
     channel: str | None,
     at: datetime | None,
+    signup_source: str = "",
 ) -> ConsentChange:
     """Write the allowed transition and its event; called with the row locked."""
     now = at or timezone.now()
@@ -214,7 +228,15 @@ def _apply(
                 subscriber.save(force_insert=True)
         except IntegrityError:
             # Another request created it a moment ago: apply the change to its row.
-            return change(subscriber.phone, to_status, source, evidence, channel=channel, at=at)
+            return change(
+                subscriber.phone,
+                to_status,
+                source,
+                evidence,
+                channel=channel,
+                at=at,
+                signup_source=signup_source,
+            )
     else:
         # Only the consent columns: the mirror's own are not ours to write.
         subscriber.save(update_fields=CONSENT_FIELDS)
@@ -235,6 +257,7 @@ def _apply(
             to_status=to_status,
             source=source,
             address_kind=AddressKind.PHONE,
+            signup_source=signup_source,
         )
     )
     return ConsentChange(subscriber, True, from_status, to_status, event, created)
@@ -344,7 +367,12 @@ def number_confirmation_channel(channel: str) -> str:
 
 
 def request_optin(
-    phone: str, source: str, evidence: dict[str, Any], *, channel: str | None = None
+    phone: str,
+    source: str,
+    evidence: dict[str, Any],
+    *,
+    channel: str | None = None,
+    signup_source: str = "",
 ) -> ConsentChange:
     """Double opt-in: make the number pending (a confirmation follows).
 
@@ -358,7 +386,13 @@ def request_optin(
         status = current.consent_status
         return ConsentChange(current, False, status, status, None, False)
     return change(
-        phone, ConsentStatus.PENDING, source, evidence, channel=channel, respect_phone_opt_out=True
+        phone,
+        ConsentStatus.PENDING,
+        source,
+        evidence,
+        channel=channel,
+        respect_phone_opt_out=True,
+        signup_source=signup_source,
     )
 
 

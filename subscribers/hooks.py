@@ -9,6 +9,9 @@ hooks when it is loaded, and the subscribers app asks them:
   when it has nothing to show that user. Messaging adds the conversation thread.
 - the confirmation price: (phone, channel) -> the estimated USD price of one
   double opt-in confirmation message, used by the import's preview.
+- held per source: (signup_source) -> how many confirmations of sign-ups from that
+  source the hourly cap holds now; the sign-up doors refuse a source holding
+  OPTIN_HELD_PER_SOURCE.
 - local delivery: () -> whether the daily message goes out at each subscriber's
   own local time; the opt-in form asks for a preferred time only then.
 """
@@ -40,6 +43,7 @@ class Panel:
 PanelSource = Callable[[HttpRequest, Subscriber], Panel | None]
 ConfirmationPricer = Callable[[str, str], Decimal]
 LocalDeliveryCheck = Callable[[], bool]
+HeldCounter = Callable[[str], int]
 # The subscriber's local date of their next daily message after a moment; None with
 # the schedule off.
 NextSendDay = Callable[[Subscriber, datetime], date | None]
@@ -48,6 +52,7 @@ NextSendDay = Callable[[Subscriber, datetime], date | None]
 _panel_sources: dict[str, PanelSource] = {}
 _pricer: ConfirmationPricer | None = None
 _local_delivery: LocalDeliveryCheck | None = None
+_held_counter: HeldCounter | None = None
 _next_send_day: NextSendDay | None = None
 
 
@@ -72,6 +77,18 @@ def set_confirmation_pricer(pricer: ConfirmationPricer) -> ConfirmationPricer:
 def confirmation_price(phone: str, channel: str) -> Decimal | None:
     """USD for one confirmation to this number on this channel; None when nobody prices it."""
     return None if _pricer is None else _pricer(phone, channel)
+
+
+def set_held_counter(counter: HeldCounter) -> HeldCounter:
+    """The one function that counts a sign-up source's held confirmations."""
+    global _held_counter
+    _held_counter = counter
+    return counter
+
+
+def held_from(signup_source: str) -> int:
+    """Confirmations held now for sign-ups from this source; 0 when nobody counts them."""
+    return 0 if _held_counter is None else _held_counter(signup_source)
 
 
 def set_local_delivery_check(check: LocalDeliveryCheck) -> LocalDeliveryCheck:

@@ -3,7 +3,9 @@
 Per client IP (smsbot.client_ip, through django-ratelimit's "ip" key), per
 number and per e-mail address. The counters live in the cache, which every web process shares (Redis
 in production). The hourly cap on confirmation messages is the last line, in
-messaging.confirmations.
+messaging.confirmations; while it holds confirmations, a sign-up source (the client's
+network) that already has OPTIN_HELD_PER_SOURCE of them waiting is refused at the
+door (held_per_source), so one network cannot fill the queue.
 """
 
 from dataclasses import dataclass
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
+
+from subscribers import hooks
 
 # One budget for both doors: a client cannot double it by switching door.
 CLIENT_GROUP = "subscribers.optin.client"
@@ -56,6 +60,25 @@ def per_email(request: HttpRequest, address: str) -> Limited | None:
         lambda group, request: address.lower(),
         settings.OPTIN_NUMBER_RATE_LIMIT,
         "too many requests for this e-mail address",
+    )
+
+
+# What a source told to wait is asked to wait: room under the cap comes back as its
+# rolling hour moves, and the source's held sign-ups get a turn in each release.
+HELD_RETRY_AFTER = 3600
+
+
+def held_per_source(signup_source: str) -> Limited | None:
+    """Limited when this sign-up source already has OPTIN_HELD_PER_SOURCE confirmations
+    held by the hourly cap (0 turns the limit off). Read, not locked: two requests at
+    once may each take the last place, and the per-client rate limit bounds that."""
+    limit = settings.OPTIN_HELD_PER_SOURCE
+    if limit <= 0 or hooks.held_from(signup_source) < limit:
+        return None
+    return Limited(
+        "too many sign-ups from this network are already waiting for their confirmation "
+        "text (the hourly limit on confirmations is reached): try again in 60 minute(s)",
+        HELD_RETRY_AFTER,
     )
 
 

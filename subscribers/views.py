@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from smsbot.client_ip import client_ip
+from smsbot.client_ip import client_ip, signup_source
 from smsbot.redaction import mask_phone
 from smsbot.storable import clean_data
 from subscribers import delivery_window, limits
@@ -105,11 +105,18 @@ def _sign_up(request: HttpRequest, form: OptInForm) -> HttpResponse:
     address = form.cleaned_data.get("email")
     if address and (limited := limits.per_email(request, address)):
         return rate_limited(request, limited)
+    source = signup_source(request)
+    if limited := limits.held_per_source(source):
+        return rate_limited(request, limited)
     evidence = _form_evidence(request, form)
     try:
         with transaction.atomic():
             outcome = request_optin(
-                phone, ConsentSource.WEB_FORM, evidence, channel=form.cleaned_data["channel"]
+                phone,
+                ConsentSource.WEB_FORM,
+                evidence,
+                channel=form.cleaned_data["channel"],
+                signup_source=source,
             )
             _set_preferred_time(
                 outcome.subscriber, form.cleaned_data.get("preferred_time"), evidence

@@ -4,7 +4,8 @@ Anyone can type a number into a form, so the confirmation is what SMS pumping
 abuses. It is skipped, and the subscriber stays pending, when the number had
 one (sent or held) in the last 24 hours: the person can answer that one. When
 the hourly cap (messaging.confirmations.hourly_cap) has no room it is held and
-goes out later, oldest first. Either way the message log shows the reason.
+goes out later, in turn with the other sign-up sources' and oldest first within its
+own. Either way the message log shows the reason.
 """
 
 import logging
@@ -58,12 +59,17 @@ def confirmation_price(phone: str, channel: str) -> Decimal:
     return confirmation(phone, channel).price_estimated
 
 
-def queue_confirmation(subscriber: Subscriber) -> Message:
+def queue_confirmation(subscriber: Subscriber, signup_source: str = "") -> Message:
     """Record the confirmation message and queue its sending, hold it for the cap or
-    record why it is skipped, in one transaction."""
+    record why it is skipped, in one transaction. signup_source: where the sign-up came
+    from (smsbot.client_ip.signup_source), "" for imports and the admin."""
     channel = number_confirmation_channel(subscriber.channel)
     message = confirmation(
-        subscriber.phone, channel, status=MessageStatus.HELD, subscriber=subscriber
+        subscriber.phone,
+        channel,
+        status=MessageStatus.HELD,
+        subscriber=subscriber,
+        signup_source=signup_source,
     )
     message.error_message = hourly_cap.HELD
     with transaction.atomic():
@@ -77,7 +83,7 @@ def queue_confirmation(subscriber: Subscriber) -> Message:
             message.error_message = ONE_A_DAY
             message.price_estimated = Decimal("0")
         message.save()
-        # Held first, then released with any older ones: oldest first, as room allows.
+        # Held first, then released with the others as room allows: in turn per source.
         if message.status == MessageStatus.HELD and message.pk in hourly_cap.release(now):
             message.status, message.error_message = MessageStatus.QUEUED, ""
     if message.status == MessageStatus.HELD:
@@ -99,4 +105,4 @@ def on_consent_changed(
 ) -> None:
     # An e-mail address's confirmation is an e-mail (messaging.confirmations.by_email).
     if to_status == ConsentStatus.PENDING and kwargs.get("address_kind") != AddressKind.EMAIL:
-        queue_confirmation(subscriber)
+        queue_confirmation(subscriber, kwargs.get("signup_source", ""))

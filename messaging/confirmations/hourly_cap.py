@@ -9,10 +9,16 @@ the national number: a NANP NPA-NXX by default) OPTIN_CONFIRMATIONS_PREFIX_SHARE
 so that one range cannot spend the hour.
 
 A confirmation without room is held (status "held", the reason in the message
-log) and release() lets held ones go oldest first as room comes: on every
-sign-up, and from beat every minute. One still held after a day is skipped with
-that reason; the person can still text START or JOIN. The one-per-number-per-day
-rule counts held confirmations too, so a number never gets two.
+log) and release() lets held ones go as room comes: on every sign-up, and from
+beat every minute. They go in turn per sign-up source (Message.signup_source: the
+hashed network of the client that signed up, or "" for imports and the admin,
+which are one source together), oldest first within each source: the first held
+of every source, oldest source first, then every source's second, and so on. So
+a source that holds forty cannot make a newcomer from elsewhere wait behind them;
+the doors also refuse a source that already has OPTIN_HELD_PER_SOURCE held. One
+still held after a day is skipped with that reason; the person can still text START
+or JOIN. The one-per-number-per-day rule counts held confirmations too, so a number
+never gets two.
 """
 
 import logging
@@ -24,12 +30,14 @@ from datetime import datetime, timedelta
 import phonenumbers
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from messaging import task_names
 from messaging.models import Message, MessageKind, MessageStatus
 from smsbot import outbox
 from smsbot.celery import REPLIES_QUEUE
+from subscribers import hooks
 from subscribers.models import ConsentStatus
 
 log = logging.getLogger(__name__)
@@ -44,8 +52,10 @@ EXPIRED = (
     "confirmation cap: held for a day without room, not sent; the person can still "
     "text START or JOIN"
 )
-# Held confirmations looked at per release: a flood from one prefix waiting ahead of
-# everyone else is passed over, up to this many rows.
+# Held confirmations looked at per release, in release order: a flood from one prefix
+# waiting ahead of everyone else is passed over, up to this many rows. Every source's
+# first comes before any source's second, so a source's flood cannot push another
+# source's confirmations past the scan.
 SCAN_LIMIT = 2000
 # pg_advisory_xact_lock key: one confirmation decided at a time, so counts are exact.
 _LOCK_KEY = 7_304_512_001
@@ -126,10 +136,27 @@ def room(now: datetime) -> Room:
     return found
 
 
+def in_turn() -> QuerySet:
+    """The held confirmations in release order: round robin over sign-up sources,
+    each source's oldest first; among equal turns, the oldest first."""
+    turn = Window(
+        RowNumber(),
+        partition_by=[F("signup_source")],
+        order_by=[F("created_at").asc(), F("id").asc()],
+    )
+    return held().annotate(turn=turn).order_by("turn", "created_at", "id")
+
+
+@hooks.set_held_counter
+def held_from(signup_source: str) -> int:
+    """How many confirmations of sign-ups from this source the cap holds now."""
+    return held().filter(signup_source=signup_source).count()
+
+
 def release(now: datetime) -> list[int]:
     """Under serialize(): skip the held confirmations that waited a day or whose sign-up
-    is no longer pending, then queue the oldest others the cap has room for. Returns
-    the ids queued."""
+    is no longer pending, then queue the others the cap has room for, in turn per
+    sign-up source (in_turn). Returns the ids queued."""
     expired = held().filter(created_at__lte=now - HOLD_FOR)
     _skip(expired, EXPIRED, now)
     space = room(now)
@@ -137,11 +164,7 @@ def release(now: datetime) -> list[int]:
         return []
     chosen: list[int] = []
     gone: list[int] = []
-    rows = (
-        held()
-        .order_by("created_at", "id")
-        .values_list("id", "phone", "subscriber__consent_status")[:SCAN_LIMIT]
-    )
+    rows = in_turn().values_list("id", "phone", "subscriber__consent_status")[:SCAN_LIMIT]
     for pk, phone, consent in rows:
         if consent != ConsentStatus.PENDING:
             gone.append(pk)

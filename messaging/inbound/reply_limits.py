@@ -11,8 +11,9 @@ message, so an answer is earned, not owed:
   once per number per keyword per UTC day; a repeat gets no answer.
 - Every other reply (the bot's, START's, PAUSE/RESUME/TIME's) is an ordinary REPLY,
   and goes only to a number the portal knows — opted in, or pending with a
-  confirmation sent — that is not muted, and within BOT_REPLIES_PER_NUMBER_PER_HOUR
-  (an atomic counter in the cache). The spend limit applies to it where it is sent
+  confirmation sent (one the hourly cap still holds does not count) — that is
+  not muted, and within BOT_REPLIES_PER_NUMBER_PER_HOUR (an atomic counter in the
+  cache). The spend limit applies to it where it is sent
   (messaging.billing.budget.admit).
 - The loop breaker mutes a number whose messages look like another bot talking to
   ours: the same text BOT_LOOP_REPEATS times in a row, or more than
@@ -31,7 +32,7 @@ from django.core.cache import cache
 
 from messaging.confirmations import hourly_cap
 from messaging.inbound.keywords import Keyword
-from messaging.models import Direction, Message, MessageKind, ReplyMute
+from messaging.models import Direction, Message, MessageKind, MessageStatus, ReplyMute
 from smsbot.redaction import mask_phone
 from subscribers.models import ConsentStatus, Subscriber
 
@@ -86,14 +87,20 @@ def decide(
 
 
 def known(subscriber: Subscriber | None) -> bool:
-    """Opted in, or pending with a confirmation that went out (they may be answering it)."""
+    """Opted in, or pending with a confirmation that went out (they may be answering it):
+    queued or sent, not skipped nor still held by the hourly cap."""
     if subscriber is None:
         return False
     if subscriber.consent_status == ConsentStatus.OPTED_IN:
         return True
+    # A confirmation the cap holds has not gone out: a flood of sign-ups must not buy
+    # its numbers a conversation before the cap lets their confirmations go.
     return (
         subscriber.consent_status == ConsentStatus.PENDING
-        and hourly_cap.sent_confirmations().filter(phone=subscriber.phone).exists()
+        and hourly_cap.sent_confirmations()
+        .filter(phone=subscriber.phone)
+        .exclude(status=MessageStatus.HELD)
+        .exists()
     )
 
 

@@ -15,6 +15,10 @@ from pathlib import Path
 from django.conf import settings
 
 NAME = re.compile(r"[0-9a-f]{32}")
+# What Django names an upload it writes here (FILE_UPLOAD_TEMP_DIR): tempfile's "tmp"
+# and random letters, ".upload" and the browser's extension. Removed at the end of its
+# request; one left by a killed process is swept like a stale import.
+UPLOAD_LEFTOVER = re.compile(r"tmp[a-z0-9_]{8}\.upload(\..*)?")
 
 
 class ImportFileMissing(Exception):
@@ -78,14 +82,15 @@ def sweep(older_than_seconds: float | None = None) -> int:
     """Delete the directory's files older than a confirmation may come; returns how many.
 
     Run on every upload, so a preview nobody confirmed does not outlive its token
-    by long; only names the portal gives are considered.
+    by long; only names the portal gives are considered, and Django's leftover uploads.
     """
     if older_than_seconds is None:
         older_than_seconds = settings.IMPORT_CONFIRM_MINUTES * 60
     cutoff = time.time() - older_than_seconds
     removed = 0
     for path in directory().iterdir():
-        if NAME.fullmatch(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
+        ours = NAME.fullmatch(path.name) or UPLOAD_LEFTOVER.fullmatch(path.name)
+        if ours and path.is_file() and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
             removed += 1
     return removed

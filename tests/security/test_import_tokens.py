@@ -8,6 +8,7 @@ nothing and reads or deletes nothing outside the private directory.
 
 import os
 import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -251,12 +252,53 @@ def test_stale_files_are_swept_on_the_next_upload(settings):
     stale = files.directory() / files.save(b"old preview")
     old = time.time() - settings.IMPORT_CONFIRM_MINUTES * 60 - 60
     os.utime(stale, (old, old))
+    # What a killed process leaves of an upload Django was writing (FILE_UPLOAD_TEMP_DIR).
+    leftover = files.directory() / "tmpk3v9x_2q.upload.csv"
+    leftover.write_bytes(b"half an upload")
+    os.utime(leftover, (old, old))
     not_ours = files.directory() / "README"
     not_ours.write_text("kept")
     preview(client, "subscribers_subscriber", SUBSCRIBERS)
-    assert not stale.exists() and not_ours.exists()
+    assert not stale.exists() and not leftover.exists() and not_ours.exists()
     assert len([p for p in files.directory().iterdir() if p != not_ours]) == 1
     not_ours.unlink()
+
+
+# Files the process opens while a test records: Python's "open" audit event, raised by
+# every open and os.open, Django's upload files included. A hook cannot be removed, so
+# one is added once and records only while asked to.
+OPENED: list[str] | None = None
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if OPENED is not None and event == "open" and isinstance(args[0], str | bytes):
+        OPENED.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_record_open)
+
+
+def test_a_large_upload_is_written_to_the_private_directory_not_tmp(settings, probe):
+    """Django writes an upload past FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) to a file before
+    the import can refuse it: into the private directory, never the shared /tmp."""
+    global OPENED
+    upload_dir = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    # Created private when the portal started (smsbot.private_files), before any upload.
+    assert stat.S_IMODE(upload_dir.stat().st_mode) == 0o700
+    assert upload_dir.resolve() != Path(tempfile.gettempdir()).resolve()
+    client = client_for(OPS)
+    big = SUBSCRIBERS + "x" * (7_500_000 - len(SUBSCRIBERS))  # the audit's 7.5 MB file
+    OPENED = []
+    try:
+        response = preview(client, "subscribers_subscriber", big)
+        opened = [path for path in OPENED if ".upload" in Path(path).name]
+    finally:
+        OPENED = None
+    probe.attack(response, refused="can be imported at once" in response.content.decode())
+    assert len(opened) == 1, opened
+    assert Path(opened[0]).parent == upload_dir
+    # Gone with its request, and nothing of it imported.
+    assert not Path(opened[0]).exists() and Subscriber.objects.count() == 0
 
 
 def test_a_large_file_is_previewed_by_a_worker_with_progress(celery_worker, settings, probe):

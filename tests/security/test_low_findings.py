@@ -192,7 +192,7 @@ def mode(path: Path) -> int:
 
 def test_migrate_on_a_fresh_var_creates_private_files_whatever_the_umask(tmp_path, probe):
     var = tmp_path / "var"
-    database, broker = var / "db.sqlite3", var / "broker"
+    database, broker, imports = var / "db.sqlite3", var / "broker", var / "imports"
     env = {
         k: v
         for k, v in os.environ.items()
@@ -203,6 +203,8 @@ def test_migrate_on_a_fresh_var_creates_private_files_whatever_the_umask(tmp_pat
         DJANGO_SECRET_KEY="k" * 60,
         DATABASE_URL=f"sqlite:///{database}",
         CELERY_BROKER_FOLDER=str(broker),
+        # Also where Django writes large uploads (FILE_UPLOAD_TEMP_DIR): made at start.
+        IMPORT_DIR=str(imports),
     )
     done = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
@@ -216,7 +218,7 @@ def test_migrate_on_a_fresh_var_creates_private_files_whatever_the_umask(tmp_pat
     )
     assert done.returncode == 0, done.stderr
     assert database.stat().st_size > 0  # migrated, not just created
-    private = {var: 0o700, broker: 0o700, database: 0o600}
+    private = {var: 0o700, broker: 0o700, imports: 0o700, database: 0o600}
     private |= {path: 0o600 for path in var.glob("db.sqlite3-*")}  # -wal, -shm if left
     for path, expected in private.items():
         assert mode(path) == expected, (path, oct(mode(path)))

@@ -16,7 +16,7 @@ from messaging.billing import budget
 from messaging.inbound import keywords, reply_limits
 from messaging.models import BILLED_STATUSES, Message, ReplyMute
 from messaging.reports import alerts
-from messaging.tasks import send_message
+from messaging.tasks import release_confirmations, send_message
 from smsbot.celery import app
 from subscribers.consent import change
 from tests.messaging.pipeline import recording_provider
@@ -107,6 +107,34 @@ def test_a_pending_sign_up_is_answered_only_once_its_confirmation_went(
     assert reply_of(twilio.inbound("what is this?", sender="+13125550124")) == (
         settings.BOT_MENU_TEXT
     )
+
+
+def test_a_pending_sign_up_whose_confirmation_the_cap_holds_is_not_answered_yet(
+    client, twilio, settings, clock, django_capture_on_commit_callbacks
+):
+    """A flood of form sign-ups costs nothing more by texting the bot: a number whose
+    confirmation waits for the hourly cap has been sent nothing, so it is not known."""
+    settings.OPTIN_CONFIRMATIONS_PER_HOUR = 1
+    start = dt.datetime.now(dt.UTC)
+    clock.set(start)
+    sent, held = "+13125550124", "+13125550125"
+    for phone in (sent, held):
+        with django_capture_on_commit_callbacks(execute=True):
+            form = {"phone": phone, "channel": "sms", "consent": "on"}
+            assert client.post(reverse("subscribers:optin"), form).status_code == 302
+    assert Message.objects.get(kind="confirmation", phone=held).status == "held"
+    assert reply_of(twilio.inbound("what is this?", sender=held)) == ""
+    # Recorded, and nothing made for it but the confirmation that waits.
+    assert Message.objects.filter(phone=held, direction="inbound").count() == 1
+    assert list(Message.objects.filter(phone=held, direction="outbound").values_list("kind")) == [
+        ("confirmation",)
+    ]
+    assert reply_of(twilio.inbound("what is this?", sender=sent)) == settings.BOT_MENU_TEXT
+    # Once the cap lets it go, the person may be answering it.
+    clock.set(start + dt.timedelta(minutes=61))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert release_confirmations.apply().get() == 1
+    assert reply_of(twilio.inbound("what is it?", sender=held)) == settings.BOT_MENU_TEXT
 
 
 # --- the per-number limit ----------------------------------------------------------
