@@ -230,7 +230,8 @@ def provider() -> SnsProvider:
 
 def max_rate() -> float | None:
     """The MPS of the number SNS is told to send from (read through End User Messaging
-    SMS's DescribePhoneNumbers, where SNS's numbers live too); None with no number named:
-    AWS picks one, and SMS_SEND_RATE alone holds."""
+    SMS's DescribePhoneNumbers, where SNS's numbers live too); None with no number named
+    (AWS picks one) or no End User Messaging SMS to ask (a local emulator without it):
+    SMS_SEND_RATE alone holds."""
     number = identity.sns_origination_number()
-    return identity.mps(number) if number else None
+    return identity.mps(number) if number and aws.has_sms_voice() else None
