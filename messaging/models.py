@@ -226,6 +226,10 @@ class Message(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
     provider = models.CharField(max_length=10, choices=Provider.choices)
     phone = models.CharField(max_length=20, db_index=True)
+    # Our side of the conversation, E.164: on an inbound the number the person texted
+    # (two-way's destinationNumber, Twilio's To); on its reply the same number, which
+    # the reply leaves from when it is one of the portal's (providers' origination).
+    our_number = models.CharField(max_length=20, blank=True, default="", db_default="")
     subscriber = models.ForeignKey(
         Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )

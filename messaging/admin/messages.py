@@ -184,6 +184,7 @@ class MessageAdmin(PhoneSearchMixin, ReadOnlyAdmin):
                     "channel",
                     "provider",
                     "phone",
+                    "our_number",  # the number texted (an inbound), carried to its reply
                     "subscriber",
                     "broadcast",
                     "test_of",

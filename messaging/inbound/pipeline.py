@@ -14,6 +14,7 @@ a provider's retry gets the same answer without doing anything twice.
 import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -124,6 +125,7 @@ def _record(
             channel=channel,
             provider=inbound.provider,
             phone=phone,
+            our_number=_number_texted(inbound.recipient),
             subscriber=subscriber,
             body=text,
             status=MessageStatus.RECEIVED,
@@ -225,9 +227,29 @@ def _window_evidence(inbound: Inbound, text: str, message_id: str) -> dict[str, 
     }
 
 
-def _record_reply(inbound: Message, text: str, kind: str) -> Message:
-    """The answer as an outbound Message: sent in the TwiML, or queued for SNS.
+def _number_texted(recipient: str) -> str:
+    """The number the person texted, E.164 ("" when the provider gave none we can read)."""
+    try:
+        return normalize(split_channel(clean_text(recipient))[0])
+    except InvalidPhone:
+        return ""
 
+
+def _reply_provider(inbound: Message) -> str:
+    """Who sends the answer: Twilio in its TwiML; a text that came through AWS's two-way
+    topic is answered by the AWS SMS provider in use (End User Messaging SMS when that is
+    SMS_PROVIDER, so it leaves from the number texted as an OriginationIdentity), else SNS.
+    """
+    if inbound.provider == Provider.SNS and settings.SMS_PROVIDER == Provider.AWS_SMS:
+        return Provider.AWS_SMS
+    return inbound.provider
+
+
+def _record_reply(inbound: Message, text: str, kind: str) -> Message:
+    """The answer as an outbound Message: sent in the TwiML, or queued for AWS.
+
+    It carries the number the person texted (our_number), which the provider sends
+    from when it is one of the portal's origination numbers.
     A TwiML answer goes to Twilio with the response, so the spend limit is applied
     here (budget.admit, the rule dispatch applies to a queued reply): past it, the
     reply is recorded as skipped and the response is empty.
@@ -236,8 +258,9 @@ def _record_reply(inbound: Message, text: str, kind: str) -> Message:
     reply = outbound(
         kind=kind,
         channel=inbound.channel,
-        provider=inbound.provider,
+        provider=_reply_provider(inbound),
         phone=inbound.phone,
+        our_number=inbound.our_number,
         body=text,
         subscriber=inbound.subscriber,
         in_reply_to=inbound,

@@ -171,8 +171,10 @@ def portal_policy(ctx: Context) -> PolicyDocument:
             },
             {
                 # SMS_PROVIDER=aws-sms: SendTextMessage from the account's numbers, pools
-                # and sender IDs through its configuration set, and the numbers' MPS
-                # (the send rate): this account's End User Messaging SMS in this region.
+                # and sender IDs through its configuration set; and the numbers' MPS
+                # (the send rate, SNS's too) and which numbers are the account's (a
+                # reply leaves from the one texted): this account's End User Messaging
+                # SMS in this region.
                 "Sid": "SendEndUserMessagingSms",
                 "Effect": "Allow",
                 "Action": [

@@ -8,6 +8,7 @@
         sandbox.opt_out("+13125550123")          # the person texted STOP to the account
         sandbox.opted_out                        # the account's opt-out list
         sandbox.now = lambda: ...                # the model's clock (the 30-day rule)
+        sandbox.published                        # SMS publishes moto took, with attributes
 
 Documented behaviour modelled (Amazon SNS Developer Guide, "SMS sandbox"): a new
 account is in the sandbox; CreateSMSSandboxPhoneNumber adds a destination as
@@ -67,6 +68,17 @@ def _error(status: int, code: str, message: str) -> tuple[int, str]:
     )
 
 
+def _attributes(form: dict[str, str]) -> dict[str, str]:
+    """A Publish's MessageAttributes as the query protocol sends them
+    (MessageAttributes.entry.N.Name / .Value.StringValue): {name: value}."""
+    found = {}
+    for key, name in form.items():
+        if key.startswith("MessageAttributes.entry.") and key.endswith(".Name"):
+            entry = key[: -len(".Name")]
+            found[name] = form.get(f"{entry}.Value.StringValue", "")
+    return found
+
+
 @dataclass
 class SnsSandbox:
     in_sandbox: bool = True
@@ -74,6 +86,8 @@ class SnsSandbox:
     codes: dict[str, str] = field(default_factory=dict)
     opted_out: set[str] = field(default_factory=set)
     opted_in_at: dict[str, float] = field(default_factory=dict)  # last OptInPhoneNumber
+    # Publishes to a phone number that went on to moto: number, text, {attribute: value}.
+    published: list[dict] = field(default_factory=list)
     now: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
@@ -130,8 +144,16 @@ class SnsSandbox:
 
     def _Publish(self, form: dict[str, str]) -> tuple[int, str] | None:
         number = form.get("PhoneNumber")
-        if not number or not self.in_sandbox or self.numbers.get(number) == "Verified":
-            return None  # a topic publish, or a destination the sandbox allows: moto's
+        if not number:
+            return None  # a topic publish: moto's
+        if not self.in_sandbox or self.numbers.get(number) == "Verified":
+            # A destination the sandbox allows: moto sends it, but keeps only the number and
+            # the text (its data.json "SMS"), so the message attributes are kept here.
+            self.published.append(
+                {"PhoneNumber": number, "Message": form.get("Message", ""),
+                 "MessageAttributes": _attributes(form)}
+            )  # fmt: skip
+            return None
         return _error(400, "InvalidParameter", "Invalid parameter: PhoneNumber")
 
     def _CheckIfPhoneNumberIsOptedOut(self, form: dict[str, str]) -> tuple[int, str]:

@@ -1,4 +1,9 @@
-"""The origination identity aws-sms sends from, and its throughput as AWS reports it.
+"""The number or identity an AWS SMS send leaves from, and its throughput as AWS reports it.
+
+A reply leaves from the number the person texted (reply_from), when that number is one
+of the portal's: in SMS_ORIGINATION_NUMBERS, or, with that empty, any number of the
+account. Anything else (a number of another application whose two-way points at our
+topic) would be refused as an origination, so the reply falls back to the usual one.
 
 A number's MPS is in DescribePhoneNumbers (MessagingLimits.RateLimits.SMS); a pool
 sends from all of its numbers, so its rate is theirs summed. With no identity named
@@ -18,6 +23,7 @@ from botocore.parsers import ResponseParserError
 from django.conf import settings
 from django.core.cache import cache
 
+from messaging.models import Message
 from smsbot import aws
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,47 @@ def origination_identity() -> str:
     if settings.AWS_SMS_ORIGINATION_IDENTITY:
         return settings.AWS_SMS_ORIGINATION_IDENTITY
     return settings.SMS_ORIGINATION_NUMBERS[0] if settings.SMS_ORIGINATION_NUMBERS else ""
+
+
+def sns_origination_number() -> str:
+    """The number SNS sends from (AWS.MM.SMS.OriginationNumber): the first of
+    SMS_ORIGINATION_NUMBERS, as aws-sms's default identity, so both providers send a
+    broadcast from one number whose MPS is the pace; "" lets AWS pick. Not
+    AWS_SMS_ORIGINATION_IDENTITY: SNS takes a phone number here, not a pool or sender ID."""
+    return settings.SMS_ORIGINATION_NUMBERS[0] if settings.SMS_ORIGINATION_NUMBERS else ""
+
+
+def account_numbers() -> set[str]:
+    """The account's phone numbers (E.164), read at most every CACHE_SECONDS; empty
+    when AWS cannot be read (then no texted number counts as ours)."""
+    key = "smsbot:aws-sms:account-numbers"
+    found = cache.get(key)
+    if found is None:
+        try:
+            found = sorted(n["PhoneNumber"] for n in _numbers(""))
+        except (ClientError, BotoCoreError, ResponseParserError, KeyError) as exc:
+            log.warning("could not read the account's phone numbers: %s", exc)
+            cache.set(key, [], RETRY_SECONDS)
+            return set()
+        cache.set(key, found, CACHE_SECONDS)
+    return set(found)
+
+
+def is_ours(number: str) -> bool:
+    """Whether the portal may send from number: one of SMS_ORIGINATION_NUMBERS, or any
+    of the account's numbers when that is empty."""
+    if not number:
+        return False
+    if settings.SMS_ORIGINATION_NUMBERS:
+        return number in settings.SMS_ORIGINATION_NUMBERS
+    return number in account_numbers()
+
+
+def reply_from(message: Message) -> str:
+    """For a reply to a text, the number the person texted when it is ours; else ""."""
+    if message.in_reply_to_id and is_ours(message.our_number):
+        return message.our_number
+    return ""
 
 
 def _is_pool(identity: str) -> bool:
@@ -79,9 +126,10 @@ def read_mps(identity: str) -> float | None:
     return sum(known) if identity else min(known)
 
 
-def mps() -> float | None:
-    """The origination identity's MPS, cached; None when unknown."""
-    identity = origination_identity()
+def mps(identity: str | None = None) -> float | None:
+    """The MPS of identity (default: aws-sms's origination identity), cached; None when
+    unknown."""
+    identity = origination_identity() if identity is None else identity
     key = f"smsbot:aws-sms:mps:{identity or 'account'}"
     found = cache.get(key)
     if found is None:

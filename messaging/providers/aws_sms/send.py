@@ -80,7 +80,8 @@ def request(message: Message) -> dict[str, Any]:
         "ConfigurationSetName": aws.resource_name(CONFIGURATION_SET),
         "Context": {"message_id": str(message.pk)},
     }
-    origination = identity.origination_identity()
+    # A reply leaves from the number the person texted, if it is ours.
+    origination = identity.reply_from(message) or identity.origination_identity()
     if origination:
         params["OriginationIdentity"] = origination
     if message.kind == MessageKind.BROADCAST:

@@ -23,6 +23,7 @@ from botocore.parsers import ResponseParserError
 from django.conf import settings
 
 from messaging.models import Message
+from messaging.providers.aws_sms import identity
 from messaging.providers.base import ErrorKind, ProviderError, Sent, Unsent, refused
 from smsbot import aws, sms_account
 from smsbot.redaction import redact_data
@@ -72,11 +73,24 @@ def _client() -> Any:
     return client
 
 
+def origination_number(message: Message) -> str:
+    """The number message leaves from: a reply from the number the person texted (when
+    it is ours), anything else from the first of SMS_ORIGINATION_NUMBERS; "" for AWS's
+    choice."""
+    return identity.reply_from(message) or identity.sns_origination_number()
+
+
 def _request(message: Message) -> dict[str, Any]:
     attributes = {
         "AWS.SNS.SMS.SMSType": ("String", settings.SNS_SMS_TYPE),
         "AWS.SNS.SMS.SenderID": ("String", settings.SNS_SENDER_ID),
         "AWS.SNS.SMS.MaxPrice": ("Number", str(settings.SNS_MAX_PRICE_USD)),
+        # SNS Developer Guide, "Publishing to a mobile phone" ("you can also specify a
+        # sender ID or origination number"): the AWS.MM.SMS.OriginationNumber attribute
+        # names the account's number (E.164) the message is sent from. Without it AWS
+        # picks one, so a reply might not come from the number the person texted, nor a
+        # broadcast from the number whose MPS is the pace (max_rate).
+        "AWS.MM.SMS.OriginationNumber": ("String", origination_number(message)),
     }
     return {
         "PhoneNumber": message.phone,
@@ -212,3 +226,12 @@ class SnsProvider:
 
 def provider() -> SnsProvider:
     return SnsProvider()
+
+
+def max_rate() -> float | None:
+    """The MPS of the number SNS is told to send from (read through End User Messaging
+    SMS's DescribePhoneNumbers, where SNS's numbers live too); None with no number named
+    (AWS picks one) or no End User Messaging SMS to ask (a local emulator without it):
+    SMS_SEND_RATE alone holds."""
+    number = identity.sns_origination_number()
+    return identity.mps(number) if number and aws.has_sms_voice() else None
