@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0022_columns_default_in_the_database'),
+        ('messaging', '0023_confirmation_signup_source'),
     ]
 
     operations = [
