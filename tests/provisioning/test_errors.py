@@ -41,7 +41,7 @@ def test_verify_reports_an_unreadable_item_and_goes_on(aws, deny):
     provision()
     deny("DescribeContinuousBackups")
     result = run("verify_aws")
-    assert result.error == "3 of 36 checks failed."
+    assert result.error == "3 of 37 checks failed."
     assert (
         "✗ DynamoDB table BotAnalytics: could not check — AccessDeniedException — missing "
         "permission dynamodb:DescribeContinuousBackups" in result.out
