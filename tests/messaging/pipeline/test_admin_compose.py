@@ -235,7 +235,7 @@ def test_list_actions_are_recorded_too(operator):
 
 def test_the_progress_view_answers_the_live_fields(operator):
     sending = draft(state=BroadcastState.SENDING, fanout_done=True)
-    for status in ("sent", "sent", "delivered", "undelivered"):
+    for status in ("sent", "sent", "delivered", "undelivered", "skipped"):
         message(broadcast=sending, kind="broadcast", status=status)
     scheduled = draft(
         idempotency_key="adhoc:y",
@@ -245,10 +245,14 @@ def test_the_progress_view_answers_the_live_fields(operator):
     url = reverse("admin:messaging_broadcast_progress")
     data = operator.get(url, {"id": [sending.pk, scheduled.pk]}).json()["broadcasts"]
     by_id = {b["id"]: b for b in data}
-    assert by_id[sending.pk]["text"]["progress"] == "4 of 4 processed (100%)"
-    assert (by_id[sending.pk]["text"]["sent"], by_id[sending.pk]["text"]["failed"]) == ("2", "1")
+    live = by_id[sending.pk]["text"]
+    assert live["progress"] == "5 of 5 processed (100%)"
+    assert (live["sent"], live["failed"], live["skipped"]) == ("2", "1", "1")
+    # Cost so far and the base of the rates move with the rest: the skipped one costs nothing
+    # and was not sent.
+    assert (live["spent"], live["caused-sent"], live["channel_sms"]) == ("0.0332", "4", "5")
     assert by_id[sending.pk]["live"] and (by_id[sending.pk]["value"], by_id[sending.pk]["max"]) == (
-        4, 4,
+        5, 5,
     )  # fmt: skip
     assert by_id[sending.pk]["actions"] == ["pause", "cancel", "retry_failed"]
     assert by_id[scheduled.pk]["text"]["state"] == "Scheduled for Tue 1 Jul 2031, 10:00 CDT"
