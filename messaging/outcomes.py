@@ -217,31 +217,40 @@ class Outcomes:
 @dataclass(frozen=True)
 class Tally:
     """One broadcast's messages counted in one pass: by status, by channel and whether
-    they were an e-mail fallback, and what the billed ones cost."""
+    they were an e-mail fallback, what the billed ones cost, and how many queued ones wait
+    for a later moment (quiet hours, a retry)."""
 
     statuses: dict[str, int] = field(default_factory=dict)
     channels: dict[tuple[str, bool], int] = field(default_factory=dict)
     spent: Decimal = Decimal(0)
+    waiting: int = 0
 
 
-def tallies_of(broadcast_ids: Sequence[int]) -> dict[int, Tally]:
+def tallies_of(broadcast_ids: Sequence[int], now: datetime | None = None) -> dict[int, Tally]:
     """Each broadcast's Tally, in one grouped query whatever their size."""
+    now = now or timezone.now()
     statuses: dict[int, dict[str, int]] = {pk: {} for pk in broadcast_ids}
     channels: dict[int, dict[tuple[str, bool], int]] = {pk: {} for pk in statuses}
     spent = dict.fromkeys(statuses, Decimal(0))
+    waiting = dict.fromkeys(statuses, 0)
     rows = (
         Message.objects.filter(broadcast_id__in=list(statuses))
         .order_by()
         .values_list("broadcast_id", "status", "channel", "fallback")
-        .annotate(n=Count("id"), cost=Sum(COST))
+        .annotate(
+            n=Count("id"),
+            cost=Sum(COST),
+            later=Count("id", filter=Q(status=MessageStatus.QUEUED, next_attempt_at__gt=now)),
+        )
     )
-    for broadcast_id, status, channel, fallback, n, cost in rows:
+    for broadcast_id, status, channel, fallback, n, cost, later in rows:
         statuses[broadcast_id][status] = statuses[broadcast_id].get(status, 0) + n
         by_channel = channels[broadcast_id]
         by_channel[channel, fallback] = by_channel.get((channel, fallback), 0) + n
         if status in BILLED_STATUSES and cost:
             spent[broadcast_id] += cost
-    return {pk: Tally(statuses[pk], channels[pk], spent[pk]) for pk in statuses}
+        waiting[broadcast_id] += later
+    return {pk: Tally(statuses[pk], channels[pk], spent[pk], waiting[pk]) for pk in statuses}
 
 
 def outcomes_of(
@@ -249,16 +258,14 @@ def outcomes_of(
     now: datetime | None = None,
     tallies: dict[int, Tally] | None = None,
 ) -> dict[int, Outcomes]:
-    """Each broadcast's outcomes, in at most two grouped queries whatever their size
-    (one if their tallies are given)."""
+    """Each broadcast's outcomes, in one grouped query whatever their size (none if their
+    tallies are given), and one more when some of their messages wait for a moment."""
     now = now or timezone.now()
     if tallies is None:
-        tallies = tallies_of([b.pk for b in broadcasts])
+        tallies = tallies_of([b.pk for b in broadcasts], now)
     by_status = {b.pk: tallies[b.pk].statuses for b in broadcasts}
     waiting = [
-        b.pk
-        for b in broadcasts
-        if b.state != BroadcastState.PAUSED and by_status[b.pk].get(MessageStatus.QUEUED)
+        b.pk for b in broadcasts if b.state != BroadcastState.PAUSED and tallies[b.pk].waiting
     ]
     holds = _timed_holds(waiting, now)
     found = {}

@@ -403,7 +403,8 @@ def broadcast_figures_of(
     The channel split and spend are counted live, not stored with the outcome recount:
     only the screens of one broadcast show them, never the list.
     """
-    tallies = outcomes.tallies_of([b.pk for b in broadcasts])
+    now = now or timezone.now()
+    tallies = outcomes.tallies_of([b.pk for b in broadcasts], now)
     counts = progress.shown(broadcasts, now, tallies)
     return {
         b.pk: BroadcastFigures(counts[b.pk], _channel_split(tallies[b.pk]), tallies[b.pk].spent)
