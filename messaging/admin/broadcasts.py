@@ -335,7 +335,7 @@ class BroadcastAdmin(admin.ModelAdmin):
             broadcast.name,
             broadcast=broadcast,
             live=live_fields(broadcast, counts, detail),
-            skips=skips.after([broadcast])[broadcast.pk],
+            skips=skips.after([broadcast], {broadcast.pk: counts})[broadcast.pk],
             counts=[
                 (bucket, label, counts[bucket], messages_url(broadcast, bucket))
                 for bucket, label in outcomes.BUCKETS

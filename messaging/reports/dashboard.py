@@ -296,7 +296,7 @@ def broadcast_cards(broadcasts: list[Broadcast]) -> list[dict[str, Any]]:
     detail = figures.broadcast_figures_of(broadcasts)
     shown = {pk: d.counts for pk, d in detail.items()}
     caused = attribution.caused_of(broadcasts, shown)
-    skipped = skips.after(broadcasts)
+    skipped = skips.after(broadcasts, shown)
     return [
         {
             **figures.broadcast_live(b, shown[b.pk], detail[b.pk]),

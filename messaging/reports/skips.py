@@ -8,7 +8,7 @@ broadcasts. Each row links to the subscribers it counts where the subscriber lis
 has the filter.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.urls import reverse
 
 from messaging.models import Broadcast, Message, MessageStatus
-from messaging.outcomes import clock
+from messaging.outcomes import Bucket, Outcomes, clock
 from messaging.skips import SkipReason
 
 # The subscriber list's filters for the reasons it can show.
@@ -61,14 +61,21 @@ def preview_rows(skips: Sequence[Any], channel: str = "") -> list[dict[str, Any]
     return rows(((s.reason, s.count, s.until) for s in skips), channel)
 
 
-def after(broadcasts: Sequence[Broadcast]) -> dict[int, list[dict[str, Any]]]:
-    """Per broadcast, who it skipped by reason: left out at the start, and skipped since."""
+def after(
+    broadcasts: Sequence[Broadcast], counts: Mapping[int, Outcomes]
+) -> dict[int, list[dict[str, Any]]]:
+    """Per broadcast, who it skipped by reason: left out at the start, and skipped since.
+    counts: their outcomes as the screen shows them; only those with skipped messages
+    have theirs read, so a broadcast that skipped none costs no query."""
     skipped: dict[int, dict[str, int]] = {b.pk: dict(b.skips or {}) for b in broadcasts}
+    with_skipped = [b.pk for b in broadcasts if counts[b.pk][Bucket.SKIPPED]]
     found = (
-        Message.objects.filter(broadcast_id__in=list(skipped), status=MessageStatus.SKIPPED)
+        Message.objects.filter(broadcast_id__in=with_skipped, status=MessageStatus.SKIPPED)
         .order_by()
         .values_list("broadcast_id", "skip_reason")
         .annotate(n=Count("id"))
+        if with_skipped
+        else []
     )
     for broadcast_id, reason, n in found:
         per = skipped[broadcast_id]
