@@ -33,7 +33,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from messaging.models import BILLED_STATUSES, COST, Direction, Message, MessageKind
-from smsbot import sms_account
+from smsbot import cache_reads, sms_account
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def spent_in_database(now: datetime | None = None) -> Decimal:
     return total or Decimal("0")
 
 
-def _key() -> str:
+def cache_key() -> str:
     return f"messaging:spend:{month_start():%Y-%m}"
 
 
@@ -86,8 +86,8 @@ def _units(amount: Decimal) -> int:
 
 
 def _running_total_units() -> int:
-    key = _key()
-    value = cache.get(key)
+    key = cache_key()
+    value = cache_reads.get(key)
     if value is None:
         cache.add(key, _units(spent_in_database()), timeout=SPEND_CACHE_SECONDS)
         value = cache.get(key, 0)
@@ -97,7 +97,7 @@ def _running_total_units() -> int:
 def _add(units: int) -> int:
     _running_total_units()  # seeds the key if it expired
     try:
-        return int(cache.incr(_key(), units))
+        return int(cache.incr(cache_key(), units))
     except ValueError:  # expired between the two calls: seed again
         return _running_total_units() + units
 
@@ -150,7 +150,7 @@ def record(cost: Decimal) -> None:
 
 def _alert(spent: Decimal) -> None:
     # Once an hour is enough for the log; the admin banner reads status() itself.
-    if cache.add(f"{_key()}:alerted", True, timeout=3600):
+    if cache.add(f"{cache_key()}:alerted", True, timeout=3600):
         log.warning(
             "month-to-date SMS spend %s USD is at or above %s%% of the %s USD limit",
             spent,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from messaging import task_names
 from messaging.broadcasts import schedule, states
 from messaging.models import Broadcast, BroadcastState, DailyContent, SendMode
-from smsbot import metrics, outbox
+from smsbot import cache_reads, metrics, outbox
 from smsbot.aws_names import METRIC_DAILY_STARTED
 from smsbot.celery import BULK_QUEUE
 from subscribers.localtime import local_date
@@ -107,7 +107,7 @@ def _remember_skipped(day: date) -> bool:
 
 
 def skipped_days() -> list[str]:
-    return list(cache.get(SKIPPED_DAYS_KEY) or [])
+    return list(cache_reads.get(SKIPPED_DAYS_KEY) or [])
 
 
 def days_without_content(start_day: date, days: int = 7) -> list[date]:

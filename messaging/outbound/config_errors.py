@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from django.core.cache import cache
 
 from messaging.delivery.error_codes import describe, help_url
+from smsbot import cache_reads
 from smsbot.redaction import redact
 
 KEY = "messaging:configuration-error"
@@ -38,7 +39,7 @@ def remember(provider: str, code: str, text: str) -> None:
 
 
 def current() -> dict[str, str] | None:
-    return cache.get(KEY)
+    return cache_reads.get(KEY)
 
 
 def dismiss() -> None:
@@ -54,4 +55,4 @@ def remember_checks(failed: list[dict[str, str]], at: str) -> None:
 
 
 def last_checks() -> dict | None:
-    return cache.get(CHECKS_KEY)
+    return cache_reads.get(CHECKS_KEY)

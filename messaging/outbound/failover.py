@@ -36,6 +36,7 @@ from django.utils import timezone
 from messaging.billing import pricing
 from messaging.models import Message, MessageStatus
 from messaging.providers.base import ErrorKind, ProviderError, Unsent
+from smsbot import cache_reads
 from smsbot.redaction import redact
 from subscribers.models import Channel
 
@@ -98,11 +99,14 @@ def cooling_down(provider: str) -> CoolDown | None:
     return cache.get(_COOLING.format(provider))
 
 
+def cool_down_keys() -> list[str]:
+    names = {settings.SMS_PROVIDER, settings.SMS_FAILOVER} - {""}
+    return [_COOLING.format(name) for name in sorted(names)]
+
+
 def cool_downs() -> list[CoolDown]:
     """Every provider being skipped now."""
-    names = {settings.SMS_PROVIDER, settings.SMS_FAILOVER} - {""}
-    found = cache.get_many([_COOLING.format(name) for name in sorted(names)])
-    return list(found.values())
+    return list(cache_reads.get_many(cool_down_keys()).values())
 
 
 def _count_failure(provider: str, exc: ProviderError) -> None:

@@ -3,28 +3,33 @@
 Each check is a plain function returning the Alert it raises now, or None;
 @check registers it. The admin home shows every active alert at the top, and
 the broadcast pages show them too, each with what to do and a link to where
-to do it. Checks must be cheap: they run on every page that shows them.
+to do it. Checks must be cheap: they run on every page that shows them. A
+check whose condition is usually absent names the rows it looks for as its
+probe; every probe is asked in one query, so the quiet case costs one round trip.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Count, F, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from messaging.billing import budget, pricing
-from messaging.broadcasts import daily
+from messaging.broadcasts import daily, schedule
 from messaging.confirmations import hourly_cap
 from messaging.delivery import brake
 from messaging.models import Broadcast, BroadcastState, Message, MessageStatus, ReplyMute
 from messaging.outbound import config_errors, failover
 from messaging.reports import monitoring
-from smsbot import sms_account, timezones
+from smsbot import cache_reads, sms_account, timezones
 from smsbot.redaction import mask_phone
 from subscribers import provider_opt_outs
 from subscribers.models import Conversation, Subscriber
@@ -48,18 +53,65 @@ class Alert:
 
 
 Check = Callable[[], Alert | None]
-CHECKS: list[Check] = []
+# The rows whose existence a check needs before it can raise anything.
+Probe = Callable[[], QuerySet]
+CHECKS: list[tuple[Check, Probe | None]] = []
 
 
-def check(fn: Check) -> Check:
-    CHECKS.append(fn)
-    return fn
+def check(fn: Check | None = None, *, probe: Probe | None = None) -> Any:
+    """Register a check. probe: the rows it reads, when most of the time there are
+    none: every check's probe is asked in one query, and only those that find rows run."""
+
+    def register(fn: Check) -> Check:
+        CHECKS.append((fn, probe))
+        return fn
+
+    return register(fn) if fn is not None else register
 
 
 def active() -> list[Alert]:
-    """Every alert raised now, errors first."""
-    raised = [alert for fn in CHECKS if (alert := fn()) is not None]
+    """Every alert raised now, errors first. The checks share one read of the schedule's
+    timezone, one query for their probes and one round trip to the cache."""
+    found = _any_rows([probe() for _, probe in CHECKS if probe is not None])
+    with schedule.read_once(), cache_reads.batch(_cached_keys()):
+        raised = [
+            alert
+            for fn, probe in CHECKS
+            if (probe is None or next(found)) and (alert := fn()) is not None
+        ]
     return sorted(raised, key=lambda a: a.level != ERROR)
+
+
+def _cached_keys() -> list[str]:
+    """What the checks read from the cache: fetched together, in one round trip."""
+    return [
+        config_errors.KEY,
+        config_errors.CHECKS_KEY,
+        *failover.cool_down_keys(),
+        budget.cache_key(),
+        daily.SKIPPED_DAYS_KEY,
+        monitoring.STATUS_KEY,
+    ]
+
+
+def _any_rows(querysets: list[QuerySet]) -> Iterator[bool]:
+    """Whether each queryset has a row, asked of the database in one round trip:
+    a page of banners pays one query for all the conditions that are usually absent."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for qs in querysets:
+        try:
+            sql, args = qs.values("pk").order_by().query.sql_with_params()
+        except EmptyResultSet:
+            parts.append("false")
+            continue
+        parts.append(f"EXISTS({sql})")
+        params.extend(args)
+    if not parts:
+        return iter(())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        return iter(bool(v) for v in cursor.fetchone())
 
 
 def _url(viewname: str) -> str | None:
@@ -199,11 +251,15 @@ def skipped_days() -> Alert | None:
     return Alert(WARNING, "Daily broadcasts skipped for lack of content: " + ", ".join(skipped))
 
 
-@check
-def messages_needing_review() -> Alert | None:
-    count = Message.objects.filter(
+def _needing_review() -> QuerySet:
+    return Message.objects.filter(
         status=MessageStatus.NEEDS_REVIEW, updated_at__lt=timezone.now() - REVIEW_AFTER
-    ).count()
+    )
+
+
+@check(probe=_needing_review)
+def messages_needing_review() -> Alert | None:
+    count = _needing_review().count()
     if not count:
         return None
     url = _url("admin:messaging_message_changelist")
@@ -217,7 +273,7 @@ def messages_needing_review() -> Alert | None:
     )
 
 
-@check
+@check(probe=lambda: Message.objects.filter(status=MessageStatus.UNKNOWN))
 def unknown_outcomes() -> Alert | None:
     """Messages the daily horizon check found without a report (messaging.delivery.horizons)."""
     rows = (
@@ -242,7 +298,7 @@ def unknown_outcomes() -> Alert | None:
     )
 
 
-@check
+@check(probe=lambda: Broadcast.objects.filter(state=BroadcastState.PAUSED))
 def paused_broadcasts() -> Alert | None:
     """Paused broadcasts (one query). One the brake paused comes first, an error, in the
     words the alerts topic got (brake.notice) with a link to its page."""
@@ -313,7 +369,7 @@ def _mirror_failures() -> list[tuple[str, int, str | None]]:
     return found
 
 
-@check
+@check(probe=hourly_cap.held)
 def confirmations_waiting() -> Alert | None:
     held = hourly_cap.waiting()
     if held is None:
@@ -338,10 +394,13 @@ def confirmations_waiting() -> Alert | None:
 MUTED_SHOWN = 10
 
 
-@check
+def _muted() -> QuerySet:
+    return ReplyMute.objects.filter(muted_until__gt=timezone.now())
+
+
+@check(probe=_muted)
 def muted_numbers() -> Alert | None:
-    now = timezone.now()
-    mutes = list(ReplyMute.objects.filter(muted_until__gt=now).order_by("-created_at"))
+    mutes = list(_muted().order_by("-created_at"))
     if not mutes:
         return None
     latest = {}
@@ -368,7 +427,7 @@ def muted_numbers() -> Alert | None:
     )
 
 
-@check
+@check(probe=provider_opt_outs.held_for_review)
 def aws_opt_out_differences() -> Alert | None:
     """Invariant 11: numbers AWS holds opted out that the portal holds opted in."""
     held = provider_opt_outs.held_for_review()

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from messaging.broadcasts import due
-from smsbot import metrics
+from smsbot import cache_reads, metrics
 from smsbot.aws_names import METRIC_DAILY_PENDING, METRIC_HEARTBEAT
 
 # Versioned: a Status pickled by an older release (another DailyDue) is not read back.
@@ -45,4 +45,4 @@ def heartbeat(now: datetime | None = None) -> int:
 
 def status() -> Status | None:
     """What the last heartbeat found; None when none has run."""
-    return cache.get(STATUS_KEY)
+    return cache_reads.get(STATUS_KEY)

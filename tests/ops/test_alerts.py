@@ -37,6 +37,66 @@ def test_nothing_to_report_raises_no_alert(settings):
     assert [a for a in alerts.active() if a.level == alerts.ERROR] == []
 
 
+def test_the_quiet_case_asks_the_database_once_for_every_probe_and_the_cache_once(
+    settings, django_assert_num_queries, monkeypatch
+):
+    """Banners run on every admin page: the conditions that are usually absent cost one
+    query together (plus the schedule's timezone and the week's daily content), and
+    what the checks keep in the cache one round trip."""
+    settings.DAILY_FALLBACK_TEXT = "fallback"
+    alerts.active()  # seeds the month's running spend, as the first page of the month does
+    calls: list[str] = []
+    depth = [0]  # shared by the two wrappers
+    for name in ("get", "get_many"):
+        monkeypatch.setattr(cache, name, _counted(getattr(cache, name), name, calls, depth))
+    with django_assert_num_queries(2):  # the probes, the schedule's timezone
+        assert alerts.active() == []
+    assert calls == ["get_many"]
+
+
+def _counted(read, name, calls, depth):
+    """Count the reads the code makes, not those a backend's get_many makes of itself."""
+
+    def counted(*args, **kwargs):
+        if not depth[0]:
+            calls.append(name)
+        depth[0] += 1
+        try:
+            return read(*args, **kwargs)
+        finally:
+            depth[0] -= 1
+
+    return counted
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ["needs_review", "unknown", "paused", "muted", "aws_opt_out", "confirmation_held"],
+)
+def test_each_probed_condition_still_raises_its_banner(settings, condition):
+    from messaging.models import ReplyMute
+
+    settings.DAILY_FALLBACK_TEXT = "fallback"
+    long_ago = timezone.now() - timedelta(hours=2)
+    if condition == "needs_review":
+        Message.objects.filter(pk=message(status="needs_review").pk).update(updated_at=long_ago)
+    elif condition == "unknown":
+        message(status="unknown")
+    elif condition == "paused":
+        Broadcast.objects.create(idempotency_key="p", name="Paused one", text="x", state="paused")
+    elif condition == "muted":
+        ReplyMute.objects.create(
+            phone="+13125550123", reason="loop", muted_until=timezone.now() + timedelta(hours=1)
+        )
+    elif condition == "aws_opt_out":
+        Subscriber.objects.create(
+            phone="+13125550124", consent_status="opted_in", provider_opt_out_at=timezone.now()
+        )
+    else:
+        message(kind="confirmation", status="held")
+    assert len(alerts.active()) == 1
+
+
 def test_a_configuration_error_is_an_error_banner_on_the_admin_home(admin_client, settings):
     settings.DAILY_FALLBACK_TEXT = "fallback"
     config_errors.remember("twilio", "20003", "Authenticate")
