@@ -312,6 +312,13 @@ class Message(models.Model):
                 name="message_test_of_idx",
                 condition=models.Q(test_of__isnull=False),
             ),
+            # The e-mail fallbacks of a broadcast, counted apart from its one pass over
+            # its messages (outcomes.tallies_of): they are few.
+            models.Index(
+                fields=["broadcast"],
+                name="message_fallback_idx",
+                condition=models.Q(fallback=True),
+            ),
             # Held messages (queued, waiting for a moment) per broadcast: what the outcome
             # counts read to say "held until 08:00 CST", without the broadcast's other rows.
             models.Index(

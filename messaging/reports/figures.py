@@ -369,11 +369,7 @@ FALLBACK_LABEL = "E-mail fallback (number undeliverable)"
 
 
 def _channel_split(tally: outcomes.Tally) -> ChannelSplit:
-    counts: dict[str, int] = {}
-    for (channel, _), n in tally.channels.items():
-        counts[channel] = counts.get(channel, 0) + n
-    fallback = sum(n for (_, is_fallback), n in tally.channels.items() if is_fallback)
-    return ChannelSplit(counts, fallback)
+    return ChannelSplit(dict(tally.channels), tally.fallback)
 
 
 @dataclass(frozen=True)
@@ -403,8 +399,7 @@ def broadcast_figures_of(
     The channel split and spend are counted live, not stored with the outcome recount:
     only the screens of one broadcast show them, never the list.
     """
-    now = now or timezone.now()
-    tallies = outcomes.tallies_of([b.pk for b in broadcasts], now)
+    tallies = outcomes.tallies_of([b.pk for b in broadcasts])
     counts = progress.shown(broadcasts, now, tallies)
     return {
         b.pk: BroadcastFigures(counts[b.pk], _channel_split(tallies[b.pk]), tallies[b.pk].spent)
