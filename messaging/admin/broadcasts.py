@@ -185,6 +185,10 @@ class BroadcastAdmin(admin.ModelAdmin):
         css = {"all": ["messaging/broadcasts.css"]}
         js = ["messaging/compose.js", "messaging/broadcast_live.js"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Broadcast]:
+        # A broadcast's page shows what it caused: the rollup row comes in the same query.
+        return super().get_queryset(request).select_related("attribution")
+
     # --- the list -------------------------------------------------------------------
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)

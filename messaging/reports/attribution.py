@@ -81,12 +81,14 @@ class Caused:
 def caused_of(
     broadcasts: Sequence[Broadcast], shown: dict[int, Outcomes] | None = None
 ) -> dict[int, Caused]:
-    """Each broadcast's Caused: one query on the rollup (plus the outcomes, if not given)."""
+    """Each broadcast's Caused: one query on the rollup, none for broadcasts loaded with
+    theirs (select_related("attribution")), plus the outcomes if not given."""
     shown = shown if shown is not None else progress.shown(broadcasts)
-    rows = {
-        a.broadcast_id: a
-        for a in BroadcastAttribution.objects.filter(broadcast_id__in=[b.pk for b in broadcasts])
-    }
+    rows = {b.pk: _loaded(b) for b in broadcasts if Broadcast.attribution.is_cached(b)}
+    unread = [b.pk for b in broadcasts if b.pk not in rows]
+    if unread:
+        found_rows = BroadcastAttribution.objects.filter(broadcast_id__in=unread)
+        rows.update((a.broadcast_id, a) for a in found_rows)
     found = {}
     for b in broadcasts:
         counts, row = shown[b.pk], rows.get(b.pk)
@@ -99,6 +101,13 @@ def caused_of(
             pauses=row.pauses if row else 0,
         )
     return found
+
+
+def _loaded(broadcast: Broadcast) -> BroadcastAttribution | None:
+    try:
+        return broadcast.attribution
+    except BroadcastAttribution.DoesNotExist:  # none yet: nothing came back from it
+        return None
 
 
 def window_words() -> str:

@@ -433,15 +433,21 @@ def broadcast_live(
 
 
 def daily_broadcast(day: date) -> Broadcast | None:
-    """The daily send of day (the send timezone's date)."""
-    return Broadcast.objects.filter(idempotency_key=daily.key_for(day)).first()
+    """The daily send of day (the send timezone's date), with what it caused."""
+    return (
+        Broadcast.objects.filter(idempotency_key=daily.key_for(day))
+        .select_related("attribution")
+        .first()
+    )
 
 
 def adhoc_broadcasts(since: datetime, limit: int = 5) -> list[Broadcast]:
-    """Broadcasts other than the daily send, sending or created since `since`, newest first."""
+    """Broadcasts other than the daily send, sending or created since `since`, newest
+    first, with what they caused."""
     return list(
         Broadcast.objects.exclude(idempotency_key__startswith=schedule.DAILY_KEY_PREFIX)
         .filter(Q(state=BroadcastState.SENDING) | Q(created_at__gte=since))
+        .select_related("attribution")
         .order_by("-created_at")[:limit]
     )
 
