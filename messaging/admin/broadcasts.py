@@ -60,9 +60,10 @@ from subscribers.models import Channel
 PROGRESS_LIMIT = 100
 
 
-def show_banners(request: HttpRequest) -> None:
-    """The active alerts (configuration errors, budget, missing content) as messages."""
-    for alert in alerts.active():
+def show_banners(request: HttpRequest, sending_only: bool = False) -> None:
+    """The active alerts (configuration errors, budget, missing content) as messages;
+    sending_only: those about sending, on a broadcast's pages."""
+    for alert in alerts.active(sending_only):
         level = messages.ERROR if alert.level == alerts.ERROR else messages.WARNING
         messages.add_message(request, level, alert.text)
 
@@ -237,7 +238,7 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.method == "GET":
-            show_banners(request)
+            show_banners(request, sending_only=True)
         extra_context = {
             "title": "Broadcasts",
             **(extra_context or {}),
@@ -331,7 +332,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, broadcast):
             raise PermissionDenied
         if request.method == "GET":
-            show_banners(request)
+            show_banners(request, sending_only=True)
         detail = figures.broadcast_figures_of([broadcast])[broadcast.pk]
         counts = detail.counts
         context = self._page(

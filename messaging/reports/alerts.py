@@ -1,9 +1,10 @@
 """What an operator must see at once: the conditions shown as banners in the admin.
 
 Each check is a plain function returning the Alert it raises now, or None;
-@check registers it. The admin home shows every active alert at the top, and
-the broadcast pages show them too, each with what to do and a link to where
-to do it. Checks must be cheap: they run on every page that shows them. A
+@check registers it. The admin home and the Daily content list show every
+active alert at the top; a broadcast's pages show those about sending (what
+stops or holds a send, or makes its outcome doubtful). Each says what to do,
+with a link to where to do it. Checks must be cheap: they run on every page that shows them. A
 check whose condition is usually absent names the rows it looks for as its
 probe; every probe is asked in one query, so the quiet case costs one round trip.
 """
@@ -55,29 +56,42 @@ class Alert:
 Check = Callable[[], Alert | None]
 # The rows whose existence a check needs before it can raise anything.
 Probe = Callable[[], QuerySet]
-CHECKS: list[tuple[Check, Probe | None]] = []
 
 
-def check(fn: Check | None = None, *, probe: Probe | None = None) -> Any:
+@dataclass(frozen=True)
+class Registered:
+    fn: Check
+    probe: Probe | None
+    # About sending: what stops or holds a send, or makes its outcome doubtful. A
+    # broadcast's pages show only these; the admin home and the Daily content list all.
+    sending: bool
+
+
+CHECKS: list[Registered] = []
+
+
+def check(fn: Check | None = None, *, probe: Probe | None = None, sending: bool = False) -> Any:
     """Register a check. probe: the rows it reads, when most of the time there are
     none: every check's probe is asked in one query, and only those that find rows run."""
 
     def register(fn: Check) -> Check:
-        CHECKS.append((fn, probe))
+        CHECKS.append(Registered(fn, probe, sending))
         return fn
 
     return register(fn) if fn is not None else register
 
 
-def active() -> list[Alert]:
-    """Every alert raised now, errors first. The checks share one read of the schedule's
-    timezone, one query for their probes and one round trip to the cache."""
-    found = _any_rows([probe() for _, probe in CHECKS if probe is not None])
+def active(sending_only: bool = False) -> list[Alert]:
+    """Every alert raised now (only those about sending, for a broadcast's pages), errors
+    first. The checks share one read of the schedule's timezone, one query for their
+    probes and one round trip to the cache."""
+    checks = [c for c in CHECKS if c.sending or not sending_only]
+    found = _any_rows([c.probe() for c in checks if c.probe is not None])
     with schedule.read_once(), cache_reads.batch(_cached_keys()):
         raised = [
             alert
-            for fn, probe in CHECKS
-            if (probe is None or next(found)) and (alert := fn()) is not None
+            for c in checks
+            if (c.probe is None or next(found)) and (alert := c.fn()) is not None
         ]
     return sorted(raised, key=lambda a: a.level != ERROR)
 
@@ -128,7 +142,7 @@ HEARTBEAT_STALE = timedelta(minutes=5)
 REVIEW_AFTER = timedelta(hours=1)
 
 
-@check
+@check(sending=True)
 def provider_configuration() -> Alert | None:
     problem = config_errors.current()
     if not problem:
@@ -154,7 +168,7 @@ def provider_configuration() -> Alert | None:
     )
 
 
-@check
+@check(sending=True)
 def provider_cooling_down() -> Alert | None:
     cooling = failover.cool_downs()
     if not cooling:
@@ -176,7 +190,7 @@ def provider_cooling_down() -> Alert | None:
     )
 
 
-@check
+@check(sending=True)
 def twilio_account() -> Alert | None:
     last = config_errors.last_checks()
     if not last or not last["failed"]:
@@ -189,7 +203,7 @@ def twilio_account() -> Alert | None:
     )
 
 
-@check
+@check(sending=True)
 def monthly_budget() -> Alert | None:
     spend = budget.status()
     if not (spend.exhausted or spend.alerting):
@@ -207,7 +221,7 @@ def monthly_budget() -> Alert | None:
     return Alert(WARNING, text + ".")
 
 
-@check
+@check(sending=True)
 def sms_sandbox() -> Alert | None:
     # Read through sms_account's cache: AWS is asked at most every few minutes.
     sandbox = sms_account.cached_sandbox()
@@ -243,7 +257,7 @@ def days_without_content() -> Alert | None:
     )
 
 
-@check
+@check(sending=True)
 def skipped_days() -> Alert | None:
     skipped = daily.skipped_days()
     if not skipped:
@@ -257,7 +271,7 @@ def _needing_review() -> QuerySet:
     )
 
 
-@check(probe=_needing_review)
+@check(probe=_needing_review, sending=True)
 def messages_needing_review() -> Alert | None:
     count = _needing_review().count()
     if not count:
@@ -273,7 +287,7 @@ def messages_needing_review() -> Alert | None:
     )
 
 
-@check(probe=lambda: Message.objects.filter(status=MessageStatus.UNKNOWN))
+@check(probe=lambda: Message.objects.filter(status=MessageStatus.UNKNOWN), sending=True)
 def unknown_outcomes() -> Alert | None:
     """Messages the daily horizon check found without a report (messaging.delivery.horizons)."""
     rows = (
@@ -298,7 +312,7 @@ def unknown_outcomes() -> Alert | None:
     )
 
 
-@check(probe=lambda: Broadcast.objects.filter(state=BroadcastState.PAUSED))
+@check(probe=lambda: Broadcast.objects.filter(state=BroadcastState.PAUSED), sending=True)
 def paused_broadcasts() -> Alert | None:
     """Paused broadcasts (one query). One the brake paused comes first, an error, in the
     words the alerts topic got (brake.notice) with a link to its page."""
@@ -427,7 +441,7 @@ def muted_numbers() -> Alert | None:
     )
 
 
-@check(probe=provider_opt_outs.held_for_review)
+@check(probe=provider_opt_outs.held_for_review, sending=True)
 def aws_opt_out_differences() -> Alert | None:
     """Invariant 11: numbers AWS holds opted out that the portal holds opted in."""
     held = provider_opt_outs.held_for_review()
@@ -468,7 +482,7 @@ def _ago(span: timedelta) -> str:
     return f"{minutes} minutes" if minutes < 120 else f"{minutes // 60} hours"
 
 
-@check
+@check(sending=True)
 def beat_heartbeat() -> Alert | None:
     seen = monitoring.status()
     now = timezone.now()
@@ -485,7 +499,7 @@ def beat_heartbeat() -> Alert | None:
     )
 
 
-@check
+@check(sending=True)
 def daily_broadcast_late() -> Alert | None:
     # Late by messaging.broadcasts.due's rule (DAILY_LATE_BANNER_MINUTES): before the
     # alarm, while there is time to act.

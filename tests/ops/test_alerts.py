@@ -175,3 +175,29 @@ def test_mirror_errors_are_an_error_banner_only_while_the_mirror_is_on(admin_cli
     page = admin_client.get(reverse("admin:index")).content.decode()
     assert "Rows with a mirror error" in page
     cache.delete(alerts.MIRROR_ERRORS_KEY)
+
+
+def test_a_broadcasts_pages_show_the_banners_about_sending_the_home_shows_all(
+    admin_client, settings
+):
+    """A paused broadcast concerns every broadcast page; next week's missing content is
+    for the admin home and the Daily content list."""
+    settings.DAILY_FALLBACK_TEXT = ""
+    Broadcast.objects.create(idempotency_key="p", name="Held back", text="x", state="paused")
+    daily_send = Broadcast.objects.get(name="Daily")
+    pages = {
+        "home": reverse("admin:index"),
+        "daily content": reverse("admin:messaging_dailycontent_changelist"),
+        "broadcasts": reverse("admin:messaging_broadcast_changelist"),
+        "broadcast": reverse("admin:messaging_broadcast_change", args=[daily_send.pk]),
+    }
+    shown = {}
+    for name, url in pages.items():
+        page = unescape(admin_client.get(url).content.decode())
+        shown[name] = ("Paused broadcasts: Held back" in page, "No daily content" in page)
+    assert shown == {
+        "home": (True, True),
+        "daily content": (True, True),
+        "broadcasts": (True, False),
+        "broadcast": (True, False),
+    }
