@@ -1,5 +1,5 @@
 """The dashboard and a broadcast page against the same pages at the commit before the
-one outcome model (issue 24), measured back to back in one run.
+one outcome model (messaging.outcomes), measured back to back in one run.
 
 The commit before (BENCH_BEFORE, default 12bd60e) is checked out beside this one
 (git worktree); each checkout migrates and fills a scratch PostgreSQL database of

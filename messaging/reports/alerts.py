@@ -287,15 +287,14 @@ def messages_needing_review() -> Alert | None:
     )
 
 
-@check(probe=lambda: Message.objects.filter(status=MessageStatus.UNKNOWN), sending=True)
+def _unknown() -> QuerySet:
+    return Message.objects.filter(status=MessageStatus.UNKNOWN)
+
+
+@check(probe=_unknown, sending=True)
 def unknown_outcomes() -> Alert | None:
     """Messages the daily horizon check found without a report (messaging.delivery.horizons)."""
-    rows = (
-        Message.objects.filter(status=MessageStatus.UNKNOWN)
-        .order_by()
-        .values_list("provider")
-        .annotate(n=Count("id"))
-    )
+    rows = _unknown().order_by().values_list("provider").annotate(n=Count("id"))
     per_provider = sorted(rows)
     if not per_provider:
         return None
@@ -312,12 +311,16 @@ def unknown_outcomes() -> Alert | None:
     )
 
 
-@check(probe=lambda: Broadcast.objects.filter(state=BroadcastState.PAUSED), sending=True)
+def _paused() -> QuerySet:
+    return Broadcast.objects.filter(state=BroadcastState.PAUSED)
+
+
+@check(probe=_paused, sending=True)
 def paused_broadcasts() -> Alert | None:
     """Paused broadcasts (one query). One the brake paused comes first, an error, in the
     words the alerts topic got (brake.notice) with a link to its page."""
     paused = list(
-        Broadcast.objects.filter(state=BroadcastState.PAUSED)
+        _paused()
         .order_by(F("braked_at").desc(nulls_last=True), "-pk")
         .only("pk", "name", "pause_reason", "braked_at")
     )
