@@ -96,8 +96,13 @@ def test_a_worker_flushes_at_the_end_of_a_task(aws, settings, celery_worker):
 
     record_a_sent_message.delay()
 
+    # With no flush interval the first point goes as the second is recorded and the second
+    # at the task's end: wait for both, or the read may fall between the two calls.
     deadline = time.monotonic() + 15
-    while statistics("MessagesSent", Provider="sns", Channel="sms")["SampleCount"] < 1:
+    while any(
+        statistics(name, Provider="sns", Channel="sms")["SampleCount"] < 1
+        for name in ("MessagesSent", "SpendUSD")
+    ):
         assert time.monotonic() < deadline, "the worker did not publish the metric"
         time.sleep(0.2)
     assert statistics("SpendUSD", Provider="sns", Channel="sms")["Sum"] == pytest.approx(0.00645)
