@@ -5,7 +5,7 @@ actions) and reads the entry back from the audit log (Django's LogEntry).
 """
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,11 +17,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from messaging.models import Broadcast, BroadcastState, DailyContent, Message
 from messaging.outbound import config_errors
-from smsbot import audit
+from smsbot import audit, timezones
 from subscribers import consent
 from subscribers.models import Conversation, Subscriber
 from tests.ops.factories import message
@@ -297,8 +298,10 @@ def test_operators_filter_the_audit_log_by_user_type_and_date_and_reach_it_from_
     assert listed({"user__id__exact": first.pk}) == ["Opted out"]
     content_type = ContentType.objects.get_for_model(DailyContent)
     assert listed({"content_type__id__exact": content_type.pk}) == ["Edited"]
-    today = LogEntry.objects.first().action_time.date()
+    # A day is the operations timezone's (from 18:00 in Chicago, UTC's is the next one).
+    today = timezone.localdate(LogEntry.objects.first().action_time, timezones.ops_zone())
     assert len(listed({"action_time__date": today.isoformat()})) == 2
+    assert listed({"action_time__date": (today + timedelta(days=1)).isoformat()}) == []
     assert (
         listed({"action_time__gte": "2000-01-01 00:00Z", "action_time__lt": "2000-01-02 00:00Z"})
         == []

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging.broadcasts import daily
 from messaging.models import Broadcast, BroadcastAttribution, DailyContent, Message
 from subscribers.consent import change
 from tests.ops.factories import message, ops_manager
@@ -50,7 +51,7 @@ def caused(broadcast: Broadcast) -> tuple[int, int, int]:
 
 
 def test_stop_pause_and_replies_after_a_broadcast_count_for_it(twilio, settings, ops):
-    today = timezone.localdate()
+    today = daily.local_today()
     older = daily_broadcast(today - dt.timedelta(days=1), "Yesterday's thought", [ALICE], 30)
     newer = daily_broadcast(today, "Today's thought", [ALICE, BOB, CAROL, DAVE], 2)
     # Twilio answers STOP itself (TWILIO_OPT_OUT_HANDLING=twilio): recorded, TwiML empty.
@@ -91,7 +92,7 @@ def test_what_a_broadcast_caused_moves_live_from_the_progress_view(twilio, ops):
     """The figures the page renders are the ones the progress view serves: a STOP that
     lands while the page is open reaches it through the JSON, and a broadcast that has
     finished keeps being asked about while STOPs may still count for it."""
-    broadcast = daily_broadcast(timezone.localdate(), "Today's thought", [ALICE, BOB], 1)
+    broadcast = daily_broadcast(daily.local_today(), "Today's thought", [ALICE, BOB], 1)
     Broadcast.objects.filter(pk=broadcast.pk).update(state="done", finished_at=timezone.now())
     page = ops.get(reverse("admin:messaging_broadcast_change", args=[broadcast.pk]))
     rendered = shown_caused(page.content.decode(), broadcast)
@@ -124,13 +125,13 @@ def test_what_a_broadcast_caused_moves_live_from_the_progress_view(twilio, ops):
 
 def test_the_window_is_a_setting(twilio, settings):
     settings.BROADCAST_ATTRIBUTION_HOURS = 48
-    broadcast = daily_broadcast(timezone.localdate(), "Hello", [ALICE], 30)
+    broadcast = daily_broadcast(daily.local_today(), "Hello", [ALICE], 30)
     twilio.inbound("STOP", sender=ALICE, OptOutType="STOP")
     assert caused(broadcast) == (0, 1, 0)
 
 
 def test_the_content_report_ranks_days_by_opt_out_rate_and_reply_rate(twilio, ops):
-    today = timezone.localdate()
+    today = daily.local_today()
     calm = daily_broadcast(today - dt.timedelta(days=3), "A calm thought", [CAROL, DAVE], 50)
     twilio.inbound("lovely", sender=CAROL)  # 50 hours later: no one's reply
     harsh = daily_broadcast(today, "A harsh thought", [ALICE, BOB], 1)
