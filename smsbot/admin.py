@@ -36,7 +36,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from smsbot import audit, timezones
 from smsbot.admin_base import ReadOnlyAdmin, VersionedAdmin
-from smsbot.admin_filters import DateRangeFilter
+from smsbot.admin_filters import DateRangeFilter, ObjectKindFilter
 from smsbot.admin_users import PortalUserAdmin
 from smsbot.models import AuditEntry
 
@@ -46,7 +46,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["when", "user", "object_link", "message"]
     list_filter = [
         ("user", admin.RelatedOnlyFieldListFilter),
-        ("content_type", admin.RelatedOnlyFieldListFilter),
+        ("content_type", ObjectKindFilter),
         ("action_time", DateRangeFilter),
         "action_flag",
     ]

@@ -298,6 +298,10 @@ def test_operators_filter_the_audit_log_by_user_type_and_date_and_reach_it_from_
     assert listed({"user__id__exact": first.pk}) == ["Opted out"]
     content_type = ContentType.objects.get_for_model(DailyContent)
     assert listed({"content_type__id__exact": content_type.pk}) == ["Edited"]
+    # The object types are named as their screens name them, not by app label.
+    specs = client.get(log).context["cl"].filter_specs
+    kinds = next(spec for spec in specs if spec.title == "object type")
+    assert [label for _, label in kinds.lookup_choices] == ["Daily content", "Subscriber"]
     # A day is the operations timezone's (from 18:00 in Chicago, UTC's is the next one).
     today = timezone.localdate(LogEntry.objects.first().action_time, timezones.ops_zone())
     assert len(listed({"action_time__date": today.isoformat()})) == 2
