@@ -1,7 +1,8 @@
 """Demo messages, broadcasts and daily content for a first look (manage.py seed_demo).
 
-The past week's daily broadcasts to the demo subscribers, as if sent through
-AWS SNS (SMS) and Twilio (WhatsApp), with their delivery reports applied the
+The past week's daily broadcasts (and today's, once its time has passed: a demo
+started in the afternoon would otherwise report it missed) to the demo subscribers,
+as if sent through AWS SNS (SMS) and Twilio (WhatsApp), with their delivery reports applied the
 way the providers' reports are (a few undelivered, actual prices), a few
 conversations, an ad-hoc broadcast and daily content for the coming days: every
 figure, chart and list of the dashboard has something to show. True to WhatsApp:
@@ -25,7 +26,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from messaging.billing import pricing, segments
-from messaging.broadcasts import daily, progress
+from messaging.broadcasts import daily, due, progress
 from messaging.delivery.reports import Report, apply
 from messaging.models import (
     Broadcast,
@@ -86,12 +87,13 @@ CONVERSATION = [
 @receiver(demo.seeding, dispatch_uid="messaging.demo.seed")
 def seed(sender: object, **kwargs: object) -> str:
     today = daily.local_today()
-    # First: the broadcasts read who wrote in the 24 hours before each.
+    # First what people wrote: the broadcasts read who wrote in the 24 hours before each.
     replies = sum(_evening_replies(today - timedelta(days=n)) for n in range(PAST_DAYS + 1, -1, -1))
+    chats = _conversation(today - timedelta(days=1))
     content = sum(_daily_content(today + timedelta(days=n)) for n in range(CONTENT_DAYS))
     sent = sum(_past_daily(today - timedelta(days=n)) for n in range(PAST_DAYS, 0, -1))
+    sent += _todays_daily(today)
     adhoc = _adhoc(today - timedelta(days=3))
-    chats = _conversation(today - timedelta(days=1))
     # The history is backdated: roll it up now rather than at beat's next refresh.
     rollups.refresh_recent()
     return (
@@ -115,12 +117,21 @@ def _daily_content(day: date) -> int:
     return int(created)
 
 
-def _past_daily(day: date) -> int:
+def _past_daily(day: date, when: datetime | None = None) -> int:
     if Broadcast.objects.filter(idempotency_key=daily.key_for(day)).exists():
         return 0
     return _broadcast(
-        daily.key_for(day), f"Daily {day.isoformat()} (demo data)", day, _tip(day), channel=""
+        daily.key_for(day), f"Daily {day.isoformat()} (demo data)", day, _tip(day), "", when
     )
+
+
+def _todays_daily(today: date) -> int:
+    """Today's send, if its time (the schedule's, as every screen reads it) has passed: a
+    demo started in the afternoon shows today's as sent, not as missed."""
+    expected = due.today()
+    if expected.day != today or expected.due_at is None or expected.due_at > timezone.now():
+        return 0
+    return _past_daily(today, expected.due_at)
 
 
 def _adhoc(day: date) -> int:
@@ -156,10 +167,12 @@ def _evening_replies(day: date) -> int:
 
 
 @transaction.atomic
-def _broadcast(key: str, name: str, day: date | None, text: str, channel: str) -> int:
-    """A finished broadcast to the demo subscribers opted in by then, reported as providers
-    do."""
-    when = _at(day or daily.local_today() - timedelta(days=3), 10)
+def _broadcast(
+    key: str, name: str, day: date | None, text: str, channel: str, when: datetime | None = None
+) -> int:
+    """A finished broadcast to the demo subscribers opted in by then (at `when`, else 10:00
+    of its day), reported as providers do."""
+    when = when or _at(day or daily.local_today() - timedelta(days=3), 10)
     # Only numbers whose consent came before the send: no demo message precedes it.
     audience = Subscriber.objects.filter(
         consent_status=ConsentStatus.OPTED_IN, opted_in_at__lt=when

@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from messaging.broadcasts import audience
-from messaging.models import Broadcast, Message, MessageKind
+from messaging.broadcasts import audience, daily, due, schedule
+from messaging.models import Broadcast, BroadcastState, Message, MessageKind
 from messaging.skips import SkipReason
 from subscribers.consent import ConsentError, change
 from subscribers.models import ConsentEvent, Subscriber
@@ -175,3 +175,31 @@ def test_the_demos_whatsapp_sends_keep_to_the_24_hour_window(seeded, settings):
     split = audience.skip_split("whatsapp")
     outside = split.count(SkipReason.WHATSAPP_WINDOW)
     assert 0 < outside < split.sendable, split
+
+
+def zone_at_noon() -> str:
+    """A timezone where it is now between 12:00 and 13:00: a 01:00 send has passed today
+    and a 23:00 one has not, whatever the hour the test runs at."""
+    ahead = (12 - timezone.now().hour + 12) % 24 - 12  # hours ahead of UTC, -12..11
+    return f"Etc/GMT{-ahead:+d}"  # POSIX signs: Etc/GMT-5 is five hours ahead
+
+
+@pytest.mark.parametrize("hour, sent", [(1, True), (23, False)])
+def test_a_demo_started_after_todays_send_time_shows_it_sent_not_missed(
+    settings, django_capture_on_commit_callbacks, hour, sent
+):
+    zone = zone_at_noon()
+    settings.SMS_PROVIDER, settings.DAILY_SEND_TIMEZONE = "console", zone
+    schedule.update(hour=hour, minute=0, timezone=zone, enabled=True, mode=schedule.SAME_MOMENT)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    expected = due.today()
+    todays = Broadcast.objects.filter(idempotency_key=daily.key_for(expected.day)).first()
+    if sent:
+        # Sent at the schedule's time, to those opted in by then; begun, so not missed.
+        assert todays.state == BroadcastState.DONE and todays.total > 0
+        assert todays.started_at == expected.due_at
+        assert expected.state() == due.State.BEGUN
+    else:
+        assert todays is None and expected.state() == due.State.UPCOMING
+    assert not expected.overdue()
