@@ -540,10 +540,12 @@ class BroadcastAdmin(admin.ModelAdmin):
         detail = figures.broadcast_figures_of(found)
         shown = {pk: d.counts for pk, d in detail.items()}
         caused = attribution.caused_of(found, shown)
+        skipped = skips.after(found, shown)
         answer: dict[str, Any] = {
             "broadcasts": [
                 {
                     **live_fields(b, shown[b.pk], detail[b.pk], caused[b.pk]),
+                    "skips": skipped[b.pk],
                     "actions": [op for op, _ in actions_for(b, shown[b.pk])] if operator else [],
                 }
                 for b in found

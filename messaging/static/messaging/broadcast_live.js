@@ -8,7 +8,8 @@
  * #broadcast-live) for their fields and writes them in: every 2 seconds while
  * one is sending, every 10 otherwise; it stops when none is left to move.
  * Buttons marked data-operation hide when the broadcast's state no longer
- * offers them. On the dashboard, while today's daily send has yet to start
+ * offers them. Who it skipped, by reason (data-broadcast-skips="<id>": the
+ * broadcast page's table, the dashboard's line), is rewritten from its rows. On the dashboard, while today's daily send has yet to start
  * (data-daily-pending), it asks now and then and reloads once it has.
  */
 (function () {
@@ -46,6 +47,74 @@
         });
     }
 
+    // A reason's label, linked to the subscribers it counts where the list has the filter.
+    function reasonLabel(row) {
+        if (!row.url) return document.createTextNode(row.label);
+        const link = document.createElement("a");
+        link.href = row.url;
+        link.textContent = row.label;
+        return link;
+    }
+
+    function count(row) {
+        const strong = document.createElement("strong");
+        strong.dataset.reason = row.reason;
+        strong.textContent = row.count;
+        return strong;
+    }
+
+    function skipTable(el, table, rows) {
+        table.tBodies[0].replaceChildren(
+            ...rows.map((row) => {
+                const tr = document.createElement("tr");
+                tr.dataset.reason = row.reason;
+                const th = document.createElement("th");
+                th.scope = "row";
+                th.append(reasonLabel(row));
+                const n = document.createElement("td");
+                n.className = "skip-count";
+                n.textContent = row.count;
+                const until = document.createElement("td");
+                until.textContent = row.until ? `until ${row.until}` : "";
+                tr.append(th, n, until);
+                return tr;
+            }),
+        );
+        table.hidden = rows.length === 0;
+        const none = el.querySelector("[data-skips-none]");
+        if (none) none.hidden = rows.length > 0;
+    }
+
+    function skipList(el, rows) {
+        const items = [];
+        rows.forEach((row, i) => {
+            if (i) items.push(" · ");
+            const label = reasonLabel(row);
+            if (row.url) {
+                label.append(" ", count(row));
+                items.push(label);
+            } else {
+                items.push(label, " ", count(row));
+            }
+        });
+        el.querySelector("[data-skips-list]").replaceChildren(...items);
+        el.hidden = rows.length === 0;
+    }
+
+    // Who it skipped, by reason: rewritten only when the rows changed, so a link
+    // under the pointer stays put.
+    function applySkips(broadcast) {
+        if (!broadcast.skips) return;
+        const rows = JSON.stringify(broadcast.skips);
+        document.querySelectorAll(`[data-broadcast-skips="${broadcast.id}"]`).forEach((el) => {
+            if (el.dataset.skipsShown === rows) return;
+            el.dataset.skipsShown = rows;
+            const table = el.querySelector("table");
+            if (table) skipTable(el, table, broadcast.skips);
+            else skipList(el, broadcast.skips);
+        });
+    }
+
     function start() {
         const source = document.getElementById("broadcast-live");
         if (!source) return;
@@ -69,7 +138,10 @@
                         window.location.reload();
                         return;
                     }
-                    data.broadcasts.forEach(apply);
+                    data.broadcasts.forEach((broadcast) => {
+                        apply(broadcast);
+                        applySkips(broadcast);
+                    });
                     const sending = data.broadcasts.some((b) => b.state === "sending");
                     next(sending ? SENDING_EVERY : movingIds().length ? WAITING_EVERY : DAILY_EVERY);
                 })
