@@ -86,6 +86,11 @@ class ObjectKindFilter(admin.RelatedOnlyFieldListFilter):
         super().__init__(field, request, params, model, model_admin, field_path)
         self.title = "object type"
 
+    @property
+    def include_empty_choice(self) -> bool:
+        # Every entry smsbot.audit writes names its type: a "-" choice would list nothing.
+        return False
+
     def field_choices(self, field: Any, request: Any, model_admin: Any) -> list[tuple[Any, str]]:
         used = model_admin.get_queryset(request).values_list(f"{self.field_path}__pk", flat=True)
         kinds = ContentType.objects.filter(pk__in=used.order_by().distinct())

@@ -302,6 +302,7 @@ def test_operators_filter_the_audit_log_by_user_type_and_date_and_reach_it_from_
     specs = client.get(log).context["cl"].filter_specs
     kinds = next(spec for spec in specs if spec.title == "object type")
     assert [label for _, label in kinds.lookup_choices] == ["Daily content", "Subscriber"]
+    assert not kinds.include_empty_choice  # no "-" choice that lists nothing
     # A day is the operations timezone's (from 18:00 in Chicago, UTC's is the next one).
     today = timezone.localdate(LogEntry.objects.first().action_time, timezones.ops_zone())
     assert len(listed({"action_time__date": today.isoformat()})) == 2
