@@ -2,8 +2,8 @@
 
 The past week's daily broadcasts (and today's, once its time has passed: a demo
 started in the afternoon would otherwise report it missed) to the demo subscribers,
-as if sent through AWS SNS (SMS) and Twilio (WhatsApp), with their delivery reports applied the
-way the providers' reports are (a few undelivered, actual prices), a few
+as if sent through AWS SNS (SMS) and Twilio (WhatsApp), with their delivery reports
+applied the way the providers' reports are (a few undelivered, actual prices), a few
 conversations, an ad-hoc broadcast and daily content for the coming days: every
 figure, chart and list of the dashboard has something to show. True to WhatsApp:
 some WhatsApp subscribers answer the daily message each evening (EVENING_REPLY),
@@ -92,7 +92,7 @@ def seed(sender: object, **kwargs: object) -> str:
     chats = _conversation(today - timedelta(days=1))
     content = sum(_daily_content(today + timedelta(days=n)) for n in range(CONTENT_DAYS))
     sent = sum(_past_daily(today - timedelta(days=n)) for n in range(PAST_DAYS, 0, -1))
-    sent += _todays_daily(today)
+    sent += _todays_daily()
     adhoc = _adhoc(today - timedelta(days=3))
     # The history is backdated: roll it up now rather than at beat's next refresh.
     rollups.refresh_recent()
@@ -125,13 +125,11 @@ def _past_daily(day: date, when: datetime | None = None) -> int:
     )
 
 
-def _todays_daily(today: date) -> int:
-    """Today's send, if its time (the schedule's, as every screen reads it) has passed: a
-    demo started in the afternoon shows today's as sent, not as missed."""
+def _todays_daily() -> int:
+    """Today's send, if it is pending by the rule every screen reads (its time has passed
+    and it has not begun): a demo started in the afternoon shows it sent, not missed."""
     expected = due.today()
-    if expected.day != today or expected.due_at is None or expected.due_at > timezone.now():
-        return 0
-    return _past_daily(today, expected.due_at)
+    return _past_daily(expected.day, expected.due_at) if expected.pending() else 0
 
 
 def _adhoc(day: date) -> int:

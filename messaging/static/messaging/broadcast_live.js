@@ -9,7 +9,8 @@
  * one is sending, every 10 otherwise; it stops when none is left to move.
  * Buttons marked data-operation hide when the broadcast's state no longer
  * offers them. Who it skipped, by reason (data-broadcast-skips="<id>": the
- * broadcast page's table, the dashboard's line), is rewritten from its rows. On the dashboard, while today's daily send has yet to start
+ * broadcast page's table, the dashboard's line), is rewritten from its rows.
+ * On the dashboard, while today's daily send has yet to start
  * (data-daily-pending), it asks now and then and reloads once it has.
  */
 (function () {
